@@ -1,0 +1,49 @@
+# strangler — `make help` lists the targets. `make report` and `make test` do all set-up themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := data/demo
+APPS   := --app strangler.demo.flask_app:app --app strangler.demo.fastapi_app:app
+
+.DEFAULT_GOAL := help
+.PHONY: help venv chromium demo report test lab bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## create .venv and install strangler with its test tools
+
+chromium: ## install Debian's chromium for the browser tests (needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+$(DEMO)/truth.json: $(STAMP)
+	$(BIN)/strangler demo --out $(DEMO)
+
+demo: $(DEMO)/truth.json ## generate the demo logs, migration.toml and truth.json (2 M requests)
+
+report: demo ## build the demo database and write reports/index.html plus one HTML per notebook
+	rm -f $(DEMO)/demo.duckdb
+	$(BIN)/strangler report --db $(DEMO)/demo.duckdb --manifest $(DEMO)/migration.toml \
+	  --logs $(DEMO)/logs $(APPS) --source lib/strangler/demo --out reports
+
+test: $(STAMP) chromium ## run the test suite
+	$(BIN)/python -m pytest
+
+lab: $(STAMP) ## open the notebooks in JupyterLab
+	$(BIN)/python -m pip install -q -e '.[dev,lab]'
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP) ## run the benchmarks (minutes; results go in bench/README.md by hand)
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean: ## remove generated data, reports and the venv
+	rm -rf $(VENV) $(DEMO) reports data/*.duckdb

@@ -1,0 +1,225 @@
+"""`strangler` command line: one subcommand per step of the flow in DESIGN.md.
+
+Each subcommand has an `add_<name>` that declares its options and a `run_<name>` that calls the library and
+prints. User mistakes raise StranglerError, which `main` prints as one line (exit 2), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from strangler import __version__
+from strangler.errors import StranglerError
+
+DEFAULT_DB = "data/strangler.duckdb"
+
+
+def _db_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--db", required=required, default=None if required else DEFAULT_DB, metavar="DB",
+                   help="DuckDB file that holds strangler's state (created if missing)"
+                   + ("" if required else f"; default {DEFAULT_DB}"))
+
+
+# --- demo ---------------------------------------------------------------------------------------------------
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="write the demo: access logs, migration.toml, truth.json",
+                       description="Write a deterministic demo of a travel-journal API's traffic: nginx access "
+                       "logs (combined with request time, part as JSON lines), the migration.toml of its "
+                       "batches, and truth.json recording the effects injected into each batch.")
+    p.add_argument("--out", default="data/demo", type=Path, metavar="DIR", help="output folder (default data/demo)")
+    p.add_argument("--requests", type=int, default=2_000_000, metavar="N", help="requests to generate (default 2,000,000)")
+    p.add_argument("--seed", type=int, default=7, metavar="S", help="random seed; same seed, same files (default 7)")
+    p.set_defaults(run=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from strangler import demo
+
+    info = demo.generate(args.out, requests=args.requests, seed=args.seed, progress=sys.stderr.isatty())
+    print(info)
+    return 0
+
+
+# --- ingest -------------------------------------------------------------------------------------------------
+
+def add_ingest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="load access logs into the requests table",
+                       description="Load access logs (plain or .gz; files, directories or globs) into DuckDB. "
+                       "Each line becomes a request or a reject with its reason; re-ingesting adds nothing.")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
+    _db_arg(p)
+    p.add_argument("--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)")
+    p.add_argument("--tz", default=None, metavar="ZONE", help="time zone for timestamps that carry no offset (default UTC)")
+    p.set_defaults(run=run_ingest)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from strangler import db, ingest
+
+    con = db.connect(args.db)
+    result = ingest.ingest(con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty())
+    print(result)
+    return 0 if result.ok else 1
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+
+def add_routes(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("routes", help="inventory the app's routes into the routes table",
+                       description="Inventory the routes of a Flask or FastAPI app: exactly, by importing it in "
+                       "its own interpreter (--app), or statically, by reading its source (--source).")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--app", action="append", metavar="MODULE:ATTR",
+                   help="app object or factory call, e.g. myapp:app or myapp:create_app(); repeat for both apps")
+    g.add_argument("--source", type=Path, metavar="DIR", help="source tree to read without running anything")
+    p.add_argument("--python", default=None, metavar="PY", help="the app's own interpreter (default: this one)")
+    _db_arg(p)
+    p.set_defaults(run=run_routes)
+
+
+def run_routes(args: argparse.Namespace) -> int:
+    from strangler import db, routes
+
+    con = db.connect(args.db)
+    if args.app:
+        print(routes.inventory_apps(con, args.app, python=args.python))
+    else:
+        print(routes.inventory_source(con, args.source))
+    return 0
+
+
+# --- attribute ----------------------------------------------------------------------------------------------
+
+def add_attribute(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("attribute", help="match every request to its route the way the framework does",
+                       description="Set requests.route from the routes table with Werkzeug's and Starlette's "
+                       "own matching rules; report unmatched paths by shape and 405s.")
+    _db_arg(p)
+    p.set_defaults(run=run_attribute)
+
+
+def run_attribute(args: argparse.Namespace) -> int:
+    from strangler import attribute, db
+
+    con = db.connect(args.db)
+    print(attribute.attribute(con))
+    return 0
+
+
+# --- plan ---------------------------------------------------------------------------------------------------
+
+def add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="score endpoints and propose migration batches",
+                       description="Score every route by traffic, errors, latency and porting effort, and "
+                       "propose ordered migration batches; dead routes are listed as delete candidates.")
+    _db_arg(p)
+    p.add_argument("--weights", default=None, metavar="K=V,...", help="score weights, e.g. traffic=1,errors=0.5,latency=0.5,effort=1")
+    p.add_argument("--budget", type=float, default=None, metavar="POINTS", help="effort points per batch")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write plan.csv, plan.md and migration.draft.toml here")
+    p.set_defaults(run=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from strangler import db, score
+
+    con = db.connect(args.db)
+    print(score.plan(con, weights=args.weights, budget=args.budget, out=args.out))
+    return 0
+
+
+# --- review -------------------------------------------------------------------------------------------------
+
+def add_review(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("review", help="before/after of migrated batches, with confidence intervals",
+                       description="Compare each batch's routes before and after its cutover on comparable "
+                       "windows; every difference carries a 95%% interval and a verdict.")
+    _db_arg(p)
+    p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml")
+    p.add_argument("--batch", default=None, metavar="NAME", help="review this batch only (default: all)")
+    p.set_defaults(run=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from strangler import compare, db, manifest
+
+    con = db.connect(args.db)
+    batches = manifest.load(args.manifest)
+    manifest.store(con, batches)
+    print(compare.review(con, batch=args.batch))
+    return 0
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="run every notebook headless and export offline HTML",
+                       description="Run the notebooks with papermill (04 once per batch), export each to one "
+                       "self-contained HTML file, and write an index.html that links them.")
+    _db_arg(p, required=False)
+    p.add_argument("--manifest", type=Path, default=None, metavar="M", help="migration.toml")
+    p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default reports/)")
+    p.add_argument("--logs", nargs="*", default=[], metavar="LOG", help="logs for 01_ingest to load first (optional)")
+    p.add_argument("--app", action="append", default=[], metavar="MODULE:ATTR", help="apps for the route inventory (repeatable)")
+    p.add_argument("--source", type=Path, default=None, metavar="DIR", help="source tree for complexity and static inventory")
+    p.set_defaults(run=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from strangler import report
+
+    index = report.build(db=args.db, manifest=args.manifest, out=args.out, logs=args.logs, apps=args.app,
+                         source=args.source, progress=sys.stderr.isatty())
+    print(f"wrote {index}")
+    return 0
+
+
+# --- serve and load -----------------------------------------------------------------------------------------
+
+def add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve Flask and FastAPI side by side behind the strangler router",
+                       description="Serve the strangler router with uvicorn: routes whose batch has passed its "
+                       "cutover go to FastAPI, everything else to Flask over WSGI; one JSON log line per request.")
+    p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml (re-read when it changes)")
+    p.add_argument("--flask", default="strangler.demo.flask_app:app", metavar="MOD:ATTR", help="the Flask app (default: the demo's)")
+    p.add_argument("--fastapi", default="strangler.demo.fastapi_app:app", metavar="MOD:ATTR", help="the FastAPI app (default: the demo's)")
+    p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, metavar="P", help="port (default 8000)")
+    p.add_argument("--access-log", type=Path, default=None, metavar="FILE", help="write one JSON record per request here")
+    p.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from strangler import router
+
+    router.serve(manifest=args.manifest, flask=args.flask, fastapi=args.fastapi, host=args.host,
+                 port=args.port, access_log=args.access_log)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+COMMANDS = [add_demo, add_ingest, add_routes, add_attribute, add_plan, add_review, add_report, add_serve]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="strangler", description="Plan and check a Flask → FastAPI migration "
+                                "from the app's routes and its access logs. See DESIGN in the README.")
+    p.add_argument("--version", action="version", version=f"strangler {__version__}")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except StranglerError as exc:
+        print(f"strangler: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("strangler: interrupted", file=sys.stderr)
+        return 130

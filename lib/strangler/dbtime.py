@@ -1,0 +1,39 @@
+"""Per-request database time: the hook both apps report their queries to, and the router reads.
+
+An app (or its SQLAlchemy engine, or the demo's sqlite store) calls `record(ms)` after each query. The router
+opens a `measure()` around each request, in the thread or task that runs the app, and logs the totals.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+from typing import Iterator
+
+
+@dataclass
+class DbTime:
+    ms: float = 0.0
+    queries: int = 0
+
+
+_current: contextvars.ContextVar[DbTime | None] = contextvars.ContextVar("strangler_dbtime", default=None)
+
+
+def record(ms: float) -> None:
+    """Add one query of `ms` milliseconds to the request being measured (no-op outside one)."""
+    acc = _current.get()
+    if acc is not None:
+        acc.ms += ms
+        acc.queries += 1
+
+
+@contextlib.contextmanager
+def measure(acc: DbTime | None = None) -> Iterator[DbTime]:
+    """Collect the queries recorded inside this block into `acc` (a new DbTime if not given)."""
+    acc = acc if acc is not None else DbTime()
+    token = _current.set(acc)
+    try:
+        yield acc
+    finally:
+        _current.reset(token)

@@ -1,0 +1,42 @@
+"""Shared fixtures: a fresh DuckDB file per test, the real logs beside the checkout, a small demo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from strangler import db
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_LOGS = ROOT.parent / "shared" / "real-logs"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Path of a DuckDB file that does not exist yet."""
+    return tmp_path / "test.duckdb"
+
+
+@pytest.fixture
+def con(db_path: Path):
+    """A connection to a fresh DuckDB file on disk, with the schema created."""
+    connection = db.connect(db_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def real_logs() -> Path:
+    """../shared/real-logs beside the checkout (the tests need it; they do not skip without it)."""
+    assert REAL_LOGS.is_dir(), f"the real logs are expected at {REAL_LOGS}"
+    return REAL_LOGS
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """A 50 k-request demo (logs, migration.toml, truth.json), generated once per test session."""
+    from strangler import demo
+
+    out = tmp_path_factory.mktemp("demo")
+    demo.generate(out, requests=50_000, seed=7)
+    return out
