@@ -1,0 +1,39 @@
+"""The command line contract: help for every option, one-line errors, `python -m strangler`."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from strangler import cli
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_design_command_exists():
+    assert {"demo", "ingest", "routes", "attribute", "plan", "review", "report", "serve"} <= set(_subcommands())
+
+
+@pytest.mark.parametrize("name", sorted(_subcommands()))
+def test_every_option_has_help(name):
+    p = _subcommands()[name]
+    assert p.description, f"strangler {name} has no description"
+    undocumented = [a.dest for a in p._actions if not a.help and a.dest != "help"]
+    assert undocumented == []
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run([sys.executable, "-m", "strangler", "--version"], capture_output=True, text=True)
+    assert (out.returncode, out.stdout.strip()) == (0, "strangler 0.1.0")
+
+
+def test_user_error_is_one_line_without_traceback(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "strangler", "review", "--db", str(tmp_path / "x.duckdb"),
+                          "--manifest", str(tmp_path / "missing.toml")], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr == f"strangler: error: manifest {tmp_path / 'missing.toml'} does not exist\n"
