@@ -5,6 +5,211 @@ Sections below are owned by one feature each; add chart builders to your own sec
 from __future__ import annotations
 
 # === core: theme, offline renderer, generic builders (report) ===
+import functools as _functools
+import html as _html
+import json as _json
+import uuid as _uuid
+from typing import Any as _Any, Iterable as _Iterable, Sequence as _Sequence
+
+import altair as alt
+import numpy as _np
+import pandas as pd
+
+RENDERER = "strangler"
+MAX_ROWS = 20_000          # rows of data one chart may inline (Altair's default is 5 000)
+_state = {"bundle_sent": False}
+
+
+@_functools.lru_cache(maxsize=1)
+def javascript_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one script from vl-convert: no network, no require.js."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle()
+
+
+def _script_json(value: _Any) -> str:
+    """JSON that is safe inside <script>: no `</script>`, `<!--` or line separators can break out."""
+    text = _json.dumps(value, allow_nan=False, default=str)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def bundle_script() -> str:
+    """<script> that defines window.vegaEmbed and then draws every chart that waited for it."""
+    body = javascript_bundle().replace("</script", "<\\/script")
+    return ("<script>(function(){\n" + body + "\n})();\n"
+            "(window.__stranglerCharts || []).splice(0).forEach(function (draw) { draw(); });</script>")
+
+
+EMBED_OPTIONS = {"actions": False, "renderer": "svg", "tooltip": True, "mode": "vega-lite"}
+
+
+def chart_html(spec: dict, with_bundle: bool, element_id: str | None = None) -> str:
+    """HTML for one chart: a div and a script that embeds the spec once vegaEmbed exists."""
+    element_id = element_id or f"strangler-chart-{_uuid.uuid4().hex}"
+    draw = (
+        "(function () {\n"
+        f"  var id = {_script_json(element_id)};\n"
+        f"  var spec = {_script_json(spec)};\n"
+        f"  var opts = {_script_json(EMBED_OPTIONS)};\n"
+        "  function draw() {\n"
+        "    var el = document.getElementById(id);\n"
+        "    window.vegaEmbed(el, spec, opts).catch(function (err) {\n"
+        "      el.textContent = 'chart failed: ' + err; console.error(err); });\n"
+        "  }\n"
+        "  if (window.vegaEmbed) { draw(); }\n"
+        "  else { (window.__stranglerCharts = window.__stranglerCharts || []).push(draw); }\n"
+        "})();"
+    )
+    parts = [f'<div class="strangler-chart" id="{_html.escape(element_id)}"></div>']
+    if with_bundle:
+        parts.append(bundle_script())
+    parts.append(f"<script>\n{draw}\n</script>")
+    return "\n".join(parts)
+
+
+def offline_renderer(spec: dict, **metadata: _Any) -> dict:
+    """Altair renderer: the first chart of a kernel carries the JS bundle, later ones reuse it."""
+    first = not _state["bundle_sent"]
+    _state["bundle_sent"] = True
+    title = spec.get("title") if isinstance(spec.get("title"), str) else "chart"
+    return {"text/html": chart_html(spec, with_bundle=first), "text/plain": f"<Chart: {title}>"}
+
+
+def _theme() -> dict:
+    return {"config": {"view": {"continuousWidth": 640, "continuousHeight": 300},
+                       "axis": {"labelLimit": 320}, "legend": {"labelLimit": 320},
+                       "title": {"anchor": "start", "fontSize": 14}}}
+
+
+def enable() -> None:
+    """Use strangler's offline renderer and theme; call at the top of every notebook.
+
+    Resets the bundle flag, so the next chart displayed carries the Vega bundle again.
+    """
+    alt.renderers.register(RENDERER, offline_renderer)
+    alt.renderers.enable(RENDERER)
+    alt.theme.register("strangler", enable=True)(_theme)
+    alt.data_transformers.enable("default", max_rows=MAX_ROWS)
+    _state["bundle_sent"] = False
+
+
+def _tooltip(df: pd.DataFrame, tooltip: _Sequence[str] | None) -> list:
+    cols = list(tooltip) if tooltip is not None else list(df.columns)
+    return [alt.Tooltip(c, format=",.4~g") if pd.api.types.is_float_dtype(df[c]) else alt.Tooltip(c) for c in cols]
+
+
+def bar(df: pd.DataFrame, category: str, value: str, *, title: str = "", tooltip: _Sequence[str] | None = None,
+        color: str | None = None, sort: bool = True, limit: int | None = 40) -> alt.Chart:
+    """Horizontal bars of `value` per `category`, largest first (top `limit`)."""
+    data = df.sort_values(value, ascending=False) if sort else df
+    data = data.head(limit) if limit else data
+    enc = dict(y=alt.Y(f"{category}:N", sort=None if not sort else "-x", title=category),
+               x=alt.X(f"{value}:Q", title=value), tooltip=_tooltip(data, tooltip))
+    if color:
+        enc["color"] = alt.Color(f"{color}:N")
+    return alt.Chart(data, title=title).mark_bar().encode(**enc)
+
+
+def timeseries(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
+               cutovers: pd.DataFrame | _Iterable | None = None, tooltip: _Sequence[str] | None = None,
+               mark: str = "line") -> alt.Chart | alt.LayerChart:
+    """Line (or area) of `y` over time `x`; `cutovers` (columns `batch`, `cutover_at`, or pairs) are marked
+    with a labelled vertical rule, so before/after is visible at a glance."""
+    enc = dict(x=alt.X(f"{x}:T", title=x), y=alt.Y(f"{y}:Q", title=y), tooltip=_tooltip(df, tooltip))
+    if color:
+        enc["color"] = alt.Color(f"{color}:N")
+    base = getattr(alt.Chart(df, title=title), f"mark_{mark}")().encode(**enc)
+    if cutovers is None:
+        return base
+    cut = cutovers if isinstance(cutovers, pd.DataFrame) else pd.DataFrame(list(cutovers),
+                                                                           columns=["batch", "cutover_at"])
+    if cut.empty:
+        return base
+    cut = cut[["batch", "cutover_at"]].drop_duplicates()
+    rule = alt.Chart(cut).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(
+        x="cutover_at:T", tooltip=[alt.Tooltip("batch:N"), alt.Tooltip("cutover_at:T", format="%Y-%m-%d %H:%M")])
+    label = alt.Chart(cut).mark_text(align="left", dx=3, dy=-4, color="firebrick").encode(
+        x="cutover_at:T", y=alt.value(0), text="batch:N")
+    return alt.layer(base, rule, label)
+
+
+def scatter(df: pd.DataFrame, x: str, y: str, *, tooltip: _Sequence[str] | None = None, color: str | None = None,
+            size: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False) -> alt.Chart:
+    """Points of `y` against `x` with a tooltip per point; log scales for heavy-tailed axes."""
+    enc = dict(x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="symlog" if log_x else "linear")),
+               y=alt.Y(f"{y}:Q", title=y, scale=alt.Scale(type="symlog" if log_y else "linear")),
+               tooltip=_tooltip(df, tooltip))
+    if color:
+        enc["color"] = alt.Color(f"{color}:N")
+    if size:
+        enc["size"] = alt.Size(f"{size}:Q")
+    return alt.Chart(df, title=title).mark_circle(opacity=0.7).encode(**enc)
+
+
+def log_bins(values: _Sequence[float] | pd.Series, bins: int = 40) -> pd.DataFrame:
+    """Counts of positive `values` in `bins` log-spaced bins: columns `start`, `end`, `count`."""
+    v = _np.asarray(pd.Series(values).dropna(), dtype=float)
+    v = v[v > 0]
+    if v.size == 0:
+        return pd.DataFrame({"start": [], "end": [], "count": []})
+    lo, hi = _np.log10(v.min()), _np.log10(v.max())
+    edges = _np.logspace(lo, hi if hi > lo else lo + 1, bins + 1)
+    counts, edges = _np.histogram(v, bins=edges)
+    return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts})
+
+
+def histogram_log(values: _Sequence[float] | pd.Series, *, title: str = "", field: str = "value",
+                  bins: int = 40) -> alt.Chart:
+    """Histogram of a heavy-tailed quantity (latency, bytes) with a log x axis."""
+    data = log_bins(values, bins)
+    return alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X("start:Q", scale=alt.Scale(type="log"), title=field), x2="end:Q",
+        y=alt.Y("count:Q", title="count"),
+        tooltip=[alt.Tooltip("start:Q", format=",.4~g"), alt.Tooltip("end:Q", format=",.4~g"), "count:Q"])
+
+
+def pareto(df: pd.DataFrame, category: str, value: str, *, title: str = "", limit: int = 40) -> alt.LayerChart:
+    """Bars of `value` per `category`, largest first, with the cumulative share as a line (right axis)."""
+    data = df[[category, value]].sort_values(value, ascending=False).reset_index(drop=True)
+    total = data[value].sum()
+    data["cumulative_share"] = data[value].cumsum() / total if total else 0.0
+    data = data.head(limit)
+    x = alt.X(f"{category}:N", sort=[str(v) for v in data[category]], title=category, axis=alt.Axis(labelAngle=-45))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=x, y=alt.Y(f"{value}:Q", title=value),
+        tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{value}:Q", format=","),
+                 alt.Tooltip("cumulative_share:Q", format=".1%")])
+    line = alt.Chart(data).mark_line(point=True, color="darkorange").encode(
+        x=x, y=alt.Y("cumulative_share:Q", title="cumulative share", axis=alt.Axis(format="%"),
+                      scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip("cumulative_share:Q", format=".1%")])
+    return alt.layer(bars, line, title=title).resolve_scale(y="independent")
+
+
+class Table:
+    """A DataFrame shown as an escaped HTML table (strings from logs never become markup)."""
+
+    def __init__(self, df: pd.DataFrame, max_rows: int = 50, caption: str | None = None) -> None:
+        self.df, self.max_rows, self.caption = df, max_rows, caption
+
+    def _repr_html_(self) -> str:
+        body = self.df.head(self.max_rows).to_html(index=False, escape=True, border=0, na_rep="",
+                                                   classes="strangler-table")
+        more = len(self.df) - self.max_rows
+        note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
+        cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
+        return cap + body + note
+
+    def __repr__(self) -> str:
+        return self.df.head(self.max_rows).to_string(index=False)
+
+
+def table(df: pd.DataFrame, max_rows: int = 50, caption: str | None = None) -> Table:
+    """Show `df` (first `max_rows` rows) as an escaped HTML table."""
+    return Table(df, max_rows=max_rows, caption=caption)
+
 
 # === ingest (01_ingest) ===
 
