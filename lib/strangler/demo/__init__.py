@@ -1,0 +1,1 @@
+"""The built-in demo: a travel-journal API (Flask app, FastAPI port) and its generated traffic."""
