@@ -67,7 +67,9 @@ def serving(app):
 
 
 def read_log(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The records in request order (by `ts`, the request's arrival: a record is written once it is served, and
+    a sequential client may already be served its next request by then)."""
+    return sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["ts"])
 
 
 def stable(record: dict) -> dict:

@@ -187,6 +187,11 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, metavar="P", help="port (default 8000)")
     p.add_argument("--access-log", type=Path, default=None, metavar="FILE", help="write one JSON record per request here")
+    p.add_argument("--fastapi-prefix", default="", metavar="PREFIX",
+                   help="versioned prefix the FastAPI app serves its routes under (e.g. /v2); public paths stay")
+    p.add_argument("--client-header", default=None, metavar="NAME",
+                   help="request header naming the client for sticky canaries (default: client address)")
+    p.add_argument("--flask-workers", type=int, default=10, metavar="N", help="threads running the Flask app (default 10)")
     p.set_defaults(run=run_serve)
 
 
@@ -194,7 +199,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from strangler import router
 
     router.serve(manifest=args.manifest, flask=args.flask, fastapi=args.fastapi, host=args.host,
-                 port=args.port, access_log=args.access_log)
+                 port=args.port, access_log=args.access_log, prefix=args.fastapi_prefix,
+                 client_header=args.client_header, flask_workers=args.flask_workers)
     return 0
 
 
