@@ -115,8 +115,13 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                        description="Score every route by traffic, errors, latency and porting effort, and "
                        "propose ordered migration batches; dead routes are listed as delete candidates.")
     _db_arg(p)
-    p.add_argument("--weights", default=None, metavar="K=V,...", help="score weights, e.g. traffic=1,errors=0.5,latency=0.5,effort=1")
-    p.add_argument("--budget", type=float, default=None, metavar="POINTS", help="effort points per batch")
+    p.add_argument("--weights", default=None, metavar="K=V,...", help="score weights over the defaults "
+                   "traffic=1,errors=0.5,latency=0.5,effort=1; 0 switches a term off")
+    p.add_argument("--budget", type=float, default=None, metavar="POINTS", help="effort points per batch (default 20)")
+    p.add_argument("--source", type=Path, default=None, metavar="DIR", help="the Flask app's source tree, for "
+                   "helpers and hooks (default: the folder holding the routes' files)")
+    p.add_argument("--start", default=None, metavar="TIME", help="value window start, e.g. 2026-03-01 (default: first request)")
+    p.add_argument("--end", default=None, metavar="TIME", help="value window end, exclusive (default: last request)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write plan.csv, plan.md and migration.draft.toml here")
     p.set_defaults(run=run_plan)
 
@@ -125,7 +130,8 @@ def run_plan(args: argparse.Namespace) -> int:
     from strangler import db, score
 
     con = db.connect(args.db)
-    print(score.plan(con, weights=args.weights, budget=args.budget, out=args.out))
+    print(score.plan(con, weights=args.weights, budget=args.budget, start=args.start, end=args.end,
+                     source=args.source, out=args.out))
     return 0
 
 
