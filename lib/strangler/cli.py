@@ -144,6 +144,16 @@ def add_review(sub: argparse._SubParsersAction) -> None:
     _db_arg(p)
     p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml")
     p.add_argument("--batch", default=None, metavar="NAME", help="review this batch only (default: all)")
+    p.add_argument("--before-days", type=float, default=7, metavar="D",
+                   help="length of the window before the cutover, in days (default 7)")
+    p.add_argument("--after-days", type=float, default=7, metavar="D",
+                   help="length of the window after the settling period, in days (default 7)")
+    p.add_argument("--settle-hours", type=float, default=1, metavar="H",
+                   help="hours right after the cutover left out of the after window (default 1)")
+    p.add_argument("--all-hours", action="store_true",
+                   help="compare all hours of both windows instead of only the hours of the week (UTC) present "
+                   "in both; only useful when the windows are too short to share hours")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the block bootstrap (default 0)")
     p.set_defaults(run=run_review)
 
 
@@ -153,7 +163,8 @@ def run_review(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     batches = manifest.load(args.manifest)
     manifest.store(con, batches)
-    print(compare.review(con, batch=args.batch))
+    print(compare.review(con, batch=args.batch, before_days=args.before_days, after_days=args.after_days,
+                         settle_hours=args.settle_hours, same_hours=not args.all_hours, seed=args.seed))
     return 0
 
 
@@ -210,9 +221,31 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_load(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("load", help="drive a local router with the demo's traffic mix, then stop",
+                       description="Send the demo's realistic request mix (routes, ids, bots, clients) to a "
+                       "server on this machine; stops after --requests requests or --duration seconds.")
+    p.add_argument("--url", default="http://127.0.0.1:8000", metavar="URL", help="loopback URL of the router (default http://127.0.0.1:8000)")
+    p.add_argument("--requests", type=int, default=10_000, metavar="N", help="stop after N requests (default 10,000)")
+    p.add_argument("--duration", type=float, default=60.0, metavar="S", help="stop after S seconds (default 60)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="C", help="requests in flight (default 8)")
+    p.add_argument("--seed", type=int, default=7, metavar="S", help="random seed of the request mix (default 7)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for the server to answer first (default 0)")
+    p.set_defaults(run=run_load)
+
+
+def run_load(args: argparse.Namespace) -> int:
+    from strangler import load
+
+    result = load.run(args.url, requests=args.requests, duration=args.duration, concurrency=args.concurrency,
+                      seed=args.seed, wait=args.wait)
+    print(result)
+    return 0 if result.failures == 0 else 1
+
+
 # ------------------------------------------------------------------------------------------------------------
 
-COMMANDS = [add_demo, add_ingest, add_routes, add_attribute, add_plan, add_review, add_report, add_serve]
+COMMANDS = [add_demo, add_ingest, add_routes, add_attribute, add_plan, add_review, add_report, add_serve, add_load]
 
 
 def parser() -> argparse.ArgumentParser:
