@@ -308,3 +308,54 @@ def test_strangler_serve_with_a_versioned_fastapi_prefix(tmp_path):
     assert [(r["path"], r["route"], r["backend"]) for r in read_log(log)] == [
         ("/users/1", "/users/<int:user_id>", "flask"), ("/trips/3", "/v2/trips/{trip_id}", "fastapi"),
         ("/v2/trips/3", None, "flask")]
+
+
+# --- strangler load, and the demo apps behind the router -----------------------------------------------------
+
+def test_load_drives_the_demo_apps_through_the_router_and_stops(tmp_path, make_router):
+    from strangler import load
+
+    manifest = load.live_manifest(tmp_path / "migration.toml", 60,
+                                  start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))   # all cut over
+    app = make_router(manifest, flask="strangler.demo.flask_app:app", fastapi="strangler.demo.fastapi_app:app")
+    with serving(app) as url:
+        result = load.run(url, requests=300, duration=120, concurrency=4, seed=3)
+    records = read_log(tmp_path / "access.jsonl")
+    assert (result.requests, result.failures, sum(result.statuses.values())) == (300, 0, 300)
+    assert Counter(r["backend"] for r in records) == result.backends
+    assert Counter(r["status"] for r in records) == result.statuses
+    assert set(result.backends) == {"flask", "fastapi"}
+    assert {r["route"] for r in records if r["backend"] == "fastapi"} <= \
+        {"/trips/{trip_id}", "/trips", "/trips/{trip_id}/steps", "/feed", "/feed/popular", "/users/{user_id}",
+         "/search"}
+
+
+def test_load_plan_follows_the_demo_mix_and_is_deterministic():
+    from strangler import load
+
+    a, b = load.plan(400, seed=5), load.plan(400, seed=5)
+    assert (a.methods, a.targets, a.clients, a.auth) == (b.methods, b.targets, b.clients, b.auth)
+    assert len(a) == 400 and set(a.methods) <= {"GET", "POST", "PUT", "PATCH", "DELETE"}
+    assert Counter(a.methods).most_common(1)[0][0] == "GET"
+    assert all(t.startswith("/") for t in a.targets)
+
+
+def test_load_refuses_anything_but_loopback():
+    from strangler import load
+
+    assert load.check_loopback("http://127.0.0.1:8000") == "127.0.0.1"
+    assert load.check_loopback("http://localhost:9") == "localhost"
+    with pytest.raises(StranglerError, match="192.0.2.1:8000' is not a loopback address"):
+        load.run("http://192.0.2.1:8000", requests=1)
+    with pytest.raises(StranglerError, match="must look like http://127.0.0.1:8000"):
+        load.run("ftp://127.0.0.1/", requests=1)
+
+
+def test_live_manifest_spreads_cutovers_over_the_run(tmp_path):
+    from strangler import load, manifest
+
+    start = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    batches = manifest.load(load.live_manifest(tmp_path / "m.toml", 120, start=start))
+    assert [(b.name, b.cutover - start) for b in batches] == [
+        ("trips-read", dt.timedelta(seconds=30)), ("feed", dt.timedelta(seconds=60)),
+        ("users-search", dt.timedelta(seconds=90))]

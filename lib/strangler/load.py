@@ -114,7 +114,8 @@ async def _run(url: str, todo: Plan, duration: float, concurrency: int, timeout:
     latencies: list[float] = []
     next_index = 0
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
-        await _wait_ready(client, time.monotonic() + wait)
+        if wait > 0:
+            await _wait_ready(client, time.monotonic() + wait)
         start = time.monotonic()
         deadline = start + duration
 
