@@ -365,3 +365,28 @@ def test_errors_name_the_problem(con):
     con.execute("UPDATE requests SET route = NULL")
     with pytest.raises(score.StranglerError, match="run `strangler attribute` first"):
         score.plan(con, source=APP_DIR)
+
+
+def test_notebook_03_priorities(db_path, tmp_path):
+    import nbformat
+    import papermill as pm
+
+    from strangler import db
+    con = db.connect(db_path)
+    _load(con)
+    con.close()
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "03.ipynb"
+    pm.execute_notebook(str(root / "notebooks" / "03_priorities.ipynb"), str(out), cwd=str(root / "notebooks"),
+                        parameters={"db": str(db_path), "source": str(APP_DIR), "weights": "errors=20",
+                                    "budget": 100.0}, progress_bar=False, kernel_name="python3")
+    nb = nbformat.read(out, as_version=4)
+    summary = next(c for c in nb.cells if "summary" in c.metadata.get("tags", []))
+    assert [o["text"] for o in summary.outputs] == [
+        "8 Flask routes scored: 3 batches proposed under 100 effort points; first: trips-1 (4 routes); "
+        "1 dead routes to delete; top route POST /trips\n"]
+    charts = [o for c in nb.cells for o in c.get("outputs", []) if "<Chart:" in str(o.get("data", {}).get("text/plain"))]
+    assert len(charts) == 4 and all("strangler-chart" in o["data"]["text/html"] for o in charts)
+    con = db.connect(db_path, read_only=True)
+    assert con.execute("SELECT count(*), count(proposed_batch) FROM scores").fetchone() == (8, 7)
+    con.close()
