@@ -1,0 +1,518 @@
+"""Ingest access logs into DuckDB: every physical line becomes a request or a reject with its reason.
+
+Per file: expand (dirs, globs, rotated sets oldest first), recognise it by content (fingerprint of its first
+bytes), detect the format from its first lines, then parse it in SQL (`strangler.formats`) inside one
+transaction. Two readers feed the same SQL:
+
+* fast: DuckDB's CSV reader reads a plain file as one column (line numbers from a streaming row_number), used
+  when a quick byte count shows the file is clean (LF or CRLF only, no NUL) and checked afterwards
+  (rows + rejects must equal the newlines Python counted);
+* robust: Python streams the bytes (gzip, truncated gzip, invalid UTF-8 replaced, lines over 1 MB, reading
+  from an offset for growth) in 16 MB blocks handed to DuckDB as Arrow arrays; Python never loops over lines.
+
+A last line without a newline (still being written, or a truncated gzip) is a reject (`unterminated`,
+`truncated_gzip`) and `bytes_read` stops before it; when the file grows that reject is replaced by the line.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from strangler import formats as F
+from strangler.errors import StranglerError
+
+MAX_LINE = 1 << 20        # a longer line is a reject (too_long)
+RAW_MAX = 2048            # rejects keep the raw line cut at 2 KB
+BLOCK = 16 << 20          # bytes per block on the robust path
+FP_BYTES = 4096           # bytes hashed into the fingerprint
+HEAD = 64 << 10           # bytes sampled for format detection
+REOPEN = ("unterminated", "truncated_gzip")
+
+REQUEST_COLUMNS = ["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent",
+                   "referer", "request_id", "backend", "logged_route", "db_ms", "db_queries"]
+SUMMARY_COLUMNS = ["file", "format", "lines", "rows", "rejects", "seconds", "lines/s", "note"]
+
+
+class _Fallback(Exception):
+    """The fast reader cannot be trusted with this file: use the robust one."""
+
+
+@dataclass
+class IngestResult:
+    """What one `ingest` call did: one summary row per file; `ok` is False when a file could not be read."""
+
+    table: pd.DataFrame
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __str__(self) -> str:
+        t = self.table.copy()
+        if t.empty:
+            return "no files"
+        t["seconds"] = t["seconds"].map(lambda s: f"{s:.2f}")
+        t["lines/s"] = t["lines/s"].map(lambda v: f"{v:,.0f}")
+        for c in ("lines", "rows", "rejects"):
+            t[c] = t[c].map(lambda v: f"{v:,}")
+        total = self.table[["lines", "rows", "rejects", "seconds"]].sum()
+        secs = float(total["seconds"])
+        footer = (f"total: {len(self.table)} files, {int(total['lines']):,} lines, {int(total['rows']):,} rows, "
+                  f"{int(total['rejects']):,} rejects in {secs:.2f} s"
+                  + (f" ({total['lines'] / secs:,.0f} lines/s)" if secs > 0 else ""))
+        out = t.to_string(index=False) + "\n" + footer
+        if self.errors:
+            out += "\n" + "\n".join(f"could not read {e}" for e in self.errors)
+        return out
+
+
+# --- finding the files --------------------------------------------------------------------------------------
+
+_ROTATED = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?(?:\.gz)?$")
+
+
+def _rotation_key(p: Path) -> tuple:
+    """Sort rotated sets oldest first: access.log.2.gz, access.log.1, access.log."""
+    m = _ROTATED.match(p.name)
+    n = int(m["n"]) if m and m["n"] else 0
+    return (str(p.parent), m["base"] if m else p.name, -n, p.name)
+
+
+def expand(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[str]]:
+    """Files named by `paths` (files, directories, globs) as (path, named_explicitly), plus errors."""
+    found: list[tuple[Path, bool]] = []
+    errors: list[str] = []
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir():
+            files = [Path(root) / f for root, dirs, names in os.walk(p)
+                     for f in names if not f.startswith(".")]
+            found += [(f, False) for f in sorted(files, key=_rotation_key)]
+        elif p.exists():
+            found.append((p, True))
+        elif glob.has_magic(arg):
+            files = [Path(f) for f in glob.glob(arg, recursive=True) if Path(f).is_file()]
+            if not files:
+                errors.append(f"{arg}: no file matches this pattern")
+            found += [(f, True) for f in sorted(files, key=_rotation_key)]
+        else:
+            errors.append(f"{arg}: no such file or directory")
+    seen: set[Path] = set()
+    unique = []
+    for f, explicit in found:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append((r, explicit))
+    return unique, errors
+
+
+# --- reading bytes ------------------------------------------------------------------------------------------
+
+class _Content:
+    """The decompressed bytes of a file, as blocks; `truncated` says why a gzip stream ended early."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with open(path, "rb") as f:
+            self.gz = f.read(2) == b"\x1f\x8b"
+        self.truncated: str | None = None
+
+    def blocks(self, start: int = 0) -> Iterator[bytes]:
+        """Content from byte `start` (of the decompressed stream) to the end."""
+        self.truncated = None
+        if not self.gz:
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                while block := f.read(BLOCK):
+                    yield block
+            return
+        skip = start
+        with open(self.path, "rb") as f:
+            d, fed = zlib.decompressobj(wbits=31), False
+            while raw := f.read(BLOCK // 4):
+                while raw:
+                    try:
+                        out = d.decompress(raw)
+                    except zlib.error as exc:
+                        self.truncated = f"corrupt gzip data ({exc})"
+                        return
+                    fed = True
+                    raw = b""
+                    if d.eof:                          # another gzip member may follow (concatenated .gz)
+                        raw = d.unused_data
+                        d, fed = zlib.decompressobj(wbits=31), False
+                    if skip:
+                        cut = min(skip, len(out))
+                        out, skip = out[cut:], skip - cut
+                    if out:
+                        yield out
+            if fed and not d.eof:
+                self.truncated = "gzip stream ends early (truncated file)"
+
+    def head(self, n: int) -> bytes:
+        """The first `n` bytes of content (fewer if the file is shorter)."""
+        buf = bytearray()
+        for block in self.blocks():
+            buf += block
+            if len(buf) >= n:
+                break
+        return bytes(buf[:n])
+
+
+class _Lines:
+    """Cuts content blocks into Arrow tables of (line_no, line, flag); counts the bytes of complete lines."""
+
+    LONG = 8 << 20        # an unfinished line longer than this is kept as a 2 KB prefix until its newline
+
+    def __init__(self, content: _Content, start: int, first_line: int):
+        self.content, self.start, self.next_line = content, start, first_line
+        self.complete_bytes = 0           # bytes of newline-terminated lines consumed
+
+    def _table(self, lines: pa.Array, flag: str | None = None) -> pa.Table:
+        n = len(lines)
+        first = self.next_line
+        self.next_line += n
+        return pa.table({"line_no": pa.array(np.arange(first, first + n, dtype=np.int64)),
+                         "line": lines.cast(pa.large_string()),
+                         "flag": pa.nulls(n, pa.string()) if flag is None else pa.array([flag] * n, pa.string())})
+
+    @staticmethod
+    def _one(raw: bytes) -> pa.Array:
+        return pa.array([raw[: RAW_MAX * 4].decode("utf-8", "replace")], pa.large_string())
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        rem = b""
+        long_prefix: bytes | None = None          # a line longer than LONG in progress
+        long_bytes = 0
+        for block in self.content.blocks(self.start):
+            if long_prefix is not None:
+                i = block.find(b"\n")
+                if i < 0:
+                    long_bytes += len(block)
+                    continue
+                yield self._table(self._one(long_prefix), "too_long")
+                self.complete_bytes += long_bytes + i + 1
+                long_prefix, block = None, block[i + 1:]
+            buf = rem + block if rem else block
+            cut = buf.rfind(b"\n") + 1
+            if cut:
+                text = buf[: cut - 1].decode("utf-8", "replace")
+                lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+                yield self._table(lines)
+                self.complete_bytes += cut
+            rem = buf[cut:]
+            if len(rem) > self.LONG:
+                long_prefix, long_bytes, rem = rem[: RAW_MAX * 4], len(rem), b""
+        if long_prefix is not None:
+            rem = long_prefix
+        if self.content.truncated:
+            yield self._table(self._one(rem), "truncated_gzip")
+        elif rem or long_prefix is not None:
+            yield self._table(self._one(rem), "unterminated")
+
+
+# --- SQL ------------------------------------------------------------------------------------------------------
+
+def _classified(fmt: F.Format, src: str) -> str:
+    """Lines of `src` (line_no, line, flag) with the format's helpers and a reject `reason` (NULL: a request)."""
+    prep = "".join(f", {expr} AS {name}" for name, expr in fmt.prep.items())
+    checks = [("flag IS NOT NULL", "flag"),
+              ("line IS NULL OR trim(line) = ''", "'blank'"),
+              (f"strlen(line) > {MAX_LINE}", "'too_long'"),
+              ("starts_with(line, '#')", "'header'")]
+    checks += [(cond, f"'{reason}'") for cond, reason in fmt.extra_invalid]
+    checks.append((f"NOT coalesce({fmt.valid}, false)", f"'{fmt.invalid_reason}'"))
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
+    clean = "CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END"
+    return (f"SELECT *, {reason} AS reason FROM ("
+            f"SELECT line_no, flag, line{prep} FROM ("
+            f"SELECT line_no, flag, {clean} AS line FROM ({src})))")
+
+
+def _rows_sql(fmt: F.Format, src: str) -> str:
+    cols = ", ".join(f"{fmt.columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
+    where = " WHERE ts IS NOT NULL" if fmt.ts_required else ""
+    return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
+            f"SELECT * FROM (SELECT {cols}, $sid AS source_id, line_no FROM ({_classified(fmt, src)}) "
+            f"WHERE reason IS NULL){where}")
+
+
+def _rejects_sql(fmt: F.Format, src: str) -> str:
+    """Rejects are the lines of `src` that did not become requests: accounted for by construction."""
+    missing = (f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
+               f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)")
+    return (f"INSERT INTO rejects SELECT $sid, line_no, coalesce(reason, '{fmt.bad_value}'), left(line, {RAW_MAX}) "
+            f"FROM ({_classified(fmt, missing)})")
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
+    """Execute with only the named parameters the statement uses; returns the affected row count."""
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    row = con.execute(sql, used).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _csv_source() -> str:
+    return ("SELECT line_no, line, CASE WHEN line_no > $last THEN 'unterminated' END AS flag FROM ("
+            "SELECT row_number() OVER () AS line_no, line FROM read_csv($path, columns = {'line': 'VARCHAR'}, "
+            "delim = '\\0', quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
+            f"max_line_size = {MAX_LINE + 2}))")
+
+
+# --- one file ---------------------------------------------------------------------------------------------------
+
+def _fingerprint(head: bytes) -> str | None:
+    n = min(len(head), FP_BYTES)
+    return f"{n}:{hashlib.sha256(head[:n]).hexdigest()}" if n else None
+
+
+def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tuple | None:
+    """The source this content was read as before (by fingerprint of its first bytes, else an empty file's path)."""
+    cols = "source_id, format, lines, bytes_read, seconds"
+    lengths = [r[0] for r in con.execute(
+        "SELECT DISTINCT CAST(split_part(fingerprint, ':', 1) AS BIGINT) AS n FROM sources "
+        "WHERE fingerprint IS NOT NULL ORDER BY n DESC").fetchall()]
+    for n in lengths:
+        if n <= len(head):
+            fp = f"{n}:{hashlib.sha256(head[:n]).hexdigest()}"
+            row = con.execute(f"SELECT {cols} FROM sources WHERE fingerprint = ? ORDER BY source_id LIMIT 1",
+                              [fp]).fetchone()
+            if row:
+                return row
+    return con.execute(f"SELECT {cols} FROM sources WHERE path = ? AND fingerprint IS NULL "
+                       "ORDER BY source_id LIMIT 1", [str(path)]).fetchone()
+
+
+def _prescan(path: Path) -> tuple[int, bool, bool]:
+    """(newlines, ends with newline, clean) from one pass of C-speed byte counts: clean means LF-only or CRLF-only
+    line ends and no NUL byte, the files the CSV reader splits exactly like we do."""
+    nl = cr = crlf = nul = 0
+    last = b""
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            nl += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n")
+            nul += block.count(b"\0")
+            last = block[-1:]
+    clean = nul == 0 and (cr == 0 or cr == crlf == nl)
+    return nl, last == b"\n", clean
+
+
+def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
+    row = con.execute("SELECT raw FROM rejects WHERE source_id = ? AND reason = 'header' AND raw LIKE '#Fields:%' "
+                      "ORDER BY line_no DESC LIMIT 1", [sid]).fetchone()
+    return row[0] if row else None
+
+
+def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.Format, sid: int, new: bool,
+          fp: str | None, start: int, prev_lines: int, tz: str, fast: bool, bar) -> tuple[int, int, int]:
+    """Read `path` from byte `start` into requests/rejects as source `sid`, in one transaction.
+
+    Returns (lines read, first line number, bytes of complete lines read). Raises _Fallback (after rolling
+    back) when the fast reader's result does not add up."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if new:
+            con.execute("INSERT INTO sources (source_id, path, format, lines, rows, rejects, fingerprint, bytes_read, "
+                        "seconds, ingested_at) VALUES (?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
+                        [sid, str(path), fmt.name, fp])
+        first = prev_lines + 1
+        if prev_lines:
+            last = con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?",
+                               [sid, prev_lines]).fetchone()
+            if last and last[0] in REOPEN:           # the unfinished last line is read again, now longer
+                con.execute("DELETE FROM rejects WHERE source_id = ? AND line_no = ?", [sid, prev_lines])
+                first = prev_lines
+        params = {"sid": sid, "tz": tz, "w3c_fields": _w3c_fields(con, sid) if fmt.windowed and not new else None}
+        if fast:
+            nl, ends_nl, clean = _prescan(path)
+            if not clean:
+                raise _Fallback
+            total = nl + (0 if ends_nl else 1)
+            params.update(path=str(path), last=nl, lo=1, hi=total)
+            try:
+                rows = _run(con, _rows_sql(fmt, _csv_source()), params)
+                rejects = _run(con, _rejects_sql(fmt, _csv_source()), params) if rows < total else 0
+            except duckdb.Error as exc:
+                raise _Fallback from exc
+            if rows + rejects != total:
+                raise _Fallback
+            if bar is not None:
+                bar.update(path.stat().st_size)
+            complete = path.stat().st_size - (0 if ends_nl else len(_last_line_bytes(path)))
+            n_lines = total
+        else:
+            reader = _Lines(content, start, first)
+            n_lines = 0
+            done = 0
+            src = "SELECT line_no, line, flag FROM _strangler_chunk"
+            for table in reader:
+                con.register("_strangler_chunk", table)
+                try:
+                    lo, hi = table["line_no"][0].as_py(), table["line_no"][-1].as_py()
+                    params.update(lo=lo, hi=hi)
+                    rows = _run(con, _rows_sql(fmt, src), params)
+                    if rows < len(table):
+                        _run(con, _rejects_sql(fmt, src), params)
+                    if fmt.windowed:
+                        row = con.execute("SELECT line FROM _strangler_chunk WHERE starts_with(line, '#Fields:') "
+                                          "ORDER BY line_no DESC LIMIT 1").fetchone()
+                        if row:
+                            params["w3c_fields"] = row[0].rstrip("\r")
+                finally:
+                    con.unregister("_strangler_chunk")
+                n_lines += len(table)
+                if bar is not None and not content.gz:
+                    bar.update(reader.complete_bytes - done)
+                    done = reader.complete_bytes
+            complete = start + reader.complete_bytes
+            if bar is not None and content.gz:
+                bar.update(path.stat().st_size)
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM requests WHERE source_id = $sid), "
+            "(SELECT count(*) FROM rejects WHERE source_id = $sid), "
+            "(SELECT max(line_no) FROM (SELECT line_no FROM requests WHERE source_id = $sid UNION ALL "
+            "SELECT line_no FROM rejects WHERE source_id = $sid))", {"sid": sid}).fetchone()
+        rows_total, rejects_total, max_line = counts
+        con.execute("UPDATE sources SET path = ?, lines = ?, rows = ?, rejects = ?, fingerprint = coalesce(?, fingerprint), "
+                    "bytes_read = ?, ingested_at = now() WHERE source_id = ?",
+                    [str(path), rows_total + rejects_total, rows_total, rejects_total, fp, complete, sid])
+        if (max_line or 0) != rows_total + rejects_total:
+            raise RuntimeError(f"{path}: line accounting broke (max line {max_line}, "
+                               f"{rows_total} rows + {rejects_total} rejects)")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return n_lines, first, complete
+
+
+def _last_line_bytes(path: Path) -> bytes:
+    """The bytes after the last newline of a plain file (its unterminated last line)."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        back = min(size, MAX_LINE * 8)
+        f.seek(size - back)
+        tail = f.read()
+    i = tail.rfind(b"\n")
+    return tail[i + 1:] if i >= 0 or back == size else tail
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str,
+                 fmts: dict[str, F.Format], tz: str, bar) -> dict:
+    """Ingest one file; returns its summary row (note says new / grew / unchanged / skipped)."""
+    t0 = time.perf_counter()
+    row = {"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0, "lines/s": 0.0,
+           "note": ""}
+    content = _Content(path)
+    size = path.stat().st_size
+    head = content.head(HEAD)
+    fp = _fingerprint(head)
+    known = _find_source(con, head, path)
+    if known is not None and not content.gz and size < known[3]:
+        known = None                                   # same first bytes but shorter: a different file
+    if known is None:
+        name = fmt_name if fmt_name != "auto" else F.detect(
+            head.decode("utf-8", "replace").splitlines()[:200])
+        if name is None:
+            if not head:
+                name = "combined"                      # an empty file: nothing to detect, nothing to parse
+            else:
+                raise _Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
+        sid = int(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0])
+        new, start, prev_lines, note = True, 0, 0, "new"
+    else:
+        sid, name, prev_lines, start, _ = known
+        new, note = False, "grew"
+        if not content.gz and size == start:
+            last = con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?",
+                               [sid, prev_lines]).fetchone()
+            if not (last and last[0] in REOPEN):
+                row.update(format=name, note="unchanged", seconds=time.perf_counter() - t0)
+                if bar is not None:
+                    bar.update(size)
+                return row
+    fmt = fmts[name]
+    before = con.execute("SELECT rows, rejects FROM sources WHERE source_id = ?", [sid]).fetchone() or (0, 0)
+    fast = not content.gz and start == 0 and size > 0
+    try:
+        n_lines, first, _ = _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, fast, bar)
+    except _Fallback:
+        n_lines, first, _ = _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, False, bar)
+    after = con.execute("SELECT rows, rejects, lines FROM sources WHERE source_id = ?", [sid]).fetchone()
+    secs = time.perf_counter() - t0
+    con.execute("UPDATE sources SET seconds = coalesce(seconds, 0) + ? WHERE source_id = ?", [secs, sid])
+    added_rows, added_rejects = after[0] - before[0], after[1] - before[1]
+    if not new and added_rows == 0 and added_rejects == 0 and after[2] == prev_lines:
+        note = "unchanged"
+    row.update(format=name, lines=added_rows + added_rejects, rows=added_rows, rejects=added_rejects,
+               seconds=secs, note=note if not content.truncated else f"{note}; {content.truncated}")
+    row["lines/s"] = row["lines"] / secs if secs > 0 else 0.0
+    return row
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, explicit: bool):
+        super().__init__(message)
+        self.explicit = explicit
+
+
+# --- public API -------------------------------------------------------------------------------------------------
+
+def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", tz: str | None = None,
+           progress: bool = False, json_fields: dict[str, list[str]] | None = None) -> IngestResult:
+    """Load log files (files, directories, globs; plain or gzip) into `requests` and `rejects`.
+
+    `fmt` names the format or 'auto' (detected per file); `tz` is the zone of timestamps that carry no offset
+    (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
+    e.g. {"duration_ms": ["took:ms"]}. Re-ingesting a file adds nothing; a grown file adds its new lines.
+    """
+    name = F.resolve(fmt)
+    zone = tz or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise StranglerError(f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris or UTC") from None
+    fmts = F.build(json_fields) if json_fields else F.FORMATS
+    files, errors = expand(paths)
+    rows: list[dict] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        total = sum(f.stat().st_size for f, _ in files if f.exists())
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", delay=1.0, leave=False)
+    try:
+        for path, explicit in files:
+            try:
+                rows.append(_ingest_file(con, path, explicit, name, fmts, zone, bar))
+            except _Unreadable as exc:
+                if exc.explicit:
+                    errors.append(f"{path}: {exc}")
+                rows.append({"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0,
+                             "lines/s": 0.0, "note": f"{'error' if exc.explicit else 'skipped'}: {exc}"})
+            except OSError as exc:
+                errors.append(f"{path}: {exc.strerror or exc}")
+                rows.append({"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0,
+                             "lines/s": 0.0, "note": f"error: {exc.strerror or exc}"})
+    finally:
+        if bar is not None:
+            bar.close()
+    return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
