@@ -45,5 +45,27 @@ lab: $(STAMP) ## open the notebooks in JupyterLab
 bench: $(STAMP) ## run the benchmarks (minutes; results go in bench/README.md by hand)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
+# --- live demo: the strangler router in front of the demo apps (LIVE_SECONDS=120 LIVE_PORT=8001 to change) ---
+LIVE         ?= data/live
+LIVE_SECONDS ?= 60
+LIVE_PORT    ?= 8000
+LIVE_MANIFEST = $(BIN)/python -c 'from strangler import load; load.live_manifest("$(LIVE)/migration.toml", $(LIVE_SECONDS))'
+.PHONY: serve demo-live
+
+serve: $(STAMP) ## serve the demo apps behind the router on 127.0.0.1:8000, batches cut over in the first minute
+	mkdir -p $(LIVE) && $(LIVE_MANIFEST)
+	$(BIN)/strangler serve --manifest $(LIVE)/migration.toml --port $(LIVE_PORT) --access-log $(LIVE)/router.log
+
+demo-live: $(STAMP) ## serve, drive with `strangler load` for 60 s, ingest the router log, write reports/live/
+	rm -rf $(LIVE) reports/live && mkdir -p $(LIVE) && $(LIVE_MANIFEST)
+	$(BIN)/strangler serve --manifest $(LIVE)/migration.toml --port $(LIVE_PORT) \
+	  --access-log $(LIVE)/router.log 2> $(LIVE)/serve.err & echo $$! > $(LIVE)/serve.pid
+	$(BIN)/strangler load --url http://127.0.0.1:$(LIVE_PORT) --duration $(LIVE_SECONDS) --requests 10000000 \
+	  --wait 30; status=$$?; kill -INT $$(cat $(LIVE)/serve.pid); \
+	  while kill -0 $$(cat $(LIVE)/serve.pid) 2>/dev/null; do sleep 0.2; done; exit $$status
+	$(BIN)/strangler ingest $(LIVE)/router.log --db $(LIVE)/live.duckdb
+	$(BIN)/strangler report --db $(LIVE)/live.duckdb --manifest $(LIVE)/migration.toml $(APPS) \
+	  --source lib/strangler/demo --out reports/live
+
 clean: ## remove generated data, reports and the venv
 	rm -rf $(VENV) $(DEMO) reports data/*.duckdb
