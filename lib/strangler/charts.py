@@ -217,4 +217,51 @@ def table(df: pd.DataFrame, max_rows: int = 50, caption: str | None = None) -> T
 
 # === priorities (03_priorities) ===
 
+_PRIORITY_TOOLTIP = ["route", "status", "proposed_batch", "rank", "score", "value", "effort", "requests", "share",
+                     "rate_5xx", "p95_ms", "complexity", "coupling"]
+
+
+def priority_scatter(scores: pd.DataFrame, title: str = "Value against effort") -> alt.Chart:
+    """One point per Flask route: value (0–1) up, effort points right; top-left is worth moving first.
+
+    Colour is the route's status (proposed / planned / migrated / dead), size its requests.
+    """
+    data = scores.assign(route=scores["method"] + " " + scores["rule"])
+    cols = [c for c in _PRIORITY_TOOLTIP if c in data.columns]
+    data = data[cols + [c for c in ("group",) if c in data.columns]]
+    return alt.Chart(data, title=title).mark_circle(opacity=0.75).encode(
+        x=alt.X("effort:Q", title="effort (points)"),
+        y=alt.Y("value:Q", title="value (traffic, 5xx, p95; 0–1)"),
+        color=alt.Color("status:N", scale=alt.Scale(domain=["proposed", "planned", "migrated", "dead"],
+                                                     range=["#4c78a8", "#f58518", "#54a24b", "#9d9d9d"])),
+        size=alt.Size("requests:Q", scale=alt.Scale(type="sqrt", range=[20, 600])),
+        tooltip=_tooltip(data, cols))
+
+
+def batch_plan(batches: pd.DataFrame, title: str = "Batches in order: effort and traffic share") -> alt.Chart:
+    """One bar per batch in plan order: length is its effort points, colour its status, tooltip its numbers."""
+    data = batches.assign(label=batches["position"].astype(str) + ". " + batches["batch"])
+    data = data[["label", "batch", "position", "status", "routes", "effort", "requests", "share", "mean_score"]]
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title="batch"),
+        x=alt.X("effort:Q", title="effort (points)"),
+        color=alt.Color("status:N", scale=alt.Scale(domain=["proposed", "planned", "migrated"],
+                                                     range=["#4c78a8", "#f58518", "#54a24b"])),
+        tooltip=_tooltip(data, ["batch", "status", "routes", "effort", "requests", "share", "mean_score"]))
+
+
+def rank_moves(changes: pd.DataFrame, top: int = 12, title: str = "Rank under other weights") -> alt.Chart:
+    """Rank of the routes that move most, under the current weights and each variant (1 is first)."""
+    moved = (changes.assign(size=changes["move"].abs()).groupby("route")["size"].max()
+             .sort_values(ascending=False).head(top).index)
+    sub = changes[changes["route"].isin(moved)]
+    base = sub.drop_duplicates("route").assign(variant="current weights", rank=lambda d: d["base_rank"], move=0)
+    data = pd.concat([base, sub])[["route", "variant", "weights", "base_rank", "rank", "move"]]
+    order = ["current weights"] + [v for v in changes["variant"].drop_duplicates()]
+    return alt.Chart(data, title=title).mark_line(point=True).encode(
+        x=alt.X("variant:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("rank:Q", scale=alt.Scale(reverse=True, zero=False), title="rank"),
+        color=alt.Color("route:N", legend=alt.Legend(title="route", labelLimit=360)),
+        tooltip=_tooltip(data, ["route", "variant", "weights", "base_rank", "rank", "move"]))
+
 # === review and progress (04_batch_review, 05_progress) ===
