@@ -1,0 +1,446 @@
+"""Attribution: set `requests.route` to the rule the framework itself would pick for (method, path).
+
+Matching follows Werkzeug's own `MapAdapter.match` for Flask rules and Starlette's router for FastAPI rules; a
+hand-written regex would disagree with them (catch-alls, converter weights, registration order). To stay fast,
+DuckDB collapses paths to *shapes* (ASCII-numeric, lowercase-uuid and lowercase-hex segments become `{n}`,
+`{uuid}`, `{hex}`), Python matches one representative path per distinct (method, shape), and DuckDB joins the
+answer back onto every request.
+
+A shape is only safe if every path it stands for matches the same way. A rule can tell two members of a class
+apart (`<int(min=1):id>`, `<string(length=2):cc>`, a literal segment `2024`, `any(eu, '12')`, a custom
+converter): then that class is not collapsed at that segment position (or at all positions after a path
+converter), and such paths are matched one by one. This keeps the result exactly equal to Werkzeug's.
+
+`requests.route` holds the Flask rule when a Flask rule matches and the FastAPI rule only when no Flask rule does;
+`route_framework` says which. `requests.match` is 'matched', 'method_not_allowed' (the path matches a rule, the
+method does not: a 405), 'redirect' (the framework would answer with a slash redirect) or 'unmatched'.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import unquote
+
+import duckdb
+import pandas as pd
+
+from strangler import routes as routes_mod
+
+# token -> (regular expression a whole segment must match, characters its members are made of)
+CLASSES: dict[str, tuple[str, str]] = {
+    "n": (r"[0-9]+", "0123456789"),
+    "uuid": (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "0123456789abcdef-"),
+    "hex": (r"[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*", "0123456789abcdef"),
+}
+HEX_MIN_LEN = 8
+
+_FLASK_PART = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?(?P<var>[a-zA-Z_][a-zA-Z0-9_]*)>")
+_STARLETTE_PART = re.compile(r"\{(?P<var>[a-zA-Z_][a-zA-Z0-9_]*)(?::(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*))?\}")
+_SAFE_CONVERTERS = {"flask": {None, "default", "string", "int", "float", "uuid", "path", "any"},
+                    "fastapi": {None, "str", "int", "float", "uuid", "path"}}
+
+
+def _is_member(cls: str, text: str) -> bool:
+    pattern = CLASSES[cls][0]
+    if cls == "hex" and len(text) < HEX_MIN_LEN:
+        return False
+    return re.fullmatch(pattern, text) is not None
+
+
+def _split_segments(rule: str, part_re: re.Pattern) -> list[str]:
+    """Split a rule on '/' outside its <...> or {...} parameters."""
+    segments, depth, current = [], 0, []
+    for ch in rule:
+        if ch in "<{":
+            depth += 1
+        elif ch in ">}":
+            depth = max(depth - 1, 0)
+        if ch == "/" and depth == 0:
+            segments.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    segments.append("".join(current))
+    return segments
+
+
+def _segment_unsafe(framework: str, segment: str, cls: str) -> bool:
+    """Can this rule segment accept some members of `cls` and reject others?"""
+    part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
+    params = list(part_re.finditer(segment))
+    static = part_re.sub("", segment)
+    if not params:
+        return _is_member(cls, segment)
+    alphabet = CLASSES[cls][1]
+    if static and any(ch not in alphabet for ch in static):
+        return False  # the literal text can never occur in a member of the class
+    if len(params) > 1 or static:
+        return True
+    conv, args = params[0].group("conv"), params[0].groupdict().get("args")
+    if conv not in _SAFE_CONVERTERS[framework]:
+        return True
+    if conv == "any":
+        items = [i.strip().strip("'\"") for i in (args or "").split(",")]
+        return any(_is_member(cls, i) or i == "" for i in items)
+    if conv in ("int", "float"):  # only digits can match them; without arguments they take every digit string
+        return cls == "n" and bool(args and args.strip())
+    return bool(args and args.strip())  # string(length=..): any class
+
+
+def _guard_regex(framework: str, segments: list[str]) -> str:
+    """A regex every path the rule could match (or redirect to) matches: each parameter, and each literal segment
+    that belongs to a class, becomes a wildcard; the other literal segments stay (they are never collapsed)."""
+    part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
+    out = []
+    for segment in segments:
+        params = list(part_re.finditer(segment))
+        if any(m.group("conv") == "path" for m in params):
+            out.append(".*")
+        elif params or any(_is_member(c, segment) for c in CLASSES):
+            out.append("[^/]*")
+        else:
+            out.append(re.escape(segment))
+    return "^" + "/".join(out).rstrip("/") + "/?$"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Do not collapse class `cls` at segment `index` (or at every index from it on, if `onwards`) in paths
+    matching `regex`: some rule there tells members of the class apart."""
+
+    cls: str
+    index: int
+    onwards: bool
+    regex: str
+
+
+def guards(rules: list[tuple[str, str]]) -> list[Guard]:
+    """The guards of a rule set, one per (class, position) with the regexes of its rules joined."""
+    found: dict[tuple[str, int, bool], list[str]] = {}
+    for framework, rule in rules:
+        part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
+        segments = _split_segments(rule, part_re)
+        shifted = False
+        for index, segment in enumerate(segments, 1):
+            for cls in CLASSES:
+                if _segment_unsafe(framework, segment, cls):
+                    regexes = found.setdefault((cls, index, shifted), [])
+                    regex = _guard_regex(framework, segments)
+                    if regex not in regexes:
+                        regexes.append(regex)
+            if any(m.group("conv") == "path" for m in part_re.finditer(segment)):
+                shifted = True  # a path converter spans segments: later positions are lower bounds
+    return [Guard(cls, index, onwards, "|".join(f"(?:{r})" for r in regexes))
+            for (cls, index, onwards), regexes in sorted(found.items())]
+
+
+def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
+    """SELECT list items over `path` giving `shape`, and their parameters (the guard regexes).
+
+    The guard flags are computed once per path (`g`), then each segment is collapsed unless its class is
+    guarded at its position. Paths with an empty segment ('//') or without a leading '/' keep every segment.
+    """
+    params = [g.regex for g in rule_guards]
+    flags = "[" + ", ".join("regexp_matches(path, ?)" for _ in rule_guards) + "]::BOOLEAN[]"
+    cases = []
+    for cls, (pattern, _) in CLASSES.items():
+        blocked = [f"(i {'>=' if g.onwards else '='} {g.index} AND g[{k}])"
+                   for k, g in enumerate(rule_guards, 1) if g.cls == cls]
+        length = f" AND length(s) >= {HEX_MIN_LEN}" if cls == "hex" else ""
+        guard = f" AND NOT ({' OR '.join(blocked)})" if blocked else ""
+        cases.append(f"WHEN regexp_full_match(s, '{pattern}'){length}{guard} THEN '{{{cls}}}'")
+    shape = ("CASE WHEN starts_with(path, '/') AND NOT contains(path, '//') THEN "
+             "array_to_string(list_transform(string_split(path, '/'), "
+             f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/') "
+             "ELSE replace(path, '{', '%7B') END")
+    return f"path, {shape} AS shape FROM (SELECT path, {flags} AS g FROM", params
+
+
+# --- the frameworks' own matchers -------------------------------------------------------------------------------
+
+@dataclass
+class Matchers:
+    """Match one (method, path) against Flask rules first, then FastAPI rules."""
+
+    flask: Callable[[str, str], tuple[str, str | None]] | None
+    fastapi: Callable[[str, str], tuple[str, str | None]] | None
+
+    def match(self, method: str, path: str) -> tuple[str, str | None, str | None]:
+        """(match, rule, framework) for a raw (percent-encoded) logged path."""
+        decoded = unquote(path, errors="surrogateescape") if "%" in path else path
+        outcomes = []
+        for framework, matcher in (("flask", self.flask), ("fastapi", self.fastapi)):
+            if matcher is None:
+                continue
+            outcome, rule = matcher(method, decoded)
+            if outcome == "matched":
+                return outcome, rule, framework
+            outcomes.append(outcome)
+        for outcome in ("method_not_allowed", "redirect"):
+            if outcome in outcomes:
+                return outcome, None, None
+        return "unmatched", None, None
+
+
+def build_flask(rows: pd.DataFrame, warnings: list[str]):
+    """A Werkzeug Map of the Flask rules, configured as Flask configures its url_map."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import BaseConverter, Map, RequestRedirect, Rule
+
+    grouped = rows.groupby("rule", sort=False)["method"].agg(lambda m: sorted(set(m)))
+    url_map = Map(strict_slashes=True, merge_slashes=True)
+    known = set(url_map.converters)
+    for rule, methods in grouped.items():
+        for m in _FLASK_PART.finditer(rule):
+            conv = m.group("conv")
+            if conv and conv not in known:
+                # An app's own converter: its regex is unknown here; match it like a plain string segment.
+                url_map.converters[conv] = type(f"Unknown_{conv}", (BaseConverter,), {})
+                known.add(conv)
+                warnings.append(f"custom converter {conv!r} matched as a plain segment")
+        url_map.add(Rule(rule, endpoint=rule, methods=sorted(set(methods) | {"OPTIONS"})))
+    adapter = url_map.bind("localhost")
+
+    def match(method: str, path: str) -> tuple[str, str | None]:
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+            return "matched", endpoint
+        except RequestRedirect:
+            return "redirect", None
+        except MethodNotAllowed:
+            return "method_not_allowed", None
+        except NotFound:
+            return "unmatched", None
+
+    return match
+
+
+FASTAPI_DOCS = {"openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"}
+
+
+async def _endpoint() -> None:  # the Starlette routes below are never called, only matched
+    return None
+
+
+def build_fastapi(rows: pd.DataFrame, warnings: list[str]):
+    """Starlette routes in the app's order, matched the way starlette.routing.Router does."""
+    from starlette.routing import Match, Route
+
+    routes = []
+    for rule, method, endpoint in rows[["rule", "method", "endpoint"]].itertuples(index=False):
+        try:
+            route = Route(rule, endpoint=_endpoint, methods=[method])
+        except (AssertionError, KeyError, ValueError):
+            plain = _STARLETTE_PART.sub(lambda m: "{" + m.group("var") + "}", rule)
+            warnings.append(f"FastAPI rule {rule!r} has an unknown convertor; matched as {plain!r}")
+            route = Route(plain, endpoint=_endpoint, methods=[method])
+        # Exactly the declared method: APIRoute adds no HEAD; FastAPI's own docs pages are plain Routes that do.
+        route.methods = {method, "HEAD"} if method == "GET" and endpoint in FASTAPI_DOCS else {method}
+        routes.append((rule, route))
+
+    def scope(method: str, path: str) -> dict:
+        return {"type": "http", "method": method, "path": path, "root_path": ""}
+
+    def match(method: str, path: str) -> tuple[str, str | None]:
+        partial = None
+        s = scope(method, path)
+        for rule, route in routes:
+            m, _ = route.matches(s)
+            if m == Match.FULL:
+                return "matched", rule
+            if m == Match.PARTIAL and partial is None:
+                partial = rule
+        if partial is not None:
+            return "method_not_allowed", None
+        if path != "/":
+            other = scope(method, path.rstrip("/") if path.endswith("/") else path + "/")
+            if any(route.matches(other)[0] != Match.NONE for _, route in routes):
+                return "redirect", None
+        return "unmatched", None
+
+    return match
+
+
+def route_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Distinct (framework, method, rule) in matching order; exact inventory rows win over static ones."""
+    routes_mod.ensure_columns(con)
+    return con.execute("""
+        SELECT framework, method, rule, endpoint FROM (
+            SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint, app, position, inventory
+            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, position)
+        ORDER BY inventory = 'app' DESC, app, position NULLS LAST, rule, method
+    """).df()
+
+
+def matchers(con: duckdb.DuckDBPyConnection, warnings: list[str] | None = None) -> Matchers:
+    """The Flask and FastAPI matchers for the rules in the `routes` table."""
+    warnings = [] if warnings is None else warnings
+    rows = route_rows(con)
+    flask_rows, fastapi_rows = rows[rows.framework == "flask"], rows[rows.framework == "fastapi"]
+    return Matchers(build_flask(flask_rows, warnings) if len(flask_rows) else None,
+                    build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None)
+
+
+# --- attribution ------------------------------------------------------------------------------------------------
+
+@dataclass
+class AttributionResult:
+    """Counts of one attribution run."""
+
+    requests: int = 0
+    shapes: int = 0
+    rules: int = 0
+    by_match: dict[str, int] = field(default_factory=dict)
+    by_framework: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        total = max(self.requests, 1)
+        lines = [f"attributed {self.requests:,} requests ({self.shapes:,} distinct method+shape) "
+                 f"against {self.rules} rules in {self.seconds:.1f} s"]
+        for key in ("matched", "method_not_allowed", "redirect", "unmatched"):
+            n = self.by_match.get(key, 0)
+            lines.append(f"  {key:<19} {n:>12,}  {100 * n / total:5.1f} %")
+        for fw, n in sorted(self.by_framework.items()):
+            lines.append(f"  matched a {fw:<9} rule {n:>8,}")
+        if not self.rules:
+            lines.append("  no routes: run `strangler routes` first")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
+    """Set `shape`, `route`, `route_framework` and `match` on every request from the current `routes` table."""
+    started = time.perf_counter()
+    result = AttributionResult()
+    rows = route_rows(con)
+    result.rules = len(rows)
+    match_one = matchers(con, result.warnings)
+    rule_guards = guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
+    select, params = shape_sql(rule_guards)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _shapes AS SELECT {select} "
+                "(SELECT DISTINCT path FROM requests WHERE path IS NOT NULL))", params)
+    keys = con.execute("""
+        SELECT q.method, s.shape, min(q.path) AS example
+        FROM (SELECT DISTINCT method, path FROM requests WHERE method IS NOT NULL AND path IS NOT NULL) q
+        JOIN _shapes s USING (path) GROUP BY ALL
+    """).df()
+    result.shapes = len(keys)
+    outcomes = [match_one.match(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])]
+    keys["match"] = [o[0] for o in outcomes]
+    keys["route"] = [o[1] for o in outcomes]
+    keys["route_framework"] = [o[2] for o in outcomes]
+    keys = keys.astype({"route": "string", "route_framework": "string", "match": "string"})
+    con.register("_matched", keys[["method", "shape", "match", "route", "route_framework"]])
+    try:
+        con.execute("""
+            UPDATE requests SET shape = s.shape, route = m.route, route_framework = m.route_framework,
+                                match = m.match
+            FROM _shapes s JOIN _matched m ON m.shape = s.shape
+            WHERE requests.path = s.path AND m.method IS NOT DISTINCT FROM requests.method
+        """)
+        con.execute("""UPDATE requests SET shape = NULL, route = NULL, route_framework = NULL, match = 'unmatched'
+                       WHERE path IS NULL OR method IS NULL""")
+    finally:
+        con.unregister("_matched")
+        con.execute("DROP TABLE IF EXISTS _shapes")
+    counts = con.execute("SELECT match, route_framework, count(*) FROM requests GROUP BY ALL").fetchall()
+    for match, framework, n in counts:
+        result.by_match[match] = result.by_match.get(match, 0) + n
+        result.requests += n
+        if framework:
+            result.by_framework[framework] = result.by_framework.get(framework, 0) + n
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# --- views for notebook 02 ----------------------------------------------------------------------------------------
+
+def _window(start: object, end: object) -> tuple[str, list]:
+    """SQL condition on requests.ts for [start, end), with its parameters; no condition when both are None."""
+    cond, params = [], []
+    if start is not None:
+        cond.append("ts >= CAST(? AS TIMESTAMPTZ)")
+        params.append(str(start))
+    if end is not None:
+        cond.append("ts < CAST(? AS TIMESTAMPTZ)")
+        params.append(str(end))
+    return (" AND ".join(cond) or "TRUE"), params
+
+
+def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
+    """Every route of both apps with its traffic in [start, end): one row per (framework, method, rule).
+
+    Columns: framework, method, rule, endpoint, requests, share (of all requests in the window), peak_rps (most
+    requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms, first_seen, last_seen. A HEAD request
+    counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
+    """
+    routes_mod.ensure_columns(con)
+    where, params = _window(start, end)
+    return con.execute(f"""
+        WITH r AS (
+            SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint
+            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, position),
+        q AS (
+            SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
+                        SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route
+                        AND r.method = 'HEAD') THEN 'GET' ELSE q.method END AS route_method
+            FROM requests q WHERE {where}),
+        total AS (SELECT count(*) AS n FROM q),
+        per AS (
+            SELECT route_framework, route, route_method, count(*) AS requests,
+                   avg(CASE WHEN status BETWEEN 400 AND 499 THEN 1 ELSE 0 END) AS rate_4xx,
+                   avg(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS rate_5xx,
+                   quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
+                   quantile_cont(duration_ms, 0.99) AS p99_ms, min(ts) AS first_seen, max(ts) AS last_seen
+            FROM q WHERE route IS NOT NULL GROUP BY ALL),
+        peak AS (
+            SELECT route_framework, route, route_method, max(n) AS peak_rps FROM (
+                SELECT route_framework, route, route_method, date_trunc('second', ts) AS sec, count(*) AS n
+                FROM q WHERE route IS NOT NULL AND ts IS NOT NULL GROUP BY ALL) GROUP BY ALL)
+        SELECT r.framework, r.method, r.rule, r.endpoint, coalesce(per.requests, 0) AS requests,
+               coalesce(per.requests, 0) / nullif(total.n, 0) AS share, coalesce(peak.peak_rps, 0) AS peak_rps,
+               per.rate_4xx, per.rate_5xx, per.p50_ms, per.p95_ms, per.p99_ms, per.first_seen, per.last_seen
+        FROM r CROSS JOIN total
+        LEFT JOIN per ON per.route_framework = r.framework AND per.route = r.rule AND per.route_method = r.method
+        LEFT JOIN peak ON peak.route_framework = r.framework AND peak.route = r.rule AND peak.route_method = r.method
+        ORDER BY requests DESC, r.rule, r.method, r.framework
+    """, params).df()
+
+
+def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
+    """Routes with no request in [start, end): framework, method, rule, endpoint, file, line."""
+    table = endpoints(con, start, end)
+    dead = table[table["requests"] == 0][["framework", "method", "rule", "endpoint"]]
+    where = con.execute("""SELECT DISTINCT ON (framework, method, rule) framework, method, rule, file, line
+                           FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC""").df()
+    return dead.merge(where, on=["framework", "method", "rule"], how="left").sort_values(
+        ["framework", "rule", "method"]).reset_index(drop=True)
+
+
+def unmatched(con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = None,
+              end: object = None) -> pd.DataFrame:
+    """Requests no route took, by shape: shape, match ('method_not_allowed' for 405s, 'redirect', 'unmatched'),
+    requests, methods, statuses, example path. Busiest first, at most `limit` rows."""
+    where, params = _window(start, end)
+    return con.execute(f"""
+        SELECT shape, match, count(*) AS requests,
+               string_agg(DISTINCT method, ' ' ORDER BY method) AS methods,
+               string_agg(DISTINCT CAST(status AS VARCHAR), ' ' ORDER BY CAST(status AS VARCHAR)) AS statuses,
+               min(path) AS example
+        FROM requests WHERE {where} AND match IS NOT NULL AND match <> 'matched'
+        GROUP BY shape, match ORDER BY requests DESC, shape, match LIMIT ?
+    """, params + [limit]).df()
+
+
+def pareto(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
+    """Routes with traffic, busiest first, with the cumulative share of all requests they carry."""
+    table = endpoints(con, start, end)
+    table = table[table["requests"] > 0].reset_index(drop=True)
+    table["label"] = table["method"] + " " + table["rule"]
+    table["cumulative_share"] = table["share"].cumsum()
+    table["rank"] = range(1, len(table) + 1)
+    return table[["rank", "label", "framework", "requests", "share", "cumulative_share"]]

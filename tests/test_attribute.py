@@ -1,0 +1,233 @@
+"""Attribution: requests.route equals what Werkzeug's MapAdapter.match and Starlette's router pick."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import pandas as pd
+import pytest
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from strangler import attribute, cli, routes
+
+APPS = Path(__file__).parent / "apps"
+FLASK_DIR, FASTAPI_DIR = APPS / "travel_flask", APPS / "travel_fastapi"
+sys.path[:0] = [str(APPS), str(FLASK_DIR), str(FASTAPI_DIR)]
+
+from pathgen import paths  # noqa: E402
+
+
+def load_requests(con, pairs: list[tuple[str, str]], **columns) -> None:
+    frame = pd.DataFrame(pairs, columns=["method", "path"])
+    frame["source_id"] = 1
+    frame["line_no"] = range(1, len(frame) + 1)
+    for name, values in columns.items():
+        frame[name] = values
+    con.execute("INSERT INTO requests BY NAME SELECT * FROM frame")
+
+
+def werkzeug_answer(adapter, method: str, path: str, prefix: str = "") -> str:
+    """The rule Werkzeug picks, or what it raises instead, as attribution reports it."""
+    try:
+        return prefix + adapter.match(unquote(path), method=method, return_rule=True)[0].rule
+    except RequestRedirect:
+        return "redirect"
+    except MethodNotAllowed:
+        return "method_not_allowed"
+    except NotFound:
+        return "unmatched"
+
+
+def attributed(con) -> list[str]:
+    return [r for (r,) in con.execute("SELECT coalesce(route, match) FROM requests ORDER BY line_no").fetchall()]
+
+
+@pytest.fixture(scope="module")
+def flask_app():
+    from travel import create_app
+
+    return create_app()
+
+
+def test_flask_attribution_equals_werkzeug_on_100k_random_paths(con, flask_app):
+    routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
+    templates = [r.rule for r in flask_app.url_map.iter_rules()]
+    sample = paths(100_000, seed=11, templates=templates)
+    load_requests(con, sample)
+    result = attribute.attribute(con)
+    adapter = flask_app.url_map.bind("localhost")
+    expected = [werkzeug_answer(adapter, m, p) for m, p in sample]
+    got = attributed(con)
+    mismatches = [(m, p, g, e) for (m, p), g, e in zip(sample, got, expected) if g != e][:10]
+    assert mismatches == []
+    # the sample exercises every outcome and most rules, and shapes really collapse
+    assert {k: v > 0 for k, v in result.by_match.items()} == {
+        "matched": True, "method_not_allowed": True, "redirect": True, "unmatched": True}
+    assert {e for e in expected if e.startswith("/")} == set(templates)
+    assert result.requests == 100_000 and result.shapes < 90_000
+
+
+def test_fastapi_attribution_equals_starlette_router(con):
+    from travelapi.main import app, legacy
+
+    routes.inventory_apps(con, ["travelapi.main:app"], cwd=FASTAPI_DIR)
+    full_path = {}
+    from fastapi.routing import iter_route_contexts
+    for ctx in iter_route_contexts(app.routes):
+        full_path[id(ctx.original_route)] = ctx.path
+    templates = [p for p in full_path.values() if p] + ["/legacy/old/<int:item>"]
+    sample = [(m, p) for m, p in paths(4_000, seed=5, templates=templates)
+              if p.rstrip("/") != "/legacy"]  # a mount's bare prefix: Starlette redirects, strangler says unmatched
+    load_requests(con, sample)
+    attribute.attribute(con)
+    legacy_adapter = legacy.url_map.bind("localhost")
+
+    async def starlette_answer(method: str, path: str) -> str:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": unquote(path), "raw_path": path.encode(), "root_path": "",
+                 "query_string": b"", "headers": [(b"host", b"localhost")], "server": ("localhost", 80),
+                 "client": ("127.0.0.1", 1)}
+        status = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+
+        await app(scope, receive, send)
+        if scope.get("root_path") == "/legacy":
+            return werkzeug_answer(legacy_adapter, method, path[len("/legacy"):], prefix="/legacy")
+        code, route = status["code"], scope.get("route")
+        if code == 405:
+            return "method_not_allowed"
+        if route is not None:
+            return full_path[id(route)]
+        return {404: "unmatched", 307: "redirect"}.get(code, unquote(path))  # FastAPI's docs pages
+
+    async def answers() -> list[str]:
+        return [await starlette_answer(m, p) for m, p in sample]
+
+    expected = asyncio.run(answers())
+    got = attributed(con)
+    mismatches = [(m, p, g, e) for (m, p), g, e in zip(sample, got, expected) if g != e][:10]
+    assert mismatches == []
+    assert "/v2/trips/{slug}" in expected and "/v2/trips/me" not in expected  # registration order decides
+
+
+def test_flask_rule_wins_over_fastapi_twin(con):
+    routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
+    routes.inventory_apps(con, ["travelapi.main:app"], cwd=FASTAPI_DIR)
+    load_requests(con, [("GET", "/health"), ("POST", "/ping"), ("GET", "/v2/trips/7"), ("POST", "/health"),
+                        ("GET", "/trips"), ("DELETE", "/v2/trips"), (None, "/health"), ("GET", None)])
+    attribute.attribute(con)
+    rows = con.execute("SELECT method, path, shape, route, route_framework, match FROM requests "
+                       "ORDER BY line_no").fetchall()
+    assert rows == [
+        ("GET", "/health", "/health", "/health", "flask", "matched"),
+        ("POST", "/ping", "/ping", "/ping", "fastapi", "matched"),
+        # no specific Flask rule, but the Flask catch-all matches, and a Flask rule wins over a FastAPI one
+        ("GET", "/v2/trips/7", "/v2/trips/{n}", "/<path:anything>", "flask", "matched"),
+        ("POST", "/health", "/health", None, None, "method_not_allowed"),
+        ("GET", "/trips", "/trips", None, None, "redirect"),
+        ("DELETE", "/v2/trips", "/v2/trips", None, None, "method_not_allowed"),
+        (None, "/health", None, None, None, "unmatched"),
+        ("GET", None, None, None, None, "unmatched"),
+    ]
+
+
+def test_shapes_collapse_only_where_no_rule_tells_members_apart(con):
+    routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
+    uid = "0b4e7a0e-5bb3-4c7c-8f5a-2d9e6c1f3a11"
+    load_requests(con, [("GET", "/trips/12"), ("GET", "/trips/12/photos/3"), ("GET", f"/admin/users/{uid}"),
+                        ("GET", "/codes/1234"), ("GET", "/2024/summary"), ("GET", "/notes/by-hex/deadbeef42"),
+                        ("GET", "/admin/users/by-region/12"), ("GET", "/x/{n}"), ("GET", "/x/7"),
+                        ("GET", "/files/9/raw"), ("GET", "relative/5")])
+    attribute.attribute(con)
+    rows = con.execute("SELECT path, shape, route FROM requests ORDER BY line_no").fetchall()
+    assert rows == [
+        ("/trips/12", "/trips/{n}", "/trips/<int:trip_id>"),  # int(min=1) guards /trips/*/photos/* only
+        ("/trips/12/photos/3", "/trips/12/photos/{n}", "/trips/<int(min=1):trip_id>/photos/<int:n>"),
+        (f"/admin/users/{uid}", "/admin/users/" + uid, "/admin/users/<uuid:user_id>"),  # string(length=2) here
+        ("/codes/1234", "/codes/1234", "/codes/<int(fixed_digits=4):code>"),
+        ("/2024/summary", "/2024/summary", "/2024/summary"),
+        ("/notes/by-hex/deadbeef42", "/notes/by-hex/{hex}", "/notes/by-hex/<note_hex>"),
+        ("/admin/users/by-region/12", "/admin/users/by-region/12", "/admin/users/by-region/<any(eu, us, '12'):region>"),
+        ("/x/{n}", "/x/%7Bn}", "/<path:anything>"),
+        ("/x/7", "/x/{n}", "/<path:anything>"),
+        ("/files/9/raw", "/files/{n}/raw", "/files/<path:name>/raw"),
+        ("relative/5", "relative/5", "/<path:anything>"),  # Werkzeug reads it as /relative/5
+    ]
+
+
+def test_guards_keep_classes_whole_where_a_rule_tells_members_apart():
+    rules = [("flask", "/codes/<int(fixed_digits=4):code>"), ("flask", "/<path:p>/x/<int(min=1):n>"),
+             ("fastapi", "/v2/{a}/2024"), ("flask", "/u/<any(eu, '0a1b2c3d4e'):r>"), ("flask", "/d/<int:a>-<b>"),
+             ("flask", "/plain/<int:id>/<uuid:u>/<float:f>/<path:rest>")]
+    G = attribute.Guard
+    assert attribute.guards(rules) == [
+        G("hex", 3, False, r"(?:^/u/[^/]*/?$)"),
+        G("n", 3, False, r"(?:^/codes/[^/]*/?$)"),
+        G("n", 4, False, r"(?:^/v2/[^/]*/[^/]*/?$)"),
+        G("n", 4, True, r"(?:^/.*/x/[^/]*/?$)"),
+        G("uuid", 3, False, r"(?:^/d/[^/]*/?$)"),
+    ]
+
+
+def test_endpoint_views(con):
+    routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
+    t0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    reqs = [("GET", "/trips/1", 0, 200, 10.0), ("GET", "/trips/2", 0, 200, 20.0), ("HEAD", "/trips/3", 0, 200, 30.0),
+            ("GET", "/trips/4", 2, 500, 40.0), ("POST", "/trips/", 3, 404, 5.0), ("POST", "/health", 4, 405, 1.0),
+            ("POST", "/health", 5, 405, 1.0), ("GET", "/trips", 6, 308, 1.0), ("GET", "/trips/5", 3600, 200, 1.0)]
+    load_requests(con, [(m, p) for m, p, *_ in reqs], ts=[t0 + dt.timedelta(seconds=r[2]) for r in reqs],
+                  status=[r[3] for r in reqs], duration_ms=[r[4] for r in reqs])
+    attribute.attribute(con)
+    end = "2026-03-01T12:30:00Z"
+    table = attribute.endpoints(con, end=end)
+    top = table.head(2).drop(columns=["first_seen", "last_seen"]).to_dict("records")
+    assert top == [
+        {"framework": "flask", "method": "GET", "rule": "/trips/<int:trip_id>", "endpoint": "trips.get_trip",
+         "requests": 4, "share": 0.5, "peak_rps": 3, "rate_4xx": 0.0, "rate_5xx": 0.25, "p50_ms": 25.0,
+         "p95_ms": pytest.approx(38.5), "p99_ms": pytest.approx(39.7)},
+        {"framework": "flask", "method": "POST", "rule": "/trips/", "endpoint": "trips.create_trip",
+         "requests": 1, "share": 0.125, "peak_rps": 1, "rate_4xx": 1.0, "rate_5xx": 0.0, "p50_ms": 5.0,
+         "p95_ms": 5.0, "p99_ms": 5.0},
+    ]
+    assert len(table) == 33 and table["requests"].iloc[2:].sum() == 0
+    dead = attribute.dead_routes(con, end=end)
+    assert len(dead) == 31 and ("GET", "/health") in set(zip(dead.method, dead.rule))
+    assert attribute.unmatched(con, limit=5, end=end).to_dict("records") == [
+        {"shape": "/health", "match": "method_not_allowed", "requests": 2, "methods": "POST", "statuses": "405",
+         "example": "/health"},
+        {"shape": "/trips", "match": "redirect", "requests": 1, "methods": "GET", "statuses": "308",
+         "example": "/trips"},
+    ]
+    assert attribute.pareto(con, end=end).to_dict("records") == [
+        {"rank": 1, "label": "GET /trips/<int:trip_id>", "framework": "flask", "requests": 4, "share": 0.5,
+         "cumulative_share": 0.5},
+        {"rank": 2, "label": "POST /trips/", "framework": "flask", "requests": 1, "share": 0.125,
+         "cumulative_share": 0.625},
+    ]
+
+
+def test_cli_attribute_prints_summary(db_path, capsys):
+    con = routes_db = None
+    from strangler import db
+
+    con = db.connect(db_path)
+    routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
+    load_requests(con, [("GET", "/health"), ("POST", "/health"), ("GET", "/trips")])
+    con.close()
+    assert cli.main(["attribute", "--db", str(db_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("attributed 3 requests (3 distinct method+shape) against 33 rules in ")
+    assert out[1:] == ["  matched                        1   33.3 %", "  method_not_allowed             1   33.3 %",
+                       "  redirect                       1   33.3 %", "  unmatched                      0    0.0 %",
+                       "  matched a flask     rule        1"]
+    del routes_db
