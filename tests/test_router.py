@@ -312,8 +312,8 @@ def test_strangler_serve_with_a_versioned_fastapi_prefix(tmp_path):
 
 # --- strangler load, and the demo apps behind the router -----------------------------------------------------
 
-def test_load_drives_the_demo_apps_through_the_router_and_stops(tmp_path, make_router):
-    from strangler import load
+def test_load_drives_the_demo_apps_through_the_router_and_stops(tmp_path, make_router, con):
+    from strangler import ingest, load
 
     manifest = load.live_manifest(tmp_path / "migration.toml", 60,
                                   start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))   # all cut over
@@ -328,6 +328,15 @@ def test_load_drives_the_demo_apps_through_the_router_and_stops(tmp_path, make_r
     assert {r["route"] for r in records if r["backend"] == "fastapi"} <= \
         {"/trips/{trip_id}", "/trips", "/trips/{trip_id}/steps", "/feed", "/feed/popular", "/users/{user_id}",
          "/search"}
+    # strangler ingest reads the router's log with zero rejects, every field intact
+    ingest.ingest(con, [str(tmp_path / "access.jsonl")])
+    assert con.execute("SELECT format, lines, rows, rejects FROM sources").fetchall() == [("strangler", 300, 300, 0)]
+    rows = con.execute("SELECT request_id, method, path || coalesce('?' || query, ''), status, bytes, backend, "
+                       "logged_route, db_ms, db_queries, duration_ms, "
+                       "strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') FROM requests").fetchall()
+    assert sorted(rows) == sorted((r["request_id"], r["method"], r["path"], r["status"], r["bytes"], r["backend"],
+                                   r["route"], r["db_ms"], r["db_queries"], r["duration_ms"], r["ts"])
+                                  for r in records)
 
 
 def test_load_plan_follows_the_demo_mix_and_is_deterministic():
