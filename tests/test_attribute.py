@@ -16,7 +16,7 @@ from strangler import attribute, cli, routes
 
 APPS = Path(__file__).parent / "apps"
 FLASK_DIR, FASTAPI_DIR = APPS / "travel_flask", APPS / "travel_fastapi"
-sys.path[:0] = [str(APPS), str(FLASK_DIR), str(FASTAPI_DIR)]
+sys.path[:0] = [str(APPS / "routes_common"), str(FLASK_DIR), str(FASTAPI_DIR)]
 
 from pathgen import paths  # noqa: E402
 
