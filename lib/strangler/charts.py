@@ -22,10 +22,30 @@ _state = {"bundle_sent": False}
 
 @_functools.lru_cache(maxsize=1)
 def javascript_bundle() -> str:
-    """Vega + Vega-Lite + vega-embed as one script from vl-convert: no network, no require.js."""
+    """Vega + Vega-Lite + vega-embed as one script from vl-convert: no network, no require.js.
+
+    Building it takes vl-convert ~2 s, once per kernel; a copy is kept in ~/.cache/strangler per version.
+    """
+    import os
+    from pathlib import Path
+
     import vl_convert as vlc
 
-    return vlc.javascript_bundle()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "strangler"
+    path = cache / f"vega-bundle-{vlc.__version__}-{vlc.get_vegalite_versions()[-1]}.js"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = vlc.javascript_bundle()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(bundle, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass                                  # a read-only home only costs the rebuild
+    return bundle
 
 
 def _script_json(value: _Any) -> str:
