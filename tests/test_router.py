@@ -263,8 +263,10 @@ def test_200_concurrent_requests_are_each_logged_once(tmp_path, make_router):
     records = read_log(tmp_path / "access.jsonl")
     assert Counter(statuses) == {200: 150, 404: 50}
     assert sorted(r["request_id"] for r in records) == ids
-    assert Counter((r["path"], r["backend"]) for r in records) == {
-        ("/trips/9", "fastapi"): 50, ("/trips", "flask"): 50, ("/users/2", "flask"): 50, ("/nowhere", "flask"): 50}
+    # DB time stays with its own request even with 200 in flight (Flask threads, FastAPI tasks)
+    assert Counter((r["path"], r["backend"], r["db_ms"], r["db_queries"]) for r in records) == {
+        ("/trips/9", "fastapi", 3.0, 1): 50, ("/trips", "flask", 1.5, 1): 50, ("/users/2", "flask", 0.0, 0): 50,
+        ("/nowhere", "flask", 0.0, 0): 50}
 
 
 def test_create_rejects_bad_input(tmp_path):
@@ -368,3 +370,20 @@ def test_live_manifest_spreads_cutovers_over_the_run(tmp_path):
     assert [(b.name, b.cutover - start) for b in batches] == [
         ("trips-read", dt.timedelta(seconds=30)), ("feed", dt.timedelta(seconds=60)),
         ("users-search", dt.timedelta(seconds=90))]
+
+
+def test_dbtime_adds_queries_to_the_request_being_measured_only():
+    from strangler import dbtime
+
+    dbtime.record(5.0)                                  # outside a request: nowhere to go, no error
+    with dbtime.measure() as outer:
+        dbtime.record(1.25)
+        with dbtime.timed():
+            pass
+        with dbtime.measure() as inner:
+            dbtime.record(2.0)
+            assert dbtime.current() is inner
+        dbtime.record(0.75)
+    assert dbtime.current() is None
+    assert (inner.ms, inner.queries) == (2.0, 1)
+    assert outer.queries == 3 and outer.ms >= 2.0                    # 1.25 + 0.75 + the timed block

@@ -265,6 +265,24 @@ def _measured_iter(result: Iterable[bytes], acc: dbtime.DbTime) -> Iterator[byte
                 close()
 
 
+_hooked_apps: dict[int, int] = {}       # id(Flask app) -> routers using it: the hook stays while one does
+
+
+def _hook_flask(app: Any, connect: bool) -> None:
+    import flask
+
+    key = id(app)
+    if connect:
+        if not _hooked_apps.get(key):
+            flask.request_started.connect(_flask_rule_hook, sender=app, weak=False)
+        _hooked_apps[key] = _hooked_apps.get(key, 0) + 1
+    else:
+        _hooked_apps[key] -= 1
+        if not _hooked_apps[key]:
+            del _hooked_apps[key]
+            flask.request_started.disconnect(_flask_rule_hook, sender=app)
+
+
 def _flask_rule_hook(sender: Any, **_: Any) -> None:
     """Flask `request_started` receiver: leave the matched rule in the WSGI environ for the router."""
     import flask
@@ -296,7 +314,7 @@ class Router:
             import flask
 
             if isinstance(flask_app, flask.Flask):
-                flask.request_started.connect(_flask_rule_hook, sender=flask_app, weak=False)
+                _hook_flask(flask_app, True)
                 self._hooked = True
         except ImportError:  # pragma: no cover - flask is a dependency
             pass
@@ -468,10 +486,8 @@ class Router:
         if self.access_log is not None:
             self.access_log.close()
         if self._hooked:
-            import flask
-
-            flask.request_started.disconnect(_flask_rule_hook, sender=self.flask_app)
             self._hooked = False
+            _hook_flask(self.flask_app, False)
 
 
 def create(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAULT_FASTAPI,
