@@ -228,7 +228,10 @@ def test_scores_table(con):
     # the documented formula, recomputed from the inputs shown beside the score
     live = s[~s["dead"]]
     t = np.log1p(s["requests"]) / np.log1p(s["requests"].max())
-    e = s["rate_5xx"].fillna(0) / s["rate_5xx"].max()
+    overall = (20 + 3) / ATTRIBUTED    # every 5xx of the window over every attributed request
+    adj = (s["rate_5xx"] * s["requests"] + 100 * overall) / (s["requests"] + 100)
+    assert s["rate_5xx_adj"].tolist() == pytest.approx(adj.where(s["requests"] > 0).tolist(), nan_ok=True)
+    e = adj.where(s["requests"] > 0).fillna(0) / adj.max()
     lat = s["p95_ms"].fillna(0) / s["p95_ms"].max()
     f = s["effort"] / s["effort"].max()
     expected = (100 * (1 * t + 0.5 * e + 0.5 * lat - 1 * f) / 3).round(2)
@@ -389,4 +392,86 @@ def test_notebook_03_priorities(db_path, tmp_path):
     assert len(charts) == 4 and all("strangler-chart" in o["data"]["text/html"] for o in charts)
     con = db.connect(db_path, read_only=True)
     assert con.execute("SELECT count(*), count(proposed_batch) FROM scores").fetchone() == (8, 7)
+    con.close()
+
+
+# --- on the demo --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_db(small_demo, tmp_path_factory):
+    """The small demo ingested, inventoried (both apps), attributed, with its manifest stored."""
+    from strangler import attribute, db, ingest, routes
+
+    path = tmp_path_factory.mktemp("score_demo") / "demo.duckdb"
+    con = db.connect(path)
+    ingest.ingest(con, [str(small_demo / "logs")])
+    routes.inventory_apps(con, ["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"])
+    manifest.store(con, manifest.load(small_demo / "migration.toml"))
+    attribute.attribute(con)
+    con.close()
+    return path
+
+
+DEMO_SOURCE = Path(__file__).resolve().parent.parent / "lib" / "strangler" / "demo"
+
+
+def test_demo_plan_covers_every_live_route_once(demo_db, small_demo, tmp_path):
+    from strangler import db
+    from strangler.demo import traffic
+
+    con = db.connect(demo_db)
+    result = score.plan(con, source=DEMO_SOURCE, out=tmp_path)
+    s = result.scores
+    flask_routes = set(con.execute("SELECT method, rule FROM routes WHERE framework = 'flask'").fetchall())
+    assert set(zip(s["method"], s["rule"])) == flask_routes and len(s) == len(flask_routes)
+    assert s["note"].isna().all()                      # every view was found in the source
+    unused = set(con.execute("""
+        SELECT method, rule FROM routes r WHERE framework = 'flask'
+          AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.route = r.rule AND q.route_framework = 'flask'
+                          AND (q.method = r.method OR (q.method = 'HEAD' AND r.method = 'GET')))
+          AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.method = r.method AND b.rule = r.rule)
+    """).fetchall())
+    dead = set(zip(result.dead["method"], result.dead["rule"]))
+    assert dead == unused and set(traffic.dead_routes()) <= dead
+    # the draft manifest: the demo's batches unchanged, then every other live route exactly once, no dead one
+    draft = manifest.load(tmp_path / "migration.draft.toml")
+    listed = [r for b in draft for r in b.routes]
+    assert len(listed) == len(set(listed)) and set(listed) == flask_routes - dead
+    demo_batches = manifest.load(small_demo / "migration.toml")
+    assert [(b.name, b.cutover, b.routes) for b in draft[:len(demo_batches)]] == [
+        (b.name, b.cutover, tuple(sorted(b.routes, key=lambda r: (r[1], r[0])))) for b in demo_batches]
+    live = s[~s["dead"]]
+    assert live["proposed_batch"].notna().all() and result.dead["proposed_batch"].isna().all()
+    for b in traffic.BATCHES:
+        rows = live.set_index(["method", "rule"]).loc[list(b.routes)]
+        assert set(rows["proposed_batch"]) == {b.name} and set(rows["status"]) == {"migrated"}
+    for name, members in live[live["status"] == "proposed"].groupby("proposed_batch"):
+        assert members["group"].nunique() == 1 and (members["effort"].sum() <= 20 or len(members) == 1), name
+    con.close()
+
+
+def test_demo_weight_changes_move_the_expected_routes(demo_db):
+    from strangler import db
+    from strangler.demo import traffic
+
+    con = db.connect(demo_db)
+    incident = next(iter(next(b for b in traffic.BATCHES if b.p5xx_after).p5xx_after))   # 5xx injected here
+    busiest = max(traffic.ROUTES, key=lambda r: r.weight)
+    ranks = {}
+    for name, weights in {"errors": "errors=4", "traffic": "traffic=1,errors=0,latency=0,effort=0",
+                          "traffic+errors": "traffic=1,errors=1,latency=0,effort=0",
+                          "effort": "effort=100"}.items():
+        s = score.plan(con, source=DEMO_SOURCE, weights=weights).scores.set_index(["method", "rule"])
+        ranks[name] = s["rank"]
+    # traffic alone: the busiest route first, the incident route where its traffic puts it (5th of the catalogue)
+    by_weight = sorted((r for r in traffic.ROUTES if r.weight), key=lambda r: -r.weight)
+    assert [(r.method, r.rule) for r in by_weight].index(incident) + 1 == ranks["traffic"][incident] == 5
+    assert ranks["traffic"][(busiest.method, busiest.rule)] == 1
+    # errors weighed in: the route with the injected 5xx jumps to the top
+    assert ranks["traffic+errors"][incident] == 1 and ranks["errors"][incident] == 1
+    # effort dominating: the cheapest live route first
+    live = s[~s["dead"]]
+    assert ranks["effort"][live["effort"].idxmin()] == 1
+    moves = score.rank_changes(con, {"traffic only": "traffic=1,errors=0,latency=0,effort=0"})
+    assert moves.set_index("route").loc[f"{busiest.method} {busiest.rule}", "rank"] == 1
     con.close()

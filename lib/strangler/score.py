@@ -10,10 +10,13 @@ unless the app declares HEAD itself):
 
 - `requests`, `share` = requests / every attributed request in the window;
 - `rate_5xx` = share of 5xx responses; `rate_4xx`; `error_rate` = share of 4xx and 5xx;
+- `rate_5xx_adj` = (5xx + 100 · overall 5xx rate) / (requests + 100): the 5xx rate shrunk towards the app's
+  overall rate by 100 pseudo-requests, so that 2 errors in 150 requests do not outrank a real incident;
 - `p95_ms` = 95th percentile of `duration_ms` (NULL when the log has no latency).
 
 **Normalised inputs** (0–1, over all scored routes): `traffic_n = ln(1 + requests) / ln(1 + max requests)`
-(log scale: traffic is heavily skewed), `errors_n = rate_5xx / max rate_5xx`, `latency_n = p95_ms / max p95_ms`,
+(log scale: traffic is heavily skewed), `errors_n = rate_5xx_adj / max rate_5xx_adj`,
+`latency_n = p95_ms / max p95_ms`,
 `effort_n = effort / max effort` (effort from `strangler.effort`; an unknown effort counts as 1 point).
 
 **Score** with weights `traffic`, `errors`, `latency`, `effort` (`--weights traffic=1,errors=0.5,latency=0.5,effort=1`,
@@ -49,11 +52,12 @@ from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
 DEFAULT_BUDGET = 20.0
+PRIOR_REQUESTS = 100     # pseudo-requests at the overall 5xx rate in rate_5xx_adj
 
 # the fixed columns of DESIGN.md first, then every input beside them
 SCORE_COLUMNS = [
     "method", "rule", "requests", "error_rate", "p95_ms", "complexity", "effort", "score", "proposed_batch", "dead",
-    "rank", "status", "batch_position", "share", "rate_5xx", "rate_4xx",
+    "rank", "status", "batch_position", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx",
     "traffic_n", "errors_n", "latency_n", "effort_n", "value",
     "cyclomatic", "helper_cyclomatic", "sloc", "halstead_volume", "maintainability", "helpers",
     *effort_mod.KINDS, "coupling", "blueprint", "group", "endpoint", "file", "line", "view_file", "view_line",
@@ -128,7 +132,7 @@ win AS (
       AND ($start::TIMESTAMPTZ IS NULL OR ts >= $start::TIMESTAMPTZ)
       AND ($end::TIMESTAMPTZ IS NULL OR ts < $end::TIMESTAMPTZ)
 ),
-total AS (SELECT count(*) AS n FROM win),
+total AS (SELECT count(*) AS n, avg((status >= 500)::INTEGER) AS rate_5xx FROM win),
 req AS (
     SELECT CASE WHEN w.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE w.method END AS method,
            w.route AS rule, w.status, w.duration_ms
@@ -151,7 +155,10 @@ planned AS (
 SELECT fr.*,
        coalesce(agg.requests, 0) AS requests,
        coalesce(agg.requests, 0) / nullif(total.n, 0) AS share,
-       agg.rate_5xx, agg.rate_4xx, agg.error_rate, agg.p95_ms,
+       agg.rate_5xx,
+       CASE WHEN agg.requests > 0 THEN (agg.rate_5xx * agg.requests + $prior * total.rate_5xx)
+                                       / (agg.requests + $prior) END AS rate_5xx_adj,
+       agg.rate_4xx, agg.error_rate, agg.p95_ms,
        planned.batch AS existing_batch, planned.cutover_at, planned.position AS existing_position
 FROM fr
 CROSS JOIN total
@@ -164,7 +171,7 @@ WITH n AS (
     SELECT *,
            CASE WHEN requests > 0 THEN ln(1 + requests) / nullif(max(ln(1 + requests)) OVER (), 0) ELSE 0 END
                AS traffic_n,
-           coalesce(rate_5xx / nullif(max(rate_5xx) OVER (), 0), 0) AS errors_n,
+           coalesce(rate_5xx_adj / nullif(max(rate_5xx_adj) OVER (), 0), 0) AS errors_n,
            coalesce(p95_ms / nullif(max(p95_ms) OVER (), 0), 0) AS latency_n,
            coalesce(effort, 1) / nullif(max(coalesce(effort, 1)) OVER (), 0) AS effort_n
     FROM {inputs}
@@ -260,9 +267,9 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
         raise StranglerError("no request is attributed to a route yet: run `strangler attribute` first")
 
     value = con.execute(_VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", "")),
-                        {"start": t0, "end": t1}).df()
+                        {"start": t0, "end": t1, "prior": PRIOR_REQUESTS}).df()
     metrics, coupling = effort_mod.analyze_routes(routes, source)
-    inputs = routes.merge(value[["method", "rule", "requests", "share", "rate_5xx", "rate_4xx", "error_rate",
+    inputs = routes.merge(value[["method", "rule", "requests", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx", "error_rate",
                                  "p95_ms", "existing_batch", "cutover_at", "existing_position"]],
                           on=["method", "rule"]).merge(metrics, on=["method", "rule"])
     inputs["coupling"] = inputs[list(effort_mod.KINDS)].sum(axis=1)
