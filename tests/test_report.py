@@ -212,17 +212,41 @@ MANIFEST = """
 name = "trips <read>"
 cutover = 2026-03-01T02:00:00Z
 routes = ["GET /trips/<int:trip_id>"]
+"""
 
+MANIFEST_2 = MANIFEST + """
 [[batch]]
-name = "auth"
+name = "trips/read"
 cutover = 2026-03-01T04:00:00Z
 routes = ["POST /login"]
 """
 
 
+def test_jobs_run_the_batch_review_once_per_batch(tmp_path):
+    nbdir = _probe_notebooks(tmp_path / "nb")
+    (tmp_path / "m.toml").write_text(MANIFEST_2)
+    got = report.jobs("x.duckdb", tmp_path / "m.toml", logs=["a.log"], apps=["m:app", "n:app"], source="src",
+                      notebooks_dir=nbdir)
+    dbs, man, src = str(Path("x.duckdb").resolve()), str(tmp_path / "m.toml"), str(Path("src").resolve())
+    nb = lambda stem: nbdir / f"{stem}.ipynb"  # noqa: E731
+    assert got == [
+        report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs, "logs": ["a.log"]}),
+        report.Job(nb("02_endpoints"), "02_endpoints", "02_endpoints",
+                   {"db": dbs, "apps": ["m:app", "n:app"], "source": src}),
+        report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs, "source": src}),
+        report.Job(nb("04_batch_review"), "04_batch_review-trips-read", "04_batch_review — trips <read>",
+                   {"db": dbs, "manifest": man, "batch": "trips <read>"}),
+        report.Job(nb("04_batch_review"), "04_batch_review-trips-read_", "04_batch_review — trips/read",
+                   {"db": dbs, "manifest": man, "batch": "trips/read"}),
+        report.Job(nb("05_progress"), "05_progress", "05_progress", {"db": dbs, "manifest": man}),
+    ]
+    assert [j.name for j in report.jobs("x.duckdb", None, notebooks_dir=nbdir)] == [
+        "01_ingest", "02_endpoints", "03_priorities", "05_progress"]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
-    """report.build over the probe notebook standing in for all five: 6 runs (04 once per batch)."""
+    """report.build over the probe notebook standing in for all five (04 once for the one batch)."""
     tmp = tmp_path_factory.mktemp("report")
     dbf = _probe_db(tmp / "probe.duckdb")
     (tmp / "migration.toml").write_text(MANIFEST)
@@ -234,8 +258,7 @@ def built(tmp_path_factory) -> dict:
 
 def test_build_runs_every_notebook_in_order_with_its_parameters(built):
     tmp, out = built["tmp"], built["out"]
-    names = ["01_ingest", "02_endpoints", "03_priorities", "04_batch_review-trips-read", "04_batch_review-auth",
-             "05_progress"]
+    names = ["01_ingest", "02_endpoints", "03_priorities", "04_batch_review-trips-read", "05_progress"]
     assert sorted(p.name for p in out.iterdir()) == sorted([f"{n}.html" for n in names] + ["index.html", "notebooks"])
     params = {n: nbformat.read(out / "notebooks" / f"{n}.ipynb", as_version=4).metadata.papermill.parameters
               for n in names}
@@ -245,7 +268,6 @@ def test_build_runs_every_notebook_in_order_with_its_parameters(built):
         "02_endpoints": {"db": dbs, "apps": ["demo:app"], "source": str(tmp)},
         "03_priorities": {"db": dbs, "source": str(tmp)},
         "04_batch_review-trips-read": {"db": dbs, "manifest": man, "batch": "trips <read>"},
-        "04_batch_review-auth": {"db": dbs, "manifest": man, "batch": "auth"},
         "05_progress": {"db": dbs, "manifest": man},
     }
 
@@ -260,7 +282,6 @@ def test_index_links_every_report_with_its_summary(built):
         ("03_priorities.html", "03_priorities", f"3 paths, busiest {busiest}, batch None"),
         ("04_batch_review-trips-read.html", "04_batch_review — trips &lt;read&gt;",
          f"3 paths, busiest {busiest}, batch trips &lt;read&gt;"),
-        ("04_batch_review-auth.html", "04_batch_review — auth", f"3 paths, busiest {busiest}, batch auth"),
         ("05_progress.html", "05_progress", f"3 paths, busiest {busiest}, batch None"),
     ]
     assert "<script" not in page
@@ -282,7 +303,7 @@ def test_every_report_renders_offline_in_chromium(built, browser):
     the first bar is text (no <img>/<script> element made from it)."""
     pages = sorted(built["out"].glob("*.html"))
     assert [p.name for p in pages] == ["01_ingest.html", "02_endpoints.html", "03_priorities.html",
-                                       "04_batch_review-auth.html", "04_batch_review-trips-read.html",
+                                       "04_batch_review-trips-read.html",
                                        "05_progress.html", "index.html"]
     tip = {"rows": {"path": HOSTILE[1], "requests": "100", "p95_ms": "57"}, "elements": 0}
     for page in pages:

@@ -10,6 +10,7 @@ notebook and the cell; the partly executed notebook is kept in `out/notebooks/` 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import sys
@@ -170,7 +171,9 @@ def summary(nb: nbformat.NotebookNode) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=1)
 def _exporter():
+    """The HTML exporter (built once: loading the template and its CSS costs a second)."""
     from nbconvert import HTMLExporter
 
     return HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES_DIR)],
