@@ -128,6 +128,10 @@ def test_coupling_counts_and_locations(con):
     assert counts[("POST", "/trips")] == {"hook": 2, "request_body": 1, "current_user": 1, "login_required": 1,
                                           "abort": 1, "make_response": 1, "db_session": 2, "signal": 2}
     assert counts[("GET", "/health")] == {"hook": 1, "signal": 1}
+    # without --source, the tree is the folder that holds the routes' files: the same helpers and hooks
+    score.plan(con)
+    assert sorted(con.execute("SELECT method, rule, kind, detail, file, line, via FROM coupling").fetchall()) \
+        == sorted(EXPECTED_COUPLING)
 
 
 def _radon_function(path: str, lineno: int):
@@ -358,7 +362,14 @@ def test_cli_plan(db_path, tmp_path, capsys):
 def test_errors_name_the_problem(con):
     with pytest.raises(score.StranglerError, match="no Flask routes in the routes table"):
         score.plan(con)
+    _load(con, traffic=[])
+    con.execute("DELETE FROM requests")
+    with pytest.raises(score.StranglerError, match="^no attributed request: every route would look dead"):
+        score.plan(con, source=APP_DIR)
+    con.execute("DELETE FROM routes; DELETE FROM batches")
     _load(con)
+    with pytest.raises(score.StranglerError, match="^no attributed request between 2030-01-01 00:00:00"):
+        score.plan(con, source=APP_DIR, start="2030-01-01")
     with pytest.raises(score.StranglerError, match="window start 2026-02-01 00:00 is not before its end"):
         score.plan(con, source=APP_DIR, start="2026-02-01", end="2026-01-01")
     with pytest.raises(score.StranglerError, match="start 'soon' is not a date"):

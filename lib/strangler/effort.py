@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,7 @@ class Source:
             if not self.root.is_dir():
                 raise StranglerError(f"source directory {root} does not exist")
             files = sorted(p for p in self.root.rglob("*.py")
-                           if not any(part.startswith(".") or part in {"__pycache__", "node_modules"}
+                           if not any(part.startswith(".") or part in {"__pycache__", "node_modules", *_INSTALLED}
                                       or part.endswith("venv") for part in p.relative_to(self.root).parts))
         known = {p.resolve() for p in files}
         for f in extra_files or []:
@@ -512,9 +513,18 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
     return metrics, coupling
 
 
+_INSTALLED = {"site-packages", "dist-packages"}
+
+
 def _common_root(files: list[Path]) -> Path | None:
-    existing = [f.resolve().parent for f in files if f.exists()]
+    """The deepest folder holding every route file of the project (installed packages left out).
+
+    None (only the route files themselves are read) when that folder would be a filesystem root or home.
+    """
+    existing = [f.resolve().parent for f in files if f.exists() and not _INSTALLED & set(f.parts)]
     if not existing:
         return None
-    import os
-    return Path(os.path.commonpath(existing))
+    root = Path(os.path.commonpath(existing))
+    if len(root.parts) <= 2 or root in {Path.home(), Path(root.anchor)}:
+        return None
+    return root

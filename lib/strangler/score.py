@@ -152,7 +152,7 @@ planned AS (
     SELECT method, rule, any_value(batch) AS batch, min(cutover_at) AS cutover_at, min(position) AS position
     FROM batches GROUP BY method, rule
 )
-SELECT fr.*,
+SELECT fr.*, total.n AS total,
        coalesce(agg.requests, 0) AS requests,
        coalesce(agg.requests, 0) / nullif(total.n, 0) AS share,
        agg.rate_5xx,
@@ -268,6 +268,10 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
 
     value = con.execute(_VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", "")),
                         {"start": t0, "end": t1, "prior": PRIOR_REQUESTS}).df()
+    if not value["total"].iloc[0]:
+        where = "" if not (t0 or t1) else f" between {t0 or 'the start'} and {t1 or 'the end'}"
+        raise StranglerError(f"no attributed request{where}: every route would look dead; ingest logs "
+                             "(`strangler ingest`), attribute them, or widen --start/--end")
     metrics, coupling = effort_mod.analyze_routes(routes, source)
     inputs = routes.merge(value[["method", "rule", "requests", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx", "error_rate",
                                  "p95_ms", "existing_batch", "cutover_at", "existing_position"]],
