@@ -317,7 +317,9 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_it(tmp_path, monkeyp
     dbf = _probe_db(tmp_path / "probe.duckdb")
     monkeypatch.setattr(report, "NOTEBOOKS_DIR", _probe_notebooks(tmp_path / "nb", failing="01_ingest"))
     code = cli.main(["report", "--db", str(dbf), "--out", str(tmp_path / "out")])
-    err = capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:-1] == ["[1/4] 01_ingest …"]          # progress, then the one-line error
+    err = lines[-1]
     kept = tmp_path / "out" / "notebooks" / "01_ingest.ipynb"
     assert code == 2
     assert err.startswith("strangler: error: notebook 01_ingest.ipynb (01_ingest) failed in cell In[")

@@ -187,7 +187,7 @@ def run_report(args: argparse.Namespace) -> int:
     from strangler import report
 
     index = report.build(db=args.db, manifest=args.manifest, out=args.out, logs=args.logs, apps=args.app,
-                         source=args.source, progress=sys.stderr.isatty())
+                         source=args.source, progress=True)   # one line per notebook on stderr
     print(f"wrote {index}")
     return 0
 

@@ -156,6 +156,7 @@ def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.Not
         return pm.execute_notebook(nb, str(executed), parameters=job.parameters,
                                    kernel_name=kernel or kernel_name(), language="python",
                                    progress_bar=False, log_output=False,
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                    cwd=str(job.notebook.parent), execution_timeout=TIMEOUT_S)
     except Exception as exc:  # papermill raises its own error for a failing cell, others for a dead kernel
         raise _failure(job, executed, exc) from None
