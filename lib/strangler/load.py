@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from strangler.errors import StranglerError
 
 AUTH_SHARE = 0.9        # requests to login-only routes that carry a valid token
+PLAN_SIZE = 20_000      # requests drawn up front; a longer run cycles through them
 
 
 def check_loopback(url: str) -> str:
@@ -106,7 +107,7 @@ async def _wait_ready(client, deadline: float) -> None:
             await asyncio.sleep(0.1)
 
 
-async def _run(url: str, todo: Plan, duration: float, concurrency: int, timeout: float, wait: float) -> LoadResult:
+async def _run(url: str, todo: Plan, count: int, duration: float, concurrency: int, timeout: float, wait: float) -> LoadResult:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -121,8 +122,8 @@ async def _run(url: str, todo: Plan, duration: float, concurrency: int, timeout:
 
         async def worker() -> None:
             nonlocal next_index
-            while next_index < len(todo) and time.monotonic() < deadline:
-                i = next_index
+            while next_index < count and time.monotonic() < deadline:
+                i = next_index % len(todo)
                 next_index += 1
                 headers = {"x-forwarded-for": todo.clients[i], "user-agent": todo.agents[i]}
                 if todo.auth[i] is not None:
@@ -155,8 +156,8 @@ def run(url: str = "http://127.0.0.1:8000", requests: int = 10_000, duration: fl
     check_loopback(url)
     if duration <= 0 or concurrency < 1:
         raise StranglerError("--duration must be positive and --concurrency at least 1")
-    todo = plan(requests, seed)
-    return asyncio.run(_run(url.rstrip("/"), todo, duration, concurrency, timeout, wait))
+    todo = plan(min(requests, PLAN_SIZE), seed)
+    return asyncio.run(_run(url.rstrip("/"), todo, requests, duration, concurrency, timeout, wait))
 
 
 def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = None) -> Path:
