@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import io
 import re
+import statistics
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from strangler import cli, dbtime, demo, manifest
-from strangler.demo import fastapi_app, flask_app, store, traffic
+from strangler.demo import fastapi_app, flask_app, logs, store, traffic
 
 FILES = ("access.log.1.gz", "access.log", "access.json.log")
 COMBINED = re.compile(r'^(?P<ip>\S+) - - \[(?P<ts>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>[^ ?"]+)(?P<query>\?[^ "]*)? '
@@ -338,3 +340,35 @@ def test_cli_demo(tmp_path: Path, capsys):
     assert json.loads((tmp_path / "d" / "truth.json").read_text())["requests"] == 3000
     assert cli.main(["demo", "--out", str(tmp_path / "e"), "--requests", "0"]) == 2
     assert capsys.readouterr().err == "strangler: error: --requests must be at least 1, not 0\n"
+
+
+def test_more_flask_views():
+    store.reset()
+    client = flask_app.create_app().test_client()
+    stats = client.get("/trips/5/stats?unit=mi").get_json()
+    assert {k: stats[k] for k in ("trip_id", "unit", "steps", "days", "declared_km")} == {
+        "trip_id": 5, "unit": "mi", "steps": 5, "days": 5, "declared_km": 1624.9}
+    assert client.get("/trips/5/stats?unit=ft").status_code == 400
+    owner = store.one("SELECT user_id FROM trips WHERE id = 5")["user_id"]
+    auth = {"Authorization": f"Bearer {store.token(owner)}"}
+    form = {"trip_id": "5", "step_id": "21", "caption": "sunset", "file": (io.BytesIO(b"jpeg"), "a.jpg", "image/jpeg")}
+    up = client.post("/photos", headers=auth, data=form)
+    assert up.status_code == 201 and up.headers["Location"] == f"/photos/{up.get_json()['id']}"
+    assert client.get(up.headers["Location"]).get_json()["caption"] == "sunset"
+    def gif() -> dict:
+        return {"trip_id": "5", "file": (io.BytesIO(b"gif"), "a.gif", "image/gif")}
+
+    assert client.post("/photos", headers=auth, data=gif()).status_code == 415
+    assert client.post("/photos", data=gif()).status_code == 401
+    store.reset()
+
+
+def test_inverse_normal_and_even_spread():
+    u = np.array([1e-9, 1e-4, 0.02, 0.3, 0.5, 0.8, 0.99, 1 - 1e-7])
+    assert np.allclose(logs.inverse_normal(u), [statistics.NormalDist().inv_cdf(x) for x in u], atol=1e-7)
+    group = np.repeat([0, 1], [10_000, 500])
+    spread = logs.kronecker(np.random.default_rng(0), group, logs._STATUS, 2)
+    # every run of 1,000 consecutive draws of a group has 3 +- 1 values below 0.003 (iid draws: 3 +- 1.7)
+    counts = [(spread[i:i + 1000] < 0.003).sum() for i in range(0, 10_000, 1000)]
+    assert min(counts) >= 2 and max(counts) <= 4
+    assert (spread[10_000:] < 0.1).sum() == 50

@@ -11,7 +11,9 @@ import csv
 import functools
 import io
 import json
+import math
 import time
+import uuid
 from typing import Any, Callable
 
 from flask import (Blueprint, Flask, Response, abort, current_app, g, jsonify, make_response, redirect, request,
@@ -77,7 +79,6 @@ def login():
         abort(400, description="username and password are required")
     user = store.one("SELECT * FROM users WHERE username = ?", [name])
     if user is None or password != f"pw-{name}":
-        time.sleep(0)  # a real app would rate-limit here
         abort(401, description="wrong username or password")
     session.clear()
     session["user_id"] = user["id"]
@@ -288,15 +289,37 @@ def delete_trip(trip_id: int):
 
 @trips.get("/<int:trip_id>/stats")
 def trip_stats(trip_id: int):
+    """Distances between steps, days on the road and photo counts, in km or miles."""
     trip = visible_trip(trip_id)
-    rows = store.run("SELECT lat, lon, day FROM steps WHERE trip_id = ? ORDER BY position", [trip_id])
-    days = len({r["day"] for r in rows})
-    north = max((r["lat"] for r in rows), default=None)
-    south = min((r["lat"] for r in rows), default=None)
-    photos = store.one("SELECT count(*) AS n FROM photos WHERE trip_id = ?", [trip_id])["n"]
-    per_day = round(trip["distance_km"] / days, 1) if days else None
-    return jsonify({"trip_id": trip_id, "days": days, "northmost": north, "southmost": south, "photos": photos,
-                    "km_per_day": per_day})
+    unit = request.args.get("unit", "km")
+    if unit not in ("km", "mi"):
+        abort(400, description="unit must be km or mi")
+    rows = store.run("SELECT id, lat, lon, day FROM steps WHERE trip_id = ? ORDER BY position", [trip_id])
+    photos = store.run("SELECT step_id, count(*) AS n FROM photos WHERE trip_id = ? GROUP BY step_id", [trip_id])
+    per_step = {p["step_id"]: p["n"] for p in photos}
+    legs: list[float] = []
+    for a, b in zip(rows, rows[1:]):
+        lat1, lon1, lat2, lon2 = map(math.radians, (a["lat"], a["lon"], b["lat"], b["lon"]))
+        h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        legs.append(2 * 6371.0 * math.asin(min(1.0, math.sqrt(h))))
+    by_day: dict[int, float] = {}
+    for step, leg in zip(rows[1:], legs):
+        by_day[step["day"]] = by_day.get(step["day"], 0.0) + leg
+    factor = 1.0 if unit == "km" else 0.621371
+    total = sum(legs) * factor
+    if not rows:
+        busiest = None
+    elif by_day:
+        busiest = max(by_day, key=lambda d: (by_day[d], -d))
+    else:
+        busiest = rows[0]["day"]
+    photos_total = sum(per_step.values())
+    untagged = per_step.get(None, 0)
+    return jsonify({"trip_id": trip_id, "unit": unit, "steps": len(rows), "days": len({r["day"] for r in rows}),
+                    "distance": round(total, 1), "declared_km": trip["distance_km"],
+                    "longest_leg": round(max(legs) * factor, 1) if legs else None,
+                    "busiest_day": busiest, "photos": photos_total, "photos_without_step": untagged,
+                    "photos_per_step": round(photos_total / len(rows), 2) if rows else None})
 
 
 @trips.get("/<int:trip_id>/export.gpx")
@@ -443,21 +466,39 @@ def thumb(photo_id):
 @photos.post("")
 @login_required
 def upload_photo():
+    """Upload a photo (multipart form: file, trip_id, optional step_id and caption) into one of your trips."""
     trip_id = request.form.get("trip_id", type=int)
+    step_id = request.form.get("step_id", type=int)
+    caption = (request.form.get("caption") or "").strip()
     upload = request.files.get("file")
     if trip_id is None or upload is None:
         abort(400, description="trip_id and file are required")
+    if upload.mimetype not in current_app.config["PHOTO_TYPES"]:
+        abort(415, description=f"unsupported type {upload.mimetype}")
+    if len(caption) > 500:
+        abort(400, description="caption is too long")
     trip = visible_trip(trip_id)
     if trip["user_id"] != g.user["id"]:
         abort(403, description="not your trip")
+    if step_id is not None:
+        step = store.one("SELECT id FROM steps WHERE id = ? AND trip_id = ?", [step_id, trip_id])
+        if step is None:
+            abort(400, description=f"step {step_id} is not in trip {trip_id}")
     data = upload.read()
+    if not data:
+        abort(400, description="empty file")
     if len(data) > current_app.config["MAX_UPLOAD"]:
         abort(413)
-    import uuid as _uuid
-    new_id = str(_uuid.uuid5(_uuid.NAMESPACE_URL, f"{trip_id}/{upload.filename}/{len(data)}"))
-    store.run("INSERT OR REPLACE INTO photos VALUES (?, ?, NULL, ?, ?, 0, 0, date('now'))",
-              [new_id, trip_id, g.user["id"], request.form.get("caption", "")])
-    return jsonify({"id": new_id}), 201
+    existing = store.one("SELECT count(*) AS n FROM photos WHERE trip_id = ?", [trip_id])["n"]
+    if existing >= current_app.config["MAX_PHOTOS_PER_TRIP"]:
+        abort(409, description="this trip has too many photos")
+    new_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{trip_id}/{upload.filename}/{len(data)}"))
+    store.run("INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, 0, 0, date('now'))",
+              [new_id, trip_id, step_id, g.user["id"], caption])
+    session["last_upload"] = new_id
+    response = make_response(jsonify({"id": new_id, "trip_id": trip_id, "step_id": step_id}), 201)
+    response.headers["Location"] = f"/photos/{new_id}"
+    return response
 
 
 @photos.delete("/<uuid:photo_id>")
@@ -644,7 +685,8 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the demo Flask app (the module's `app` is one of these)."""
     app = Flask(__name__, static_folder=None)
     app.config.update(SECRET_KEY="demo-not-secret", TOKEN_TTL=3600, MAX_TITLE=120, MAX_UPLOAD=5_000_000,
-                      THUMB_SIZES={"s": 64, "m": 256, "l": 1024}, CDN="https://cdn.journal.example",
+                      THUMB_SIZES={"s": 64, "m": 256, "l": 1024}, MAX_PHOTOS_PER_TRIP=500,
+                      PHOTO_TYPES=("image/jpeg", "image/png", "image/heic"), CDN="https://cdn.journal.example",
                       STARTED="2026-01-05T00:00:00Z", JSON_SORT_KEYS=False)
     app.config.update(config or {})
 

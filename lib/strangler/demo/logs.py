@@ -151,6 +151,53 @@ def _queries(rng: np.random.Generator, route: traffic.Route, size: int) -> pa.Ar
     return _lut(table, choice)
 
 
+# --- low-discrepancy draws ---------------------------------------------------------------------------------------
+
+# Irrational steps, linearly independent over the rationals: each gives one dimension of a Kronecker sequence.
+_STATUS, _LATENCY, _TAIL, _TAIL_SIZE = 0.6180339887498949, 0.4142135623730951, 0.7320508075688772, 0.6457513110645906
+
+_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+      -3.066479806614716e+01, 2.506628277459239e+00)
+_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+      -1.328068155288572e+01)
+_C = (-7.784894802446129e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+      4.374664141464968e+00, 2.938163982698783e+00)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+
+
+def _poly(coef, x: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(x)
+    for c in coef:
+        out = out * x + c
+    return out
+
+
+def inverse_normal(u: np.ndarray) -> np.ndarray:
+    """The standard normal quantile of each u in (0, 1) (Acklam's rational approximation, relative error < 1.2e-9)."""
+    u = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+    low, high = u < 0.02425, u > 1 - 0.02425
+    q = u - 0.5
+    r = q * q
+    z = _poly(_A, r) * q / (_poly(_B, r) * r + 1)
+    t = np.sqrt(-2 * np.log(np.where(low, u, np.where(high, 1 - u, 0.5))))
+    tail = _poly(_C, t) / (_poly(_D, t) * t + 1)
+    return np.where(low, tail, np.where(high, -tail, z))
+
+
+def kronecker(rng: np.random.Generator, group: np.ndarray, step: float, groups: int) -> np.ndarray:
+    """Uniforms that are evenly spread along each group's requests in time order (a Kronecker sequence).
+
+    Any run of consecutive requests of a route gets its share of errors and of each latency band almost exactly,
+    so a before/after window differs by the injected effects and not by sampling noise.
+    """
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=groups)
+    starts = np.cumsum(counts) - counts
+    rank = np.empty(group.size, dtype=np.int64)
+    rank[order] = np.arange(group.size) - np.repeat(starts, counts)
+    return (rng.random(groups)[group] + rank * step) % 1.0
+
+
 # --- the columns ----------------------------------------------------------------------------------------------
 
 
@@ -189,7 +236,7 @@ def draw(n: int, seed: int) -> Columns:
     p401 = np.where(per_route("auth", 0.0) > 0, 0.015, 0.0)
     p404 = per_route("p404", 0.0)
     p4o = per_route("p4xx_other", 0.0)
-    u = rng.random(n)
+    u = kronecker(rng, route, _STATUS, BOT + 1)
     c = rng.random(n)
     code5 = np.where(incident, np.select([c < 0.5, c < 0.8], [502, 504], 500),
                      np.select([c < 0.6, c < 0.8, c < 0.9], [500, 502, 503], 504))
@@ -202,10 +249,11 @@ def draw(n: int, seed: int) -> Columns:
 
     # latency: per-route lognormal, a heavy tail, busier hours a little slower, then the injected effects
     load = np.asarray(traffic.HOURLY)[(ts - start) // 3600 % 24] / max(traffic.HOURLY)
-    z = rng.standard_normal(n)
+    z = inverse_normal(kronecker(rng, route, _LATENCY, BOT + 1))
     x = per_route("p50_ms", 2.0) * np.exp(per_route("sigma", 0.3) * z) * (0.85 + 0.3 * load)
-    tail = rng.random(n) < 0.015
-    x = np.where(tail, x * (1 + 2 * rng.pareto(1.5, n)), x)
+    tail = kronecker(rng, route, _TAIL, BOT + 1) < 0.015
+    lomax = (1 - kronecker(rng, route, _TAIL_SIZE, BOT + 1)) ** (-1 / 1.5) - 1          # numpy's pareto(1.5)
+    x = np.where(tail, x * (1 + 2 * lomax), x)
     for b in traffic.BATCHES:
         if b.latency_factor != 1.0:
             ks = [routes.index(traffic.route(m, rule)) for m, rule in b.routes]
