@@ -11,7 +11,8 @@ from radon.complexity import cc_visit
 from radon.metrics import h_visit, mi_visit
 from radon.raw import analyze
 
-from strangler import cli, manifest, score
+from strangler import cli, effort, manifest, score
+from strangler.errors import StranglerError
 
 APP_DIR = Path(__file__).resolve().parent / "apps" / "score_app"
 APP = str(APP_DIR / "app.py")
@@ -121,8 +122,8 @@ def test_coupling_counts_and_locations(con):
     score.plan(con, source=APP_DIR)
     rows = con.execute("SELECT method, rule, kind, detail, file, line, via FROM coupling").fetchall()
     assert sorted(rows) == sorted(EXPECTED_COUPLING)
-    counts = {(m, r): {k: n for k, n in zip(score.effort_mod.KINDS, vals) if n}
-              for m, r, *vals in con.execute(f"SELECT method, rule, {', '.join(score.effort_mod.KINDS)} FROM scores").fetchall()}
+    counts = {(m, r): {k: n for k, n in zip(effort.KINDS, vals) if n}
+              for m, r, *vals in con.execute(f"SELECT method, rule, {', '.join(effort.KINDS)} FROM scores").fetchall()}
     assert counts[("GET", "/trips/<int:trip_id>")] == {"g": 1, "hook": 2, "abort": 2, "model_query": 1,
                                                        "extension": 1, "signal": 1}
     assert counts[("POST", "/trips")] == {"hook": 2, "request_body": 1, "current_user": 1, "login_required": 1,
@@ -295,7 +296,7 @@ def test_window_and_weights(con):
     ("traffic=0,errors=0,latency=0,effort=0", "at least one weight must be above 0"),
 ])
 def test_bad_weights(weights, message):
-    with pytest.raises(score.StranglerError, match=message.replace("(", r"\(").replace("?", r"\?")):
+    with pytest.raises(StranglerError, match=message.replace("(", r"\(").replace("?", r"\?")):
         score.parse_weights(weights)
 
 
@@ -360,24 +361,24 @@ def test_cli_plan(db_path, tmp_path, capsys):
 
 
 def test_errors_name_the_problem(con):
-    with pytest.raises(score.StranglerError, match="no Flask routes in the routes table"):
+    with pytest.raises(StranglerError, match="no Flask routes in the routes table"):
         score.plan(con)
     _load(con, traffic=[])
     con.execute("DELETE FROM requests")
-    with pytest.raises(score.StranglerError, match="^no attributed request: every route would look dead"):
+    with pytest.raises(StranglerError, match="^no attributed request: every route would look dead"):
         score.plan(con, source=APP_DIR)
     con.execute("DELETE FROM routes; DELETE FROM batches")
     _load(con)
-    with pytest.raises(score.StranglerError, match="^no attributed request between 2030-01-01 00:00:00"):
+    with pytest.raises(StranglerError, match="^no attributed request between 2030-01-01 00:00:00"):
         score.plan(con, source=APP_DIR, start="2030-01-01")
-    with pytest.raises(score.StranglerError, match="window start 2026-02-01 00:00 is not before its end"):
+    with pytest.raises(StranglerError, match="window start 2026-02-01 00:00 is not before its end"):
         score.plan(con, source=APP_DIR, start="2026-02-01", end="2026-01-01")
-    with pytest.raises(score.StranglerError, match="start 'soon' is not a date"):
+    with pytest.raises(StranglerError, match="start 'soon' is not a date"):
         score.plan(con, source=APP_DIR, start="soon")
-    with pytest.raises(score.StranglerError, match="budget must be a number of effort points above 0"):
+    with pytest.raises(StranglerError, match="budget must be a number of effort points above 0"):
         score.plan(con, source=APP_DIR, budget=0)
     con.execute("UPDATE requests SET route = NULL")
-    with pytest.raises(score.StranglerError, match="run `strangler attribute` first"):
+    with pytest.raises(StranglerError, match="run `strangler attribute` first"):
         score.plan(con, source=APP_DIR)
 
 
@@ -486,3 +487,8 @@ def test_demo_weight_changes_move_the_expected_routes(demo_db):
     moves = score.rank_changes(con, {"traffic only": "traffic=1,errors=0,latency=0,effort=0"})
     assert moves.set_index("route").loc[f"{busiest.method} {busiest.rule}", "rank"] == 1
     con.close()
+
+
+def test_rerank_needs_a_plan(con):
+    with pytest.raises(StranglerError, match=r"^no scores table yet: run `strangler plan`"):
+        score.rank_changes(con)

@@ -364,9 +364,15 @@ def _assign_batches(scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyCon
 
 # --- sensitivity --------------------------------------------------------------------------------------------
 
+def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone()[0]:
+        raise StranglerError("no scores table yet: run `strangler plan` (or score.plan) first")
+
+
 def rerank(con: duckdb.DuckDBPyConnection, weights: str | dict | None) -> pd.DataFrame:
     """Score and rank of every live route in the current `scores` table under other weights (no re-analysis)."""
     w = parse_weights(weights)
+    _require_scores(con)
     expr = ("round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n)"
             " / ($wt + $we + $wl + $wf), 2)")
     return con.execute(f"""
@@ -391,6 +397,7 @@ def rank_changes(con: duckdb.DuckDBPyConnection, variants: dict[str, str | dict]
     One row per (route, variant): method, rule, route, variant, weights, base_rank, rank, move (positive = up).
     """
     variants = DEFAULT_VARIANTS if variants is None else variants
+    _require_scores(con)
     base = con.execute("SELECT method, rule, rank AS base_rank FROM scores WHERE NOT dead").df()
     frames = []
     for name, weights in variants.items():
