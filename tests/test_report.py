@@ -334,3 +334,16 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_it(tmp_path, monkeyp
 def test_missing_notebook_is_a_user_error(tmp_path):
     with pytest.raises(StranglerError, match=r"notebook .*01_ingest.ipynb does not exist"):
         report.jobs(tmp_path / "x.duckdb", notebooks_dir=tmp_path)
+
+
+def test_chart_specs_and_pngs_from_an_executed_notebook(built, tmp_path):
+    nb = nbformat.read(built["out"] / "notebooks" / "02_endpoints.ipynb", as_version=4)
+    specs = report.chart_specs(nb)
+    assert [(s["title"], s["mark"]["type"]) for s in specs] == [("Requests per path", "bar"),
+                                                                ("p95 against traffic", "circle")]
+    assert sorted(r["path"] for r in next(iter(specs[0]["datasets"].values()))) == sorted(HOSTILE)
+    pngs = report.chart_pngs(built["out"] / "notebooks", tmp_path, {"02_endpoints": 1, "05_progress": 0})
+    assert [(p.name, p.read_bytes()[:8]) for p in pngs] == [("02_endpoints.png", b"\x89PNG\r\n\x1a\n"),
+                                                           ("05_progress.png", b"\x89PNG\r\n\x1a\n")]
+    with pytest.raises(StranglerError, match="has 2 charts, no chart #5"):
+        report.chart_pngs(built["out"] / "notebooks", tmp_path, {"01_ingest": 5})

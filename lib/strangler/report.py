@@ -257,6 +257,44 @@ def run(job_list: Sequence[Job], out: str | Path, progress: bool = False, kernel
     return write_index(reports, out, [("generated", stamp), *meta])
 
 
+_SPEC = re.compile(r"^  var spec = (.*);$", re.M)
+
+
+def chart_specs(nb: nbformat.NotebookNode) -> list[dict]:
+    """The Vega-Lite specs that `charts.enable`'s renderer put into an executed notebook, in output order."""
+    import json
+
+    found: list[dict] = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            page = o.get("data", {}).get("text/html", "")
+            page = "".join(page) if isinstance(page, list) else page
+            found += [json.loads(m) for m in _SPEC.findall(page)]
+    return found
+
+
+def chart_pngs(executed: str | Path, images: str | Path, which: dict[str, int] | None = None,
+               scale: float = 2.0) -> list[Path]:
+    """PNG files (vl-convert) of charts from executed notebooks, for the README.
+
+    `which` maps a notebook name (stem in `executed`) to the index of its chart; default: chart 0 of each.
+    """
+    import vl_convert as vlc
+
+    executed, images = Path(executed), Path(images)
+    images.mkdir(parents=True, exist_ok=True)
+    picks = which or {p.stem: 0 for p in sorted(executed.glob("*.ipynb"))}
+    written = []
+    for name, i in picks.items():
+        specs = chart_specs(nbformat.read(executed / f"{name}.ipynb", as_version=4))
+        if i >= len(specs):
+            raise StranglerError(f"{executed / name}.ipynb has {len(specs)} charts, no chart #{i}")
+        path = images / f"{name}.png"
+        path.write_bytes(vlc.vegalite_to_png(specs[i], scale=scale))
+        written.append(path)
+    return written
+
+
 def build(db: str | Path, manifest: str | Path | None, out: str | Path, logs: Sequence[str | Path] = (),
           apps: Sequence[str] = (), source: str | Path | None = None, progress: bool = False,
           notebooks_dir: str | Path | None = None) -> Path:
