@@ -492,3 +492,13 @@ def test_demo_weight_changes_move_the_expected_routes(demo_db):
 def test_rerank_needs_a_plan(con):
     with pytest.raises(StranglerError, match=r"^no scores table yet: run `strangler plan`"):
         score.rank_changes(con)
+
+
+def test_stale_inventory_line_is_found_by_endpoint_name(con):
+    stale = [r if r[1] != "/admin/dump" else ("GET", "/admin/dump", 3, "admin") for r in ROUTES]
+    _load(con, routes=stale)
+    score.plan(con, source=APP_DIR)
+    assert con.execute("SELECT view_line, note, send_file FROM scores WHERE rule = '/admin/dump'").fetchone() == (
+        77, f"{APP}:3 holds no view named dump(); used the def at line 77 (is the routes table older than the "
+            "source?)", 1)
+    assert con.execute("SELECT count(*) FROM scores WHERE note IS NOT NULL").fetchone()[0] == 1

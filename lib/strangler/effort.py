@@ -5,7 +5,9 @@ the Python here walks syntax trees, never log rows.
 
 **Which code belongs to a route.** The view at `routes.file:line` — the function whose `def` (or first decorator)
 is on that line, else the innermost function that spans it. When the line is a class (a `View`/`MethodView`),
-the class's method named after the HTTP method (`get`, `post` …), else its `dispatch_request`.
+the class's method named after the HTTP method (`get`, `post` …), else its `dispatch_request`. When the function
+found there is not named like the route's endpoint (the source changed after the inventory), the one function of
+that file named like the endpoint is used instead, with a note.
 
 **Helpers, one level deep.** A call inside the view counts its callee as a helper when the callee is a function
 of the source tree: `name(...)` for a module-level function of the same file or one imported from a module of
@@ -264,6 +266,23 @@ def find_view(mod: Module, line: int, method: str) -> tuple[ast.AST, ast.ClassDe
     return best
 
 
+def find_by_name(mod: Module, name: str) -> ast.AST | None:
+    """The one function called `name` outside classes in `mod` (module level or nested), else None."""
+    hits: list[ast.AST] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _DEFS):
+                if child.name == name:
+                    hits.append(child)
+                visit(child)
+            elif not isinstance(child, ast.ClassDef):
+                visit(child)
+
+    visit(mod.tree)
+    return hits[0] if len(hits) == 1 else None
+
+
 def _class_method(cls: ast.ClassDef, method: str) -> ast.AST | None:
     by_name = {n.name: n for n in cls.body if isinstance(n, _DEFS)}
     return by_name.get(method.lower()) or by_name.get("dispatch_request")
@@ -476,6 +495,14 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
         counts = dict.fromkeys(KINDS, 0)
         mod = src.file(r.file) if isinstance(r.file, str) else None
         found = find_view(mod, int(r.line), r.method) if mod is not None and pd.notna(r.line) else None
+        endpoint = getattr(r, "endpoint", None)
+        name = endpoint.rsplit(".", 1)[-1] if isinstance(endpoint, str) else None
+        if mod is not None and name and (found is None or (found[1] is None and found[0].name != name)):
+            by_name = find_by_name(mod, name)
+            if by_name is not None:
+                row["note"] = (f"{r.file}:{r.line} holds no view named {name}(); used the def at line "
+                               f"{by_name.lineno} (is the routes table older than the source?)")
+                found = (by_name, None)
         if found is None:
             row["note"] = ("no source file for this route" if mod is None
                            else f"no function at {r.file}:{r.line}")
