@@ -270,7 +270,7 @@ def batch_plan(batches: pd.DataFrame, title: str = "Batches in order: effort and
         tooltip=_tooltip(data, ["batch", "status", "routes", "effort", "requests", "share", "mean_score"]))
 
 
-def rank_moves(changes: pd.DataFrame, top: int = 12, title: str = "Rank under other weights") -> alt.Chart:
+def rank_moves(changes: pd.DataFrame, top: int = 8, title: str = "Rank under other weights") -> alt.Chart:
     """Rank of the routes that move most, under the current weights and each variant (1 is first)."""
     moved = (changes.assign(size=changes["move"].abs()).groupby("route")["size"].max()
              .sort_values(ascending=False).head(top).index)
@@ -282,6 +282,7 @@ def rank_moves(changes: pd.DataFrame, top: int = 12, title: str = "Rank under ot
         x=alt.X("variant:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("rank:Q", scale=alt.Scale(reverse=True, zero=False), title="rank"),
         color=alt.Color("route:N", legend=alt.Legend(title="route", labelLimit=360)),
-        tooltip=_tooltip(data, ["route", "variant", "weights", "base_rank", "rank", "move"]))
+        tooltip=_tooltip(data, ["route", "variant", "weights", "base_rank", "rank", "move"])
+    ).properties(width=max(420, 120 * len(order)), height=320)
 
 # === review and progress (04_batch_review, 05_progress) ===
