@@ -119,7 +119,10 @@ def kernel_name() -> str:
             return name
     from ipykernel.kernelspec import install
 
-    install(kernel_name="strangler", display_name="strangler (Python)", prefix=sys.prefix)
+    try:
+        install(kernel_name="strangler", display_name="strangler (Python)", prefix=sys.prefix)
+    except PermissionError:                  # a system interpreter: install for this user instead
+        install(kernel_name="strangler", display_name="strangler (Python)", user=True)
     return "strangler"
 
 
