@@ -23,21 +23,22 @@ class Format:
 
     name: str
     description: str
-    prep: dict[str, str]                       # helper column -> SQL over `line`
+    prep: list[dict[str, str]]                 # layers of helper columns (each may use the previous ones)
     valid: str                                 # SQL boolean: the line has this layout
     columns: dict[str, str]                    # requests column -> SQL over `line` and the helpers
     bad_value: str = "bad_timestamp"           # reason when the layout matches but `ts` does not parse
     ts_required: bool = True                   # a row needs a parsed ts (False: the format has none)
     windowed: bool = False                     # prep uses a window over line_no (W3C #Fields)
     invalid_reason: str = "malformed"
+    valid_line: str | None = None              # SQL on the raw `line` alone, same as `valid` (lets rows skip prep)
     extra_invalid: list[tuple[str, str]] = field(default_factory=list)   # (SQL condition, reason) checked first
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------
 
 def _unescape(expr: str) -> str:
-    """Undo the placeholders of escaped quotes and backslashes in one extracted field."""
-    return f"replace(replace({expr}, '{_QUOTE}', '\"'), '{_BSLASH}', '\\')"
+    """Undo the placeholders of escaped quotes and backslashes in one extracted field (lines with a backslash)."""
+    return f"CASE WHEN esc THEN replace(replace({expr}, '{_QUOTE}', '\"'), '{_BSLASH}', '\\') ELSE {expr} END"
 
 
 def _dash(expr: str) -> str:
@@ -58,16 +59,17 @@ def _target_query(target: str) -> str:
 _METHOD_OK = "regexp_full_match({m}, '[A-Za-z]{{1,20}}')"
 
 
-def _request_columns(req: str) -> dict[str, str]:
-    """method/path/query from a request line such as 'GET /a?b=1 HTTP/1.1' ('-' or garbage: all NULL)."""
-    m = f"split_part({req}, ' ', 1)"
-    t = f"split_part({req}, ' ', 2)"
-    ok = _METHOD_OK.format(m=m) + f" AND {t} <> ''"
-    return {
-        "method": f"CASE WHEN {ok} THEN upper({m}) END",
-        "path": f"CASE WHEN {ok} THEN {_target_path(t)} END",
-        "query": f"CASE WHEN {ok} THEN {_target_query(t)} END",
-    }
+def _request_layers(req: str) -> list[dict[str, str]]:
+    """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t."""
+    return [{"rq": req}, {"rq_m": "split_part(rq, ' ', 1)", "rq_t": "split_part(rq, ' ', 2)"},
+            {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"}]
+
+
+_REQUEST_COLUMNS = {   # method/path/query over the request layers ('-' or garbage: all NULL)
+    "method": "CASE WHEN rq_ok THEN upper(rq_m) END",
+    "path": f"CASE WHEN rq_ok THEN {_target_path('rq_t')} END",
+    "query": f"CASE WHEN rq_ok THEN {_target_query('rq_t')} END",
+}
 
 
 # --- NCSA common / combined family (Apache, nginx, gunicorn) ------------------------------------------------
@@ -86,15 +88,17 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         if unit:
             layout += f" {_TIME}"
     layout += _TRAIL + "$"
-    prep = {
+    prep = [
+        {"esc": "contains(line, '\\')"},
         # escaped quotes and backslashes (Apache writes \" and \\) become placeholders, then split on quotes
-        "l2": f"CASE WHEN contains(line, '\\') THEN replace(replace(line, '\\\\', '{_BSLASH}'), '\\\"', '{_QUOTE}') "
-              "ELSE line END",
-    }
-    p = "string_split(l2, '\"')"
+        {"l2": f"CASE WHEN esc THEN replace(replace(line, '\\\\', '{_BSLASH}'), '\\\"', '{_QUOTE}') ELSE line END"},
+        {"p": "string_split(l2, '\"')"},
+        *_request_layers(_unescape("p[2]")),
+    ]
+    p = "p"
     cols = {
         "ts": f"try_strptime(split_part(split_part({p}[1], '[', 2), ']', 1), '%d/%b/%Y:%H:%M:%S %z')",
-        **_request_columns(_unescape(f"{p}[2]")),
+        **_REQUEST_COLUMNS,
         "status": f"split_part(trim({p}[3]), ' ', 1)::SMALLINT",
         "bytes": f"try_cast(split_part(trim({p}[3]), ' ', 2) AS BIGINT)",
         "client": f"split_part({p}[1], ' ', 1)",
@@ -104,7 +108,9 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         cols["user_agent"] = _dash(_unescape(f"{p}[6]"))
     if unit:
         cols["duration_ms"] = f"try_cast(split_part(trim({p}[7]), ' ', 1) AS DOUBLE) * {_UNITS[unit]}"
-    return Format(name, description, prep, f"regexp_full_match(l2, '{layout}')", cols)
+    raw_layout = layout.replace('"[^"]*"', r'"(?:[^"\\]|\\.)*"')
+    return Format(name, description, prep, f"regexp_full_match(l2, '{layout}')", cols,
+                  valid_line=f"regexp_full_match(line, '{raw_layout}')")
 
 
 # --- uvicorn --------------------------------------------------------------------------------------------------
@@ -116,8 +122,8 @@ def _uvicorn() -> Format:
     x = f"regexp_extract(line, '{_UVICORN}', ['client', 'port', 'request', 'status'])"
     return Format(
         "uvicorn", "uvicorn's default access log: 'ip:port - \"GET /path HTTP/1.1\" 200' (no time, no duration)",
-        {"x": x}, f"regexp_full_match(line, '{_UVICORN}')",
-        {**_request_columns("x.request"), "status": "x.status::SMALLINT", "client": "x.client"},
+        [{"x": x}, *_request_layers("x.request")], f"regexp_full_match(line, '{_UVICORN}')",
+        {**_REQUEST_COLUMNS, "status": "x.status::SMALLINT", "client": "x.client"},
         ts_required=False, bad_value="bad_value")
 
 
@@ -208,7 +214,7 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
     is_obj = "(json_valid(line) AND json_type(line) = 'OBJECT')"
     return Format(
         name, description,
-        {"j": f"CASE WHEN {is_obj} THEN json_extract_string(line, {jp}) END"},
+        [{"j": f"CASE WHEN {is_obj} THEN json_extract_string(line, {jp}) END"}],
         f"try_cast(try_cast({first('status')} AS DOUBLE) AS SMALLINT) IS NOT NULL",
         cols, ts_required=False, invalid_reason="not_a_request",
         extra_invalid=[("j IS NULL", "bad_json")])
@@ -228,8 +234,8 @@ def _alb() -> Format:
            f"THEN ({' + '.join(f'try_cast({t} AS DOUBLE)' for t in times)}) * 1000 END")
     return Format(
         "alb", "AWS Application Load Balancer access log (space separated, request_processing_time etc. in s)",
-        {"x": x}, f"regexp_full_match(line, '{_ALB}')",
-        {"ts": "try_cast(x.time AS TIMESTAMPTZ)", **_request_columns("x.request"),
+        [{"x": x}, *_request_layers("x.request")], f"regexp_full_match(line, '{_ALB}')",
+        {"ts": "try_cast(x.time AS TIMESTAMPTZ)", **_REQUEST_COLUMNS,
          "status": "try_cast(x.status AS SMALLINT)", "bytes": "try_cast(x.sent AS BIGINT)", "duration_ms": dur,
          "client": "regexp_replace(x.client, ':\\d+$', '')", "user_agent": _dash("x.ua")})
 
@@ -249,7 +255,7 @@ def _w3c() -> Format:
     uri = f"coalesce({f('cs-uri-stem')}, split_part({f('cs-uri')}, '?', 1))"
     return Format(
         "w3c", "W3C extended log (IIS): '#Fields:' header, space separated, times in UTC, time-taken in ms",
-        {"fl": f"string_split(trim(substr({hdr}, 9)), ' ')", "parts": "string_split(line, ' ')"},
+        [{"fl": f"string_split(trim(substr({hdr}, 9)), ' ')", "parts": "string_split(line, ' ')"}],
         "fl IS NOT NULL AND len(parts) = len(fl) AND list_position(fl, 'sc-status') IS NOT NULL",
         {"ts": ts, "method": f"upper({f('cs-method')})", "path": uri,
          "query": f"coalesce({f('cs-uri-query')}, nullif(split_part({f('cs-uri')}, '?', 2), ''))",

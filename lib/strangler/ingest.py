@@ -229,9 +229,19 @@ class _Lines:
 
 # --- SQL ------------------------------------------------------------------------------------------------------
 
+def _cleaned(src: str) -> str:
+    return (f"SELECT line_no, flag, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE coalesce(line, '') END "
+            f"AS line FROM ({src})")
+
+
+def _layered(fmt: F.Format, rel: str) -> str:
+    for layer in fmt.prep:
+        rel = "SELECT *" + "".join(f", {expr} AS {name}" for name, expr in layer.items()) + f" FROM ({rel})"
+    return rel
+
+
 def _classified(fmt: F.Format, src: str) -> str:
     """Lines of `src` (line_no, line, flag) with the format's helpers and a reject `reason` (NULL: a request)."""
-    prep = "".join(f", {expr} AS {name}" for name, expr in fmt.prep.items())
     checks = [("flag IS NOT NULL", "flag"),
               ("line IS NULL OR trim(line) = ''", "'blank'"),
               (f"strlen(line) > {MAX_LINE}", "'too_long'"),
@@ -239,18 +249,30 @@ def _classified(fmt: F.Format, src: str) -> str:
     checks += [(cond, f"'{reason}'") for cond, reason in fmt.extra_invalid]
     checks.append((f"NOT coalesce({fmt.valid}, false)", f"'{fmt.invalid_reason}'"))
     reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
-    clean = "CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE line END"
-    return (f"SELECT *, {reason} AS reason FROM ("
-            f"SELECT line_no, flag, line{prep} FROM ("
-            f"SELECT line_no, flag, {clean} AS line FROM ({src})))")
+    return f"SELECT *, {reason} AS reason FROM ({_layered(fmt, _cleaned(src))})"
 
 
 def _rows_sql(fmt: F.Format, src: str) -> str:
+    """Requests from the lines of `src` that fit the format. Rows whose timestamp does not parse are deleted
+    afterwards (`_drop_bad_ts`) rather than filtered here: a filter on a derived column would make DuckDB
+    compute the whole parse twice."""
     cols = ", ".join(f"{fmt.columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
-    where = " WHERE ts IS NOT NULL" if fmt.ts_required else ""
+    if fmt.valid_line:
+        base = (f"SELECT * FROM ({_cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} "
+                f"AND {fmt.valid_line}")
+        rel = _layered(fmt, base)
+    else:
+        rel = f"SELECT * FROM ({_classified(fmt, src)}) WHERE reason IS NULL"
     return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
-            f"SELECT * FROM (SELECT {cols}, $sid AS source_id, line_no FROM ({_classified(fmt, src)}) "
-            f"WHERE reason IS NULL){where}")
+            f"SELECT {cols}, $sid AS source_id, line_no FROM ({rel})")
+
+
+def _drop_bad_ts(con: duckdb.DuckDBPyConnection, fmt: F.Format, params: dict) -> int:
+    """Delete the rows just inserted whose timestamp did not parse: they become rejects (fmt.bad_value)."""
+    if not fmt.ts_required:
+        return 0
+    return _run(con, "DELETE FROM requests WHERE source_id = $sid AND line_no BETWEEN $lo AND $hi AND ts IS NULL",
+                params)
 
 
 def _rejects_sql(fmt: F.Format, src: str) -> str:
@@ -349,6 +371,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
             params.update(path=str(path), last=nl, lo=1, hi=total)
             try:
                 rows = _run(con, _rows_sql(fmt, _csv_source()), params)
+                rows -= _drop_bad_ts(con, fmt, params)
                 rejects = _run(con, _rejects_sql(fmt, _csv_source()), params) if rows < total else 0
             except duckdb.Error as exc:
                 raise _Fallback from exc
@@ -369,6 +392,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                     lo, hi = table["line_no"][0].as_py(), table["line_no"][-1].as_py()
                     params.update(lo=lo, hi=hi)
                     rows = _run(con, _rows_sql(fmt, src), params)
+                    rows -= _drop_bad_ts(con, fmt, params)
                     if rows < len(table):
                         _run(con, _rejects_sql(fmt, src), params)
                     if fmt.windowed:
@@ -429,8 +453,10 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
     if known is not None and not content.gz and size < known[3]:
         known = None                                   # same first bytes but shorter: a different file
     if known is None:
-        name = fmt_name if fmt_name != "auto" else F.detect(
-            head.decode("utf-8", "replace").splitlines()[:200])
+        sample = head.decode("utf-8", "replace").splitlines()[:200]
+        if len(sample) > 1 and not head.endswith(b"\n"):
+            sample.pop()                               # an unfinished last line says nothing about the format
+        name = fmt_name if fmt_name != "auto" else F.detect(sample)
         if name is None:
             if not head:
                 name = "combined"                      # an empty file: nothing to detect, nothing to parse
@@ -494,6 +520,8 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     files, errors = expand(paths)
     rows: list[dict] = []
     bar = None
+    shown = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")          # ours (tqdm) or none: never DuckDB's on stdout
     if progress:
         from tqdm import tqdm
 
@@ -515,4 +543,49 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     finally:
         if bar is not None:
             bar.close()
+        con.execute(f"SET enable_progress_bar = {'true' if shown else 'false'}")
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
+
+
+# --- views for notebook 01 ----------------------------------------------------------------------------------------
+
+_FILE = "regexp_replace(s.path, '^.*/', '')"
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per source file: format, accounting (rows + rejects = lines) and throughput."""
+    return con.execute(f"""
+        SELECT s.source_id, {_FILE} AS file, s.path, s.format, s.lines, s.rows, s.rejects,
+               round(s.seconds, 3) AS seconds,
+               CASE WHEN s.seconds > 0 THEN round(s.lines / s.seconds) END AS lines_per_s, s.ingested_at
+        FROM sources s ORDER BY s.source_id""").df()
+
+
+def rejects_by_reason(con: duckdb.DuckDBPyConnection, examples: int = 3) -> pd.DataFrame:
+    """Rejects counted by reason, with the first `examples` raw lines of each as 'file:line: raw' (unescaped
+    text: display it with pandas, which escapes it)."""
+    return con.execute(f"""
+        SELECT r.reason, count(*) AS rejects,
+               array_to_string(list({_FILE} || ':' || r.line_no || ': ' || left(r.raw, 200)
+                                    ORDER BY r.source_id, r.line_no)[1:$n], chr(10)) AS examples
+        FROM rejects r JOIN sources s USING (source_id)
+        GROUP BY r.reason ORDER BY rejects DESC, r.reason""", {"n": int(examples)}).df()
+
+
+def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Time covered by each source: first and last timestamp (UTC), rows with a timestamp, span in hours."""
+    return con.execute(f"""
+        SELECT s.source_id, {_FILE} AS file, s.format, count(q.line_no) AS rows, count(q.ts) AS with_ts,
+               min(q.ts) AS first_ts, max(q.ts) AS last_ts,
+               round(epoch(max(q.ts)) / 3600 - epoch(min(q.ts)) / 3600, 2) AS hours
+        FROM sources s LEFT JOIN requests q USING (source_id)
+        GROUP BY s.source_id, file, s.format ORDER BY s.source_id""").df()
+
+
+def status_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Requests per source and status class (2xx, 3xx, 4xx, 5xx), with the class's share of the source."""
+    return con.execute(f"""
+        SELECT s.source_id, {_FILE} AS file, (q.status // 100) || 'xx' AS status_class, count(*) AS requests,
+               round(count(*) / sum(count(*)) OVER (PARTITION BY s.source_id), 4) AS share
+        FROM requests q JOIN sources s USING (source_id)
+        GROUP BY s.source_id, file, status_class ORDER BY s.source_id, status_class""").df()
