@@ -184,9 +184,9 @@ def histogram_log(values: _Sequence[float] | pd.Series, *, title: str = "", fiel
                   bins: int = 40) -> alt.Chart:
     """Histogram of a heavy-tailed quantity (latency, bytes) with a log x axis."""
     data = log_bins(values, bins)
-    return alt.Chart(data, title=title).mark_bar().encode(
+    return alt.Chart(data, title=title).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=alt.X("start:Q", scale=alt.Scale(type="log"), title=field), x2="end:Q",
-        y=alt.Y("count:Q", title="count"),
+        y=alt.Y("count:Q", title="count"), y2=alt.datum(0),
         tooltip=[alt.Tooltip("start:Q", format=",.4~g"), alt.Tooltip("end:Q", format=",.4~g"), "count:Q"])
 
 
