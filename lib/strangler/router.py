@@ -493,6 +493,7 @@ class Router:
         if self._hooked:
             self._hooked = False
             _hook_flask(self.flask_app, False)
+        self.flask.executor.shutdown(wait=False)
 
 
 def create(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAULT_FASTAPI,
