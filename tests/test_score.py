@@ -330,7 +330,7 @@ def test_outputs(con, tmp_path):
            f"| 1,000 | {1000 / ATTRIBUTED:.2%} | 0.00% | {np.percentile(10 + np.arange(1000) % 100, 95):.0f} "
            f"| {trips['score']:.1f} |")
     assert row in table
-    assert "## Delete candidates: 1 routes with no request in the window" in md
+    assert "## Delete candidates: 1 route with no request in the window" in md
     assert f"| `GET /admin/dump` | admin.dump | {APP}:76 |" in md
 
 
@@ -399,7 +399,7 @@ def test_notebook_03_priorities(db_path, tmp_path):
     summary = next(c for c in nb.cells if "summary" in c.metadata.get("tags", []))
     assert [o["text"] for o in summary.outputs] == [
         "8 Flask routes scored: 3 batches proposed under 100 effort points; first: trips-1 (4 routes); "
-        "1 dead routes to delete; top route POST /trips\n"]
+        "1 dead route to delete; top route POST /trips\n"]
     charts = [o for c in nb.cells for o in c.get("outputs", []) if "<Chart:" in str(o.get("data", {}).get("text/plain"))]
     assert len(charts) == 4 and all("strangler-chart" in o["data"]["text/html"] for o in charts)
     con = db.connect(db_path, read_only=True)
@@ -469,12 +469,12 @@ def test_demo_weight_changes_move_the_expected_routes(demo_db):
     con = db.connect(demo_db)
     incident = next(iter(next(b for b in traffic.BATCHES if b.p5xx_after).p5xx_after))   # 5xx injected here
     busiest = max(traffic.ROUTES, key=lambda r: r.weight)
-    ranks = {}
-    for name, weights in {"errors": "errors=4", "traffic": "traffic=1,errors=0,latency=0,effort=0",
+    s = score.plan(con, source=DEMO_SOURCE, weights="errors=4").scores.set_index(["method", "rule"])
+    ranks = {"errors": s["rank"]}
+    for name, weights in {"traffic": "traffic=1,errors=0,latency=0,effort=0",
                           "traffic+errors": "traffic=1,errors=1,latency=0,effort=0",
                           "effort": "effort=100"}.items():
-        s = score.plan(con, source=DEMO_SOURCE, weights=weights).scores.set_index(["method", "rule"])
-        ranks[name] = s["rank"]
+        ranks[name] = score.rerank(con, weights).set_index(["method", "rule"])["rank"]
     # traffic alone: the busiest route first, the incident route where its traffic puts it (5th of the catalogue)
     by_weight = sorted((r for r in traffic.ROUTES if r.weight), key=lambda r: -r.weight)
     assert [(r.method, r.rule) for r in by_weight].index(incident) + 1 == ranks["traffic"][incident] == 5

@@ -190,6 +190,10 @@ FROM s
 """
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
 def _group(blueprint: object, rule: str) -> str:
     """Affinity group: the blueprint, else the rule's first static segment."""
     if isinstance(blueprint, str) and blueprint:
@@ -224,10 +228,11 @@ class Plan:
         live = self.scores[~self.scores["dead"]]
         proposed = self.batches[self.batches["status"] == "proposed"]
         top = live.sort_values("rank").head(1)
-        first = f"; first: {proposed.iloc[0]['batch']} ({int(proposed.iloc[0]['routes'])} routes)" if len(proposed) else ""
+        first = (f"; first: {proposed.iloc[0]['batch']} ({_n(int(proposed.iloc[0]['routes']), 'route')})"
+                 if len(proposed) else "")
         lead = f"; top route {top.iloc[0]['method']} {top.iloc[0]['rule']}" if len(top) else ""
-        return (f"{len(self.scores)} Flask routes scored: {len(proposed)} batches proposed under "
-                f"{self.budget:g} effort points{first}; {len(self.dead)} dead routes to delete{lead}")
+        return (f"{_n(len(self.scores), 'Flask route')} scored: {_n(len(proposed), 'batch', 'batches')} proposed "
+                f"under {self.budget:g} effort points{first}; {_n(len(self.dead), 'dead route')} to delete{lead}")
 
     def __str__(self) -> str:
         w = ",".join(f"{k}={v:g}" for k, v in self.weights.items())
@@ -438,7 +443,7 @@ def markdown(result: Plan) -> str:
             f"{(r.share or 0):.2%}", "" if pd.isna(r.rate_5xx) else f"{r.rate_5xx:.2%}",
             "" if pd.isna(r.p95_ms) else f"{r.p95_ms:.0f}", f"{r.score:.1f}"]) + " |")
     dead = result.dead
-    out += ["", f"## Delete candidates: {len(dead)} routes with no request in the window", ""]
+    out += ["", f"## Delete candidates: {_n(len(dead), 'route')} with no request in the window", ""]
     if len(dead):
         out += ["| route | endpoint | file |", "|---|---|---|"]
         for r in dead.itertuples(index=False):
