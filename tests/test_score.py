@@ -502,3 +502,17 @@ def test_stale_inventory_line_is_found_by_endpoint_name(con):
         77, f"{APP}:3 holds no view named dump(); used the def at line 77 (is the routes table older than the "
             "source?)", 1)
     assert con.execute("SELECT count(*) FROM scores WHERE note IS NOT NULL").fetchone()[0] == 1
+
+
+def test_helpers_are_project_functions_only(con):
+    """werkzeug.exceptions.abort is Flask coupling, not the project's exceptions.abort; helpers.check is a helper."""
+    shadow = Path(__file__).resolve().parent / "apps" / "score_shadow"
+    con.execute("INSERT INTO routes (framework, method, rule, endpoint, file, line) VALUES "
+                "('flask', 'GET', '/items/<int:item_id>', 'item', ?, 9)", [str(shadow / "views.py")])
+    con.execute("INSERT INTO requests (method, path, status, route, source_id, line_no) "
+                "VALUES ('GET', '/items/1', 200, '/items/<int:item_id>', 1, 1)")
+    score.plan(con, source=shadow)
+    assert con.execute("SELECT helpers, cyclomatic, helper_cyclomatic FROM scores").fetchall() == [
+        ("helpers.check", 2, 1)]
+    assert con.execute("SELECT kind, detail, file, line, via FROM coupling").fetchall() == [
+        ("abort", "abort", str(shadow / "views.py"), 12, "view")]

@@ -179,9 +179,17 @@ class Source:
         self.by_name.setdefault(mod.name, mod)
 
     def find_module(self, dotted: str) -> Module | None:
-        """The tree module for an import path, matching by the longest dotted suffix."""
+        """The tree module for an import path.
+
+        Module names are relative to the tree root, so `strangler.demo.store` is `store` when the root is
+        `.../strangler/demo`: a leading part of the import path may be dropped only when it names the root's
+        own folders (so `werkzeug.exceptions` never matches a project's `exceptions.py`).
+        """
         parts = dotted.split(".")
+        root_parts = self.root.parts if self.root is not None else ()
         for i in range(len(parts)):
+            if i and tuple(root_parts[-i:]) != tuple(parts[:i]):
+                continue
             m = self.by_name.get(".".join(parts[i:]))
             if m is not None:
                 return m

@@ -1,0 +1,2 @@
+def check(item_id):
+    return item_id > 0
