@@ -394,3 +394,30 @@ def test_dbtime_adds_queries_to_the_request_being_measured_only():
     assert dbtime.current() is None
     assert (inner.ms, inner.queries) == (2.0, 1)
     assert outer.queries == 3 and outer.ms >= 2.0                    # 1.25 + 0.75 + the timed block
+
+
+def test_wsgi_wrapper_carries_db_time_into_a_thread_that_lacks_the_context(tmp_path, make_router):
+    """An adapter that runs the WSGI app in a thread without copying contextvars still reports DB time."""
+    from werkzeug.test import EnvironBuilder
+
+    from strangler import dbtime
+
+    make_router(write_manifest(tmp_path / "m.toml"))                 # connects the Flask rule hook
+    ex = router._Exchange()
+    wsgi = router._measured_wsgi(router_flask.app)
+    environ = EnvironBuilder(path="/stream").get_environ()
+    environ["asgi.scope"] = {router.SCOPE_KEY: ex}
+    router_flask.stream_release.set()
+    out: list = []
+
+    def run() -> None:                                              # a new thread starts with an empty context
+        out.append(dbtime.current())
+        body = wsgi(environ, lambda status, headers, exc_info=None: out.append(status))
+        out.append(b"".join(body))
+        body.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    assert out == [None, "200 OK", b"first\nsecond\n"]
+    assert (ex.db.ms, ex.db.queries, ex.route) == (4.0, 1, "/stream")

@@ -242,6 +242,10 @@ def _measured_wsgi(app: Callable) -> Callable:
         if ex is None:
             return app(environ, start_response)
         environ.setdefault("wsgi.input_terminated", True)  # a2wsgi's body ends at the request's end: chunked works
+        if dbtime._current.get() is ex.db:       # the adapter copied the router's context into this thread
+            result = app(environ, start_response)
+            ex.route = environ.get(ROUTE_KEY)
+            return result
         with dbtime.measure(ex.db):
             result = app(environ, start_response)
         ex.route = environ.get(ROUTE_KEY)
