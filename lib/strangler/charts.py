@@ -286,3 +286,112 @@ def rank_moves(changes: pd.DataFrame, top: int = 8, title: str = "Rank under oth
     ).properties(width=max(420, 120 * len(order)), height=320)
 
 # === review and progress (04_batch_review, 05_progress) ===
+VERDICT_COLORS = {"better": "#2e7d32", "worse": "#c62828", "no_change": "#9e9e9e", "insufficient_data": "#e0e0e0",
+                  "not reviewed": "#ffffff"}
+
+
+def _cutover_layer(cut: _Any, label: str = "cutover") -> alt.LayerChart:
+    """A dashed vertical rule at the cutover with its label."""
+    df = pd.DataFrame({"cutover_at": [pd.Timestamp(cut)], "label": [label]})
+    rule = alt.Chart(df).mark_rule(color="firebrick", strokeDash=[4, 3], size=2).encode(
+        x="cutover_at:T", tooltip=[alt.Tooltip("label:N"), alt.Tooltip("cutover_at:T", format="%Y-%m-%d %H:%M")])
+    text = alt.Chart(df).mark_text(align="left", dx=4, dy=8, color="firebrick").encode(
+        x="cutover_at:T", y=alt.value(0), text="label:N")
+    return rule + text
+
+
+def latency_before_after(hist: pd.DataFrame, *, title: str = "Latency before and after the cutover",
+                         columns: int = 2) -> alt.FacetChart:
+    """Share of requests per log-spaced latency bin, before against after, one panel per route
+    (`compare.latency_histogram`)."""
+    data = hist[["route", "side", "bin_low_ms", "bin_high_ms", "requests", "share"]]
+    base = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
+        x=alt.X("bin_low_ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log scale)"),
+        y=alt.Y("share:Q", title="share of requests", axis=alt.Axis(format="%")),
+        color=alt.Color("side:N", sort=["before", "after"], scale=alt.Scale(range=["#757575", "#1565c0"])),
+        tooltip=["route:N", "side:N", alt.Tooltip("bin_low_ms:Q", format=",.4~g", title="from ms"),
+                 alt.Tooltip("bin_high_ms:Q", format=",.4~g", title="to ms"), alt.Tooltip("requests:Q", format=","),
+                 alt.Tooltip("share:Q", format=".2%")],
+    ).properties(width=300, height=160)
+    return base.facet(facet=alt.Facet("route:N", title=None, sort=list(dict.fromkeys(data["route"]))),
+                      columns=columns, title=title).resolve_scale(y="independent")
+
+
+def metric_over_time(ts: pd.DataFrame, metric: str, cutover: _Any, *, title: str = "", log: bool = False,
+                     percent: bool = False) -> alt.LayerChart:
+    """`metric` of `compare.timeseries` per bucket and route, with the cutover marked."""
+    data = ts[["bucket", "route", "requests", metric]].dropna(subset=[metric])
+    axis = alt.Axis(format="%") if percent else alt.Axis()
+    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y(f"{metric}:Q", title=metric, axis=axis, scale=alt.Scale(type="log" if log else "linear")),
+        color=alt.Color("route:N", sort=list(dict.fromkeys(data["route"]))),
+        tooltip=["route:N", alt.Tooltip("bucket:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip(f"{metric}:Q", format=".2%" if percent else ",.4~g"),
+                 alt.Tooltip("requests:Q", format=",")])
+    return alt.layer(line, _cutover_layer(cutover), title=title)
+
+
+def error_rates_over_time(ts: pd.DataFrame, cutover: _Any, *, title: str = "Error rates over time"
+                          ) -> alt.VConcatChart:
+    """4xx and 5xx rates per bucket and route, one panel each, with the cutover marked."""
+    return alt.vconcat(
+        metric_over_time(ts, "error_rate_5xx", cutover, title="5xx rate", percent=True).properties(height=180),
+        metric_over_time(ts, "error_rate_4xx", cutover, title="4xx rate", percent=True).properties(height=180),
+        title=title)
+
+
+def verdict_grid(verdicts: pd.DataFrame, *, title: str = "Verdict per route and metric") -> alt.Chart:
+    """Route × metric cells coloured by verdict, with before, after and the interval in the tooltip
+    (`compare.verdict_table`)."""
+    data = verdicts[["route", "metric", "verdict", "before", "after", "ci_low", "ci_high", "n_before", "n_after"]]
+    return alt.Chart(data, title=title).mark_rect(stroke="white").encode(
+        x=alt.X("metric:N", sort=list(dict.fromkeys(data["metric"])), title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("route:N", sort=list(dict.fromkeys(data["route"])), title=None),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values()))),
+        tooltip=["route:N", "metric:N", "verdict:N", alt.Tooltip("before:Q", format=",.4~g"),
+                 alt.Tooltip("after:Q", format=",.4~g"), alt.Tooltip("ci_low:Q", format=",.4~g"),
+                 alt.Tooltip("ci_high:Q", format=",.4~g"), alt.Tooltip("n_before:Q", format=","),
+                 alt.Tooltip("n_after:Q", format=",")],
+    ).properties(height=alt.Step(22), width=alt.Step(70))
+
+
+def migration_progress(prog: pd.DataFrame, cutovers: pd.DataFrame | None = None, *,
+                       title: str = "Routes migrated and traffic on FastAPI") -> alt.LayerChart:
+    """Share of routes migrated and share of traffic served by FastAPI over time (`compare.progress`),
+    with each batch's cutover marked (columns batch, cutover_at)."""
+    data = prog[["bucket", "share_routes_migrated", "share_traffic_fastapi", "requests"]].rename(columns={
+        "share_routes_migrated": "routes migrated", "share_traffic_fastapi": "traffic on FastAPI"})
+    lines = alt.Chart(data).transform_fold(["routes migrated", "traffic on FastAPI"], as_=["measure", "share"]
+    ).mark_line(interpolate="step-after").encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("measure:N", title=None),
+        tooltip=[alt.Tooltip("bucket:T", format="%Y-%m-%d"), "measure:N", alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("requests:Q", format=",")])
+    layers = [lines]
+    if cutovers is not None and len(cutovers):
+        cut = cutovers[["batch", "cutover_at"]].drop_duplicates()
+        layers.append(alt.Chart(cut).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(
+            x="cutover_at:T", tooltip=["batch:N", alt.Tooltip("cutover_at:T", format="%Y-%m-%d %H:%M")]))
+        layers.append(alt.Chart(cut).mark_text(align="left", dx=3, dy=-4, color="firebrick").encode(
+            x="cutover_at:T", y=alt.value(0), text="batch:N"))
+    return alt.layer(*layers, title=title)
+
+
+def fastapi_share_by_batch(by_batch: pd.DataFrame, *, title: str = "Share of all traffic served by FastAPI, "
+                           "per batch") -> alt.Chart:
+    """Stacked areas: each batch's share of all traffic that FastAPI served (`compare.progress_by_batch`);
+    the legend names each batch with its verdict."""
+    data = by_batch[["bucket", "batch", "position", "share_traffic_fastapi", "share_traffic", "verdict"]].copy()
+    data["batch (verdict)"] = data["batch"] + " (" + data["verdict"].fillna("not reviewed") + ")"
+    order = list(dict.fromkeys(data.sort_values("position")["batch (verdict)"]))
+    return alt.Chart(data, title=title).mark_area(interpolate="step-after").encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("share_traffic_fastapi:Q", stack="zero", title="share of all requests", axis=alt.Axis(format="%")),
+        color=alt.Color("batch (verdict):N", sort=order),
+        order=alt.Order("position:Q"),
+        tooltip=["batch:N", "verdict:N", alt.Tooltip("bucket:T", format="%Y-%m-%d"),
+                 alt.Tooltip("share_traffic_fastapi:Q", format=".1%", title="on FastAPI"),
+                 alt.Tooltip("share_traffic:Q", format=".1%", title="batch's share of traffic")])
+

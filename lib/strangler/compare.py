@@ -621,6 +621,7 @@ def summaries(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.Da
                 parts.append("better: " + "; ".join(better))
             if not parts:
                 keep = [k for k in ("p95_ms", "error_rate_5xx") if k in by and by[k]["verdict"] == "no_change"]
+                keep = keep or [k for k, r in by.items() if r["verdict"] == "no_change"][:2]
                 parts.append("no detectable change (" + ", ".join(
                     f"{_BY_NAME[k].label} {_fmt_value(_BY_NAME[k], by[k]['before'])} → "
                     f"{_fmt_value(_BY_NAME[k], by[k]['after'])}" for k in keep) + ")")
@@ -727,6 +728,45 @@ def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) 
     """, {"step": step}).df()
     verdicts = batch_verdicts(con)[["batch", "verdict"]]
     return df.merge(verdicts, on="batch", how="left")
+
+
+def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The manifest's batches in file order."""
+    return [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
+
+
+def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
+    """One plain line for the report index: the batch's verdict and its clearest changes on the whole batch."""
+    v = batch_verdicts(con)
+    row = v[v["batch"] == batch]
+    if row.empty:
+        raise StranglerError(f"batch {batch!r} is not in the manifest")
+    row = row.iloc[0]
+    t = verdict_table(con, batch)
+    whole = t[(t["method"] == "*") & t["verdict"].isin(["better", "worse"])]
+    changes = [f"{_BY_NAME[r.metric].label} {r.change_pct:+.0f} %" if _BY_NAME[r.metric].unit != "%" else
+               f"{_BY_NAME[r.metric].label} {100 * r.change:+.2f} points" for r in whole.itertuples()]
+    routes = t[t["method"] != "*"].groupby("route")["verdict"].agg(set)
+    n_worse = int(sum("worse" in s for s in routes))
+    n_better = int(sum("better" in s and "worse" not in s for s in routes))
+    cut = pd.Timestamp(row["cutover_at"]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+    text = f"{batch} (cutover {cut}): {row['verdict']}"
+    if changes:
+        text += " — whole batch " + ", ".join(changes)
+    return text + f"; {len(routes)} routes: {n_worse} worse, {n_better} better."
+
+
+def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
+    """One plain line for the report index: routes migrated, traffic on FastAPI at the end, each batch's verdict."""
+    prog = progress(con)
+    if prog.empty:
+        return "no timestamped requests: no progress to show."
+    last = prog.iloc[-1]
+    verdicts = batch_verdicts(con)
+    each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
+    return (f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
+            f"{last['share_traffic_fastapi']:.0%} of traffic on FastAPI on {pd.Timestamp(last['bucket']):%Y-%m-%d}; "
+            f"verdicts: {each}.")
 
 
 # --- synthetic traffic for tests and the benchmark --------------------------------------------------------------
