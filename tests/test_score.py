@@ -204,6 +204,7 @@ def test_scores_table(con):
     _load(con)
     result = score.plan(con, source=APP_DIR)
     cols = [c[0] for c in con.execute("DESCRIBE scores").fetchall()]
+    assert "NULL" not in [c[1] for c in con.execute("DESCRIBE scores").fetchall()]
     assert cols[:10] == ["method", "rule", "requests", "error_rate", "p95_ms", "complexity", "effort", "score",
                          "proposed_batch", "dead"]
     s = con.execute("SELECT * FROM scores").df().set_index(["method", "rule"])
@@ -263,10 +264,10 @@ def test_batches_by_affinity_under_budget(con):
     live = s[~s["dead"]]
     assert live["proposed_batch"].notna().all() and s[s["dead"]]["proposed_batch"].isna().all()
     for name, members in live[live["status"] == "proposed"].groupby("proposed_batch"):
-        assert members["group"].nunique() == 1
+        assert members["affinity"].nunique() == 1
         assert members["effort"].sum() <= 12 or len(members) == 1, name
     assert sorted(tight.scores.dropna(subset=["proposed_batch"])
-                  .query("group == 'trips' and status == 'proposed'")["proposed_batch"].unique()) == ["trips-1", "trips-2", "trips-3"]
+                  .query("affinity == 'trips' and status == 'proposed'")["proposed_batch"].unique()) == ["trips-1", "trips-2", "trips-3"]
 
 
 def test_window_and_weights(con):
@@ -458,7 +459,7 @@ def test_demo_plan_covers_every_live_route_once(demo_db, small_demo, tmp_path):
         rows = live.set_index(["method", "rule"]).loc[list(b.routes)]
         assert set(rows["proposed_batch"]) == {b.name} and set(rows["status"]) == {"migrated"}
     for name, members in live[live["status"] == "proposed"].groupby("proposed_batch"):
-        assert members["group"].nunique() == 1 and (members["effort"].sum() <= 20 or len(members) == 1), name
+        assert members["affinity"].nunique() == 1 and (members["effort"].sum() <= 20 or len(members) == 1), name
     con.close()
 
 

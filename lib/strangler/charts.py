@@ -248,7 +248,7 @@ def priority_scatter(scores: pd.DataFrame, title: str = "Value against effort") 
     """
     data = scores.assign(route=scores["method"] + " " + scores["rule"])
     cols = [c for c in _PRIORITY_TOOLTIP if c in data.columns]
-    data = data[cols + [c for c in ("group",) if c in data.columns]]
+    data = data[cols]
     return alt.Chart(data, title=title).mark_circle(opacity=0.75).encode(
         x=alt.X("effort:Q", title="effort (points)"),
         y=alt.Y("value:Q", title="value (traffic, 5xx, p95; 0–1)"),

@@ -31,7 +31,7 @@ no batch of the manifest is **dead** (`dead = true`, `status = 'dead'`): a delet
 
 **Batch plan.** Routes already in the `batches` table keep their batch (`status` `migrated` once its cutover has
 passed, else `planned`). The other live routes (`status = 'proposed'`) are grouped by affinity — their Flask
-blueprint, else the first static segment of the rule (`/trips/<int:id>` → `trips`) — and packed first-fit in
+blueprint, else the first static segment of the rule (`/trips/<int:id>` → `trips`); column `affinity` — and packed first-fit in
 score order into batches of at most `budget` effort points (default 20; a route bigger than the budget gets a
 batch of its own). Batches are named `<group>-<n>` and ordered by the mean score of their routes, so high value
 and low effort come first. Every live route ends in exactly one batch, every dead route in none.
@@ -60,9 +60,19 @@ SCORE_COLUMNS = [
     "rank", "status", "batch_position", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx",
     "traffic_n", "errors_n", "latency_n", "effort_n", "value",
     "cyclomatic", "helper_cyclomatic", "sloc", "halstead_volume", "maintainability", "helpers",
-    *effort_mod.KINDS, "coupling", "blueprint", "group", "endpoint", "file", "line", "view_file", "view_line",
+    *effort_mod.KINDS, "coupling", "blueprint", "affinity", "endpoint", "file", "line", "view_file", "view_line",
     "note", "window_start", "window_end",
 ]
+
+
+# columns that may be all NULL in a small app, typed explicitly so that the table's schema never depends on data
+_SCORE_CASTS = ", ".join(
+    [f"CAST({c} AS VARCHAR) AS {c}" for c in ("proposed_batch", "status", "helpers", "blueprint", "affinity",
+                                             "endpoint", "file", "view_file", "note")]
+    + [f"CAST({c} AS TIMESTAMPTZ) AS {c}" for c in ("window_start", "window_end")]
+    + [f"CAST({c} AS DOUBLE) AS {c}" for c in ("error_rate", "p95_ms", "effort", "rate_5xx", "rate_5xx_adj",
+                                              "rate_4xx", "share", "halstead_volume", "maintainability")]
+    + [f"CAST({c} AS INTEGER) AS {c}" for c in ("line", "view_line", "batch_position", "rank")])
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
@@ -283,7 +293,7 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
                           on=["method", "rule"]).merge(metrics, on=["method", "rule"])
     inputs["coupling"] = inputs[list(effort_mod.KINDS)].sum(axis=1)
     inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna()
-    inputs["group"] = [_group(b, r) for b, r in zip(inputs["blueprint"], inputs["rule"])]
+    inputs["affinity"] = [_group(b, r) for b, r in zip(inputs["blueprint"], inputs["rule"])]
     inputs["window_start"], inputs["window_end"] = t0, t1
     con.register("_score_inputs", inputs)
     try:
@@ -297,7 +307,7 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
     con.register("_scores_df", scored)
     con.register("_coupling_df", coupling)
     try:
-        con.execute("CREATE OR REPLACE TABLE scores AS SELECT * FROM _scores_df")
+        con.execute(f"CREATE OR REPLACE TABLE scores AS SELECT * REPLACE ({_SCORE_CASTS}) FROM _scores_df")
         con.execute("CREATE OR REPLACE TABLE coupling AS SELECT * FROM _coupling_df ORDER BY rule, method, file, line")
     finally:
         con.unregister("_scores_df")
@@ -328,10 +338,10 @@ def _assign_batches(scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyCon
     for idx, r in candidates.iterrows():
         cost = float(r["effort"]) if pd.notna(r["effort"]) else 1.0
         for c in chunks:
-            if c["group"] == r["group"] and c["effort"] + cost <= budget:
+            if c["group"] == r["affinity"] and c["effort"] + cost <= budget:
                 break
         else:
-            c = {"group": r["group"], "effort": 0.0, "rows": []}
+            c = {"group": r["affinity"], "effort": 0.0, "rows": []}
             chunks.append(c)
         c["effort"] += cost
         c["rows"].append(idx)
