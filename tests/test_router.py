@@ -286,6 +286,12 @@ def test_create_rejects_bad_input(tmp_path):
         router.create(good, "router_flask:nope", router_fastapi.app)
     with pytest.raises(StranglerError, match="prefix 'v2' must start with /"):
         router.create(good, router_flask.app, router_fastapi.app, prefix="v2")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(StranglerError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use"):
+            router.serve(good, router_flask.app, router_fastapi.app, port=port)
 
 
 def test_strangler_serve_with_a_versioned_fastapi_prefix(tmp_path):

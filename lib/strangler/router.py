@@ -518,8 +518,16 @@ def serve(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAU
           host: str = "127.0.0.1", port: int = 8000, access_log: str | Path | None = None, *, prefix: str = "",
           client_header: str | None = None, flask_workers: int = 10) -> None:
     """Run the router with uvicorn until interrupted; the access log is flushed at shutdown."""
+    import socket
+
     import uvicorn
 
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise StranglerError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create(manifest, flask, fastapi, access_log, prefix=prefix, client_header=client_header,
                  flask_workers=flask_workers)
