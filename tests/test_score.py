@@ -517,3 +517,9 @@ def test_helpers_are_project_functions_only(con):
         ("helpers.check", 2, 1)]
     assert con.execute("SELECT kind, detail, file, line, via FROM coupling").fetchall() == [
         ("abort", "abort", str(shadow / "views.py"), 12, "view")]
+    con.execute("UPDATE routes SET line = 1, endpoint = NULL")     # no view found: no coupling rows, the table keeps its types
+    score.plan(con, source=shadow)
+    assert con.execute("SELECT column_name, column_type FROM (DESCRIBE coupling)").fetchall() == [
+        ("method", "VARCHAR"), ("rule", "VARCHAR"), ("kind", "VARCHAR"), ("detail", "VARCHAR"),
+        ("file", "VARCHAR"), ("line", "INTEGER"), ("via", "VARCHAR")]
+    assert con.execute("SELECT count(*) FROM coupling").fetchone()[0] == 0

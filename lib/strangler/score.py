@@ -308,7 +308,13 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
     con.register("_coupling_df", coupling)
     try:
         con.execute(f"CREATE OR REPLACE TABLE scores AS SELECT * REPLACE ({_SCORE_CASTS}) FROM _scores_df")
-        con.execute("CREATE OR REPLACE TABLE coupling AS SELECT * FROM _coupling_df ORDER BY rule, method, file, line")
+        con.execute("""
+            CREATE OR REPLACE TABLE coupling AS
+            SELECT CAST(method AS VARCHAR) AS method, CAST(rule AS VARCHAR) AS rule, CAST(kind AS VARCHAR) AS kind,
+                   CAST(detail AS VARCHAR) AS detail, CAST(file AS VARCHAR) AS file, CAST(line AS INTEGER) AS line,
+                   CAST(via AS VARCHAR) AS via
+            FROM _coupling_df ORDER BY rule, method, file, line
+        """)
     finally:
         con.unregister("_scores_df")
         con.unregister("_coupling_df")
