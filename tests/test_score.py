@@ -355,6 +355,16 @@ def test_cli_plan(db_path, tmp_path, capsys):
                                    "(weights traffic=1,errors=0.5,latency=0.5,effort=0.5, budget 100)")
     assert "dead routes (delete candidates): 1: GET /admin/dump" in out
     assert (tmp_path / "plan" / "migration.draft.toml").exists()
+    code = cli.main(["plan", "--db", str(db_path), "--source", str(APP_DIR), "--start", "2026-01-01T00:30:00Z",
+                     "--end", "2026-02-01"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.splitlines()[0] == (
+        "scored 8 Flask routes over requests from 2026-01-01 00:30 UTC to 2026-02-01 00:00 UTC "
+        "(weights traffic=1,errors=0.5,latency=0.5,effort=1, budget 20)")
+    con = db.connect(db_path, read_only=True)
+    # minute i of January is request i of each route: the first 30 of each are outside the window
+    assert con.execute("SELECT requests FROM scores WHERE rule = '/trips/<int:trip_id>'").fetchone()[0] == 1000 - 30
+    con.close()
     code = cli.main(["plan", "--db", str(db_path), "--weights", "speed=2"])
     assert code == 2
     assert capsys.readouterr().err == ("strangler: error: weights: unknown key 'speed'; "

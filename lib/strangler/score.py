@@ -229,6 +229,15 @@ class Plan:
     written: list[Path] = field(default_factory=list)
 
     @property
+    def window(self) -> str:
+        """The value window in words: 'all requests', or 'requests from … to …' (UTC, end exclusive)."""
+        if not (self.start or self.end):
+            return "all requests"
+        fmt = "%Y-%m-%d %H:%M UTC"
+        return (f"requests from {self.start.strftime(fmt) if self.start else 'the first'} "
+                f"to {self.end.strftime(fmt) if self.end else 'the last'}")
+
+    @property
     def dead(self) -> pd.DataFrame:
         """Delete candidates: routes with no request in the window and in no batch."""
         return self.scores[self.scores["dead"]]
@@ -246,8 +255,7 @@ class Plan:
 
     def __str__(self) -> str:
         w = ",".join(f"{k}={v:g}" for k, v in self.weights.items())
-        window = f"{self.start or '…'} to {self.end or '…'}" if (self.start or self.end) else "all requests"
-        lines = [f"scored {len(self.scores)} Flask routes over {window} (weights {w}, budget {self.budget:g})"]
+        lines = [f"scored {len(self.scores)} Flask routes over {self.window} (weights {w}, budget {self.budget:g})"]
         for b in self.batches.itertuples(index=False):
             lines.append(f"  {b.position:>3}. {b.batch:<24} {b.status:<9} {b.routes:>3} routes  "
                          f"effort {b.effort:6.1f}  share {b.share:6.1%}  mean score {b.mean_score:6.1f}")
@@ -447,8 +455,7 @@ def _md(value: object) -> str:
 def markdown(result: Plan) -> str:
     """The batch plan as Markdown tables to paste into a ticket."""
     w = ", ".join(f"{k}={v:g}" for k, v in result.weights.items())
-    window = f"{result.start or 'start'} to {result.end or 'end'}" if (result.start or result.end) else "all requests"
-    out = [f"# Migration plan", "", f"Window: {window}. Weights: {w}. Budget: {result.budget:g} effort points per batch.",
+    out = ["# Migration plan", "", f"Window: {result.window}. Weights: {w}. Budget: {result.budget:g} effort points per batch.",
            "", "| # | batch | status | route | effort | requests | share | 5xx rate | p95 ms | score |",
            "|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
     s = result.scores[result.scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])
