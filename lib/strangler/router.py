@@ -11,9 +11,18 @@ Versioned FastAPI side: with `prefix="/v2"` the FastAPI app serves `/v2/trips/{t
 calling `/trips/7`; the router matches and forwards `/v2` + public path. Only FastAPI routes under the prefix are
 reachable through the router.
 
-Every response carries `x-strangler-backend: flask|fastapi`. Every HTTP request becomes one JSON line in the
-access log (keys in `LOG_KEYS`, the DESIGN.md contract), serialised and written by a writer thread so that the
-event loop only puts a tuple on a queue. The manifest is re-read when its file changes, without a restart.
+Every response carries `x-strangler-backend: flask|fastapi` (and `x-request-id`). Every HTTP request becomes one
+JSON line in the access log (keys in `LOG_KEYS`, the DESIGN.md contract), serialised and written by a writer
+thread so that the event loop only puts a tuple on a queue: `ts` is the arrival (ISO 8601, UTC, `Z`), `path`
+the raw public path without its query string, `route` the rule as the serving app names it (Flask
+`/trips/<int:trip_id>`, FastAPI `/v2/trips/{trip_id}`; null when Flask matched nothing), `duration_ms` runs to
+the last body byte, `bytes` counts body bytes sent, `request_id` is the client's `x-request-id` or a new one
+(also passed on to the app). An app that raises before answering gets a 500 from the router; one that fails
+mid-body has its connection closed (its record keeps the status that was sent).
+
+The manifest is re-read when its file changes (checked at most every `reload_interval` seconds), without a
+restart; an edit that does not parse is logged and the previous plan stays. FastAPI does not answer HEAD for a
+GET route, so HEAD stays on Flask unless the FastAPI route lists HEAD itself.
 """
 from __future__ import annotations
 
@@ -349,7 +358,7 @@ class Router:
         self._signature = signature
         try:
             batches = manifest_mod.load(self.manifest)
-        except StranglerError as exc:
+        except (StranglerError, OSError) as exc:
             if first:
                 raise
             log.warning("keeping the previous plan: %s", exc)
