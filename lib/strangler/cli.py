@@ -112,8 +112,10 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="score endpoints and propose migration batches",
-                       description="Score every route by traffic, errors, latency and porting effort, and "
-                       "propose ordered migration batches; dead routes are listed as delete candidates.")
+                       description="Score every Flask route by traffic, errors, latency (from the attributed "
+                       "requests) and porting effort (radon complexity and Flask coupling of its view and helpers), "
+                       "and propose ordered migration batches by blueprint under an effort budget; dead routes are "
+                       "listed as delete candidates. Rebuilds the tables scores and coupling.")
     _db_arg(p)
     p.add_argument("--weights", default=None, metavar="K=V,...", help="score weights over the defaults "
                    "traffic=1,errors=0.5,latency=0.5,effort=1; 0 switches a term off")
