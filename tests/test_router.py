@@ -427,3 +427,25 @@ def test_wsgi_wrapper_carries_db_time_into_a_thread_that_lacks_the_context(tmp_p
     thread.join(10)
     assert out == [None, "200 OK", b"first\nsecond\n"]
     assert (ex.db.ms, ex.db.queries, ex.route) == (4.0, 1, "/stream")
+
+
+def test_canary_client_can_come_from_a_header(tmp_path, make_router):
+    app = make_router(write_manifest(tmp_path / "m.toml", canary=0.25), client_header="X-User")
+
+    def scope(user: str, ip: str) -> dict:
+        return {"type": "http", "method": "GET", "path": "/trips/1", "client": (ip, 1),
+                "headers": [(b"x-user", user.encode())]}
+
+    users = [f"user-{i}" for i in range(1000)]
+    chosen = [app.choose(scope(u, f"10.0.0.{i % 200}"))[0] for i, u in enumerate(users)]
+    moved = [app.choose(scope(u, "10.9.9.9"))[0] for u in users]        # same users, another address
+    assert chosen == moved == ["fastapi" if router.canary_bucket("trips", u) < 0.25 else "flask" for u in users]
+    assert 0.21 <= chosen.count("fastapi") / 1000 <= 0.29
+
+
+def test_strangler_load_cli_refuses_a_remote_url_in_one_line():
+    out = subprocess.run([sys.executable, "-m", "strangler", "load", "--url", "http://192.0.2.1:8000"],
+                         capture_output=True, text=True)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == ("strangler: error: --url 'http://192.0.2.1:8000' is not a loopback address; strangler "
+                          "load only targets this machine (127.0.0.1, ::1, localhost)\n")
