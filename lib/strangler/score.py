@@ -15,26 +15,27 @@ unless the app declares HEAD itself):
 - `p95_ms` = 95th percentile of `duration_ms` (NULL when the log has no latency).
 
 **Normalised inputs** (0–1, over all scored routes): `traffic_n = ln(1 + requests) / ln(1 + max requests)`
-(log scale: traffic is heavily skewed), `errors_n = rate_5xx_adj / max rate_5xx_adj`,
-`latency_n = p95_ms / max p95_ms`,
-`effort_n = effort / max effort` (effort from `strangler.effort`; an unknown effort counts as 1 point).
+(log scale: traffic is heavily skewed), `errors_n = rate_5xx_adj / max rate_5xx_adj`, `latency_n = p95_ms /
+max p95_ms`, `effort_n = effort / max effort` (effort from `strangler.effort`; an unknown effort counts as 1).
 
-**Score** with weights `traffic`, `errors`, `latency`, `effort` (`--weights traffic=1,errors=0.5,latency=0.5,effort=1`,
-the defaults; any missing key keeps its default, 0 switches a term off):
+**Score** with weights `traffic`, `errors`, `latency`, `effort` (`--weights traffic=1,errors=0.5,latency=0.5,effort=1`
+are the defaults; a missing key keeps its default, 0 switches a term off):
 
     value = (w_traffic·traffic_n + w_errors·errors_n + w_latency·latency_n) / (w_traffic + w_errors + w_latency)
     score = 100 · (w_traffic·traffic_n + w_errors·errors_n + w_latency·latency_n − w_effort·effort_n)
                 / (w_traffic + w_errors + w_latency + w_effort)
 
-`rank` orders the live routes by score (ties: more requests first). A route with no request in the window and in
-no batch of the manifest is **dead** (`dead = true`, `status = 'dead'`): a delete candidate, never planned.
+`rank` orders the live routes by score (ties: more requests first, then rule and method). A route with no request
+in the window and in no batch of the manifest is **dead** (`dead = true`, `status = 'dead'`): a delete candidate,
+never planned.
 
-**Batch plan.** Routes already in the `batches` table keep their batch (`status` `migrated` once its cutover has
-passed, else `planned`). The other live routes (`status = 'proposed'`) are grouped by affinity — their Flask
-blueprint, else the first static segment of the rule (`/trips/<int:id>` → `trips`); column `affinity` — and packed first-fit in
-score order into batches of at most `budget` effort points (default 20; a route bigger than the budget gets a
-batch of its own). Batches are named `<group>-<n>` and ordered by the mean score of their routes, so high value
-and low effort come first. Every live route ends in exactly one batch, every dead route in none.
+**Batch plan.** Routes already in the `batches` table keep their batch (`status` `migrated` once its cutover is
+past by the wall clock, else `planned`). The other live routes (`status = 'proposed'`) are grouped by affinity
+(column `affinity`: the Flask blueprint, else the first static segment of the rule, `/trips/<int:id>` → `trips`)
+and packed first-fit in score order into batches of at most `budget` effort points (default 20; a route bigger
+than the budget gets a batch of its own). Batches are named `<affinity>-<n>` and ordered by the mean score of
+their routes, so high value and low effort come first. Every live route ends in exactly one batch, every dead
+route in none.
 """
 from __future__ import annotations
 
