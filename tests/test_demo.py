@@ -367,8 +367,9 @@ def test_inverse_normal_and_even_spread():
     u = np.array([1e-9, 1e-4, 0.02, 0.3, 0.5, 0.8, 0.99, 1 - 1e-7])
     assert np.allclose(logs.inverse_normal(u), [statistics.NormalDist().inv_cdf(x) for x in u], atol=1e-7)
     group = np.repeat([0, 1], [10_000, 500])
-    spread = logs.kronecker(np.random.default_rng(0), group, logs._STATUS, 2)
+    spread, other = logs.kronecker(np.random.default_rng(0), group, (logs._STATUS, logs._LATENCY), 2)
     # every run of 1,000 consecutive draws of a group has 3 +- 1 values below 0.003 (iid draws: 3 +- 1.7)
     counts = [(spread[i:i + 1000] < 0.003).sum() for i in range(0, 10_000, 1000)]
     assert min(counts) >= 2 and max(counts) <= 4
     assert (spread[10_000:] < 0.1).sum() == 50
+    assert abs(np.corrcoef(spread, other)[0, 1]) < 0.05

@@ -40,7 +40,8 @@ class DemoInfo:
 
     def __str__(self) -> str:
         names = ", ".join(self.files)
-        return (f"demo (seed {self.seed}): {self.requests:,} requests in {self.lines:,} lines over "
+        noun = "request" if self.requests == 1 else "requests"
+        return (f"demo (seed {self.seed}): {self.requests:,} {noun} in {self.lines:,} lines over "
                 f"{traffic.DAYS} days -> {self.out / 'logs'} ({names}); {len(self.batches)} batches "
                 f"({', '.join(self.batches)}) in {self.out / 'migration.toml'}; injected effects in "
                 f"{self.out / 'truth.json'}; {self.seconds:.1f} s")

@@ -47,6 +47,7 @@ class Columns:
 UAS = tuple(u for u, _ in traffic.BROWSER_UAS) + tuple(u for u, _ in traffic.BOT_UAS) + (traffic.HEALTH_UA,)
 PROTOS = ("HTTP/1.1", "HTTP/2.0", "HTTP/1.0")
 BOT = len(traffic.ROUTES)
+TAIL_SHARE = 0.005   # requests in the heavy tail (x 1 + 3 Lomax(1.5)): above p99, so p99 stays measurable
 
 
 def _epoch(t: dt.datetime) -> int:
@@ -184,18 +185,19 @@ def inverse_normal(u: np.ndarray) -> np.ndarray:
     return np.where(low, tail, np.where(high, -tail, z))
 
 
-def kronecker(rng: np.random.Generator, group: np.ndarray, step: float, groups: int) -> np.ndarray:
+def kronecker(rng: np.random.Generator, group: np.ndarray, steps: tuple[float, ...], groups: int) -> list[np.ndarray]:
     """Uniforms that are evenly spread along each group's requests in time order (a Kronecker sequence).
 
-    Any run of consecutive requests of a route gets its share of errors and of each latency band almost exactly,
-    so a before/after window differs by the injected effects and not by sampling noise.
+    One array per step (one dimension each). Any run of consecutive requests of a route gets its share of errors
+    and of each latency band almost exactly, so a before/after window differs by the injected effects and not by
+    sampling noise.
     """
     order = np.argsort(group, kind="stable")
     counts = np.bincount(group, minlength=groups)
     starts = np.cumsum(counts) - counts
     rank = np.empty(group.size, dtype=np.int64)
     rank[order] = np.arange(group.size) - np.repeat(starts, counts)
-    return (rng.random(groups)[group] + rank * step) % 1.0
+    return [(rng.random(groups)[group] + rank * step) % 1.0 for step in steps]
 
 
 # --- the columns ----------------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def draw(n: int, seed: int) -> Columns:
     p401 = np.where(per_route("auth", 0.0) > 0, 0.015, 0.0)
     p404 = per_route("p404", 0.0)
     p4o = per_route("p4xx_other", 0.0)
-    u = kronecker(rng, route, _STATUS, BOT + 1)
+    u, u_body, u_tail, u_size = kronecker(rng, route, (_STATUS, _LATENCY, _TAIL, _TAIL_SIZE), BOT + 1)
     c = rng.random(n)
     code5 = np.where(incident, np.select([c < 0.5, c < 0.8], [502, 504], 500),
                      np.select([c < 0.6, c < 0.8, c < 0.9], [500, 502, 503], 504))
@@ -249,11 +251,11 @@ def draw(n: int, seed: int) -> Columns:
 
     # latency: per-route lognormal, a heavy tail, busier hours a little slower, then the injected effects
     load = np.asarray(traffic.HOURLY)[(ts - start) // 3600 % 24] / max(traffic.HOURLY)
-    z = inverse_normal(kronecker(rng, route, _LATENCY, BOT + 1))
+    z = inverse_normal(u_body)
     x = per_route("p50_ms", 2.0) * np.exp(per_route("sigma", 0.3) * z) * (0.85 + 0.3 * load)
-    tail = kronecker(rng, route, _TAIL, BOT + 1) < 0.015
-    lomax = (1 - kronecker(rng, route, _TAIL_SIZE, BOT + 1)) ** (-1 / 1.5) - 1          # numpy's pareto(1.5)
-    x = np.where(tail, x * (1 + 2 * lomax), x)
+    tail = u_tail < TAIL_SHARE
+    lomax = (1 - u_size) ** (-1 / 1.5) - 1          # numpy's pareto(1.5), by its inverse distribution function
+    x = np.where(tail, x * (1 + 3 * lomax), x)
     for b in traffic.BATCHES:
         if b.latency_factor != 1.0:
             ks = [routes.index(traffic.route(m, rule)) for m, rule in b.routes]
@@ -373,6 +375,7 @@ GARBAGE_TEXT = (
 
 @dataclass
 class Written:
+    """What one log file holds: requests, and the malformed (truncated + garbage) and blank lines slipped in."""
     name: str
     format: str
     requests: int
