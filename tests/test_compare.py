@@ -349,3 +349,55 @@ def test_demo_verdicts_equal_truth(tmp_path):
     assert len(expected) >= 3 * 5
     assert got == expected
     con.close()
+
+
+# --- the notebooks, run by papermill in a real kernel -----------------------------------------------------------
+
+@pytest.mark.slow
+def test_notebooks_04_and_05(db_path, tmp_path):
+    import nbformat
+    import papermill as pm
+
+    from strangler import report
+
+    con = db.connect(db_path)
+    cut = dt.datetime(2026, 1, 19, 9, tzinfo=UTC)
+    compare.simulate(con, 40_000, seed=2, start=START, days=28, cutover=cut, routes=4, batch_routes=2,
+                     effects={0: {"latency": 0.7}})
+    con.close()
+    m = tmp_path / "migration.toml"
+    m.write_text('[[batch]]\nname = "<b>first</b>"\ncutover = 2026-01-19T09:00:00Z\n'
+                 'routes = ["GET /api/r0/<int:item_id>", "GET /api/r1/<int:item_id>"]\n'
+                 '[[batch]]\nname = "later"\ncutover = 2026-03-01T09:00:00Z\nroutes = ["GET /api/r2/<int:item_id>"]\n')
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    outputs = {}
+    for stem, params in (("04_batch_review", {"batch": "<b>first</b>", "after_days": 5}), ("05_progress", {})):
+        out = tmp_path / f"{stem}.ipynb"
+        pm.execute_notebook(str(root / f"{stem}.ipynb"), str(out), kernel_name=report.kernel_name(),
+                            parameters={"db": str(db_path), "manifest": str(m), **params}, progress_bar=False)
+        outputs[stem] = nbformat.read(out, as_version=4)
+
+    def summary(nb) -> str:
+        cell = [c for c in nb.cells if "summary" in c.metadata.get("tags", [])]
+        assert len(cell) == 1 and cell[0] is nb.cells[-1]
+        return "".join(o["text"] for o in cell[0].outputs if o["output_type"] == "stream")
+
+    def charts_shown(nb) -> int:
+        return sum(o.get("data", {}).get("text/html", "").count('class="strangler-chart"')
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    assert summary(outputs["04_batch_review"]) == (
+        "<b>first</b> (cutover 2026-01-19 09:00 UTC): better — whole batch p50 -26 %; 2 routes: 0 worse, 1 better.\n")
+    assert summary(outputs["05_progress"]) == (
+        "2 of 4 routes migrated; 73% of traffic on FastAPI on 2026-02-01; verdicts: <b>first</b> better, "
+        "later insufficient_data.\n")
+    assert charts_shown(outputs["04_batch_review"]) == 4
+    assert charts_shown(outputs["05_progress"]) == 2
+    # names from the manifest are shown escaped in the tables
+    html = "".join(o.get("data", {}).get("text/html", "") for c in outputs["05_progress"].cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert "&lt;b&gt;first&lt;/b&gt;" in html and "<b>first</b>" not in html.replace("\\u003cb\\u003e", "")
+    con = db.connect(db_path, read_only=True)
+    assert con.execute("SELECT batch, min(after_end - after_start) FROM reviews GROUP BY 1 ORDER BY 1").fetchall() == [
+        ("<b>first</b>", dt.timedelta(days=5)), ("later", dt.timedelta(days=7))]
+    con.close()
