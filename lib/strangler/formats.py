@@ -48,7 +48,8 @@ def _dash(expr: str) -> str:
 
 def _target_path(target: str) -> str:
     """Path of a request target: absolute-form URLs lose scheme and host, the query string is cut off."""
-    t = f"CASE WHEN {target} ILIKE 'http%://%' THEN regexp_replace({target}, '^[A-Za-z]+://[^/?]*', '') ELSE {target} END"
+    t = (f"CASE WHEN starts_with({target}, '/') THEN {target} WHEN {target} ILIKE 'http%://%' "
+         f"THEN regexp_replace({target}, '^[A-Za-z]+://[^/?]*', '') ELSE {target} END")
     return f"nullif(split_part({t}, '?', 1), '')"
 
 
@@ -56,7 +57,8 @@ def _target_query(target: str) -> str:
     return f"CASE WHEN contains({target}, '?') THEN substr({target}, strpos({target}, '?') + 1) END"
 
 
-_METHOD_OK = "regexp_full_match({m}, '[A-Za-z]{{1,20}}')"
+_METHOD_OK = ("({m} IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') "
+              "OR regexp_full_match({m}, '[A-Za-z]{{1,20}}'))")
 
 
 def _request_layers(req: str) -> list[dict[str, str]]:
@@ -97,7 +99,8 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
     ]
     p = "p"
     cols = {
-        "ts": f"try_strptime(split_part(split_part({p}[1], '[', 2), ']', 1), '%d/%b/%Y:%H:%M:%S %z')",
+        "ts": f"try_strptime(substr({p}[1], strpos({p}[1], '[') + 1, strpos({p}[1], ']') - strpos({p}[1], '[') - 1), "
+              "'%d/%b/%Y:%H:%M:%S %z')",
         **_REQUEST_COLUMNS,
         "status": f"split_part(trim({p}[3]), ' ', 1)::SMALLINT",
         "bytes": f"try_cast(split_part(trim({p}[3]), ' ', 2) AS BIGINT)",
