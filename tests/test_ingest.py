@@ -460,3 +460,16 @@ def test_views(con, tmp_path):
         ["a.log", 4, 4, dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), dt.datetime(2026, 3, 2, 9, 0, 3, tzinfo=UTC)]]
     assert ingest.status_mix(con)[["file", "status_class", "requests"]].values.tolist() == [
         ["a.log", "2xx", 3], ["a.log", "5xx", 1]]
+
+
+def test_cli_json_field_option(tmp_path, capsys):
+    write(tmp_path / "app.log", '{"at": 1772445600, "verb": "GET", "url": "/y", "code": 201, "took": "0.5"}\n')
+    dbfile = tmp_path / "x.duckdb"
+    assert cli.main(["ingest", str(tmp_path / "app.log"), "--db", str(dbfile), "--json-field", "ts=at",
+                     "--json-field", "status=code", "--json-field", "duration_ms=took:s"]) == 0
+    con = db.connect(dbfile)
+    assert req(con, 1, 1) == base(ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="GET", path="/y",
+                                  status=201, duration_ms=500.0)
+    con.close()
+    assert cli.main(["ingest", str(tmp_path / "app.log"), "--db", str(dbfile), "--json-field", "oops"]) == 2
+    assert "--json-field 'oops': write COLUMN=KEY" in capsys.readouterr().err

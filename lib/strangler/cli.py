@@ -52,14 +52,24 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
     _db_arg(p)
     p.add_argument("--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)")
     p.add_argument("--tz", default=None, metavar="ZONE", help="time zone for timestamps that carry no offset (default UTC)")
+    p.add_argument("--json-field", action="append", default=[], metavar="COLUMN=KEY[,KEY...]",
+                   help="JSON logs: read COLUMN (ts, method, target, status, bytes, duration_ms, ...) from these keys "
+                   "first; a duration key may end in :s, :ms or :us (repeatable)")
     p.set_defaults(run=run_ingest)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
     from strangler import db, ingest
 
+    fields: dict[str, list[str]] = {}
+    for spec in args.json_field:
+        col, sep, keys = spec.partition("=")
+        if not sep or not col.strip() or not keys.strip():
+            raise StranglerError(f"--json-field {spec!r}: write COLUMN=KEY[,KEY...], e.g. duration_ms=took:ms")
+        fields[col.strip()] = [k.strip() for k in keys.split(",") if k.strip()]
     con = db.connect(args.db)
-    result = ingest.ingest(con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty())
+    result = ingest.ingest(con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty(),
+                           json_fields=fields or None)
     print(result)
     return 0 if result.ok else 1
 
