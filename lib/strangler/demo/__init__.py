@@ -78,6 +78,10 @@ def _truth(n: int, seed: int, files: dict[str, dict]) -> dict:
                      "routes": "all", "error_rate_5xx": traffic.INCIDENT_5XX,
                      "latency_factor": traffic.INCIDENT_SLOWDOWN},
         "bots": {"share": traffic.BOT_SHARE, "paths": [{"method": m, "path": p} for m, p in traffic.BOT_PATHS]},
+        "latency_model": "per route lognormal(p50_ms, sigma), x 0.85-1.15 by hour of day, x (1 + 3 Lomax(1.5)) "
+                         f"for {logs.TAIL_SHARE:.1%} of requests, x 0.3 for 4xx; in ms, whole",
+        "sampling": "status and latency bands drawn from a Kronecker (low-discrepancy) sequence per route in time "
+                    "order: any window gets its share almost exactly, so only injected effects differ",
         "time_zones": {"access.log*": "+0000", "access.json.log": ["+09:00", "-05:00", "-04:00"]},
         "routes": [{"method": r.method, "rule": r.rule, "share": round(r.weight / weights * (1 - traffic.BOT_SHARE), 5),
                     "p50_ms": r.p50_ms, "sigma": r.sigma, "p5xx": r.p5xx, "p404": r.p404, "auth": r.auth}
