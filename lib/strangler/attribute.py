@@ -136,11 +136,19 @@ def guards(rules: list[tuple[str, str]]) -> list[Guard]:
             for (cls, index, onwards), regexes in sorted(found.items())]
 
 
+def _hex_anywhere() -> str:
+    """RE2 has no lookahead: a lowercase-hex segment of 8+ characters with a digit somewhere, spelled out by
+    the digit's position (all-digit segments are taken by {n} before this runs)."""
+    return "|".join([f"[0-9a-f]{{{k}}}[0-9][0-9a-f]{{{7 - k},}}" for k in range(7)] + ["[0-9a-f]{7,}[0-9][0-9a-f]*"])
+
+
 def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
     """SELECT list items over `path` giving `shape`, and their parameters (the guard regexes).
 
-    The guard flags are computed once per path (`g`), then each segment is collapsed unless its class is
-    guarded at its position. Paths with an empty segment ('//') or without a leading '/' keep every segment.
+    Most paths match no guard: their segments are collapsed by whole-string regex replacements (each run twice,
+    since neighbouring segments share a slash). The few paths a guard matches are split into segments and each
+    one collapsed unless its class is guarded at its position. Paths with an empty segment ('//') or without a
+    leading '/' keep every segment. A literal '{' is written %7B so no literal segment looks like a token.
     """
     params = [g.regex for g in rule_guards]
     flags = "[" + ", ".join("regexp_matches(path, ?)" for _ in rule_guards) + "]::BOOLEAN[]"
@@ -151,10 +159,17 @@ def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
         length = f" AND length(s) >= {HEX_MIN_LEN}" if cls == "hex" else ""
         guard = f" AND NOT ({' OR '.join(blocked)})" if blocked else ""
         cases.append(f"WHEN regexp_full_match(s, '{pattern}'){length}{guard} THEN '{{{cls}}}'")
-    shape = ("CASE WHEN starts_with(path, '/') AND NOT contains(path, '//') THEN "
-             "array_to_string(list_transform(string_split(path, '/'), "
-             f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/') "
-             "ELSE replace(path, '{', '%7B') END")
+    by_segment = ("array_to_string(list_transform(string_split(path, '/'), "
+                  f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/')")
+    fast = "replace(path, '{', '%7B') || '/'"
+    for cls, pattern in (("n", CLASSES["n"][0]), ("uuid", CLASSES["uuid"][0]), ("hex", _hex_anywhere())):
+        for _ in range(2):
+            fast = f"regexp_replace({fast}, '/(?:{pattern})/', '/{{{cls}}}/', 'g')"
+    fast = f"left({fast}, -1)"
+    guarded = " OR ".join(f"g[{k}]" for k in range(1, len(rule_guards) + 1)) or "FALSE"
+    # every member of every class has a digit or a dash: paths with neither are their own shape
+    shape = ("CASE WHEN NOT starts_with(path, '/') OR contains(path, '//') OR NOT regexp_matches(path, '[0-9-]') "
+             f"THEN replace(path, '{{', '%7B') WHEN {guarded} THEN {by_segment} ELSE {fast} END")
     return f"path, {shape} AS shape FROM (SELECT path, {flags} AS g FROM", params
 
 
@@ -321,13 +336,13 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     match_one = matchers(con, result.warnings)
     rule_guards = guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
     select, params = shape_sql(rule_guards)
+    # one pass over requests for the distinct (method, path) pairs; shapes for their distinct paths
+    con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT DISTINCT method, path FROM requests "
+                "WHERE method IS NOT NULL AND path IS NOT NULL")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _shapes AS SELECT {select} "
-                "(SELECT DISTINCT path FROM requests WHERE path IS NOT NULL))", params)
-    keys = con.execute("""
-        SELECT q.method, s.shape, min(q.path) AS example
-        FROM (SELECT DISTINCT method, path FROM requests WHERE method IS NOT NULL AND path IS NOT NULL) q
-        JOIN _shapes s USING (path) GROUP BY ALL
-    """).df()
+                "(SELECT DISTINCT path FROM _pairs))", params)
+    keys = con.execute("""SELECT q.method, s.shape, min(q.path) AS example
+                          FROM _pairs q JOIN _shapes s USING (path) GROUP BY ALL""").df()
     result.shapes = len(keys)
     outcomes = [match_one.match(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])]
     keys["match"] = [o[0] for o in outcomes]
@@ -336,17 +351,20 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     keys = keys.astype({"route": "string", "route_framework": "string", "match": "string"})
     con.register("_matched", keys[["method", "shape", "match", "route", "route_framework"]])
     try:
-        con.execute("""
-            UPDATE requests SET shape = s.shape, route = m.route, route_framework = m.route_framework,
-                                match = m.match
-            FROM _shapes s JOIN _matched m ON m.shape = s.shape
-            WHERE requests.path = s.path AND m.method IS NOT DISTINCT FROM requests.method
-        """)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _attr AS
+                       SELECT q.method, q.path, s.shape, m.route, m.route_framework, m.match
+                       FROM _pairs q JOIN _shapes s USING (path) JOIN _matched m USING (method, shape)""")
+        # An UPDATE joined to this small table beats rewriting the table (measured: 14 s against 25 s for a
+        # plain copy of 10 M rows on the loaded CI machine), and keeps the table, its order and its constraints.
+        con.execute("""UPDATE requests SET shape = a.shape, route = a.route, route_framework = a.route_framework,
+                                           match = a.match
+                       FROM _attr a WHERE requests.method = a.method AND requests.path = a.path""")
         con.execute("""UPDATE requests SET shape = NULL, route = NULL, route_framework = NULL, match = 'unmatched'
                        WHERE path IS NULL OR method IS NULL""")
     finally:
         con.unregister("_matched")
-        con.execute("DROP TABLE IF EXISTS _shapes")
+        for table in ("_shapes", "_pairs", "_attr"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     counts = con.execute("SELECT match, route_framework, count(*) FROM requests GROUP BY ALL").fetchall()
     for match, framework, n in counts:
         result.by_match[match] = result.by_match.get(match, 0) + n
