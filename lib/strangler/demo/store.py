@@ -130,7 +130,10 @@ def _connection() -> sqlite3.Connection:
 
 
 def run(sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    """Run one statement and return its rows as dicts; the time it took goes to `dbtime.record`."""
+    """Run one statement and return its rows as dicts (an INSERT returns `[{"id": lastrowid}]`).
+
+    The time it took goes to `dbtime.record`, so both apps report database time per request.
+    """
     with _lock:
         con = _connection()
         t0 = time.perf_counter()
