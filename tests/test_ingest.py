@@ -473,3 +473,22 @@ def test_cli_json_field_option(tmp_path, capsys):
     con.close()
     assert cli.main(["ingest", str(tmp_path / "app.log"), "--db", str(dbfile), "--json-field", "oops"]) == 2
     assert "--json-field 'oops': write COLUMN=KEY" in capsys.readouterr().err
+
+
+def test_notebook_01_runs_and_escapes_rejects(tmp_path, real_logs):
+    import nbformat
+    import papermill
+
+    hostile = write(tmp_path / "hostile.log", nginx(3) + "<script>alert(1)</script>\n")
+    out = tmp_path / "01.ipynb"
+    papermill.execute_notebook(str(Path(__file__).parent.parent / "notebooks" / "01_ingest.ipynb"), str(out),
+                               parameters={"db": str(tmp_path / "nb.duckdb"),
+                                           "logs": [str(hostile), str(real_logs / "iis-w3c-timed")]},
+                               progress_bar=False, log_output=False)
+    nb = nbformat.read(out, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    summary = "".join(o.get("text", "") for o in cells[-1].outputs)
+    assert summary == "2 log files, 258 lines: 213 requests and 45 rejects\n"
+    html = "".join(o.get("data", {}).get("text/html", "") for c in cells for o in c.outputs)
+    assert "hostile.log:4: &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html

@@ -233,7 +233,106 @@ def table(df: pd.DataFrame, max_rows: int = 50, caption: str | None = None) -> T
 
 # === ingest (01_ingest) ===
 
+def coverage_chart(cov: pd.DataFrame, title: str = "Time covered by each log file (UTC)") -> alt.Chart:
+    """One bar per source from its first to its last timestamp; files without timestamps are left out."""
+    data = cov[cov["first_ts"].notna()].copy()
+    data["label"] = data["source_id"].astype(str) + " · " + data["file"].astype(str)
+    return alt.Chart(data, title=title).mark_bar(height=14).encode(
+        y=alt.Y("label:N", title=None, sort=None), x=alt.X("first_ts:T", title="UTC"), x2="last_ts:T",
+        tooltip=_tooltip(data, ["file", "format", "rows", "with_ts", "first_ts", "last_ts", "hours"]))
+
+
+def status_mix_chart(mix: pd.DataFrame, title: str = "Status classes per log file") -> alt.Chart:
+    """Stacked share of 2xx/3xx/4xx/5xx per source."""
+    data = mix.copy()
+    data["label"] = data["source_id"].astype(str) + " · " + data["file"].astype(str)
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("label:N", title=None, sort=None), x=alt.X("share:Q", title="share of requests", stack="normalize"),
+        color=alt.Color("status_class:N", title="status",
+                        scale=alt.Scale(domain=["1xx", "2xx", "3xx", "4xx", "5xx"],
+                                        range=["#9e9e9e", "#4c9a2a", "#4a7bb7", "#e0a030", "#c0392b"])),
+        tooltip=_tooltip(data, ["file", "status_class", "requests", "share"]))
+
+
 # === endpoints (02_endpoints) ===
+
+_SORT_JS = """
+(function () {
+  var table = document.getElementById(%s);
+  if (!table) { return; }
+  var heads = table.querySelectorAll("thead th");
+  heads.forEach(function (th, col) {
+    th.style.cursor = "pointer";
+    th.title = "click to sort";
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      var asc = th.getAttribute("data-sort") !== "asc";
+      heads.forEach(function (h) { h.removeAttribute("data-sort"); });
+      th.setAttribute("data-sort", asc ? "asc" : "desc");
+      function key(row) {
+        var text = row.cells[col].textContent.trim(), num = parseFloat(text.replace(/,/g, ""));
+        return text === "" ? null : (isNaN(num) || !/^[-+0-9.,eE%%]+$/.test(text) ? text : num);
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === y) { return 0; }
+        if (x === null) { return 1; }
+        if (y === null) { return -1; }
+        var c = (typeof x === typeof y) ? (x < y ? -1 : 1) : (typeof x === "number" ? -1 : 1);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+})();
+"""
+
+
+class SortableTable(Table):
+    """An escaped HTML table whose columns sort on a click on their header (a few lines of inline JS; the
+    cells are text, never markup, so nothing from the logs runs)."""
+
+    def _repr_html_(self) -> str:
+        element_id = f"strangler-table-{_uuid.uuid4().hex}"
+        body = self.df.head(self.max_rows).to_html(index=False, escape=True, border=0, na_rep="",
+                                                   classes="strangler-table", table_id=element_id)
+        more = len(self.df) - self.max_rows
+        note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
+        cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
+        return cap + body + note + "<script>" + _SORT_JS % _script_json(element_id) + "</script>"
+
+
+def sortable_table(df: pd.DataFrame, max_rows: int = 500, caption: str | None = None) -> SortableTable:
+    """Show `df` as an escaped HTML table that sorts by any column on a click."""
+    return SortableTable(df, max_rows=max_rows, caption=caption)
+
+
+def endpoint_table(table: pd.DataFrame) -> pd.DataFrame:
+    """attribute.endpoints() rounded for reading: shares and rates in %, latencies in ms with one decimal."""
+    out = table.copy()
+    for col in ("share", "rate_4xx", "rate_5xx"):
+        out[col] = (out[col] * 100).round(2)
+    for col in ("p50_ms", "p95_ms", "p99_ms"):
+        out[col] = out[col].round(1)
+    return out.rename(columns={"share": "share_%", "rate_4xx": "4xx_%", "rate_5xx": "5xx_%"})
+
+
+def traffic_pareto(pareto_df: pd.DataFrame, limit: int = 40,
+                   title: str = "Requests per route, busiest first, with the cumulative share") -> alt.LayerChart:
+    """Pareto chart of attribute.pareto(): bars per route, cumulative share as a line."""
+    return pareto(pareto_df, "label", "requests", title=title, limit=limit)
+
+
+def unmatched_chart(unmatched_df: pd.DataFrame, title: str = "Requests no route took, by shape") -> alt.Chart:
+    """Bars per unmatched shape, coloured by why: no rule, a 405 (method not allowed) or a slash redirect."""
+    data = unmatched_df.copy()
+    data["shape"] = data["shape"].fillna("(no path)")
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("shape:N", sort="-x", title=None), x=alt.X("requests:Q", title="requests"),
+        color=alt.Color("match:N", title="why", scale=alt.Scale(
+            domain=["unmatched", "method_not_allowed", "redirect"], range=["#9e9e9e", "#c0392b", "#4a7bb7"])),
+        tooltip=_tooltip(data, ["shape", "match", "requests", "methods", "statuses", "example"]))
+
 
 # === priorities (03_priorities) ===
 

@@ -500,6 +500,17 @@ class _Unreadable(Exception):
         self.explicit = explicit
 
 
+def _progress_bar(con: duckdb.DuckDBPyConnection, on: bool) -> bool:
+    """Switch DuckDB's own progress bar; returns whether it was on (False where it cannot be switched)."""
+    try:
+        was = bool(con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0])
+        if was != on:
+            con.execute(f"SET enable_progress_bar = {'true' if on else 'false'}")
+        return was
+    except duckdb.Error:
+        return False
+
+
 # --- public API -------------------------------------------------------------------------------------------------
 
 def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", tz: str | None = None,
@@ -520,8 +531,7 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     files, errors = expand(paths)
     rows: list[dict] = []
     bar = None
-    shown = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
-    con.execute("SET enable_progress_bar = false")          # ours (tqdm) or none: never DuckDB's on stdout
+    shown = _progress_bar(con, False)                 # ours (tqdm) or none: never DuckDB's on stdout
     if progress:
         from tqdm import tqdm
 
@@ -543,7 +553,8 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     finally:
         if bar is not None:
             bar.close()
-        con.execute(f"SET enable_progress_bar = {'true' if shown else 'false'}")
+        if shown:
+            _progress_bar(con, True)
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
 
 
