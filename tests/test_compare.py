@@ -286,15 +286,15 @@ def test_summary_sentences(con):
     assert list(s["route"]) == ["(whole batch)", "GET /api/r0/<int:item_id>", "GET /api/r1/<int:item_id>",
                                 "GET /api/r2/<int:item_id>"]
     assert list(s["sentence"]) == [
-        "(whole batch): worse: 5xx rate 0.41 % → 1.69 % (+1.28 points, 95 % CI +1.01 to +1.56); better: p50 28 ms "
-        "→ 22 ms (-22 %, 95 % CI -26 % to -17 %) — 14,805 requests before, 14,576 after.",
-        "GET /api/r0/<int:item_id>: better: p50 20 ms → 14 ms (-32 %, 95 % CI -36 % to -28 %); p95 48 ms → 33 ms "
-        "(-31 %, 95 % CI -36 % to -27 %); p99 71 ms → 48 ms (-33 %, 95 % CI -40 % to -25 %) — 8,600 requests "
-        "before, 8,417 after.",
-        "GET /api/r1/<int:item_id>: worse: 5xx rate 0.49 % → 5.88 % (+5.40 points, 95 % CI +4.47 to +6.30) — 3,501 "
-        "requests before, 3,484 after.",
-        "GET /api/r2/<int:item_id>: no detectable change (p95 148 ms → 143 ms, 5xx rate 0.22 % → 0.26 %) — 2,704 "
-        "requests before, 2,675 after."]
+        "(whole batch): worse: 5xx rate 0.40 % → 1.71 % (+1.30 points, 95 % CI +1.07 to +1.55); better: p50 28 ms "
+        "→ 22 ms (-22 %, 95 % CI -26 % to -17 %) — 17,646 requests before, 17,419 after.",
+        "GET /api/r0/<int:item_id>: better: p50 20 ms → 14 ms (-31 %, 95 % CI -36 % to -28 %); p95 48 ms → 33 ms "
+        "(-31 %, 95 % CI -37 % to -27 %); p99 71 ms → 47 ms (-33 %, 95 % CI -38 % to -26 %) — 10,255 requests "
+        "before, 10,028 after.",
+        "GET /api/r1/<int:item_id>: worse: 5xx rate 0.50 % → 5.83 % (+5.33 points, 95 % CI +4.47 to +6.19) — 4,173 "
+        "requests before, 4,183 after.",
+        "GET /api/r2/<int:item_id>: no detectable change (p95 144 ms → 144 ms, 5xx rate 0.28 % → 0.28 %) — 3,218 "
+        "requests before, 3,208 after."]
     assert compare.batch_verdicts(con)[["batch", "verdict", "worse_on"]].to_dict("records") == [
         {"batch": "b1", "verdict": "worse",
          "worse_on": "(whole batch) error_rate_5xx; GET /api/r1/<int:item_id> error_rate_5xx"}]
@@ -389,7 +389,7 @@ def test_notebooks_04_and_05(db_path, tmp_path):
     assert summary(outputs["04_batch_review"]) == (
         "<b>first</b> (cutover 2026-01-19 09:00 UTC): better — whole batch p50 -26 %; 2 routes: 0 worse, 1 better.\n")
     assert summary(outputs["05_progress"]) == (
-        "2 of 4 routes migrated; 73% of traffic on FastAPI on 2026-02-01; verdicts: <b>first</b> better, "
+        "2 of 4 routes migrated; 72% of traffic on FastAPI on 2026-02-01; verdicts: <b>first</b> better, "
         "later insufficient_data.\n")
     assert charts_shown(outputs["04_batch_review"]) == 4
     assert charts_shown(outputs["05_progress"]) == 2

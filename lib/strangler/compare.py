@@ -794,7 +794,8 @@ def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
     con.execute("CREATE OR REPLACE TEMP TABLE _sim_routes (idx INTEGER, rule VARCHAR, base_ms DOUBLE, p4 DOUBLE, "
                 "p5 DOUBLE, in_batch BOOLEAN, eff_lat DOUBLE, eff_5xx DOUBLE)")
     con.executemany("INSERT INTO _sim_routes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    p = {"n": int(requests / 0.6) + 1, "seed": seed, "R": routes, "start": int(start.timestamp() * 1e6),
+    # candidates: `keep` below accepts 0.55 * (5 + 2 * 0.7) / 7 = 0.50286 of them on average
+    p = {"n": int(requests / 0.50286) + 1, "seed": seed, "R": routes, "start": int(start.timestamp() * 1e6),
          "span": int(days * DAY_US), "cut": int(cut.timestamp() * 1e6), "backend": backend,
          "canary": 1.0 if canary is None else canary, "src": source_id, "prefix": prefix}
     con.execute("CREATE OR REPLACE TEMP MACRO _sim_u(x) AS "
@@ -817,7 +818,7 @@ def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
             SELECT *, $start + (u1 * $span)::BIGINT AS us,
                    least(floor($R * u3 * u3), $R - 1)::INTEGER AS idx
             FROM u),
-        c AS (   -- daily cycle peaking at 15:00 UTC, quieter weekends; thinning keeps about 60 %
+        c AS (   -- daily cycle peaking at 15:00 UTC, quieter weekends; thinning keeps about 50 %
             SELECT *, us // 3600000000 AS hour,
                    (0.55 + 0.45 * sin(2 * pi() * ((us // 3600000000) % 24 - 9) / 24))
                    * CASE WHEN ((us // 3600000000 + 72) % 168) >= 120 THEN 0.7 ELSE 1.0 END AS keep
