@@ -230,3 +230,22 @@ def test_cli_routes(db_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("strangler: error: importing brokenapp:app with ")
     assert "KeyError: 'TRAVEL_DATABASE_URL'" in err
+
+
+DEMO_APPS = ["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"]
+
+
+def test_exact_and_static_inventories_agree_on_the_demo_apps(con):
+    import strangler.demo
+
+    routes.inventory_apps(con, DEMO_APPS)
+    result = routes.inventory_source(con, Path(strangler.demo.__file__).parent)
+    assert result.unresolved == 0
+    assert routes.inventory_diff(con).empty
+    exact = con.execute("""SELECT framework, method, rule, endpoint, file, line, end_line, blueprint FROM routes
+                           WHERE inventory = 'app' AND file LIKE '%/strangler/demo/%' ORDER BY ALL""").fetchall()
+    static = con.execute("""SELECT framework, method, rule, endpoint, file, line, end_line, blueprint FROM routes
+                            WHERE inventory = 'source' AND file IS NOT NULL ORDER BY ALL""").fetchall()
+    assert static == exact and len(exact) > 40
+    counts = con.execute("SELECT framework, inventory, count(*) FROM routes GROUP BY ALL ORDER BY ALL").fetchall()
+    assert [(fw, n) for fw, inv, n in counts if inv == "app"] == [(fw, n) for fw, inv, n in counts if inv == "source"]

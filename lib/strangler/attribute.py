@@ -375,6 +375,11 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     return result
 
 
+def pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Requests not attributed yet (ingested after the last `attribute` run)."""
+    return con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchone()[0]
+
+
 # --- views for notebook 02 ----------------------------------------------------------------------------------------
 
 def _window(start: object, end: object) -> tuple[str, list]:
@@ -429,10 +434,31 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
     """, params).df()
 
 
+def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> dict[str, int]:
+    """Requests in [start, end) by outcome: requests, matched, method_not_allowed, redirect, unmatched, pending."""
+    where, params = _window(start, end)
+    row = con.execute(f"""
+        SELECT count(*), count(*) FILTER (match = 'matched'), count(*) FILTER (match = 'method_not_allowed'),
+               count(*) FILTER (match = 'redirect'), count(*) FILTER (match = 'unmatched'),
+               count(*) FILTER (match IS NULL)
+        FROM requests WHERE {where}""", params).fetchone()
+    return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], row))
+
+
 def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
-    """Routes with no request in [start, end): framework, method, rule, endpoint, file, line."""
+    """Routes with no request in [start, end): framework, method, rule, endpoint, file, line.
+
+    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and
+    FastAPI's own documentation pages.
+    """
     table = endpoints(con, start, end)
-    dead = table[table["requests"] == 0][["framework", "method", "rule", "endpoint"]]
+    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi")
+                                               & table["endpoint"].isin(FASTAPI_DOCS))]
+    twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
+    twin_keys = set(zip(twins["method"], twins["fastapi_rule"]))
+    dead = dead[[not (fw == "fastapi" and (m, r) in twin_keys)
+                 for fw, m, r in zip(dead["framework"], dead["method"], dead["rule"])]]
+    dead = dead[["framework", "method", "rule", "endpoint"]]
     where = con.execute("""SELECT DISTINCT ON (framework, method, rule) framework, method, rule, file, line
                            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC""").df()
     return dead.merge(where, on=["framework", "method", "rule"], how="left").sort_values(

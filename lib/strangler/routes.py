@@ -153,3 +153,19 @@ def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM f FULL OUTER JOIN a ON f.method = a.method AND f.template = a.template
         ORDER BY template, method, flask_rule, fastapi_rule
     """).df()
+
+
+def inventory_diff(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Where the exact and the static inventory disagree: (framework, method, rule) found by only one of them.
+
+    Columns: framework, method, rule, in_app (the imported app has it), in_source (the source reading found it).
+    Empty when they agree, or when only one kind of inventory was run.
+    """
+    ensure_columns(con)
+    return con.execute("""
+        WITH k AS (SELECT framework, method, rule, bool_or(inventory = 'app') AS in_app,
+                          bool_or(inventory = 'source') AS in_source FROM routes GROUP BY ALL)
+        SELECT * FROM k
+        WHERE in_app <> in_source AND (SELECT count(DISTINCT inventory) FROM routes) = 2
+        ORDER BY framework, rule, method
+    """).df()

@@ -260,15 +260,16 @@ class Scanner:
                     self.bind(stmt.target, item, local)
                     self.exec_body(stmt.body, mod, scopes)
             else:
-                before = len(self.unresolved)
+                before = sum(len(c.items) for c in self.containers)
                 self.bind(stmt.target, Unknown("loop variable"), local)
                 self.loops += 1
                 try:
                     self.exec_body(stmt.body, mod, scopes)
                 finally:
                     self.loops -= 1
-                if self._loop_makes_routes(stmt) and len(self.unresolved) == before:
-                    self.note(mod, stmt, "routes made in a loop over values not known statically")
+                if sum(len(c.items) for c in self.containers) > before:
+                    self.note(mod, stmt, "routes made in a loop over values not known statically "
+                                         "(listed once, as the loop body reads)")
             self.exec_body(stmt.orelse, mod, scopes)
         elif isinstance(stmt, (ast.If, ast.While)):
             self.exec_body(stmt.body, mod, scopes)
@@ -281,12 +282,6 @@ class Scanner:
                 self.exec_body(handler.body, mod, scopes)
             self.exec_body(stmt.orelse, mod, scopes)
             self.exec_body(stmt.finalbody, mod, scopes)
-
-    @staticmethod
-    def _loop_makes_routes(stmt: ast.AST) -> bool:
-        names = {"route", "add_url_rule", "add_api_route", "add_resource", "register_blueprint", "include_router",
-                 "api_route", *HTTP}
-        return any(isinstance(n, ast.Attribute) and n.attr in names for n in ast.walk(stmt))
 
     def bind(self, target: ast.expr, value: object, local: dict) -> None:
         if isinstance(target, ast.Name):
