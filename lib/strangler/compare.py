@@ -18,10 +18,13 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
   from the resampled blocks. The 95 % interval of after − before is the 2.5–97.5 percentile of the
   resampled differences. Without `same_hours`, hours are resampled independently on each side.
 - **Verdicts.** `insufficient_data` when a side has fewer than `MIN_BLOCKS` hours with traffic or fewer
-  requests than the metric's `min_n` (see `METRICS`; e.g. 1,000 requests with a duration per side for p99);
-  `better`/`worse` when the interval excludes zero *and* the change is at least the metric's minimum relevant
-  change (`rel_min` of the before value and `abs_min`); otherwise `no_change`. For `requests` and `bytes` a
-  port should change nothing, so any clear change is `worse` (look at it).
+  requests than the metric's `min_n` (see `METRICS`; e.g. 1,000 requests with a duration per side for p99).
+  Otherwise each change gets a p-value (normal approximation with the bootstrap's standard error), and a
+  change is called `better`/`worse` only when it passes Holm's step-down test at 5 % over all the tests of its
+  batch (every metric of every route and of the whole batch: a batch where nothing changed gets any false alarm
+  at most 5 % of the time, not 5 % per metric) *and* is at least the metric's minimum relevant change
+  (`rel_min` of the before value, `abs_min`); else `no_change`, with the reason in `note`. For `requests` and
+  `bytes` a port should change nothing, so any clear change is `worse` (look at it).
 - **Flask against FastAPI.** When the log says which backend served each request (the router's log) and both
   served a route after its cutover (a canary), the same statistics compare Flask (column `before`) with FastAPI
   (column `after`) on that route in the after window, paired by hour; those rows have
@@ -133,16 +136,22 @@ class Review:
                 f"{s.get('after_days'):g} d after {s.get('settle_hours'):g} h settling"
                 f"{', same hours of the week' if s.get('same_hours') else ''}; "
                 f"{len(self.table)} rows in table reviews")
-        grid = self.verdicts()
-        if grid.empty:
-            return head
+        parts = [head]
         short = {"better": "better", "worse": "WORSE", "no_change": ".", "insufficient_data": "n/a"}
-        grid = grid.map(lambda v: short.get(v, "")).reset_index()
-        grid.insert(1, "route", (grid.pop("method") + " " + grid.pop("rule")).replace("* *", "(whole batch)"))
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500,
-                               "display.max_colwidth", 48):
-            body = grid.to_string(index=False)
-        return f"{head}\n{body}\n(. = no change, n/a = insufficient data)"
+        for comparison, title in (("before_after", ""), ("flask_vs_fastapi", "Flask (before) against FastAPI "
+                                                         "(after) on the same routes in the same hours:")):
+            grid = self.verdicts(comparison)
+            if grid.empty:
+                continue
+            grid = grid.map(lambda v: short.get(v, "")).reset_index()
+            grid.insert(1, "route", (grid.pop("method") + " " + grid.pop("rule")).replace("* *", "(whole batch)"))
+            with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500,
+                                   "display.max_colwidth", 48):
+                parts += [title] if title else []
+                parts.append(grid.to_string(index=False))
+        if len(parts) > 1:
+            parts.append("(. = no change, n/a = insufficient data)")
+        return "\n".join(parts)
 
 
 # --- windows and the requests in them -------------------------------------------------------------------------
