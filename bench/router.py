@@ -83,6 +83,56 @@ def pair(direct_port: int, routed_port: int, path: str, n: int) -> dict:
             "paired_diff_p50": statistics.median(diffs)}
 
 
+def in_process(manifest: Path, log: Path, n: int) -> dict:
+    """CPU cost of the router per request without sockets: the same ASGI call through the router and straight
+    into the app, interleaved, median of per-request differences (µs)."""
+    import asyncio
+
+    sys.path.insert(0, str(APPS))
+    import router_fastapi
+    import router_flask
+    from a2wsgi import WSGIMiddleware
+
+    from strangler import router
+
+    app = router.create(manifest, router_flask.app, router_fastapi.app, log)
+    flask_direct_app = WSGIMiddleware(router_flask.app)
+
+    def scope(path: str) -> dict:
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    async def once(target, path: str) -> float:
+        t0 = time.perf_counter()
+        await target(scope(path), receive, send)
+        return (time.perf_counter() - t0) * 1e6
+
+    async def measure(direct, path: str) -> tuple[float, float, float]:
+        for _ in range(300):
+            await once(direct, path), await once(app, path)
+        d, r = [], []
+        for _ in range(n):
+            d.append(await once(direct, path))
+            r.append(await once(app, path))
+        return statistics.median(d), statistics.median(r), statistics.median(x - y for x, y in zip(r, d))
+
+    async def both() -> dict:
+        return {"fastapi": await measure(router_fastapi.app, "/trips/7"),
+                "flask": await measure(flask_direct_app, "/users/7")}
+
+    try:
+        return asyncio.run(both())
+    finally:
+        app.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=3000)
@@ -107,6 +157,7 @@ def main() -> None:
             p.terminate()
         for p in procs:
             p.wait(20)
+    inproc = in_process(manifest, tmp / "inproc.jsonl", n)
     lines = sum(1 for _ in open(tmp / "router.jsonl"))
     print(f"{n} sequential keep-alive requests per side, interleaved; router log lines written: {lines}")
     print(f"{'route':24} {'direct p50':>10} {'p95':>7} {'routed p50':>10} {'p95':>7} {'overhead p50':>12} "
@@ -114,6 +165,9 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:24} {r['direct_p50']:10.3f} {r['direct_p95']:7.3f} {r['routed_p50']:10.3f} "
               f"{r['routed_p95']:7.3f} {r['overhead_p50']:12.3f} {r['paired_diff_p50']:10.3f}")
+    print("in process, no sockets (µs): app alone p50 / through the router p50 / router cost p50 (paired)")
+    for name, (d, r, diff) in inproc.items():
+        print(f"  {name:8} {d:8.1f} {r:8.1f} {diff:8.1f}")
 
 
 if __name__ == "__main__":
