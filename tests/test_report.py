@@ -30,6 +30,19 @@ def html_of(chart) -> str:
     return bundle["text/html"]
 
 
+MARK_POINT = """([sel, i]) => {
+    const el = document.querySelectorAll(sel)[i];
+    el.scrollIntoView({block: 'center'});
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) return null;
+    if (['transparent', 'none', null].includes(el.getAttribute('fill'))) {   // a line: a point on its stroke
+        const p = el.getPointAtLength(el.getTotalLength() / 2).matrixTransform(el.getScreenCTM());
+        return [p.x, p.y];
+    }
+    return [box.x + box.width / 2, box.y + box.height / 2];
+}"""
+
+
 def open_offline(browser, page_path: Path, hover: bool = True) -> dict:
     """Open a file in Chromium with every non-file request aborted; report what happened.
 
@@ -37,6 +50,8 @@ def open_offline(browser, page_path: Path, hover: bool = True) -> dict:
     were attempted), errors (console errors and page exceptions), dialogs (alert/confirm opened) and tooltip
     (text of Vega's tooltip after hovering the first mark, or None when `hover` is False).
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page()
     requests: list[str] = []
     errors: list[str] = []
@@ -63,16 +78,32 @@ def open_offline(browser, page_path: Path, hover: bool = True) -> dict:
     rendered = page.locator(".strangler-chart:has(svg.marks), .strangler-chart:has(canvas.marks)").count()
     tooltip = None
     if hover and n_charts:
-        marks = page.locator(".strangler-chart svg.marks :is(g.mark-rect, g.mark-symbol) > path")
-        if not marks.count():
-            marks = page.locator(".strangler-chart svg.marks g.role-mark > path")
-        marks.first.hover(timeout=5_000)
-        page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
+        # data marks only (not legend symbols): bars and points first, then lines and areas; the mouse goes to
+        # the middle of a bar or point, or to the middle of a line's stroke, until a tooltip shows (ten at most)
+        for sel in (".strangler-chart svg.marks g.role-mark:is(.mark-rect, .mark-symbol) > path",
+                    ".strangler-chart svg.marks g.role-mark > path"):
+            shown = False
+            for i in range(min(page.locator(sel).count(), 10)):
+                xy = page.evaluate(MARK_POINT, [sel, i])
+                if xy is None:
+                    continue
+                page.mouse.move(0, 0)
+                page.mouse.move(*xy)
+                try:
+                    page.wait_for_selector("#vg-tooltip-element.visible", timeout=1_500)
+                    shown = True
+                    break
+                except PlaywrightTimeout:
+                    continue
+            if shown:
+                break
         tooltip = page.evaluate("""() => {
-            const tip = document.querySelector('#vg-tooltip-element');
+            const tip = document.querySelector('#vg-tooltip-element.visible');
+            if (!tip) return null;
             const rows = Array.from(tip.querySelectorAll('tr')).map(tr => [tr.cells[0].textContent,
                                                                              tr.cells[1].textContent]);
-            return {rows: Object.fromEntries(rows), elements: tip.querySelectorAll('img, script').length};
+            return {rows: Object.fromEntries(rows), text: tip.textContent,
+                    elements: tip.querySelectorAll('img, script').length};
         }""")
     page.close()
     return {"charts": n_charts, "rendered": rendered, "requests": requests, "errors": errors,
@@ -305,7 +336,8 @@ def test_every_report_renders_offline_in_chromium(built, browser):
     assert [p.name for p in pages] == ["01_ingest.html", "02_endpoints.html", "03_priorities.html",
                                        "04_batch_review-trips-read.html",
                                        "05_progress.html", "index.html"]
-    tip = {"rows": {"path": HOSTILE[1], "requests": "100", "p95_ms": "57"}, "elements": 0}
+    tip = {"rows": {"path": HOSTILE[1], "requests": "100", "p95_ms": "57"},
+           "text": f"path{HOSTILE[1]}requests100p95_ms57", "elements": 0}
     for page in pages:
         got = open_offline(browser, page, hover=page.name != "index.html")
         n = 0 if page.name == "index.html" else 2
