@@ -492,3 +492,22 @@ def test_notebook_01_runs_and_escapes_rejects(tmp_path, real_logs):
     html = "".join(o.get("data", {}).get("text/html", "") for c in cells for o in c.outputs)
     assert "hostile.log:4: &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)" not in html
+
+
+def test_fast_readers_keep_exact_line_numbers(con, tmp_path):
+    """Files that each reader must hand to the next: blank lines, an unbalanced quote, a '#' line; the line
+    number of every request must still be the physical line that holds it."""
+    cases = {"plain.log": nginx(3000),             # each file starts differently: else it is "the same file"
+             "blank.log": nginx(1000, 10_000) + "\n" + nginx(1000, 11_000) + "\n\n" + nginx(1000, 12_000),
+             "quote.log": nginx(1000, 20_000) + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 1 '
+                          '"-" "ua\n' + nginx(1000, 21_000) + "# note\n" + nginx(1000, 22_000),
+             "crlf.log": nginx(3000, 30_000).replace("\n", "\r\n")}
+    for name, text in cases.items():
+        write(tmp_path / name, text)
+    result = ingest.ingest(con, [str(tmp_path / n) for n in cases])
+    assert result.table[["lines", "rows", "rejects"]].values.tolist() == [
+        [3000, 3000, 0], [3003, 3000, 3], [3002, 3000, 2], [3000, 3000, 0]]
+    for sid, name in enumerate(cases, 1):
+        lines = (tmp_path / name).read_text().splitlines()
+        got = con.execute("SELECT line_no, path FROM requests WHERE source_id = ? ORDER BY line_no", [sid]).fetchall()
+        assert all(f"GET {p}?page=2 " in lines[n - 1] for n, p in got), name
