@@ -430,7 +430,7 @@ def test_kill_9_mid_ingest_then_rerun_gives_exact_counts(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", KILLER, str(dbfile), str(small), str(big)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "small done"
-    time.sleep(0.5)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL                 # killed inside the big file's transaction
     con = db.connect(dbfile)

@@ -132,14 +132,17 @@ class _Content:
         with open(path, "rb") as f:
             self.gz = f.read(2) == b"\x1f\x8b"
         self.truncated: str | None = None
+        self.size = 0                 # bytes yielded by the last pass of blocks() that reached the end
 
     def blocks(self, start: int = 0) -> Iterator[bytes]:
         """Content from byte `start` (of the decompressed stream) to the end."""
         self.truncated = None
+        self.size = start
         if not self.gz:
             with open(self.path, "rb") as f:
                 f.seek(start)
                 while block := f.read(BLOCK):
+                    self.size += len(block)
                     yield block
             return
         skip = start
@@ -161,6 +164,7 @@ class _Content:
                         cut = min(skip, len(out))
                         out, skip = out[cut:], skip - cut
                     if out:
+                        self.size += len(out)
                         yield out
             if fed and not d.eof:
                 self.truncated = "gzip stream ends early (truncated file)"
@@ -304,7 +308,8 @@ def _columns_rows_sql(fmt: F.Format) -> str:
     common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
     and become rejects through the line reader's anti-join."""
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, CSV_FIELDS + 1)) + "}"
-    src = (f"SELECT row_number() OVER () AS line_no, * FROM read_csv($path, columns = {cols}, delim = ' ', "
+    src = (f"SELECT row_number() OVER () AS line_no, * FROM read_csv($path, compression = $compression, "
+           f"columns = {cols}, delim = ' ', "
            "quote = '\"', escape = '\\', header = false, auto_detect = false, null_padding = true, "
            f"strict_mode = false, max_line_size = {MAX_LINE + 2})")
     rel = f"SELECT * FROM ({src}) WHERE line_no <= $last AND {fmt.csv_valid}"
@@ -316,7 +321,8 @@ def _columns_rows_sql(fmt: F.Format) -> str:
 
 def _csv_source() -> str:
     return ("SELECT line_no, line, CASE WHEN line_no > $last THEN 'unterminated' END AS flag FROM ("
-            "SELECT row_number() OVER () AS line_no, line FROM read_csv($path, columns = {'line': 'VARCHAR'}, "
+            "SELECT row_number() OVER () AS line_no, line FROM read_csv($path, compression = $compression, "
+            "columns = {'line': 'VARCHAR'}, "
             "delim = '\\0', quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
             f"max_line_size = {MAX_LINE + 2}))")
 
@@ -345,20 +351,21 @@ def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tup
                        "ORDER BY source_id LIMIT 1", [str(path)]))
 
 
-def _prescan(path: Path) -> tuple[int, bool, bool]:
-    """(newlines, ends with newline, clean) from one pass of C-speed byte counts: clean means LF-only or CRLF-only
-    line ends and no NUL byte, the files the CSV reader splits exactly like we do."""
+def _prescan(content: _Content) -> tuple[int, bool, bool, int]:
+    """(newlines, ends with newline, clean, bytes after the last newline) from one pass of C-speed byte counts
+    (decompressing a gzip). Clean means LF-only or CRLF-only line ends, no NUL byte and, for a gzip, a complete
+    stream: the files DuckDB's CSV reader splits into lines exactly like we do."""
     nl = cr = crlf = nul = 0
-    last = b""
-    with open(path, "rb") as f:
-        while block := f.read(BLOCK):
-            nl += block.count(b"\n")
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n")
-            nul += block.count(b"\0")
-            last = block[-1:]
-    clean = nul == 0 and (cr == 0 or cr == crlf == nl)
-    return nl, last == b"\n", clean
+    tail = 0
+    for block in content.blocks():
+        n = block.count(b"\n")
+        nl += n
+        cr += block.count(b"\r")
+        crlf += block.count(b"\r\n")
+        nul += block.count(b"\0")
+        tail = len(block) - block.rfind(b"\n") - 1 if n else tail + len(block)
+    clean = nul == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
+    return nl, tail == 0, clean, tail
 
 
 def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
@@ -388,11 +395,11 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                 first = prev_lines
         params = {"sid": sid, "tz": tz, "w3c_fields": _w3c_fields(con, sid) if fmt.windowed and not new else None}
         if fast:
-            nl, ends_nl, clean = _prescan(path)
+            nl, ends_nl, clean, tail = _prescan(content)
             if not clean:
                 raise _Fallback
             total = nl + (0 if ends_nl else 1)
-            params.update(path=str(path), last=nl, lo=1, hi=total)
+            params.update(path=str(path), last=nl, lo=1, hi=total, compression="gzip" if content.gz else "none")
             try:
                 if fast == "columns":
                     rows = _run(con, _columns_rows_sql(fmt), params)
@@ -412,7 +419,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                 raise _Fallback
             if bar is not None:
                 bar.update(path.stat().st_size)
-            complete = path.stat().st_size - (0 if ends_nl else len(_last_line_bytes(path)))
+            complete = content.size - tail
             n_lines = total
         else:
             reader = _Lines(content, start, first)
@@ -461,17 +468,6 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
     return n_lines, first, complete
 
 
-def _last_line_bytes(path: Path) -> bytes:
-    """The bytes after the last newline of a plain file (its unterminated last line)."""
-    with open(path, "rb") as f:
-        size = f.seek(0, 2)
-        back = min(size, MAX_LINE * 8)
-        f.seek(size - back)
-        tail = f.read()
-    i = tail.rfind(b"\n")
-    return tail[i + 1:] if i >= 0 or back == size else tail
-
-
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str,
                  fmts: dict[str, F.Format], tz: str, bar) -> dict:
     """Ingest one file; returns its summary row (note says new / grew / unchanged / skipped)."""
@@ -512,7 +508,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
     before = _fetch1(con.execute("SELECT rows, rejects FROM sources WHERE source_id = ?", [sid])) or (0, 0)
     # readers from fastest to most general; each gives way to the next when its counts do not add up
     modes: list[str | bool] = ["columns", "lines"] if fmt.csv_columns else ["lines"]
-    modes = [*modes, False] if not content.gz and start == 0 and size > 0 else [False]
+    modes = [*modes, False] if start == 0 and size > 0 else [False]
     for mode in modes:
         try:
             n_lines, first, _ = _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar)
