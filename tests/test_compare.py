@@ -289,7 +289,7 @@ def test_summary_sentences(con):
         "(whole batch): worse: 5xx rate 0.40 % → 1.71 % (+1.30 points, 95 % CI +1.07 to +1.55); better: p50 28 ms "
         "→ 22 ms (-22 %, 95 % CI -26 % to -17 %) — 17,646 requests before, 17,419 after.",
         "GET /api/r0/<int:item_id>: better: p50 20 ms → 14 ms (-31 %, 95 % CI -36 % to -28 %); p95 48 ms → 33 ms "
-        "(-31 %, 95 % CI -37 % to -27 %); p99 71 ms → 47 ms (-33 %, 95 % CI -38 % to -26 %) — 10,255 requests "
+        "(-31 %, 95 % CI -37 % to -27 %); p99 71 ms → 47 ms (-33 %, 95 % CI -39 % to -25 %) — 10,255 requests "
         "before, 10,028 after.",
         "GET /api/r1/<int:item_id>: worse: 5xx rate 0.50 % → 5.83 % (+5.33 points, 95 % CI +4.47 to +6.19) — 4,173 "
         "requests before, 4,183 after.",

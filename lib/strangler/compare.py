@@ -238,13 +238,23 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
 # --- the bootstrap --------------------------------------------------------------------------------------------
 
 def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (columns) of each row of histogram `counts` over log bins `bins`; NaN for an empty row."""
+    """Quantiles (columns) of each row of histogram `counts` over log bins `bins`; NaN for an empty row.
+
+    Bin k holds ln(ms) in [(k - 0.5) / BINS_PER_LN, (k + 0.5) / BINS_PER_LN); a quantile is interpolated linearly
+    (in ln ms) inside its bin, so resampled quantiles vary continuously instead of in 1 % steps.
+    """
     cum = np.cumsum(counts, axis=1)
     tot = cum[:, -1]
+    rows = np.arange(counts.shape[0])
     out = np.empty((counts.shape[0], len(qs)))
     for j, q in enumerate(qs):
-        idx = np.minimum((cum < (q * tot)[:, None]).sum(axis=1), counts.shape[1] - 1)
-        out[:, j] = np.exp(bins[idx] / BINS_PER_LN)
+        target = q * tot
+        idx = np.minimum((cum < target[:, None]).sum(axis=1), counts.shape[1] - 1)
+        below = np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
+        inside = counts[rows, idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.clip(np.where(inside > 0, (target - below) / inside, 0.5), 0.0, 1.0)
+        out[:, j] = np.exp((bins[idx] - 0.5 + frac) / BINS_PER_LN)
     out[tot <= 0] = np.nan
     return out
 
