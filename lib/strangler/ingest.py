@@ -41,6 +41,7 @@ BLOCK = 16 << 20          # bytes per block on the robust path
 FP_BYTES = 4096           # bytes hashed into the fingerprint
 HEAD = 64 << 10           # bytes sampled for format detection
 REOPEN = ("unterminated", "truncated_gzip")
+MEMORY_LIMIT = "1GB"      # DuckDB's memory while ingesting (it spills beyond); the user's setting comes back after
 
 REQUEST_COLUMNS = ["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent",
                    "referer", "request_id", "backend", "logged_route", "db_ms", "db_queries"]
@@ -565,6 +566,8 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     rows: list[dict] = []
     bar = None
     shown = _progress_bar(con, False)                 # ours (tqdm) or none: never DuckDB's on stdout
+    limit = _fetch1(con.execute("SELECT current_setting('memory_limit')"))[0]
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a 10 GB log must not take the machine's memory
     if progress:
         from tqdm import tqdm
 
@@ -588,6 +591,7 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
             bar.close()
         if shown:
             _progress_bar(con, True)
+        con.execute(f"SET memory_limit = '{limit}'")
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
 
 
