@@ -308,13 +308,14 @@ def test_index_links_every_report_with_its_summary(built):
     links = re.findall(r'<li><a href="([^"]+)">([^<]*)</a><p class="summary">([^<]*)</p>', page)
     busiest = html.escape(HOSTILE[1])   # 100 requests each; ties sort by path
     assert links == [
-        ("01_ingest.html", "01_ingest", f"3 paths, busiest {busiest}, batch None"),
-        ("02_endpoints.html", "02_endpoints", f"3 paths, busiest {busiest}, batch None"),
-        ("03_priorities.html", "03_priorities", f"3 paths, busiest {busiest}, batch None"),
-        ("04_batch_review-trips-read.html", "04_batch_review — trips &lt;read&gt;",
+        ("01_ingest.html", "Report probe", f"3 paths, busiest {busiest}, batch None"),
+        ("02_endpoints.html", "Report probe", f"3 paths, busiest {busiest}, batch None"),
+        ("03_priorities.html", "Report probe", f"3 paths, busiest {busiest}, batch None"),
+        ("04_batch_review-trips-read.html", "Report probe — trips &lt;read&gt;",
          f"3 paths, busiest {busiest}, batch trips &lt;read&gt;"),
-        ("05_progress.html", "05_progress", f"3 paths, busiest {busiest}, batch None"),
+        ("05_progress.html", "Report probe", f"3 paths, busiest {busiest}, batch None"),
     ]
+    assert "<title>Report probe — trips &lt;read&gt;</title>" in (built["out"] / "04_batch_review-trips-read.html").read_text()
     assert "<script" not in page
 
 

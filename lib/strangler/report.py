@@ -165,6 +165,16 @@ def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.Not
         raise _failure(job, executed, exc) from None
 
 
+def heading(nb: nbformat.NotebookNode, default: str) -> str:
+    """The notebook's first level-1 Markdown heading (its title in the index), else `default`."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return default
+
+
 def summary(nb: nbformat.NotebookNode) -> str:
     """The one line printed by the notebook's last cell tagged `summary` ("" when there is none)."""
     for cell in reversed(nb.cells):
@@ -251,9 +261,11 @@ def run(job_list: Sequence[Job], out: str | Path, progress: bool = False, kernel
         t0 = time.perf_counter()
         executed = out / EXECUTED / f"{job.name}.ipynb"
         nb = execute(job, executed, kernel)
-        page = export(nb, out / f"{job.name}.html", job.title)
+        batch = job.parameters.get("batch")
+        title = heading(nb, job.name) + (f" — {batch}" if batch is not None else "")
+        page = export(nb, out / f"{job.name}.html", title)
         seconds = time.perf_counter() - t0
-        reports.append(Report(job.name, job.title, page, executed, summary(nb), seconds))
+        reports.append(Report(job.name, title, page, executed, summary(nb), seconds))
         if progress:
             print(f"[{i}/{len(job_list)}] {job.title}: {seconds:.1f} s → {page}", file=sys.stderr, flush=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
