@@ -493,4 +493,3 @@ def fastapi_share_by_batch(by_batch: pd.DataFrame, *, title: str = "Share of all
         tooltip=["batch:N", "verdict:N", alt.Tooltip("bucket:T", format="%Y-%m-%d"),
                  alt.Tooltip("share_traffic_fastapi:Q", format=".1%", title="on FastAPI"),
                  alt.Tooltip("share_traffic:Q", format=".1%", title="batch's share of traffic")])
-
