@@ -152,7 +152,10 @@ def run_plan(args: argparse.Namespace) -> int:
 def add_review(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("review", help="before/after of migrated batches, with confidence intervals",
                        description="Compare each batch's routes before and after its cutover on comparable "
-                       "windows; every difference carries a 95%% interval and a verdict.")
+                       "windows (a settling period left out, the same hours of the week on both sides); every "
+                       "difference carries a 95 % interval from a paired hourly block bootstrap and a verdict "
+                       "(better, worse, no_change, insufficient_data). Writes table reviews and prints the "
+                       "verdict grid.")
     _db_arg(p)
     p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml")
     p.add_argument("--batch", default=None, metavar="NAME", help="review this batch only (default: all)")
