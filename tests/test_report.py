@@ -261,7 +261,7 @@ def test_jobs_run_the_batch_review_once_per_batch(tmp_path):
     dbs, man, src = str(Path("x.duckdb").resolve()), str(tmp_path / "m.toml"), str(Path("src").resolve())
     nb = lambda stem: nbdir / f"{stem}.ipynb"  # noqa: E731
     assert got == [
-        report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs, "logs": ["a.log"]}),
+        report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs, "logs": [str(Path("a.log").resolve())]}),
         report.Job(nb("02_endpoints"), "02_endpoints", "02_endpoints",
                    {"db": dbs, "apps": ["m:app", "n:app"], "source": src}),
         report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs, "source": src}),
@@ -295,7 +295,7 @@ def test_build_runs_every_notebook_in_order_with_its_parameters(built):
               for n in names}
     dbs, man = str(built["db"]), str(tmp / "migration.toml")
     assert params == {
-        "01_ingest": {"db": dbs, "logs": [str(tmp / "a.log"), "logs/*.gz"]},
+        "01_ingest": {"db": dbs, "logs": [str(tmp / "a.log"), str(Path("logs/*.gz").resolve())]},
         "02_endpoints": {"db": dbs, "apps": ["demo:app"], "source": str(tmp)},
         "03_priorities": {"db": dbs, "source": str(tmp)},
         "04_batch_review-trips-read": {"db": dbs, "manifest": man, "batch": "trips <read>"},

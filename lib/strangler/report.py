@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+import os
 import re
 import sys
 import time
@@ -78,7 +79,7 @@ def jobs(db: str | Path, manifest: str | Path | None = None, logs: Sequence[str 
     batches = manifest_mod.load(manifest) if manifest is not None else []
     db_s, man_s, src_s = _abs(db), _abs(manifest), _abs(source)
     per_notebook: dict[str, dict[str, Any]] = {
-        "01_ingest": {"logs": [_abs(p) if Path(p).exists() else str(p) for p in logs]},
+        "01_ingest": {"logs": [_abs(p) for p in logs]},          # globs too: resolved against this cwd
         "02_endpoints": {"apps": list(apps), "source": src_s},
         "03_priorities": {"source": src_s},
         "05_progress": {"manifest": man_s},
@@ -160,7 +161,7 @@ def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.Not
                                    kernel_name=kernel or kernel_name(), language="python",
                                    progress_bar=False, log_output=False,
                                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                                   cwd=str(job.notebook.parent), execution_timeout=TIMEOUT_S)
+                                   cwd=os.getcwd(), execution_timeout=TIMEOUT_S)   # where --app modules live
     except Exception as exc:  # papermill raises its own error for a failing cell, others for a dead kernel
         raise _failure(job, executed, exc) from None
 
