@@ -193,6 +193,13 @@ def test_one_batch_replaces_only_its_rows(con):
     store(con, "two", CUT, r2, 2)
     compare.review(con)
     before = con.execute("SELECT * FROM reviews WHERE batch = 'one' ORDER BY ALL").fetchall()
+    # the same numbers whether a batch is reviewed alone or with the others (each route has its own seed)
+    numbers = "SELECT method, rule, metric, before, after, ci_low, ci_high, p_value FROM reviews WHERE batch = 'two' ORDER BY ALL"
+    two_with_all = con.execute(numbers).fetchall()
+    compare.review(con, batch="two")
+    alone = con.execute(numbers).fetchall()
+    assert [r[:3] for r in alone] == [r[:3] for r in two_with_all]
+    assert [r[3:] for r in alone] == [pytest.approx(r[3:], rel=1e-9) for r in two_with_all]   # sums: last bits
     result = compare.review(con, batch="two", after_days=3)
     assert result.batches == ["two"] and set(result.table["batch"]) == {"two"}
     assert con.execute("SELECT * FROM reviews WHERE batch = 'one' ORDER BY ALL").fetchall() == before
