@@ -555,6 +555,8 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
     e.g. {"duration_ms": ["took:ms"]}. Re-ingesting a file adds nothing; a grown file adds its new lines.
     """
+    if isinstance(paths, (str, Path)):
+        paths = [str(paths)]
     name = F.resolve(fmt)
     zone = tz or "UTC"
     try:
