@@ -96,7 +96,7 @@ charts.error_rates_over_time(series, cut)
 # that is real but smaller than the minimum relevant change).
 
 # %%
-charts.table(verdicts.drop(columns=["batch", "method", "rule"]), max_rows=200)
+charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_rows=200)
 
 # %% [markdown]
 # ## Flask against FastAPI in the same hours
@@ -105,7 +105,7 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]), max_rows=200)
 
 # %%
 charts.table(compare.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(
-    columns=["batch", "method", "rule"]), max_rows=200)
+    columns=["batch", "method", "rule"]).round(4), max_rows=200)
 
 # %% tags=["summary"]
 print(compare.batch_summary(con, batch))
