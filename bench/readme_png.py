@@ -5,7 +5,7 @@
 Uses the executed notebooks of REPORTS_DIR (default `reports/`, as `make report` writes them); when there are
 none, builds the report first on the demo in data/demo (generated if missing) exactly as `make report` does,
 and prints the seconds per notebook. Then writes notebooks/images/<NAME>.png (vl-convert, 2x) for chart INDEX of
-each named notebook (default: 02_endpoints=0 04_batch_review-trips-read=0).
+each named notebook (default: 02_endpoints=0 04_batch_review-trips-read=1 05_progress=0).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from strangler import report
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = {"02_endpoints": 0, "04_batch_review-trips-read": 0}
+DEFAULT = {"02_endpoints": 0, "04_batch_review-trips-read": 1, "05_progress": 0}
 
 
 def build_demo_report(out: Path) -> None:
