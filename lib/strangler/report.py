@@ -223,7 +223,7 @@ INDEX_CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 960px; margin: 2em auto;
        padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } ul { list-style: none; padding: 0; }
-li { margin: 0 0 1em 0; } li a { font-weight: 600; font-size: 1.05em; }
+li { margin: 0 0 1em 0; } li > a { font-weight: 600; font-size: 1.05em; }
 .summary { margin: .2em 0 0 0; } .meta { color: #777; font-size: .85em; }
 """
 
