@@ -2,13 +2,15 @@
 
 Per file: expand (dirs, globs, rotated sets oldest first), recognise it by content (fingerprint of its first
 bytes), detect the format from its first lines, then parse it in SQL (`strangler.formats`) inside one
-transaction. Two readers feed the same SQL:
+transaction. Three readers, fastest first; each gives way to the next when its result does not add up:
 
-* fast: DuckDB's CSV reader reads a plain file as one column (line numbers from a streaming row_number), used
-  when a quick byte count shows the file is clean (LF or CRLF only, no NUL) and checked afterwards
-  (rows + rejects must equal the newlines Python counted);
-* robust: Python streams the bytes (gzip, truncated gzip, invalid UTF-8 replaced, lines over 1 MB, reading
-  from an offset for growth) in 16 MB blocks handed to DuckDB as Arrow arrays; Python never loops over lines.
+* columns (common/combined family): DuckDB's CSV reader splits each line into its fields (delimiter ' ',
+  quote '"'), line numbers from a streaming row_number; checked by the last request's line number;
+* lines: the CSV reader reads each line as one column and SQL (`strangler.formats`) parses it;
+  both need a clean file, which a C-speed byte count checks first (LF-only or CRLF-only, no NUL, complete gzip),
+  and both are checked afterwards (rows + rejects must equal the newlines Python counted);
+* robust: Python streams the bytes (gzip, truncated gzip, invalid UTF-8 replaced, lines over 1 MB, reading from
+  an offset for growth) in 16 MB blocks handed to DuckDB as Arrow arrays; Python never loops over lines.
 
 A last line without a newline (still being written, or a truncated gzip) is a reject (`unterminated`,
 `truncated_gzip`) and `bytes_read` stops before it; when the file grows that reject is replaced by the line.
