@@ -111,6 +111,13 @@ class ModuleRef:
 
 
 @dataclass(frozen=True)
+class Lazy:
+    """`from m import x` while m is still running (a circular import): m.x as it is when used."""
+    module: "Module"
+    name: str
+
+
+@dataclass(frozen=True)
 class Wrapped:
     """WSGIMiddleware(app) or StaticFiles(...): what a FastAPI app mounts."""
     inner: object
@@ -194,6 +201,9 @@ class Scanner:
         code = ast.get_source_segment(mod.path.read_text(encoding="utf-8", errors="replace"), node) or ""
         if self.loops and "loop" not in reason:
             reason += " (inside a loop)"
+        if any(u.file == str(mod.path) and u.line == getattr(node, "lineno", 0) and u.reason == reason
+               for u in self.unresolved[-50:]):
+            return
         self.unresolved.append(Unresolved(str(mod.path), getattr(node, "lineno", 0), reason,
                                           code.splitlines()[0][:200] if code else ""))
 
@@ -231,6 +241,8 @@ class Scanner:
                     local[name] = target.globals[alias.name]
                 elif sub is not None:
                     local[name] = ModuleRef(self.run_module(sub))
+                elif target is not None and target.state == "running":
+                    local[name] = Lazy(target, alias.name)  # a circular import: bound once that module gets there
                 elif target is not None:
                     local[name] = Unknown(f"{source}.{alias.name}")
                 else:
@@ -273,15 +285,28 @@ class Scanner:
             self.exec_body(stmt.orelse, mod, scopes)
         elif isinstance(stmt, (ast.If, ast.While)):
             self.exec_body(stmt.body, mod, scopes)
+            kept = dict(local)
             self.exec_body(stmt.orelse, mod, scopes)
+            self.keep_known(local, kept)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             self.exec_body(stmt.body, mod, scopes)
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             self.exec_body(stmt.body, mod, scopes)
+            self.exec_body(stmt.orelse, mod, scopes)
+            kept = dict(local)
             for handler in stmt.handlers:
                 self.exec_body(handler.body, mod, scopes)
-            self.exec_body(stmt.orelse, mod, scopes)
+            self.keep_known(local, kept)
             self.exec_body(stmt.finalbody, mod, scopes)
+
+    @staticmethod
+    def keep_known(local: dict, kept: dict) -> None:
+        """Both branches ran: where one bound an app, blueprint, view or module and the other a fallback (None,
+        something unknown), keep the former (`try: from .kobo import kobo / except: kobo = None`)."""
+        known = (Container, FuncRef, ClassRef, ModuleRef, ViewRef)
+        for name, value in kept.items():
+            if isinstance(value, known) and not isinstance(local.get(name), known):
+                local[name] = value
 
     def bind(self, target: ast.expr, value: object, local: dict) -> None:
         if isinstance(target, ast.Name):
@@ -295,7 +320,10 @@ class Scanner:
     def lookup(self, name: str, mod: Module, scopes: list[dict]) -> object:
         for scope in scopes:
             if name in scope:
-                return scope[name]
+                value = scope[name]
+                if isinstance(value, Lazy):
+                    return value.module.globals.get(value.name, Unknown(name))
+                return value
         return Unknown(name)
 
     def eval(self, node: ast.expr | None, mod: Module, scopes: list[dict]) -> object:
@@ -315,6 +343,15 @@ class Scanner:
                     return Unknown("f-string")
                 parts.append(val)
             return "".join(parts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            left, right = self.eval(node.left, mod, scopes), self.eval(node.right, mod, scopes)
+            values = tuple(right) if isinstance(right, list) else (right,)
+            if isinstance(left, str) and all(isinstance(v, (str, int)) for v in values):
+                try:
+                    return left % values
+                except (TypeError, ValueError):
+                    pass
+            return Unknown("expression")
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.eval(node.left, mod, scopes), self.eval(node.right, mod, scopes)
             if isinstance(left, str) and isinstance(right, str):
@@ -349,6 +386,8 @@ class Scanner:
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         if isinstance(func, ast.Attribute):
             receiver = self.eval(func.value, mod, scopes)
+            if isinstance(receiver, str):
+                return self.string_method(receiver, name, node, mod, scopes)
             if isinstance(receiver, ClassRef) and name == "as_view":
                 args = [self.eval(a, mod, scopes) for a in node.args]
                 return ViewRef(receiver, args[0] if args else self.kwargs(node, mod, scopes).get("name"))
@@ -358,6 +397,9 @@ class Scanner:
                     return self.method_call(receiver, name, node, mod, scopes)
                 return Unknown(name)
         target = self.eval(func, mod, scopes)
+        if isinstance(target, External) and name in ("Api", "Namespace") \
+                and not any(k in target.qualname for k in ("restx", "restful", "restplus")):
+            return Unknown(name)  # blinker's Namespace, some other library's Api
         if isinstance(target, FuncRef):
             return self.call_function(target, node, mod, scopes)
         if isinstance(target, ClassRef):
@@ -366,6 +408,24 @@ class Scanner:
                 if base in bases:
                     name = base
         return self.construct(name, node, mod, scopes)
+
+    def string_method(self, text: str, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
+        """'/{}/x'.format(d), '/'.join([...]), .strip('/') and friends, when every argument is known."""
+        args = [self.eval(a, mod, scopes) for a in node.args]
+        kw = self.kwargs(node, mod, scopes)
+        if not all(isinstance(a, (str, int)) for a in args) and name != "join":
+            return Unknown(f"str.{name}")
+        try:
+            if name == "format" and all(isinstance(v, (str, int)) for v in kw.values()):
+                return text.format(*args, **kw)
+            if name == "join" and len(args) == 1 and isinstance(args[0], list) \
+                    and all(isinstance(a, str) for a in args[0]):
+                return text.join(args[0])
+            if name in ("strip", "lstrip", "rstrip", "lower", "upper", "replace") and not kw:
+                return getattr(text, name)(*args)
+        except (IndexError, KeyError, ValueError, TypeError):
+            pass
+        return Unknown(f"str.{name}")
 
     def guess_receiver(self, value: object, expr: ast.expr, name: str, mod: Module, scopes: list[dict]) -> object:
         """A parameter with no known argument (a function never called in the tree) that registers routes on

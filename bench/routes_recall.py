@@ -1,0 +1,133 @@
+"""Recall of the static route inventory on real open-source apps, against the exact inventory of the same app.
+
+Each app is installed from PyPI into its own virtualenv (nothing is committed):
+
+    python3.11 -m venv /tmp/rv_PKG && /tmp/rv_PKG/bin/pip install PKG
+
+then this script runs the exact inventory (`_inventory.py` in that venv's interpreter: the app imported for real)
+and the static inventory of the package's source folder, and compares the (method, rule) pairs. Recall counts
+the exact pairs whose view is defined inside the source folder (routes that extensions such as Flask-Admin add
+from their own packages cannot be in the tree); `all` counts every exact pair. Usage:
+
+    .venv/bin/python bench/routes_recall.py [NAME ...]       # default: every app below whose venv exists
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from strangler import routes, static_inventory
+
+
+@dataclass
+class App:
+    name: str          # the PyPI package, also the venv name /tmp/rv_NAME
+    spec: str          # what the exact inventory imports (from `shim` when the app needs setting up first)
+    source: str        # the folder inside site-packages that the static inventory reads
+    shim: str = ""     # a module written to a temporary folder: builds the app the way its own main() does
+
+
+CALIBRE_SHIM = """
+import os, sys
+import calibreweb
+sys.path.insert(0, os.path.dirname(calibreweb.__file__))
+sys.argv = [sys.argv[0]]
+from cps import create_app
+app = create_app()
+# what cps.main.main() registers before it starts its server
+from cps.web import web
+from cps.basic import basic
+from cps.opds import opds
+from cps.admin import admi
+from cps.gdrive import gdrive
+from cps.editbooks import editbook
+from cps.about import about
+from cps.search import search
+from cps.search_metadata import meta
+from cps.shelf import shelf
+from cps.tasks_status import tasks
+from cps.remotelogin import remotelogin
+from cps.jinjia import jinjia
+for bp in (search, tasks, web, basic, opds, jinjia, about, shelf, admi, remotelogin, meta, gdrive, editbook):
+    app.register_blueprint(bp)
+try:
+    from cps.kobo import kobo
+    from cps.kobo_auth import kobo_auth
+    app.register_blueprint(kobo)
+    app.register_blueprint(kobo_auth)
+except ImportError:
+    pass
+try:
+    from cps.oauth_bb import oauth
+    app.register_blueprint(oauth)
+except ImportError:  # flask_dance is optional
+    pass
+"""
+
+CHANGEDETECTION_SHIM = """
+import tempfile
+from changedetectionio import store, __version__
+from changedetectionio.flask_app import changedetection_app
+path = tempfile.mkdtemp()
+ds = store.ChangeDetectionStore(datastore_path=path, version_tag=__version__, include_default_watches=False)
+app = changedetection_app({"datastore_path": path}, ds)
+"""
+
+APPS = [
+    App("calibreweb", "shim:app", "calibreweb/cps", CALIBRE_SHIM),
+    App("changedetection.io", "shim:app", "changedetectionio", CHANGEDETECTION_SHIM),
+    App("chainlit", "chainlit.server:app", "chainlit"),
+]
+
+
+def site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3*/site-packages"))
+
+
+def measure(app: App, root: Path = Path("/tmp")) -> dict:
+    venv = root / f"rv_{app.name}"
+    python = venv / "bin" / "python"
+    source = site_packages(venv) / app.source
+    with tempfile.TemporaryDirectory() as tmp:
+        if app.shim:
+            (Path(tmp) / "shim.py").write_text(app.shim)
+        t0 = time.perf_counter()
+        exact = routes.run_inventory_script(app.spec, python=str(python), cwd=tmp)
+        t_exact = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        found = static_inventory.scan(source)
+        t_static = time.perf_counter() - t0
+    inside = {(r["method"], r["rule"]) for r in exact["routes"] if r["file"] and r["file"].startswith(str(source))}
+    every = {(r["method"], r["rule"]) for r in exact["routes"]}
+    static = {(r["method"], r["rule"]) for r in found.routes}
+    return {"app": app.name, "python": exact["python"], "exact": len(every), "in_tree": len(inside),
+            "static": len(static), "hit": len(inside & static), "recall": len(inside & static) / max(len(inside), 1),
+            "recall_all": len(every & static) / max(len(every), 1),
+            "extra": len(static - every), "unresolved": len(found.unresolved),
+            "missed": sorted(inside - static)[:15], "extra_examples": sorted(static - every)[:10],
+            "unresolved_examples": [f"{Path(u.file).name}:{u.line} {u.reason}" for u in found.unresolved[:8]],
+            "seconds_exact": t_exact, "seconds_static": t_static}
+
+
+def main(names: list[str]) -> None:
+    chosen = [a for a in APPS if (not names or a.name in names) and (Path("/tmp") / f"rv_{a.name}").exists()]
+    for app in chosen:
+        try:
+            m = measure(app)
+        except Exception as exc:  # an app that does not import here is reported, not fatal
+            print(f"{app.name}: failed: {str(exc)[-600:]}")
+            continue
+        print(f"{m['app']} (Python {m['python']}): exact {m['exact']} (method, rule) pairs, {m['in_tree']} with "
+              f"their view in the tree; static found {m['static']}; recall {m['recall']:.1%} in tree "
+              f"({m['recall_all']:.1%} of all); {m['extra']} static-only; {m['unresolved']} unresolved; "
+              f"static scan {m['seconds_static']:.2f} s, import {m['seconds_exact']:.1f} s")
+        for label in ("missed", "extra_examples", "unresolved_examples"):
+            if m[label]:
+                print(f"  {label}: {m[label]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
