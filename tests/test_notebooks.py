@@ -10,22 +10,26 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from strangler import manifest, report
+from strangler import charts, manifest, report
 from test_report import browser, open_offline  # noqa: F401  (the module-scoped Chromium fixture)
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"]
-HOSTILE_PATHS = ["/<script>alert(1)</script>", "/x'><img/src=x/onerror=alert(2)>", "/%3Cscript%3E<b>bold</b>"]
+HOSTILE_PATHS = ["/<script>alert(1)</script>", "/x'><img/src=x/onerror=alert(2)>", "/a&b/<b>bold</b>"]
 
 
 def _hostile_log(demo: Path, out: Path) -> Path:
-    """An nginx log whose lines copy the demo's first line with hostile paths (200 requests each)."""
+    """An nginx log that copies the demo's first line with hostile paths: 200 GETs (the demo's catch-all takes
+    them) and 200 POSTs (405s, listed by 02 among the requests no route took) per path, and hostile lines that
+    are no log line at all (rejects, whose raw text 01 shows)."""
     first = (demo / "logs" / "access.log").read_text().splitlines()[0]
-    m = re.match(r'^(.*?"GET )(\S+)( HTTP/1\.1".*)$', first)
+    m = re.match(r'^(.*?")GET (\S+)( HTTP/1\.1".*)$', first)
     assert m, first
-    out.write_text("".join(f"{m[1]}{p}{m[3]}\n" for p in HOSTILE_PATHS for _ in range(200)))
+    lines = [f"{m[1]}{method} {p}{m[3]}\n" for p in HOSTILE_PATHS for method in ("GET", "POST") for _ in range(200)]
+    lines += [f"{p} is not a log line\n" for p in HOSTILE_PATHS]
+    out.write_text("".join(lines))
     return out
 
 
@@ -58,10 +62,14 @@ def test_every_report_is_written_and_linked_with_its_summary(demo_report):
         assert dict(links)[f"{name}.html"] == html.escape(text.strip()), name
 
 
-def test_hostile_paths_never_appear_unescaped(demo_report):
+def test_hostile_paths_are_shown_escaped_and_never_raw(demo_report):
+    shown = set()
     for page in sorted(demo_report["out"].glob("*.html")):
         text = page.read_text()
         assert [p for p in HOSTILE_PATHS if p in text] == [], page.name
+        shown |= {p for p in HOSTILE_PATHS if html.escape(p, quote=False) in text
+                  or html.escape(p) in text or charts._script_json(p)[1:-1] in text}   # table, text, chart
+    assert shown == set(HOSTILE_PATHS)      # the reports do show them (as text), so the check above means something
 
 
 def test_every_report_renders_offline_in_chromium(demo_report, browser):  # noqa: F811
