@@ -380,3 +380,16 @@ def test_chart_specs_and_pngs_from_an_executed_notebook(built, tmp_path):
                                                            ("05_progress.png", b"\x89PNG\r\n\x1a\n")]
     with pytest.raises(StranglerError, match="has 2 charts, no chart #5"):
         report.chart_pngs(built["out"] / "notebooks", tmp_path, {"01_ingest": 5})
+
+
+def test_dead_kernel_names_the_notebook(tmp_path):
+    dbf = _probe_db(tmp_path / "probe.duckdb")
+    nb = tmp_path / "dies.py"
+    nb.write_text(PROBE.read_text().replace('    raise ValueError("probe failed on purpose")',
+                                            "    import os\n    os._exit(1)"))
+    job = report.Job(tmp_path / "dies.ipynb", "dies", "dies", {"db": str(dbf), "fail": True})
+    with pytest.raises(StranglerError) as err:
+        report.run([job], tmp_path / "out")
+    assert str(err.value).startswith("notebook dies.ipynb (dies) could not run: DeadKernelError: ")
+    assert str(err.value).endswith(f"; partial output kept at {tmp_path / 'out' / 'notebooks' / 'dies.ipynb'}")
+    assert "\n" not in str(err.value)

@@ -146,8 +146,10 @@ def _failure(job: Job, executed: Path, exc: Exception) -> StranglerError:
             f"(cell {exc.cell_index} of {executed}, starting {first.strip()[:80]!r}): "
             f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}; "
             f"the partly executed notebook is kept at {executed}")
+    kept = f"; partial output kept at {executed}" if executed.exists() else ""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return StranglerError(f"notebook {job.notebook.name} ({job.title}) could not run: "
-                          f"{type(exc).__name__}: {exc}; partial output kept at {executed}")
+                          f"{type(exc).__name__}: {first}{kept}")
 
 
 def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.NotebookNode:
