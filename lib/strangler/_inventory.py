@@ -185,4 +185,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    status = main(sys.argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # An app may start threads when it is imported or built (schedulers, updaters, a server); do not wait for them.
+    os._exit(status)
