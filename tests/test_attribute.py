@@ -293,3 +293,17 @@ def test_notebook_02_endpoints(demo_db, tmp_path):
                        "matched a route, 108 were 405s; the 10 busiest routes carry 80%\n")
     assert html.count('class="strangler-chart"') == 2 and html.count("strangler-table-") >= 4
     assert "/wp-login.php" in html and "<script>alert" not in html
+
+
+def test_without_routes_every_request_is_unmatched_and_the_views_are_empty(con):
+    load_requests(con, [("GET", "/x"), ("POST", "/x/1")])
+    result = attribute.attribute(con)
+    assert (result.rules, result.by_match) == (0, {"unmatched": 2})
+    assert str(result).splitlines()[-1] == "  no routes: run `strangler routes` first"
+    assert attribute.endpoints(con).empty and attribute.dead_routes(con).empty and attribute.pareto(con).empty
+    assert attribute.unmatched(con).to_dict("records") == [
+        {"shape": "/x", "match": "unmatched", "requests": 1, "methods": "GET", "statuses": None, "example": "/x"},
+        {"shape": "/x/{n}", "match": "unmatched", "requests": 1, "methods": "POST", "statuses": None,
+         "example": "/x/1"}]
+    assert attribute.coverage(con) == {"requests": 2, "matched": 0, "method_not_allowed": 0, "redirect": 0,
+                                       "unmatched": 2, "pending": 0}

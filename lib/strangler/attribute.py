@@ -145,8 +145,7 @@ def _hex_anywhere() -> str:
 def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
     """SELECT list items over `path` giving `shape`, and their parameters (the guard regexes).
 
-    Most paths match no guard: their segments are collapsed by whole-string regex replacements (each run twice,
-    since neighbouring segments share a slash). The few paths a guard matches are split into segments and each
+    Most paths match no guard: their segments are collapsed by whole-string regex replacements, one per class. The few paths a guard matches are split into segments and each
     one collapsed unless its class is guarded at its position. Paths with an empty segment ('//') or without a
     leading '/' keep every segment. A literal '{' is written %7B so no literal segment looks like a token.
     """
@@ -161,11 +160,12 @@ def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
         cases.append(f"WHEN regexp_full_match(s, '{pattern}'){length}{guard} THEN '{{{cls}}}'")
     by_segment = ("array_to_string(list_transform(string_split(path, '/'), "
                   f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/')")
-    fast = "replace(path, '{', '%7B') || '/'"
+    # Each slash doubled, so every segment has a slash of its own on both sides and one pass per class finds
+    # neighbouring segments too ('/1/2' -> '//1//2/'); paths with '//' never get here.
+    fast = "replace(replace(path, '{', '%7B'), '/', '//') || '/'"
     for cls, pattern in (("n", CLASSES["n"][0]), ("uuid", CLASSES["uuid"][0]), ("hex", _hex_anywhere())):
-        for _ in range(2):
-            fast = f"regexp_replace({fast}, '/(?:{pattern})/', '/{{{cls}}}/', 'g')"
-    fast = f"left({fast}, -1)"
+        fast = f"regexp_replace({fast}, '/(?:{pattern})/', '/{{{cls}}}/', 'g')"
+    fast = f"replace(left({fast}, -1), '//', '/')"
     guarded = " OR ".join(f"g[{k}]" for k in range(1, len(rule_guards) + 1)) or "FALSE"
     # every member of every class has a digit or a dash: paths with neither are their own shape
     shape = ("CASE WHEN NOT starts_with(path, '/') OR contains(path, '//') OR NOT regexp_matches(path, '[0-9-]') "
@@ -456,8 +456,9 @@ def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: objec
                                                & table["endpoint"].isin(FASTAPI_DOCS))]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
     twin_keys = set(zip(twins["method"], twins["fastapi_rule"]))
-    dead = dead[[not (fw == "fastapi" and (m, r) in twin_keys)
-                 for fw, m, r in zip(dead["framework"], dead["method"], dead["rule"])]]
+    keep = pd.Series([not (fw == "fastapi" and (m, r) in twin_keys)
+                      for fw, m, r in zip(dead["framework"], dead["method"], dead["rule"])], index=dead.index, dtype=bool)
+    dead = dead[keep]
     dead = dead[["framework", "method", "rule", "endpoint"]]
     where = con.execute("""SELECT DISTINCT ON (framework, method, rule) framework, method, rule, file, line
                            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC""").df()
