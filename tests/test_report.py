@@ -210,7 +210,12 @@ def test_table_escapes(paths):
     assert "&lt;b&gt;paths&lt;/b&gt;" in got
     assert "… 1 more rows" in got
     cells = [html.unescape(c) for c in re.findall(r"<t[dh](?:\s[^>]*)?>(.*?)</t[dh]>", got, re.S)]
-    assert cells == ["path", "requests", "p95_ms", HOSTILE[0], "30", "12.5", HOSTILE[1], "20", "250.0"]
+    assert cells == ["path", "requests", "p95_ms", HOSTILE[0], "30", "12.5", HOSTILE[1], "20", "250"]
+    hostile_columns = pd.DataFrame({"<b>x</b>": ["a&b"], "n": [1234567.891], "f": [0.0720133], "z": [None]})
+    got = charts.table(hostile_columns)._repr_html_()
+    assert [html.unescape(c) for c in re.findall(r"<t[dh](?:\s[^>]*)?>(.*?)</t[dh]>", got, re.S)] == [
+        "<b>x</b>", "n", "f", "z", "a&b", "1,234,567.9", "0.07201", ""]
+    assert "<b>" not in got and "&lt;b&gt;x&lt;/b&gt;" in got
 
 
 # --- papermill + nbconvert ----------------------------------------------------------------------------------

@@ -208,6 +208,15 @@ def pareto(df: pd.DataFrame, category: str, value: str, *, title: str = "", limi
     return alt.layer(bars, line, title=title).resolve_scale(y="independent")
 
 
+def _number(x: float) -> str:
+    """A float as a reader wants it: 12.5, 0.07201, 3,636, 1,234.5."""
+    if x != x:
+        return ""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{x:,.0f}"
+    return f"{x:,.1f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 class Table:
     """A DataFrame shown as an escaped HTML table (strings from logs never become markup)."""
 
@@ -215,8 +224,18 @@ class Table:
         self.df, self.max_rows, self.caption = df, max_rows, caption
 
     def _repr_html_(self) -> str:
-        body = self.df.head(self.max_rows).to_html(index=False, escape=True, border=0, na_rep="",
-                                                   classes="strangler-table")
+        data = self.df.head(self.max_rows)
+        numeric = [i for i, c in enumerate(data.columns) if pd.api.types.is_numeric_dtype(data[c])
+                   and not pd.api.types.is_bool_dtype(data[c])]
+        floats = [c for c in data.columns if pd.api.types.is_float_dtype(data[c])]
+        styles = [{"selector": f"td.col{i}, th.col_heading.col{i}", "props": "text-align: right"} for i in numeric]
+        styles += [{"selector": "td, th", "props": "text-align: left; padding: 2px 8px"}]
+        body = (data.style.hide(axis="index")
+                .format(escape="html", na_rep="")                 # every cell's text escaped, numbers too
+                .format(_number, subset=floats, na_rep="")
+                .format_index(escape="html", axis=1)              # column names
+                .set_table_styles(styles, overwrite=True)
+                .to_html(table_attributes='class="strangler-table"'))
         more = len(self.df) - self.max_rows
         note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
         cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
