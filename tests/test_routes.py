@@ -249,3 +249,17 @@ def test_exact_and_static_inventories_agree_on_the_demo_apps(con):
     assert static == exact and len(exact) > 40
     counts = con.execute("SELECT framework, inventory, count(*) FROM routes GROUP BY ALL ORDER BY ALL").fetchall()
     assert [(fw, n) for fw, inv, n in counts if inv == "app"] == [(fw, n) for fw, inv, n in counts if inv == "source"]
+
+
+def test_static_inventory_of_flask_restx_namespaces(con):
+    directory = (MISC / "restx_static").resolve()
+    routes.inventory_source(con, directory)
+    assert table(con, str(directory)) == [
+        ("flask", "GET", "/api/cats/", "catlist", "routes_misc/restx_static/app.py", 24, 25, None, "source"),
+        ("flask", "GET", "/api/cats/all", "catlist", "routes_misc/restx_static/app.py", 24, 25, None, "source"),
+        ("flask", "GET", "/api/todos/<int:todo_id>", "todo", "routes_misc/restx_static/app.py", 15, 16, None, "source"),
+        ("flask", "PUT", "/api/todos/<int:todo_id>", "todo", "routes_misc/restx_static/app.py", 18, 19, None, "source"),
+        ("flask", "DELETE", "/api/v2/dogs/<name>", "dog", "routes_misc/restx_static/resources.py", 7, 8, None,
+         "source"),
+    ]
+    assert con.execute("SELECT count(*) FROM routes_unresolved").fetchone() == (0,)
