@@ -401,12 +401,11 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
     requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms, first_seen, last_seen. A HEAD request
     counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
     """
-    routes_mod.ensure_columns(con)
     where, params = _window(start, end)
     return con.execute(f"""
         WITH r AS (
             SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint
-            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, position),
+            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, line),
         q AS (
             SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
                         SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route

@@ -50,8 +50,14 @@ class InventoryResult:
 
 
 def ensure_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Add `routes.position` (the framework's matching order: Starlette tries routes in this order)."""
-    con.execute("ALTER TABLE routes ADD COLUMN IF NOT EXISTS position INTEGER")
+    """Add `routes.position` (the framework's matching order: Starlette tries routes in this order).
+
+    Only the writers call it (inventories, attribution), so the views also work on a read-only connection.
+    """
+    exists = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'routes' "
+                         "AND column_name = 'position' AND database_name = current_database()").fetchone()[0]
+    if not exists:
+        con.execute("ALTER TABLE routes ADD COLUMN IF NOT EXISTS position INTEGER")
 
 
 def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path | None = None) -> dict:
@@ -143,7 +149,6 @@ def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Columns: method, template, flask_rule, fastapi_rule (NULL when the route has not been ported, and a row with
     a NULL flask_rule for FastAPI routes that have no Flask original).
     """
-    ensure_columns(con)
     return con.execute(f"""
         WITH r AS (SELECT DISTINCT framework, method, rule, {TEMPLATE_SQL} AS template FROM routes),
         f AS (SELECT * FROM r WHERE framework = 'flask'),
@@ -161,7 +166,6 @@ def inventory_diff(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Columns: framework, method, rule, in_app (the imported app has it), in_source (the source reading found it).
     Empty when they agree, or when only one kind of inventory was run.
     """
-    ensure_columns(con)
     return con.execute("""
         WITH k AS (SELECT framework, method, rule, bool_or(inventory = 'app') AS in_app,
                           bool_or(inventory = 'source') AS in_source FROM routes GROUP BY ALL)
