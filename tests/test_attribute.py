@@ -217,7 +217,6 @@ def test_endpoint_views(con):
 
 
 def test_cli_attribute_prints_summary(db_path, capsys):
-    con = routes_db = None
     from strangler import db
 
     con = db.connect(db_path)
@@ -230,7 +229,6 @@ def test_cli_attribute_prints_summary(db_path, capsys):
     assert out[1:] == ["  matched                        1   33.3 %", "  method_not_allowed             1   33.3 %",
                        "  redirect                       1   33.3 %", "  unmatched                      0    0.0 %",
                        "  matched a flask     rule        1"]
-    del routes_db
 
 
 DEMO_APPS = ["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"]

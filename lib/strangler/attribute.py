@@ -199,7 +199,10 @@ class Matchers:
         return "unmatched", None, None
 
 
-def build_flask(rows: pd.DataFrame, warnings: list[str]):
+Matcher = Callable[[str, str], tuple[str, "str | None"]]
+
+
+def build_flask(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
     """A Werkzeug Map of the Flask rules, configured as Flask configures its url_map."""
     from werkzeug.exceptions import MethodNotAllowed, NotFound
     from werkzeug.routing import BaseConverter, Map, RequestRedirect, Rule
@@ -239,7 +242,7 @@ async def _endpoint() -> None:  # the Starlette routes below are never called, o
     return None
 
 
-def build_fastapi(rows: pd.DataFrame, warnings: list[str]):
+def build_fastapi(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
     """Starlette routes in the app's order, matched the way starlette.routing.Router does."""
     from starlette.routing import Match, Route
 
