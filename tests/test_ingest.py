@@ -511,3 +511,13 @@ def test_fast_readers_keep_exact_line_numbers(con, tmp_path):
         lines = (tmp_path / name).read_text().splitlines()
         got = con.execute("SELECT line_no, path FROM requests WHERE source_id = ? ORDER BY line_no", [sid]).fetchall()
         assert all(f"GET {p}?page=2 " in lines[n - 1] for n, p in got), name
+
+
+def test_progress_bar_on_stderr(con, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(ingest, "PROGRESS_DELAY", 0)
+    write(tmp_path / "a.log", nginx(100))
+    write(tmp_path / "b.log.gz", gzip.compress(nginx(100, 500).encode()))
+    result = ingest.ingest(con, [str(tmp_path / "a.log"), str(tmp_path / "b.log.gz")], progress=True)
+    assert result.table["rows"].tolist() == [100, 100]
+    err = capsys.readouterr().err
+    assert "ingest: 100%" in err

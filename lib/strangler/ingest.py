@@ -43,6 +43,7 @@ BLOCK = 16 << 20          # bytes per block on the robust path
 FP_BYTES = 4096           # bytes hashed into the fingerprint
 HEAD = 64 << 10           # bytes sampled for format detection
 REOPEN = ("unterminated", "truncated_gzip")
+PROGRESS_DELAY = 1.0      # seconds before the progress bar shows: short runs print only the summary
 MEMORY_LIMIT = "1GB"      # DuckDB's memory while ingesting (it spills beyond); the user's setting comes back after
 
 REQUEST_COLUMNS = ["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent",
@@ -576,11 +577,13 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
         from tqdm import tqdm
 
         total = sum(f.stat().st_size for f, _ in files if f.exists())
-        bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", delay=1.0, leave=False)
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", delay=PROGRESS_DELAY, leave=False)
     try:
         for path, explicit in files:
             try:
                 rows.append(_ingest_file(con, path, explicit, name, fmts, zone, bar))
+                if bar is not None:
+                    bar.refresh()
             except _Unreadable as exc:
                 if exc.explicit:
                     errors.append(f"{path}: {exc}")
