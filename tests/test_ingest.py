@@ -442,6 +442,9 @@ def test_kill_9_mid_ingest_then_rerun_gives_exact_counts(tmp_path):
         assert sources(con) == [(1, "combined_s", 50, 50, 0), (2, "combined_s", 500_000, 500_000, 0)]
         assert con.execute("SELECT count(*), count(DISTINCT (source_id, line_no)) FROM requests").fetchone() \
             == (500_050, 500_050)
+        # every line number is the physical line that holds the request (line k has /trips/5000 + (k-1) % 1000)
+        assert con.execute("SELECT count(*) FROM requests WHERE source_id = 2 "
+                           "AND path <> '/trips/' || (5000 + (line_no - 1) % 1000)").fetchone()[0] == 0
     finally:
         con.close()
 

@@ -573,6 +573,8 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     shown = _progress_bar(con, False)                 # ours (tqdm) or none: never DuckDB's on stdout
     limit = _fetch1(con.execute("SELECT current_setting('memory_limit')"))[0]
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a 10 GB log must not take the machine's memory
+    ordered = _fetch1(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
+    con.execute("SET preserve_insertion_order = false")   # rows carry their line_no: a quarter faster inserts
     if progress:
         from tqdm import tqdm
 
@@ -599,6 +601,7 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
         if shown:
             _progress_bar(con, True)
         con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
 
 
