@@ -524,3 +524,16 @@ def test_progress_bar_on_stderr(con, tmp_path, monkeypatch, capsys):
     assert result.table["rows"].tolist() == [100, 100]
     err = capsys.readouterr().err
     assert "ingest: 100%" in err
+
+
+def test_w3c_file_that_grows_keeps_its_fields_header(con, tmp_path):
+    log = write(tmp_path / "u_ex.log", "#Software: Microsoft IIS\n#Fields: date time cs-method cs-uri-stem "
+                                       "sc-status time-taken\n2026-03-02 10:00:00 GET /a 200 5\n")
+    ingest.ingest(con, [str(log)])
+    with open(log, "a") as f:
+        f.write("2026-03-02 10:00:01 POST /b 201 6\n#Fields: date time cs-method cs-uri-stem sc-status\n"
+                "2026-03-02 10:00:02 GET /c 404\n")
+    grew = ingest.ingest(con, [str(log)])
+    assert grew.table[["lines", "rows", "rejects", "note"]].values.tolist() == [[3, 2, 1, "grew"]]
+    assert [(r["method"], r["path"], r["status"], r["duration_ms"]) for r in (req(con, 1, n) for n in (3, 4, 6))] \
+        == [("GET", "/a", 200, 5.0), ("POST", "/b", 201, 6.0), ("GET", "/c", 404, None)]
