@@ -126,8 +126,7 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
     }
     valid = ["c1 IS NOT NULL", "NOT starts_with(c1, '#')", "c3 IS NOT NULL", "starts_with(c4, '[')",
              "ends_with(c5, ']')", "c6 IS NOT NULL", "strlen(c7) = 3", "try_cast(c7 AS SMALLINT) >= 100",
-             "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)",
-             "try_strptime(c4 || ' ' || c5, '[%d/%b/%Y:%H:%M:%S %z]') IS NOT NULL"]
+             "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)"]     # a ts that does not parse: _drop_bad_ts
     if agent:
         csv_cols["referer"] = "CASE WHEN c9 = '-' THEN NULL ELSE c9 END"
         csv_cols["user_agent"] = "CASE WHEN c10 = '-' THEN NULL ELSE c10 END"

@@ -413,6 +413,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                                       [sid]))[0]
                     if top != nl:
                         raise _Fallback
+                    rows -= _drop_bad_ts(con, fmt, params)
                 else:
                     rows = _run(con, _rows_sql(fmt, _csv_source()), params)
                     rows -= _drop_bad_ts(con, fmt, params)
