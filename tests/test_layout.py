@@ -30,3 +30,37 @@ def test_makefile_targets_are_documented():
     assert {"report", "test", "lab", "demo", "bench", "help"} <= set(targets)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def _readme_table_rows() -> dict[str, str]:
+    """README's schema table: table name -> the text of its row."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## DuckDB schema", 1)[1].split("\n## ", 1)[0]
+    return {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (.*) \|$", section, re.M)}
+
+
+def test_readme_documents_every_column_of_the_schema(con):
+    rows = _readme_table_rows()
+    tables = con.execute("SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+                         "WHERE database_name = current_database() GROUP BY table_name").fetchall()
+    assert {name for name, _ in tables} <= set(rows)
+    missing = {name: [c for c in cols if f"`{c}`" not in rows[name]] for name, cols in tables}
+    assert missing == {name: [] for name, _ in tables}
+
+
+def test_readme_documents_every_command_and_option():
+    import argparse
+
+    from strangler import cli
+
+    text = (ROOT / "README.md").read_text()
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, p in sub.choices.items():
+        if f"`strangler {name}" not in text:
+            missing.append(name)
+        for action in p._actions:
+            long = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+            if long and not any(o in text for o in long):
+                missing.append(f"{name} {long[0]}")
+    assert missing == []
