@@ -364,9 +364,11 @@ def _prescan(content: _Content) -> tuple[int, bool, bool, int]:
     for block in content.blocks():
         n = block.count(b"\n")
         nl += n
-        cr += block.count(b"\r")
-        crlf += block.count(b"\r\n")
-        nul += block.count(b"\0")
+        if b"\r" in block:                    # memchr-fast tests first: most logs have no CR and no NUL
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n")
+        if b"\0" in block:
+            nul += 1
         tail = len(block) - block.rfind(b"\n") - 1 if n else tail + len(block)
     clean = nul == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
     return nl, tail == 0, clean, tail
