@@ -283,7 +283,6 @@ def build_fastapi(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
 
 def route_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Distinct (framework, method, rule) in matching order; exact inventory rows win over static ones."""
-    routes_mod.ensure_columns(con)
     return con.execute("""
         SELECT framework, method, rule, endpoint FROM (
             SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint, app, position, inventory

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS routes (
     end_line  INTEGER,
     blueprint VARCHAR,             -- Flask blueprint or FastAPI router tag; NULL for the app itself
     inventory VARCHAR,             -- 'app' (imported) or 'source' (static)
-    app       VARCHAR              -- the MODULE:ATTR or source directory it came from
+    app       VARCHAR,             -- the MODULE:ATTR or source directory it came from
+    position  INTEGER              -- the framework's matching order within its app (Starlette tries in this order)
 );
 
 CREATE TABLE IF NOT EXISTS routes_unresolved (

@@ -49,17 +49,6 @@ class InventoryResult:
         return "\n".join(lines)
 
 
-def ensure_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Add `routes.position` (the framework's matching order: Starlette tries routes in this order).
-
-    Only the writers call it (inventories, attribution), so the views also work on a read-only connection.
-    """
-    exists = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'routes' "
-                         "AND column_name = 'position' AND database_name = current_database()").fetchone()[0]
-    if not exists:
-        con.execute("ALTER TABLE routes ADD COLUMN IF NOT EXISTS position INTEGER")
-
-
 def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path | None = None) -> dict:
     """Run `_inventory.py` for one app spec in the given interpreter; returns its parsed JSON."""
     python = python or sys.executable
@@ -86,7 +75,6 @@ def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path |
 
 def store(con: duckdb.DuckDBPyConnection, app: str, inventory: str, rows: list[dict]) -> dict[tuple[str, str], int]:
     """Replace the routes of `app` with `rows`; returns the number of rows per (app, framework)."""
-    ensure_columns(con)
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("inventory", "app")])
     frame["inventory"] = inventory
     frame["app"] = app
