@@ -134,14 +134,18 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                    "helpers and hooks (default: the folder holding the routes' files)")
     p.add_argument("--start", default=None, metavar="TIME", help="value window start, e.g. 2026-03-01 (default: first request)")
     p.add_argument("--end", default=None, metavar="TIME", help="value window end, exclusive (default: last request)")
+    p.add_argument("--manifest", type=Path, default=None, metavar="M", help="migration.toml: its routes keep their "
+                   "batch (migrated or planned) instead of being proposed again (default: the batches table as it is)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write plan.csv, plan.md and migration.draft.toml here")
     p.set_defaults(run=run_plan)
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from strangler import db, score
+    from strangler import db, manifest, score
 
     con = db.connect(args.db)
+    if args.manifest:
+        manifest.store(con, manifest.load(args.manifest))
     print(score.plan(con, weights=args.weights, budget=args.budget, start=args.start, end=args.end,
                      source=args.source, out=args.out))
     return 0
