@@ -21,10 +21,12 @@
 # %% tags=["parameters"]
 # db: the DuckDB file; source: the Flask app's source tree (default: the folder of the routes' files);
 # weights: e.g. traffic=1,errors=0.5,latency=0.5,effort=1 (the defaults); budget: effort points per batch
-# (default 20); start, end: the value window, e.g. 2026-03-01 (default: every request)
+# (default 20); start, end: the value window, e.g. 2026-03-01 (default: every request); manifest: migration.toml,
+# whose routes keep their batch instead of being proposed again (default: the batches table as it is)
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
+manifest: Optional[str] = None
 source: Optional[str] = None
 weights: Optional[str] = None
 budget: Optional[float] = None
@@ -36,9 +38,11 @@ from strangler import charts
 
 charts.enable()
 
-from strangler import db as dbm, score
+from strangler import db as dbm, manifest as manifest_mod, score
 
 con = dbm.connect(db)
+if manifest:
+    manifest_mod.store(con, manifest_mod.load(manifest))
 plan = score.plan(con, weights=weights, budget=budget, start=start, end=end, source=source)
 scores = plan.scores
 print(plan)

@@ -40,7 +40,8 @@ def demo_report(small_demo: Path, tmp_path_factory) -> dict:
     index = report.build(tmp / "demo.duckdb", small_demo / "migration.toml", tmp / "reports", logs=logs,
                          apps=APPS, source=ROOT / "lib" / "strangler" / "demo")
     batches = [b.name for b in manifest.load(small_demo / "migration.toml")]
-    return {"index": index, "out": tmp / "reports", "batches": batches}
+    return {"index": index, "out": tmp / "reports", "batches": batches, "db": tmp / "demo.duckdb",
+            "manifest": small_demo / "migration.toml"}
 
 
 def _expected(batches: list[str]) -> list[str]:
@@ -81,3 +82,15 @@ def test_every_report_renders_offline_in_chromium(demo_report, browser):  # noqa
             assert got["charts"] >= 1, page.name
             assert got["tooltip"] is not None, f"{page.name}: no tooltip on hovering its first ten marks"
             assert got["tooltip"]["text"] and got["tooltip"]["elements"] == 0, (page.name, got["tooltip"])
+
+
+def test_priorities_keep_the_manifest_batches(demo_report):
+    """03 runs before any review: it loads the manifest itself, so batch routes are not proposed again."""
+    import duckdb
+
+    expected = sorted((b.name, m, r, "migrated") for b in manifest.load(demo_report["manifest"]) for m, r in b.routes)
+    con = duckdb.connect(str(demo_report["db"]), read_only=True)
+    got = con.execute("SELECT proposed_batch, method, rule, status FROM scores WHERE status <> 'proposed' "
+                      "AND NOT dead ORDER BY ALL").fetchall()
+    con.close()
+    assert got == expected

@@ -269,7 +269,7 @@ def test_jobs_run_the_batch_review_once_per_batch(tmp_path):
         report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs, "logs": [str(Path("a.log").resolve())]}),
         report.Job(nb("02_endpoints"), "02_endpoints", "02_endpoints",
                    {"db": dbs, "apps": ["m:app", "n:app"], "source": src}),
-        report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs, "source": src}),
+        report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs, "source": src, "manifest": man}),
         report.Job(nb("04_batch_review"), "04_batch_review-trips-read", "04_batch_review — trips <read>",
                    {"db": dbs, "manifest": man, "batch": "trips <read>"}),
         report.Job(nb("04_batch_review"), "04_batch_review-trips-read_", "04_batch_review — trips/read",
@@ -302,7 +302,7 @@ def test_build_runs_every_notebook_in_order_with_its_parameters(built):
     assert params == {
         "01_ingest": {"db": dbs, "logs": [str(tmp / "a.log"), str(Path("logs/*.gz").resolve())]},
         "02_endpoints": {"db": dbs, "apps": ["demo:app"], "source": str(tmp)},
-        "03_priorities": {"db": dbs, "source": str(tmp)},
+        "03_priorities": {"db": dbs, "source": str(tmp), "manifest": man},
         "04_batch_review-trips-read": {"db": dbs, "manifest": man, "batch": "trips <read>"},
         "05_progress": {"db": dbs, "manifest": man},
     }

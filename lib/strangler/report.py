@@ -81,7 +81,7 @@ def jobs(db: str | Path, manifest: str | Path | None = None, logs: Sequence[str 
     per_notebook: dict[str, dict[str, Any]] = {
         "01_ingest": {"logs": [_abs(p) for p in logs]},          # globs too: resolved against this cwd
         "02_endpoints": {"apps": list(apps), "source": src_s},
-        "03_priorities": {"source": src_s},
+        "03_priorities": {"source": src_s, "manifest": man_s},
         "05_progress": {"manifest": man_s},
     }
     out: list[Job] = []
