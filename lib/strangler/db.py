@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS requests (
     logged_route    VARCHAR,         -- the route as the serving app named it in the log, if it did
     db_ms           DOUBLE,
     db_queries      INTEGER,
-    shape           VARCHAR,         -- the path collapsed to a shape (ids replaced), set by attribute
     route           VARCHAR,         -- routes.rule matched by the framework's own rules; NULL when unmatched
     route_framework VARCHAR,         -- framework of the matched rule
     match           VARCHAR,         -- 'matched' / 'method_not_allowed' / 'unmatched'; NULL until attributed
@@ -66,6 +65,11 @@ CREATE TABLE IF NOT EXISTS routes (
     inventory VARCHAR,             -- 'app' (imported) or 'source' (static)
     app       VARCHAR,             -- the MODULE:ATTR or source directory it came from
     position  INTEGER              -- the framework's matching order within its app (Starlette tries in this order)
+);
+
+CREATE TABLE IF NOT EXISTS path_shapes (
+    path  VARCHAR,                 -- a distinct requests.path
+    shape VARCHAR                  -- the path collapsed to a shape (ids replaced) under the current routes; by attribute
 );
 
 CREATE TABLE IF NOT EXISTS routes_unresolved (
