@@ -53,11 +53,7 @@ print("window:", window)
 # route with a FastAPI twin (same method and template) is served by both apps; its requests count here for Flask.
 
 # %%
-table = attribute.endpoints(con, start, end)
-twins = routes.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"]).drop_duplicates(["method", "flask_rule"])
-table = table.merge(twins[["method", "flask_rule", "fastapi_rule"]].rename(
-    columns={"flask_rule": "rule", "fastapi_rule": "fastapi_twin"}), on=["method", "rule"], how="left")
-table.loc[table["framework"] != "flask", "fastapi_twin"] = None
+table = attribute.endpoints_with_twins(con, start, end)
 charts.sortable_table(charts.endpoint_table(table), caption=f"Routes and their traffic ({window})")
 
 # %% [markdown]
@@ -99,19 +95,13 @@ charts.table(um, caption="Top unmatched shapes")
 
 # %%
 diff = routes.inventory_diff(con)
-unresolved = con.execute("SELECT file, line, reason, code FROM routes_unresolved ORDER BY file, line").df()
+unresolved = routes.unresolved(con)
 charts.table(diff, caption=f"{len(diff)} routes found by one inventory only")
 
 # %%
 charts.table(unresolved, caption=f"{len(unresolved)} route definitions the static inventory could not resolve")
 
 # %% tags=["summary"]
-cov = attribute.coverage(con, start, end)
-n_flask = int((table["framework"] == "flask").sum())
-used = int((table["requests"] > 0).sum())
-top10 = float(par["share"].head(10).sum()) if len(par) else 0.0
+line = attribute.summary(con, start, end)
 con.close()
-print(f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
-      f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests matched "
-      f"a route, {cov['method_not_allowed']:,} were 405s"
-      + (f"; the 10 busiest routes carry {top10:.0%}" if len(par) else ""))
+print(line)

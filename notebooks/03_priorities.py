@@ -71,10 +71,7 @@ charts.table(ranked[["rank", "method", "rule", "status", "proposed_batch", "scor
 # What makes the effort: one row per Flask construct a route uses, with the file and line to look at when porting.
 
 # %%
-coupling_by_kind = con.execute("""
-    SELECT kind, count(*) AS uses, count(DISTINCT method || ' ' || rule) AS routes
-    FROM coupling GROUP BY kind ORDER BY uses DESC
-""").df()
+coupling_by_kind = score.coupling_by_kind(con)
 charts.bar(coupling_by_kind, "kind", "uses", title="Flask constructs across the routes to port",
            tooltip=["kind", "uses", "routes"])
 
@@ -108,9 +105,7 @@ changes = score.rank_changes(con)
 charts.rank_moves(changes)
 
 # %%
-movers = (changes.assign(abs_move=changes["move"].abs()).sort_values("abs_move", ascending=False)
-          .drop_duplicates("route").head(10))
-charts.table(movers[["route", "variant", "base_rank", "rank", "move"]], caption="Largest rank moves")
+charts.table(score.largest_moves(changes, top=10), caption="Largest rank moves")
 
 # %% tags=["summary"]
 con.close()

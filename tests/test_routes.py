@@ -139,6 +139,9 @@ def test_static_inventory_reports_what_it_cannot_resolve(con):
          'router = APIRouter(prefix="/r")'),
     ]
     assert result.unresolved == 5
+    assert routes.unresolved(con)[["line", "reason"]].values.tolist()[0] == [
+        9, "blueprint orphan is never registered in the tree; its routes are listed under its own prefix"]
+    assert routes.unresolved(con)["line"].tolist() == [9, 10, 13, 16, 37]
     # a second run replaces the rows of that directory instead of adding to them
     routes.inventory_source(con, directory)
     assert con.execute("SELECT count(*) FROM routes_unresolved").fetchone() == (5,)

@@ -500,6 +500,29 @@ def test_demo_weight_changes_move_the_expected_routes(demo_db):
     con.close()
 
 
+def test_largest_moves_keeps_each_routes_biggest_move():
+    changes = pd.DataFrame({
+        "route": ["GET /a", "GET /a", "GET /b", "GET /c", "GET /c"],
+        "variant": ["v1", "v2", "v1", "v1", "v2"],
+        "base_rank": [1, 1, 2, 3, 3],
+        "rank": [3, 2, 1, 3, 1],
+        "move": [-2, -1, 1, 0, 2],
+    })
+    assert score.largest_moves(changes, top=2).to_dict("records") == [
+        {"route": "GET /a", "variant": "v1", "base_rank": 1, "rank": 3, "move": -2},
+        {"route": "GET /c", "variant": "v2", "base_rank": 3, "rank": 1, "move": 2},
+    ]
+
+
+def test_coupling_by_kind_counts_uses_and_routes(con):
+    con.execute("CREATE TABLE coupling (method VARCHAR, rule VARCHAR, kind VARCHAR, detail VARCHAR, file VARCHAR, "
+                "line INTEGER, via VARCHAR)")
+    con.executemany("INSERT INTO coupling VALUES (?, ?, ?, '', 'app.py', ?, NULL)", [
+        ("GET", "/a", "g", 1), ("GET", "/a", "g", 2), ("POST", "/a", "g", 3), ("GET", "/b", "abort", 4)])
+    assert score.coupling_by_kind(con).to_dict("records") == [
+        {"kind": "g", "uses": 3, "routes": 2}, {"kind": "abort", "uses": 1, "routes": 1}]
+
+
 def test_rerank_needs_a_plan(con):
     with pytest.raises(StranglerError, match=r"^no scores table yet: run `strangler plan`"):
         score.rank_changes(con)

@@ -486,6 +486,33 @@ def unmatched(con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = N
     """, params + [limit]).df()
 
 
+def endpoints_with_twins(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
+    """`endpoints` plus `fastapi_twin`: for a Flask route, the FastAPI rule that serves the same method and
+    template once it is migrated (NULL when it has none, and on FastAPI rows)."""
+    table = endpoints(con, start, end)
+    twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"]).drop_duplicates(["method", "flask_rule"])
+    table = table.merge(twins[["method", "flask_rule", "fastapi_rule"]].rename(
+        columns={"flask_rule": "rule", "fastapi_rule": "fastapi_twin"}), on=["method", "rule"], how="left")
+    table.loc[table["framework"] != "flask", "fastapi_twin"] = None
+    return table
+
+
+def summary(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> str:
+    """One line for the report index: routes per framework, live and dead, how much traffic matched."""
+    table = endpoints(con, start, end)
+    dead = dead_routes(con, start, end)
+    cov = coverage(con, start, end)
+    par = pareto(con, start, end)
+    n_flask = int((table["framework"] == "flask").sum())
+    used = int((table["requests"] > 0).sum())
+    line = (f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
+            f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests "
+            f"matched a route, {cov['method_not_allowed']:,} were 405s")
+    if len(par):
+        line += f"; the 10 busiest routes carry {float(par['share'].head(10).sum()):.0%}"
+    return line
+
+
 def pareto(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Routes with traffic, busiest first, with the cumulative share of all requests they carry."""
     table = endpoints(con, start, end)

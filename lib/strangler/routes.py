@@ -148,6 +148,11 @@ def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """).df()
 
 
+def unresolved(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Route definitions the static inventory could not resolve: file, line, reason, code."""
+    return con.execute("SELECT file, line, reason, code FROM routes_unresolved ORDER BY file, line").df()
+
+
 def inventory_diff(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Where the exact and the static inventory disagree: (framework, method, rule) found by only one of them.
 

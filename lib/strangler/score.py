@@ -445,6 +445,23 @@ def rank_changes(con: duckdb.DuckDBPyConnection, variants: dict[str, str | dict]
     return out.sort_values(["variant", "rank"]).reset_index(drop=True)
 
 
+def largest_moves(changes: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The `top` routes whose rank moves most under any variant of `rank_changes` (each route once, its
+    largest move): route, variant, base_rank, rank, move."""
+    order = changes.assign(abs_move=changes["move"].abs()).sort_values(["abs_move", "route", "variant"],
+                                                                        ascending=[False, True, True])
+    return order.drop_duplicates("route").head(top)[["route", "variant", "base_rank", "rank", "move"]] \
+        .reset_index(drop=True)
+
+
+def coupling_by_kind(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Flask constructs across the scored routes, from table `coupling`: kind, uses, routes (distinct)."""
+    return con.execute("""
+        SELECT kind, count(*) AS uses, count(DISTINCT (method, rule)) AS routes
+        FROM coupling GROUP BY kind ORDER BY uses DESC, kind
+    """).df()
+
+
 # --- outputs ------------------------------------------------------------------------------------------------
 
 def _md(value: object) -> str:
