@@ -1,6 +1,6 @@
 """Benchmark: `strangler ingest` against GoAccess on one generated nginx log (combined + $request_time).
 
-    .venv/bin/python bench/ingest.py [--lines 5000000] [--rss-gb 0] [--keep DIR]
+    .venv/bin/python bench/ingest.py [--lines 5000000] [--rss-gb 0] [--no-goaccess] [--floor] [--keep DIR]
 
 Writes the log with DuckDB (fast, deterministic), then times, each in its own process:
   * strangler: `ingest.ingest` into a fresh DuckDB file (lines/s, peak RSS of the process);
@@ -52,9 +52,27 @@ rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 # line k of the generated log has client 10.{i % 250}.{i // 250 % 250}.{i % 7}, i = k - 1: line numbers are exact
 wrong = con.execute("SELECT count(*) FROM requests WHERE client <> '10.' || ((line_no - 1) % 250) || '.' "
                     "|| ((line_no - 1) // 250 % 250) || '.' || ((line_no - 1) % 7)").fetchall()[0][0]
-con.close()
-print(json.dumps({"seconds": secs, "lines": int(r.table["lines"].sum()), "rows": int(r.table["rows"].sum()),
-                  "rss_mb": rss, "wrong_line_numbers": wrong}))
+out = {"seconds": secs, "lines": int(r.table["lines"].sum()), "rows": int(r.table["rows"].sum()), "rss_mb": rss,
+       "wrong_line_numbers": wrong}
+if sys.argv[3] == "floor":
+    # what no parser can beat on this machine: DuckDB's CSV reader splitting the fields (nothing parsed, nothing
+    # stored), and storing the parsed rows (nothing read: an INSERT of the same rows from memory into a fresh file)
+    con = db.connect(sys.argv[1])
+    con.execute("SET enable_progress_bar = false")
+    t = time.perf_counter()
+    con.execute("SELECT count(*) FROM read_csv(?, " + ingest._READ_FIELDS + ")", [sys.argv[2]]).fetchall()
+    out["read_only_seconds"] = time.perf_counter() - t
+    con.execute("CREATE TEMP TABLE parsed AS SELECT * FROM requests")
+    con.execute("ATTACH ? AS fresh", [sys.argv[1] + ".fresh"])
+    con.execute("USE fresh")
+    con.execute(db.SCHEMA)
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{ingest.MEMORY_LIMIT}'")
+    t = time.perf_counter()
+    con.execute("INSERT INTO fresh.main.requests SELECT * FROM temp.main.parsed")
+    out["store_only_seconds"] = time.perf_counter() - t
+    con.close()
+print(json.dumps(out))
 """
 
 
@@ -74,14 +92,16 @@ def generate(path: Path, lines: int) -> None:
     con.close()
 
 
-def run_strangler(log: Path, work: Path) -> dict:
+def run_strangler(log: Path, work: Path, floor: bool = False) -> dict:
     dbfile = work / "bench.duckdb"
-    for f in (dbfile, dbfile.with_suffix(".duckdb.wal")):
+    files = [dbfile, dbfile.with_suffix(".duckdb.wal"), work / "bench.duckdb.fresh", work / "bench.duckdb.fresh.wal"]
+    for f in files:
         f.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(dbfile), str(log)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run([sys.executable, "-c", CHILD, str(dbfile), str(log), "floor" if floor else "-"],
+                         check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
-    dbfile.unlink(missing_ok=True)
+    for f in files:
+        f.unlink(missing_ok=True)
     return result
 
 
@@ -97,6 +117,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--rss-gb", type=float, default=0.0, help="also ingest a log of this many GB for peak RSS")
     ap.add_argument("--no-goaccess", action="store_true", help="time strangler only (GoAccess takes minutes)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time reading alone and storing alone: the ceiling for any parser on this machine")
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="strangler-bench-"))
@@ -109,10 +131,14 @@ def main() -> int:
         print(f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.platform()}, Python {platform.python_version()}, "
               f"DuckDB {duckdb.__version__}")
         print(f"log: {args.lines:,} lines, {size / 1e9:.2f} GB, written in {time.perf_counter() - t:.1f} s")
-        s = run_strangler(log, work)
+        s = run_strangler(log, work, args.floor)
         assert s["lines"] == s["rows"] == args.lines and s["wrong_line_numbers"] == 0, s
         sl = args.lines / s["seconds"]
         print(f"strangler: {s['seconds']:.2f} s, {sl:,.0f} lines/s, peak RSS {s['rss_mb']:,.0f} MB")
+        if args.floor:
+            r, w = s["read_only_seconds"], s["store_only_seconds"]
+            print(f"floor: reading alone {r:.2f} s ({args.lines / r:,.0f} lines/s), storing alone {w:.2f} s "
+                  f"({args.lines / w:,.0f} lines/s); both, with no parsing: {args.lines / (r + w):,.0f} lines/s")
         if not args.no_goaccess:
             g = run_goaccess(log, work)
             gl = args.lines / g

@@ -497,9 +497,16 @@ def test_notebook_01_runs_and_escapes_rejects(tmp_path, real_logs):
     assert "<script>alert(1)" not in html
 
 
-def test_fast_readers_keep_exact_line_numbers(con, tmp_path):
+@pytest.mark.parametrize("pieces", [1, 5])
+def test_fast_readers_keep_exact_line_numbers(con, tmp_path, monkeypatch, pieces):
     """Files that each reader must hand to the next: blank lines, an unbalanced quote, a '#' line; the line
-    number of every request must still be the physical line that holds it."""
+    number of every request must still be the physical line that holds it, also when a file is read in
+    pieces side by side (cut small here so that every file is)."""
+    monkeypatch.setattr(ingest, "PIECES", pieces)
+    monkeypatch.setattr(ingest, "PIECE_BYTES", 1000)
+    read = []
+    numbered = ingest._numbered
+    monkeypatch.setattr(ingest, "_numbered", lambda p, options: read.append(len(p)) or numbered(p, options))
     cases = {"plain.log": nginx(3000),             # each file starts differently: else it is "the same file"
              "blank.log": nginx(1000, 10_000) + "\n" + nginx(1000, 11_000) + "\n\n" + nginx(1000, 12_000),
              "quote.log": nginx(1000, 20_000) + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 1 '
@@ -514,6 +521,21 @@ def test_fast_readers_keep_exact_line_numbers(con, tmp_path):
         lines = (tmp_path / name).read_text().splitlines()
         got = con.execute("SELECT line_no, path FROM requests WHERE source_id = ? ORDER BY line_no", [sid]).fetchall()
         assert all(f"GET {p}?page=2 " in lines[n - 1] for n, p in got), name
+    assert max(read) == pieces
+
+
+def test_pieces_cut_at_line_starts_and_count_every_newline(tmp_path, monkeypatch):
+    text = nginx(700) + "no newline at the end"
+    log = write(tmp_path / "a.log", text)
+    cuts = ingest._cuts(log, log.stat().st_size, pieces=4, min_bytes=100)
+    data = log.read_bytes()
+    assert len(cuts) == 5 and cuts[0] == 0 and cuts[-1] == len(data)
+    assert all(data[c - 1:c] == b"\n" for c in cuts[1:-1])
+    monkeypatch.setattr(ingest, "PIECE_BYTES", 100)
+    scan = ingest._prescan(ingest._Content(log), 4)
+    assert [(lo, hi) for lo, hi, _ in scan.pieces] == list(zip(cuts, cuts[1:]))
+    assert (scan.newlines, scan.ends_with_newline, scan.clean, scan.tail) == (700, False, True, 21)
+    assert [before for _, _, before in scan.pieces] == [data[:lo].count(b"\n") for lo, _, _ in scan.pieces]
 
 
 def test_progress_bar_on_stderr(con, tmp_path, monkeypatch, capsys):

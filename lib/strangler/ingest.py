@@ -21,8 +21,10 @@ import glob
 import hashlib
 import os
 import re
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -40,6 +42,8 @@ from strangler.errors import StranglerError
 MAX_LINE = 1 << 20        # a longer line is a reject (too_long)
 RAW_MAX = 2048            # rejects keep the raw line cut at 2 KB
 BLOCK = 16 << 20          # bytes per block on the robust path
+PIECES: int | None = None # a plain file is read in up to this many pieces side by side (None: 2 per thread) ...
+PIECE_BYTES = 32 << 20    # ... of at least this many bytes
 FP_BYTES = 4096           # bytes hashed into the fingerprint
 HEAD = 64 << 10           # bytes sampled for format detection
 REOPEN = ("unterminated", "truncated_gzip")
@@ -305,30 +309,91 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
 
 
 CSV_FIELDS = 16
+_CSV_FIELDS = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, CSV_FIELDS + 1)) + "}"
+_READ_FIELDS = (f"columns = {_CSV_FIELDS}, delim = ' ', quote = '\"', escape = '\\', header = false, "
+                f"auto_detect = false, null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}")
+_READ_LINES = ("columns = {'line': 'VARCHAR'}, delim = '\\0', quote = '', escape = '', header = false, "
+               f"auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE + 2}")
 
 
-def _columns_rows_sql(fmt: F.Format) -> str:
+def _numbered(pieces: list[tuple[str, int]], options: str) -> str:
+    """The rows of DuckDB's CSV reader over each piece (a file name in SQL, and the number of lines before it),
+    each numbered with its physical line. A streaming row_number keeps one piece on one thread; the pieces of a
+    UNION ALL run side by side, one per core."""
+    return " UNION ALL ".join(f"SELECT row_number() OVER () + {before} AS line_no, * FROM read_csv({name}, {options})"
+                              for name, before in pieces)
+
+
+def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     """Requests straight from DuckDB's CSV reader splitting each line into fields (the fastest path, for the
     common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
     and become rejects through the line reader's anti-join."""
-    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, CSV_FIELDS + 1)) + "}"
-    src = (f"SELECT row_number() OVER () AS line_no, * FROM read_csv($path, compression = $compression, "
-           f"columns = {cols}, delim = ' ', "
-           "quote = '\"', escape = '\\', header = false, auto_detect = false, null_padding = true, "
-           f"strict_mode = false, max_line_size = {MAX_LINE + 2})")
-    rel = f"SELECT * FROM ({src}) WHERE line_no <= $last AND {fmt.csv_valid}"
+    rel = f"SELECT * FROM ({_numbered(pieces, _READ_FIELDS)}) WHERE line_no <= $last AND {fmt.csv_valid}"
     rel = _layered(F.Format("csv", "", [{"esc": "false"}, *F._request_layers("c6")], "true", {}), rel)
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
             f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})")
 
 
-def _csv_source() -> str:
+def _csv_source(pieces: list[tuple[str, int]]) -> str:
+    """Every line of the pieces as (line_no, line, flag): the line reader of the fast path."""
     return ("SELECT line_no, line, CASE WHEN line_no > $last THEN 'unterminated' END AS flag FROM ("
-            "SELECT row_number() OVER () AS line_no, line FROM read_csv($path, compression = $compression, "
-            "columns = {'line': 'VARCHAR'}, "
-            "delim = '\\0', quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
-            f"max_line_size = {MAX_LINE + 2}))")
+            f"{_numbered(pieces, _READ_LINES)})")
+
+
+class _Feed:
+    """Hands DuckDB the pieces of a plain file through pipes, one writer thread per piece, so that the pieces
+    are read (and numbered) in parallel. `os.splice` moves the bytes inside the kernel; they never enter Python.
+    A gzip file is one piece read by DuckDB itself (a gzip stream cannot be cut)."""
+
+    def __init__(self, content: _Content, scan: "_Scan", bar=None):
+        self.content, self.scan, self.bar = content, scan, bar
+        self.fed = 0                                   # bytes handed over (the progress bar moved by as much)
+        self._read_fds: list[int] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> list[tuple[str, int]]:
+        if self.content.gz:
+            return [("$path, compression = 'gzip'", 0)]
+        pieces = []
+        for lo, hi, before in self.scan.pieces:
+            r, w = os.pipe()
+            self._read_fds.append(r)
+            t = threading.Thread(target=self._write, args=(w, lo, hi), daemon=True)
+            self._threads.append(t)
+            pieces.append((f"'/dev/fd/{r}', compression = 'none'", before))
+        for t in self._threads:
+            t.start()
+        return pieces
+
+    def _write(self, w: int, lo: int, hi: int) -> None:
+        try:
+            with open(self.content.path, "rb") as f:
+                fd, off = f.fileno(), lo
+                while off < hi:
+                    if hasattr(os, "splice"):
+                        n = os.splice(fd, w, min(hi - off, 1 << 20), offset_src=off)
+                    else:                               # not Linux: copy through a buffer
+                        n = os.write(w, os.pread(fd, min(hi - off, 1 << 20), off))
+                    if n <= 0:
+                        break
+                    off += n
+                    if self.bar is not None:
+                        with self._lock:
+                            self.fed += n
+                            self.bar.update(n)
+        except OSError:                                 # the reader went away (a failed statement): stop
+            pass
+        finally:
+            os.close(w)
+
+    def __exit__(self, *exc) -> None:
+        for r in self._read_fds:                        # a writer still blocked on a full pipe gets EPIPE
+            os.close(r)
+        for t in self._threads:
+            t.join()
+        self._read_fds, self._threads = [], []
 
 
 # --- one file ---------------------------------------------------------------------------------------------------
@@ -355,23 +420,95 @@ def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tup
                        "ORDER BY source_id LIMIT 1", [str(path)]))
 
 
-def _prescan(content: _Content) -> tuple[int, bool, bool, int]:
-    """(newlines, ends with newline, clean, bytes after the last newline) from one pass of C-speed byte counts
-    (decompressing a gzip). Clean means LF-only or CRLF-only line ends, no NUL byte and, for a gzip, a complete
-    stream: the files DuckDB's CSV reader splits into lines exactly like we do."""
-    nl = cr = crlf = nul = 0
-    tail = 0
-    for block in content.blocks():
-        n = block.count(b"\n")
-        nl += n
-        if b"\r" in block:                    # memchr-fast tests first: most logs have no CR and no NUL
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n")
-        if b"\0" in block:
-            nul += 1
-        tail = len(block) - block.rfind(b"\n") - 1 if n else tail + len(block)
-    clean = nul == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
-    return nl, tail == 0, clean, tail
+@dataclass
+class _Scan:
+    """What one C-speed pass over a file's bytes found (see `_prescan`)."""
+
+    newlines: int
+    ends_with_newline: bool
+    clean: bool
+    tail: int                                     # bytes after the last newline
+    pieces: list[tuple[int, int, int]]            # (first byte, end byte, lines before it) of each piece
+
+
+def _cuts(path: Path, size: int, pieces: int, min_bytes: int | None = None) -> list[int]:
+    """Byte offsets that cut a plain file into up to `pieces` pieces of at least `min_bytes` (PIECE_BYTES),
+    each starting at a line start."""
+    n = max(1, min(pieces, size // (min_bytes or PIECE_BYTES)))
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, n):
+            f.seek(size * k // n)
+            f.readline()
+            if cuts[-1] < f.tell() < size:
+                cuts.append(f.tell())
+    return [*cuts, size]
+
+
+@dataclass
+class _Bytes:
+    """Counts over a run of bytes: newlines, CRs, CRLFs, NULs, and the bytes after the last newline."""
+
+    nl: int = 0
+    cr: int = 0
+    crlf: int = 0
+    nul: int = 0
+    tail: int = 0
+    _cr_end: bool = False                         # the last block ended in CR (a CRLF may straddle blocks)
+
+    def add(self, block: bytes | bytearray, k: int | None = None) -> None:
+        """Count the first `k` bytes of `block` (all of it by default)."""
+        k = len(block) if k is None else k
+        n = int(np.count_nonzero(np.frombuffer(block, np.uint8, k) == 10))   # numpy: no GIL, vectorised
+        self.nl += n
+        if block.find(b"\r", 0, k) >= 0:              # memchr-fast tests first: most logs have no CR and no NUL
+            self.cr += block.count(b"\r", 0, k)
+            self.crlf += block.count(b"\r\n", 0, k)
+        if self._cr_end and k and block[0] == 10:
+            self.crlf += 1
+        self._cr_end = bool(k) and block[k - 1] == 13
+        if block.find(b"\0", 0, k) >= 0:
+            self.nul += 1
+        self.tail = k - block.rfind(b"\n", 0, k) - 1 if n else self.tail + k
+
+
+def _count_piece(path: Path, lo: int, hi: int) -> _Bytes:
+    """`_Bytes` of bytes [lo, hi) of a plain file (run in a thread per piece)."""
+    counts, buf = _Bytes(), bytearray(1 << 20)
+    with open(path, "rb", buffering=0) as f:
+        f.seek(lo)
+        left = hi - lo
+        while left > 0:
+            k = f.readinto(memoryview(buf)[: min(left, len(buf))])
+            if not k:
+                break
+            counts.add(buf, k)
+            left -= k
+    return counts
+
+
+def _prescan(content: _Content, pieces: int = 1) -> _Scan:
+    """Newlines (in total and per piece), whether the content ends with one, and whether it is clean, from one
+    pass of vectorised byte counts (decompressing a gzip; a plain file's pieces counted side by side). Clean means
+    LF-only or CRLF-only line ends, no NUL byte and, for a gzip, a complete stream: the files DuckDB's CSV reader
+    splits into lines exactly like we do."""
+    if content.gz:
+        whole = _Bytes()
+        for block in content.blocks():
+            whole.add(block)
+        parts, cuts = [whole], [0, content.size]
+    else:
+        cuts = _cuts(content.path, content.path.stat().st_size, pieces)
+        with ThreadPoolExecutor(len(cuts) - 1) as pool:
+            parts = list(pool.map(lambda lo_hi: _count_piece(content.path, *lo_hi), zip(cuts, cuts[1:])))
+        content.size = cuts[-1]
+    nl = sum(p.nl for p in parts)
+    cr = sum(p.cr for p in parts)
+    crlf = sum(p.crlf for p in parts)
+    tail = parts[-1].tail                         # every other piece ends at a line start
+    clean = sum(p.nul for p in parts) == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
+    before = [sum(p.nl for p in parts[:i]) for i in range(len(parts))]
+    return _Scan(nl, tail == 0, clean, tail, list(zip(cuts, cuts[1:], before)))
 
 
 def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
@@ -401,31 +538,50 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                 first = prev_lines
         params = {"sid": sid, "tz": tz, "w3c_fields": _w3c_fields(con, sid) if fmt.windowed and not new else None}
         if fast:
-            nl, ends_nl, clean, tail = _prescan(content)
-            if not clean:
+            threads = int(_fetch1(con.execute("SELECT current_setting('threads')"))[0])
+            scan = _prescan(content, PIECES or 2 * threads)
+            if not scan.clean:
                 raise _Fallback
-            total = nl + (0 if ends_nl else 1)
-            params.update(path=str(path), last=nl, lo=1, hi=total, compression="gzip" if content.gz else "none")
+            nl = scan.newlines
+            total = nl + (0 if scan.ends_with_newline else 1)
+            params.update(path=str(path), last=nl, lo=1, hi=total)
+            feed = _Feed(content, scan, bar)
             try:
                 if fast == "columns":
-                    rows = _run(con, _columns_rows_sql(fmt), params)
+                    with feed as pieces:
+                        rows = _run(con, _columns_rows_sql(fmt, pieces), params)
                     # the CSV reader skips empty lines and joins lines across an unbalanced quote; either shifts
-                    # every later line number, which shows as a last request numbered below the last line
-                    top = _fetch1(con.execute("SELECT max(line_no) FROM requests WHERE source_id = ? AND line_no >= 1",
-                                      [sid]))[0]
-                    if top != nl:
+                    # the later line numbers of its piece, which shows as a piece's last request numbered below
+                    # the piece's last line
+                    ranges = [(before, after) for (_, _, before), (_, _, after)
+                              in zip(scan.pieces, [*scan.pieces[1:], (0, 0, nl)])]
+                    ends = [hi for _, hi in ranges]
+                    tops = _fetch1(con.execute(
+                        "SELECT " + ", ".join(f"max(line_no) FILTER (WHERE line_no > {lo} AND line_no <= {hi})"
+                                              for lo, hi in ranges)
+                        + " FROM requests WHERE source_id = ? AND line_no >= 1", [sid]))
+                    if list(tops) != ends:
                         raise _Fallback
                     rows -= _drop_bad_ts(con, fmt, params)
                 else:
-                    rows = _run(con, _rows_sql(fmt, _csv_source()), params)
+                    with feed as pieces:
+                        rows = _run(con, _rows_sql(fmt, _csv_source(pieces)), params)
                     rows -= _drop_bad_ts(con, fmt, params)
-                rejects = _run(con, _rejects_sql(fmt, _csv_source()), params) if rows < total else 0
+                if rows < total:
+                    with _Feed(content, scan) as pieces:
+                        rejects = _run(con, _rejects_sql(fmt, _csv_source(pieces)), params)
+                else:
+                    rejects = 0
             except duckdb.Error as exc:
                 raise _Fallback from exc
+            finally:
+                if bar is not None:                      # the fed bytes moved the bar; the whole file moves it
+                    bar.update(-feed.fed)
             if rows + rejects != total:
                 raise _Fallback
             if bar is not None:
                 bar.update(path.stat().st_size)
+            tail = scan.tail
             complete = content.size - tail
             n_lines = total
         else:
