@@ -45,6 +45,7 @@ CHILD = r"""
 import json, resource, sys, time
 from strangler import db, ingest
 con = db.connect(sys.argv[1])
+con.execute("SET enable_progress_bar = false")   # DuckDB's bar writes to stdout, where the JSON goes
 t = time.perf_counter()
 r = ingest.ingest(con, [sys.argv[2]])
 secs = time.perf_counter() - t

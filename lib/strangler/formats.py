@@ -65,7 +65,7 @@ _METHOD_OK = ("CASE {m} WHEN 'GET' THEN true WHEN 'POST' THEN true WHEN 'HEAD' T
 
 def _request_layers(req: str) -> list[dict[str, str]]:
     """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t."""
-    return [{"rq": req}, {"rq_m": "split_part(rq, ' ', 1)", "rq_t": "split_part(rq, ' ', 2)"},
+    return [{"rq": req}, {"rq_p": "string_split(rq, ' ')"}, {"rq_m": "rq_p[1]", "rq_t": "rq_p[2]"},
             {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"}]
 
 

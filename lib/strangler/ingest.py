@@ -5,10 +5,13 @@ bytes), detect the format from its first lines, then parse it in SQL (`strangler
 transaction. Three readers, fastest first; each gives way to the next when its result does not add up:
 
 * columns (common/combined family): DuckDB's CSV reader splits each line into its fields (delimiter ' ',
-  quote '"'), line numbers from a streaming row_number; checked by the last request's line number;
+  quote '"'); checked by each piece's last request, which must sit on the piece's last line;
 * lines: the CSV reader reads each line as one column and SQL (`strangler.formats`) parses it;
-  both need a clean file, which a C-speed byte count checks first (LF-only or CRLF-only, no NUL, complete gzip),
-  and both are checked afterwards (rows + rejects must equal the newlines Python counted);
+  both need a clean file, which a vectorised byte count checks first (LF-only or CRLF-only, no NUL, complete
+  gzip), and both are checked afterwards (rows + rejects must equal the newlines counted).
+  Both number lines with a streaming row_number, which DuckDB runs on one thread. So a plain file is cut at line
+  starts into pieces, each handed to DuckDB through a pipe and numbered from the newlines before it; the pieces
+  of one UNION ALL run side by side, one per core (a gzip stream cannot be cut: it is one piece);
 * robust: Python streams the bytes (gzip, truncated gzip, invalid UTF-8 replaced, lines over 1 MB, reading from
   an offset for growth) in 16 MB blocks handed to DuckDB as Arrow arrays; Python never loops over lines.
 
@@ -392,7 +395,7 @@ class _Feed:
         for r in self._read_fds:                        # a writer still blocked on a full pipe gets EPIPE
             os.close(r)
         for t in self._threads:
-            t.join()
+            t.join(timeout=10)                          # a daemon: never hang the ingest on a stuck pipe
         self._read_fds, self._threads = [], []
 
 
@@ -553,8 +556,8 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                     # the CSV reader skips empty lines and joins lines across an unbalanced quote; either shifts
                     # the later line numbers of its piece, which shows as a piece's last request numbered below
                     # the piece's last line
-                    ranges = [(before, after) for (_, _, before), (_, _, after)
-                              in zip(scan.pieces, [*scan.pieces[1:], (0, 0, nl)])]
+                    ranges = [(lo, hi) for (_, _, lo), (_, _, hi) in zip(scan.pieces, [*scan.pieces[1:], (0, 0, nl)])
+                              if lo < hi]                # (a last piece may hold only an unterminated line)
                     ends = [hi for _, hi in ranges]
                     tops = _fetch1(con.execute(
                         "SELECT " + ", ".join(f"max(line_no) FILTER (WHERE line_no > {lo} AND line_no <= {hi})"
