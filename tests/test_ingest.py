@@ -536,6 +536,10 @@ def test_pieces_cut_at_line_starts_and_count_every_newline(tmp_path, monkeypatch
     assert [(lo, hi) for lo, hi, _ in scan.pieces] == list(zip(cuts, cuts[1:]))
     assert (scan.newlines, scan.ends_with_newline, scan.clean, scan.tail) == (700, False, True, 21)
     assert [before for _, _, before in scan.pieces] == [data[:lo].count(b"\n") for lo, _, _ in scan.pieces]
+    counts = ingest._Bytes()                       # a CRLF cut between two blocks still counts as one
+    for block in (b"a\r", b"\nb\r\n", b"c\0d"):
+        counts.add(block)
+    assert (counts.nl, counts.cr, counts.crlf, counts.nul, counts.tail) == (2, 2, 2, 1, 3)
 
 
 def test_progress_bar_on_stderr(con, tmp_path, monkeypatch, capsys):

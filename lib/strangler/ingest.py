@@ -425,7 +425,7 @@ def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tup
 
 @dataclass
 class _Scan:
-    """What one C-speed pass over a file's bytes found (see `_prescan`)."""
+    """What one pass over a file's bytes found (see `_prescan`)."""
 
     newlines: int
     ends_with_newline: bool
