@@ -33,8 +33,7 @@ REAL = {
 
 
 def req(con, sid: int, line: int) -> dict:
-    cols = ["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent", "referer",
-            "request_id", "backend", "logged_route", "db_ms", "db_queries"]
+    cols = ingest.REQUEST_COLUMNS
     row = con.execute(f"SELECT {', '.join(cols)} FROM requests WHERE source_id = ? AND line_no = ?",
                       [sid, line]).fetchone()
     assert row is not None, f"no request at {sid}:{line}"
@@ -57,8 +56,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 def base(**over) -> dict:
     """A request dict with every column NULL except those given."""
-    d = dict.fromkeys(["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent",
-                       "referer", "request_id", "backend", "logged_route", "db_ms", "db_queries"])
+    d = dict.fromkeys(ingest.REQUEST_COLUMNS)
     d.update(over)
     return d
 
@@ -563,3 +561,14 @@ def test_w3c_file_that_grows_keeps_its_fields_header(con, tmp_path):
     assert grew.table[["lines", "rows", "rejects", "note"]].values.tolist() == [[3, 2, 1, "grew"]]
     assert [(r["method"], r["path"], r["status"], r["duration_ms"]) for r in (req(con, 1, n) for n in (3, 4, 6))] \
         == [("GET", "/a", 200, 5.0), ("POST", "/b", 201, 6.0), ("GET", "/c", 404, None)]
+
+
+def test_gzip_blocks_stay_bounded(tmp_path, monkeypatch):
+    """A highly compressed file expands block by block, never all at once (memory stays bounded)."""
+    monkeypatch.setattr(ingest, "BLOCK", 1 << 20)
+    log = write(tmp_path / "a.log.gz", gzip.compress(nginx(1).encode() * 100_000)
+                + gzip.compress(nginx(1, 7).encode()))
+    content = ingest._Content(log)
+    sizes = [len(b) for b in content.blocks()]
+    assert max(sizes) <= 1 << 20
+    assert (sum(sizes), content.size, content.truncated) == (len(nginx(1)) * 100_000 + len(nginx(1, 7)),) * 2 + (None,)

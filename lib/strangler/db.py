@@ -13,7 +13,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
     source_id   INTEGER PRIMARY KEY,
     path        VARCHAR NOT NULL,    -- as given on the command line, resolved to an absolute path
-    format      VARCHAR NOT NULL,    -- format name, see strangler.ingest.FORMATS
+    format      VARCHAR NOT NULL,    -- format name, see strangler.formats.FORMATS
     lines       BIGINT  NOT NULL,    -- every physical line read from the file
     rows        BIGINT  NOT NULL,    -- lines that became requests
     rejects     BIGINT  NOT NULL,    -- lines that became rejects; rows + rejects = lines
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS requests (
     db_queries      INTEGER,
     route           VARCHAR,         -- routes.rule matched by the framework's own rules; NULL when unmatched
     route_framework VARCHAR,         -- framework of the matched rule
-    match           VARCHAR,         -- 'matched' / 'method_not_allowed' / 'unmatched'; NULL until attributed
+    match           VARCHAR,         -- 'matched' / 'method_not_allowed' / 'redirect' / 'unmatched'; NULL until attributed
     source_id       INTEGER NOT NULL,
     line_no         BIGINT  NOT NULL -- 1-based physical line in its file
 );

@@ -63,7 +63,7 @@ _METHOD_OK = ("CASE {m} WHEN 'GET' THEN true WHEN 'POST' THEN true WHEN 'HEAD' T
               "ELSE regexp_full_match({m}, '[A-Za-z]{{1,20}}') END")                          # IN becomes a join
 
 
-def _request_layers(req: str) -> list[dict[str, str]]:
+def request_layers(req: str) -> list[dict[str, str]]:
     """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t."""
     return [{"rq": req}, {"rq_p": "string_split(rq, ' ')"}, {"rq_m": "rq_p[1]", "rq_t": "rq_p[2]"},
             {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"}]
@@ -97,7 +97,7 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         # escaped quotes and backslashes (Apache writes \" and \\) become placeholders, then split on quotes
         {"l2": f"CASE WHEN esc THEN replace(replace(line, '\\\\', '{_BSLASH}'), '\\\"', '{_QUOTE}') ELSE line END"},
         {"p": "string_split(l2, '\"')"},
-        *_request_layers(_unescape("p[2]")),
+        *request_layers(_unescape("p[2]")),
     ]
     p = "p"
     cols = {
@@ -119,7 +119,7 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
     # c9 referer, c10 user agent, c11 request time
     csv_cols = {
         "ts": "try_strptime(c4 || ' ' || c5, '[%d/%b/%Y:%H:%M:%S %z]')",
-        **{k: v for k, v in _REQUEST_COLUMNS.items()},
+        **_REQUEST_COLUMNS,
         "status": "try_cast(c7 AS SMALLINT)",
         "bytes": "try_cast(c8 AS BIGINT)",
         "client": "c1",
@@ -148,7 +148,7 @@ def _uvicorn() -> Format:
     x = f"regexp_extract(line, '{_UVICORN}', ['client', 'port', 'request', 'status'])"
     return Format(
         "uvicorn", "uvicorn's default access log: 'ip:port - \"GET /path HTTP/1.1\" 200' (no time, no duration)",
-        [{"x": x}, *_request_layers("x.request")], f"regexp_full_match(line, '{_UVICORN}')",
+        [{"x": x}, *request_layers("x.request")], f"regexp_full_match(line, '{_UVICORN}')",
         {**_REQUEST_COLUMNS, "status": "x.status::SMALLINT", "client": "x.client"},
         ts_required=False, bad_value="bad_value")
 
@@ -260,7 +260,7 @@ def _alb() -> Format:
            f"THEN ({' + '.join(f'try_cast({t} AS DOUBLE)' for t in times)}) * 1000 END")
     return Format(
         "alb", "AWS Application Load Balancer access log (space separated, request_processing_time etc. in s)",
-        [{"x": x}, *_request_layers("x.request")], f"regexp_full_match(line, '{_ALB}')",
+        [{"x": x}, *request_layers("x.request")], f"regexp_full_match(line, '{_ALB}')",
         {"ts": "try_cast(x.time AS TIMESTAMPTZ)", **_REQUEST_COLUMNS,
          "status": "try_cast(x.status AS SMALLINT)", "bytes": "try_cast(x.sent AS BIGINT)", "duration_ms": dur,
          "client": "regexp_replace(x.client, ':\\d+$', '')", "user_agent": _dash("x.ua")})

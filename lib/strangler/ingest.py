@@ -99,9 +99,8 @@ _ROTATED = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?(?:\.gz)?$")
 
 def _rotation_key(p: Path) -> tuple:
     """Sort rotated sets oldest first: access.log.2.gz, access.log.1, access.log."""
-    m = _ROTATED.match(p.name)
-    n = int(m["n"]) if m and m["n"] else 0
-    return (str(p.parent), m["base"] if m else p.name, -n, p.name)
+    m = _ROTATED.match(p.name)                     # matches every name
+    return (str(p.parent), m["base"], -int(m["n"] or 0), p.name)
 
 
 def expand(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[str]]:
@@ -158,27 +157,38 @@ class _Content:
             return
         skip = start
         with open(self.path, "rb") as f:
-            d, fed = zlib.decompressobj(wbits=31), False
-            while raw := f.read(BLOCK // 4):
-                while raw:
-                    try:
-                        out = d.decompress(raw)
-                    except zlib.error as exc:
-                        self.truncated = f"corrupt gzip data ({exc})"
-                        return
-                    fed = True
-                    raw = b""
-                    if d.eof:                          # another gzip member may follow (concatenated .gz)
-                        raw = d.unused_data
-                        d, fed = zlib.decompressobj(wbits=31), False
-                    if skip:
-                        cut = min(skip, len(out))
-                        out, skip = out[cut:], skip - cut
-                    if out:
-                        self.size += len(out)
-                        yield out
-            if fed and not d.eof:
-                self.truncated = "gzip stream ends early (truncated file)"
+            for out in self._inflate(f):
+                if skip:
+                    cut = min(skip, len(out))
+                    out, skip = out[cut:], skip - cut
+                if out:
+                    self.size += len(out)
+                    yield out
+
+    def _inflate(self, f) -> Iterator[bytes]:
+        """The decompressed gzip stream in pieces of at most BLOCK bytes (a highly compressed file must not
+        expand in memory at once), across concatenated members; sets `truncated` when the stream breaks off."""
+        d, fed, raw, at_end = zlib.decompressobj(wbits=31), False, b"", False
+        while True:
+            if not raw and not at_end:
+                raw = f.read(BLOCK // 4)
+                at_end = not raw
+            try:
+                out = d.decompress(raw, BLOCK)       # with no input left this drains what zlib still holds
+            except zlib.error as exc:
+                self.truncated = f"corrupt gzip data ({exc})"
+                return
+            fed = fed or bool(raw)
+            raw = d.unconsumed_tail
+            if d.eof:                                 # another gzip member may follow (concatenated .gz)
+                raw = d.unused_data
+                d, fed = zlib.decompressobj(wbits=31), False
+            if out:
+                yield out
+            elif at_end and not raw:
+                break
+        if fed and not d.eof:
+            self.truncated = "gzip stream ends early (truncated file)"
 
     def head(self, n: int) -> bytes:
         """The first `n` bytes of content (fewer if the file is shorter)."""
@@ -249,8 +259,9 @@ def _cleaned(src: str) -> str:
             f"AS line FROM ({src})")
 
 
-def _layered(fmt: F.Format, rel: str) -> str:
-    for layer in fmt.prep:
+def _layered(layers: list[dict[str, str]], rel: str) -> str:
+    """`rel` with each layer's helper columns added on top (a layer may use the columns of the ones before)."""
+    for layer in layers:
         rel = "SELECT *" + "".join(f", {expr} AS {name}" for name, expr in layer.items()) + f" FROM ({rel})"
     return rel
 
@@ -264,7 +275,7 @@ def _classified(fmt: F.Format, src: str) -> str:
     checks += [(cond, f"'{reason}'") for cond, reason in fmt.extra_invalid]
     checks.append((f"NOT coalesce({fmt.valid}, false)", f"'{fmt.invalid_reason}'"))
     reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
-    return f"SELECT *, {reason} AS reason FROM ({_layered(fmt, _cleaned(src))})"
+    return f"SELECT *, {reason} AS reason FROM ({_layered(fmt.prep, _cleaned(src))})"
 
 
 def _rows_sql(fmt: F.Format, src: str) -> str:
@@ -275,7 +286,7 @@ def _rows_sql(fmt: F.Format, src: str) -> str:
     if fmt.valid_line:
         base = (f"SELECT * FROM ({_cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} "
                 f"AND {fmt.valid_line}")
-        rel = _layered(fmt, base)
+        rel = _layered(fmt.prep, base)
     else:
         rel = f"SELECT * FROM ({_classified(fmt, src)}) WHERE reason IS NULL"
     return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
@@ -332,7 +343,7 @@ def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
     and become rejects through the line reader's anti-join."""
     rel = f"SELECT * FROM ({_numbered(pieces, _READ_FIELDS)}) WHERE line_no <= $last AND {fmt.csv_valid}"
-    rel = _layered(F.Format("csv", "", [{"esc": "false"}, *F._request_layers("c6")], "true", {}), rel)
+    rel = _layered(F.request_layers("c6"), rel)
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
             f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})")
@@ -402,19 +413,20 @@ class _Feed:
 # --- one file ---------------------------------------------------------------------------------------------------
 
 def _fingerprint(head: bytes) -> str | None:
+    """'length:sha256' of the first FP_BYTES bytes (None for an empty file)."""
     n = min(len(head), FP_BYTES)
     return f"{n}:{hashlib.sha256(head[:n]).hexdigest()}" if n else None
 
 
 def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tuple | None:
     """The source this content was read as before (by fingerprint of its first bytes, else an empty file's path)."""
-    cols = "source_id, format, lines, bytes_read, seconds"
+    cols = "source_id, format, lines, bytes_read, rows, rejects"
     lengths = [r[0] for r in con.execute(
         "SELECT DISTINCT CAST(split_part(fingerprint, ':', 1) AS BIGINT) AS n FROM sources "
         "WHERE fingerprint IS NOT NULL ORDER BY n DESC").fetchall()]
     for n in lengths:
         if n <= len(head):
-            fp = f"{n}:{hashlib.sha256(head[:n]).hexdigest()}"
+            fp = _fingerprint(head[:n])
             row = _fetch1(con.execute(f"SELECT {cols} FROM sources WHERE fingerprint = ? ORDER BY source_id LIMIT 1",
                               [fp]))
             if row:
@@ -428,10 +440,13 @@ class _Scan:
     """What one pass over a file's bytes found (see `_prescan`)."""
 
     newlines: int
-    ends_with_newline: bool
     clean: bool
     tail: int                                     # bytes after the last newline
     pieces: list[tuple[int, int, int]]            # (first byte, end byte, lines before it) of each piece
+
+    @property
+    def ends_with_newline(self) -> bool:
+        return self.tail == 0
 
 
 def _cuts(path: Path, size: int, pieces: int, min_bytes: int | None = None) -> list[int]:
@@ -511,7 +526,7 @@ def _prescan(content: _Content, pieces: int = 1) -> _Scan:
     tail = parts[-1].tail                         # every other piece ends at a line start
     clean = sum(p.nul for p in parts) == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
     before = [sum(p.nl for p in parts[:i]) for i in range(len(parts))]
-    return _Scan(nl, tail == 0, clean, tail, list(zip(cuts, cuts[1:], before)))
+    return _Scan(nl, clean, tail, list(zip(cuts, cuts[1:], before)))
 
 
 def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
@@ -521,11 +536,11 @@ def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
 
 
 def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.Format, sid: int, new: bool,
-          fp: str | None, start: int, prev_lines: int, tz: str, fast: str | bool, bar) -> tuple[int, int, int]:
+          fp: str | None, start: int, prev_lines: int, tz: str, fast: str | bool, bar) -> None:
     """Read `path` from byte `start` into requests/rejects as source `sid`, in one transaction.
 
-    Returns (lines read, first line number, bytes of complete lines read). Raises _Fallback (after rolling
-    back) when the fast reader's result does not add up."""
+    Records in `sources` what was read (lines, rows, rejects, bytes of complete lines). Raises _Fallback (after
+    rolling back) when the fast reader's result does not add up."""
     con.execute("BEGIN TRANSACTION")
     try:
         if new:
@@ -586,10 +601,8 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                 bar.update(path.stat().st_size)
             tail = scan.tail
             complete = content.size - tail
-            n_lines = total
         else:
             reader = _Lines(content, start, first)
-            n_lines = 0
             done = 0
             src = "SELECT line_no, line, flag FROM _strangler_chunk"
             for table in reader:
@@ -608,7 +621,6 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                             params["w3c_fields"] = row[0].rstrip("\r")
                 finally:
                     con.unregister("_strangler_chunk")
-                n_lines += len(table)
                 if bar is not None and not content.gz:
                     bar.update(reader.complete_bytes - done)
                     done = reader.complete_bytes
@@ -631,15 +643,13 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return n_lines, first, complete
 
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str,
                  fmts: dict[str, F.Format], tz: str, bar) -> dict:
     """Ingest one file; returns its summary row (note says new / grew / unchanged / skipped)."""
     t0 = time.perf_counter()
-    row = {"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0, "lines/s": 0.0,
-           "note": ""}
+    row = _summary_row(path)
     content = _Content(path)
     size = path.stat().st_size
     head = content.head(HEAD)
@@ -658,9 +668,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
             else:
                 raise _Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
         sid = int(_fetch1(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
-        new, start, prev_lines, note = True, 0, 0, "new"
+        new, start, prev_lines, note, before = True, 0, 0, "new", (0, 0)
     else:
-        sid, name, prev_lines, start, _ = known
+        sid, name, prev_lines, start, *before = known
         new, note = False, "grew"
         if not content.gz and size == start:
             last = _fetch1(con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?",
@@ -671,26 +681,31 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
                     bar.update(size)
                 return row
     fmt = fmts[name]
-    before = _fetch1(con.execute("SELECT rows, rejects FROM sources WHERE source_id = ?", [sid])) or (0, 0)
     # readers from fastest to most general; each gives way to the next when its counts do not add up
     modes: list[str | bool] = ["columns", "lines"] if fmt.csv_columns else ["lines"]
     modes = [*modes, False] if start == 0 and size > 0 else [False]
     for mode in modes:
         try:
-            n_lines, first, _ = _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar)
+            _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar)
             break
         except _Fallback:
             continue
-    after = _fetch1(con.execute("SELECT rows, rejects, lines FROM sources WHERE source_id = ?", [sid]))
+    after = _fetch1(con.execute("SELECT rows, rejects FROM sources WHERE source_id = ?", [sid]))
     secs = time.perf_counter() - t0
     con.execute("UPDATE sources SET seconds = coalesce(seconds, 0) + ? WHERE source_id = ?", [secs, sid])
     added_rows, added_rejects = after[0] - before[0], after[1] - before[1]
-    if not new and added_rows == 0 and added_rejects == 0 and after[2] == prev_lines:
+    if not new and added_rows == 0 and added_rejects == 0:
         note = "unchanged"
     row.update(format=name, lines=added_rows + added_rejects, rows=added_rows, rejects=added_rejects,
                seconds=secs, note=note if not content.truncated else f"{note}; {content.truncated}")
     row["lines/s"] = row["lines"] / secs if secs > 0 else 0.0
     return row
+
+
+def _summary_row(path: Path, **values) -> dict:
+    """One row of the summary table: zeros for what was not read."""
+    return {"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0, "lines/s": 0.0,
+            "note": "", **values}
 
 
 class _Unreadable(Exception):
@@ -751,12 +766,10 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
             except _Unreadable as exc:
                 if exc.explicit:
                     errors.append(f"{path}: {exc}")
-                rows.append({"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0,
-                             "lines/s": 0.0, "note": f"{'error' if exc.explicit else 'skipped'}: {exc}"})
+                rows.append(_summary_row(path, note=f"{'error' if exc.explicit else 'skipped'}: {exc}"))
             except OSError as exc:
                 errors.append(f"{path}: {exc.strerror or exc}")
-                rows.append({"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0,
-                             "lines/s": 0.0, "note": f"error: {exc.strerror or exc}"})
+                rows.append(_summary_row(path, note=f"error: {exc.strerror or exc}"))
     finally:
         if bar is not None:
             bar.close()
