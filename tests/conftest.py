@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh DuckDB file per test, the real logs beside the checkout, a small demo."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,12 @@ def real_logs() -> Path:
     """../shared/real-logs beside the checkout (the tests need it; they do not skip without it)."""
     assert REAL_LOGS.is_dir(), f"the real logs are expected at {REAL_LOGS}"
     return REAL_LOGS
+
+
+@pytest.fixture(scope="session")
+def truth(small_demo: Path) -> dict:
+    """The small demo's truth.json: what the generator put into the logs (read only: it is shared)."""
+    return json.loads((small_demo / "truth.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -248,35 +248,29 @@ def demo_db(small_demo, db_path):
     return db_path
 
 
-def test_demo_attribution_finds_the_generated_routes_and_the_dead_ones(demo_db, small_demo):
-    import json
-
+def test_demo_attribution_finds_the_generated_routes_and_the_dead_ones(demo_db, truth):
     from strangler import db
 
-    truth = json.loads((small_demo / "truth.json").read_text())
     con = db.connect(demo_db)
     dead = attribute.dead_routes(con)
     assert sorted(zip(dead.method, dead.rule)) == sorted((d["method"], d["rule"]) for d in truth["dead_routes"])
     assert set(dead.framework) == {"flask"}
     # every generated route's share of traffic is measured within sampling error (50 k requests); the catch-all
     # /<path:anything> also takes the bots' GETs of paths the app does not have, as Werkzeug would
-    truth["routes"] = [r for r in truth["routes"] if r["rule"] != "/<path:anything>"]
+    routes = [r for r in truth["routes"] if r["rule"] != "/<path:anything>"]
     table = attribute.endpoints(con).set_index(["method", "rule"])
     flask = table[table["framework"] == "flask"]
     cov = attribute.coverage(con)
     far = [(r["method"], r["rule"], r["share"], flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"])
-           for r in truth["routes"]
+           for r in routes
            if abs(flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"] - r["share"]) > 0.006]
     assert far == []
     assert cov["pending"] == 0 and cov["matched"] / cov["requests"] > 0.98
 
 
-def test_dashboard_pairs_batch_routes_with_their_fastapi_twins(demo_db, small_demo):
-    import json
-
+def test_dashboard_pairs_batch_routes_with_their_fastapi_twins(demo_db, truth):
     from strangler import db
 
-    truth = json.loads((small_demo / "truth.json").read_text())
     con = db.connect(demo_db)
     table = attribute.endpoints_with_twins(con)
     twins = sorted(table.dropna(subset=["fastapi_twin"])[["method", "rule", "fastapi_twin"]]

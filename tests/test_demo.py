@@ -51,11 +51,6 @@ def _parse(line: str, name: str) -> dict | None:
 
 
 @pytest.fixture(scope="session")
-def truth(small_demo: Path) -> dict:
-    return json.loads((small_demo / "truth.json").read_text())
-
-
-@pytest.fixture(scope="session")
 def parsed(small_demo: Path) -> dict[str, dict]:
     """Per file: its lines, the parsed requests, and the counts of blank and unparseable lines."""
     out = {}

@@ -16,8 +16,6 @@ import os
 import sys
 import traceback
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT")
-
 
 def load(spec):
     """Import the module and return the object SPEC names (calling the factory if SPEC ends with a call)."""
@@ -101,7 +99,7 @@ def route_contexts(routes):
     return [(ctx, ctx.original_route) for ctx in iter_route_contexts(routes)]
 
 
-def starlette_routes(routes, prefix, warnings, tags_default=None):
+def starlette_routes(routes, prefix, warnings):
     """One row per (declared method, path) of a Starlette/FastAPI route list, mounts included."""
     rows = []
     for ctx, original in route_contexts(routes):

@@ -49,7 +49,7 @@ def _is_member(cls: str, text: str) -> bool:
     return re.fullmatch(pattern, text) is not None
 
 
-def _split_segments(rule: str, part_re: re.Pattern) -> list[str]:
+def _split_segments(rule: str) -> list[str]:
     """Split a rule on '/' outside its <...> or {...} parameters."""
     segments, depth, current = [], 0, []
     for ch in rule:
@@ -121,13 +121,13 @@ def guards(rules: list[tuple[str, str]]) -> list[Guard]:
     found: dict[tuple[str, int, bool], list[str]] = {}
     for framework, rule in rules:
         part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
-        segments = _split_segments(rule, part_re)
+        segments = _split_segments(rule)
+        regex = _guard_regex(framework, segments)
         shifted = False
         for index, segment in enumerate(segments, 1):
             for cls in CLASSES:
                 if _segment_unsafe(framework, segment, cls):
                     regexes = found.setdefault((cls, index, shifted), [])
-                    regex = _guard_regex(framework, segments)
                     if regex not in regexes:
                         regexes.append(regex)
             if any(m.group("conv") == "path" for m in part_re.finditer(segment)):
@@ -281,20 +281,25 @@ def build_fastapi(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
     return match
 
 
+# One row per (framework, method, rule) when several inventories or apps hold it: the exact inventory ('app')
+# wins over the static one, then the first app by name, then the framework's matching order. Every query that
+# reads one route's endpoint, file or line takes it from this row.
+ROUTE_PER_RULE = """
+    SELECT DISTINCT ON (framework, method, rule) * FROM routes
+    ORDER BY framework, method, rule, inventory = 'app' DESC, app, position"""
+
+
 def route_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Distinct (framework, method, rule) in matching order; exact inventory rows win over static ones."""
-    return con.execute("""
-        SELECT framework, method, rule, endpoint FROM (
-            SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint, app, position, inventory
-            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, position)
+    return con.execute(f"""
+        SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})
         ORDER BY inventory = 'app' DESC, app, position NULLS LAST, rule, method
     """).df()
 
 
-def matchers(con: duckdb.DuckDBPyConnection, warnings: list[str] | None = None) -> Matchers:
-    """The Flask and FastAPI matchers for the rules in the `routes` table."""
+def matchers(rows: pd.DataFrame, warnings: list[str] | None = None) -> Matchers:
+    """The Flask and FastAPI matchers for `route_rows` (the rules in the `routes` table)."""
     warnings = [] if warnings is None else warnings
-    rows = route_rows(con)
     flask_rows, fastapi_rows = rows[rows.framework == "flask"], rows[rows.framework == "fastapi"]
     return Matchers(build_flask(flask_rows, warnings) if len(flask_rows) else None,
                     build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None)
@@ -336,7 +341,7 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     result = AttributionResult()
     rows = route_rows(con)
     result.rules = len(rows)
-    match_one = matchers(con, result.warnings)
+    match_one = matchers(rows, result.warnings)
     rule_guards = guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
     select, params = shape_sql(rule_guards)
     # one pass over requests for the distinct (method, path) pairs; shapes for their distinct paths
@@ -408,9 +413,7 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
     """
     where, params = _window(start, end)
     return con.execute(f"""
-        WITH r AS (
-            SELECT DISTINCT ON (framework, method, rule) framework, method, rule, endpoint
-            FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC, app, line),
+        WITH r AS (SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})),
         q AS (
             SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
                         SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route
@@ -459,13 +462,11 @@ def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: objec
     dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi")
                                                & table["endpoint"].isin(FASTAPI_DOCS))]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
-    twin_keys = set(zip(twins["method"], twins["fastapi_rule"]))
-    keep = pd.Series([not (fw == "fastapi" and (m, r) in twin_keys)
-                      for fw, m, r in zip(dead["framework"], dead["method"], dead["rule"])], index=dead.index, dtype=bool)
-    dead = dead[keep]
-    dead = dead[["framework", "method", "rule", "endpoint"]]
-    where = con.execute("""SELECT DISTINCT ON (framework, method, rule) framework, method, rule, file, line
-                           FROM routes ORDER BY framework, method, rule, inventory = 'app' DESC""").df()
+    twins = (twins[["method", "fastapi_rule"]].drop_duplicates().rename(columns={"fastapi_rule": "rule"})
+             .assign(framework="fastapi"))
+    dead = dead[["framework", "method", "rule", "endpoint"]].merge(twins, how="left", indicator=True)
+    dead = dead[dead["_merge"] == "left_only"].drop(columns="_merge")
+    where = con.execute(f"SELECT framework, method, rule, file, line FROM ({ROUTE_PER_RULE})").df()
     return dead.merge(where, on=["framework", "method", "rule"], how="left").sort_values(
         ["framework", "rule", "method"]).reset_index(drop=True)
 
@@ -502,14 +503,13 @@ def summary(con: duckdb.DuckDBPyConnection, start: object = None, end: object = 
     table = endpoints(con, start, end)
     dead = dead_routes(con, start, end)
     cov = coverage(con, start, end)
-    par = pareto(con, start, end)
     n_flask = int((table["framework"] == "flask").sum())
     used = int((table["requests"] > 0).sum())
     line = (f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
             f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests "
             f"matched a route, {cov['method_not_allowed']:,} were 405s")
-    if len(par):
-        line += f"; the 10 busiest routes carry {float(par['share'].head(10).sum()):.0%}"
+    if used:                                       # endpoints is sorted busiest first, like the Pareto chart
+        line += f"; the 10 busiest routes carry {float(table['share'].head(10).sum()):.0%}"
     return line
 
 
