@@ -42,7 +42,7 @@ from strangler import db as dbm, manifest as manifest_mod, score
 
 con = dbm.connect(db)
 if manifest:
-    manifest_mod.store(con, manifest_mod.load(manifest))
+    manifest_mod.apply(con, manifest)
 plan = score.plan(con, weights=weights, budget=budget, start=start, end=end, source=source)
 scores = plan.scores
 print(plan)

@@ -41,7 +41,7 @@ from strangler import compare, db as dbm, manifest as manifest_mod
 
 con = dbm.connect(db)
 if manifest:
-    manifest_mod.store(con, manifest_mod.load(manifest))
+    manifest_mod.apply(con, manifest)
 batch = batch or compare.batch_names(con)[0]
 windows = dict(before_days=before_days, after_days=after_days, settle_hours=settle_hours)
 result = compare.review(con, batch=batch, **windows)

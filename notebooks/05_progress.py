@@ -33,7 +33,7 @@ from strangler import compare, db as dbm, manifest as manifest_mod
 
 con = dbm.connect(db)
 if manifest:
-    manifest_mod.store(con, manifest_mod.load(manifest))
+    manifest_mod.apply(con, manifest)
 reviewed_now = compare.ensure_reviewed(con)
 verdicts = compare.batch_verdicts(con)
 progress = compare.progress(con, bucket_hours=24)

@@ -37,3 +37,25 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
                           "--manifest", str(tmp_path / "missing.toml")], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr == f"strangler: error: manifest {tmp_path / 'missing.toml'} does not exist\n"
+
+
+def test_manifest_of_non_tables_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("batch = [1]\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "strangler", "review", "--db", str(tmp_path / "x.duckdb"),
+                          "--manifest", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr == f"strangler: error: {bad}:1: 'batch' must be an array of tables: write [[batch]]\n"
+
+
+def test_serve_defaults_to_the_routers_demo_apps(monkeypatch):
+    from strangler import router
+
+    calls = []
+    monkeypatch.setattr(router, "serve", lambda **kw: calls.append(kw))
+    for argv in (["serve", "--manifest", "m.toml"], ["serve", "--manifest", "m.toml", "--flask", "a:app",
+                                                     "--fastapi", "b:app"]):
+        args = cli.parser().parse_args(argv)
+        assert args.run(args) == 0
+    assert [(c["flask"], c["fastapi"]) for c in calls] == [(router.DEFAULT_FLASK, router.DEFAULT_FASTAPI),
+                                                          ("a:app", "b:app")]

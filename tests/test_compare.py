@@ -283,6 +283,19 @@ def test_views_on_a_handmade_log(con):
         {"batch": "b1", "position": 1, "routes": 1, "verdict": "insufficient_data", "worse_on": None}]
 
 
+def test_ensure_reviewed_reviews_the_missing_batches_in_manifest_order(con):
+    routes = compare.simulate(con, 20_000, seed=3, start=START, days=28, cutover=CUT)
+    store(con, "late", CUT + dt.timedelta(days=3), routes[2:3], position=3)
+    store(con, "first", CUT, routes[:1], position=1)
+    store(con, "middle", CUT + dt.timedelta(days=1), routes[1:2], position=2)
+    assert compare.batch_names(con) == ["first", "middle", "late"]
+    compare.review(con, batch="middle")
+    assert compare.ensure_reviewed(con) == ["first", "late"]
+    assert compare.ensure_reviewed(con) == []
+    assert con.execute("SELECT DISTINCT batch FROM reviews ORDER BY 1").fetchall() == [("first",), ("late",),
+                                                                                         ("middle",)]
+
+
 def test_summary_sentences(con):
     cut = dt.datetime(2026, 1, 19, 9, tzinfo=UTC)
     routes = compare.simulate(con, 100_000, seed=2, start=START, days=28, cutover=cut,

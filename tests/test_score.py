@@ -342,6 +342,24 @@ def test_markdown_escapes_pipes(con, tmp_path):
     assert "`GET /odd\\|rule`" in md and "/odd|rule" not in md
 
 
+def test_draft_keeps_an_existing_batch_with_its_canary_and_quotes_its_name(con, tmp_path):
+    _load(con)
+    manifest.store(con, manifest.parse('[[batch]]\nname = "steps \\"write\\""\ncutover = 2099-01-01T10:00:00+01:00\n'
+                                       'canary = 0.25\nroutes = ["POST /trips/<int:trip_id>/steps"]\n'))
+    result = score.plan(con, source=APP_DIR, budget=100, out=tmp_path)
+    text = (tmp_path / "migration.draft.toml").read_text(encoding="utf-8")
+    assert text.splitlines()[:7] == [
+        "# Draft written by `strangler plan`: check the routes and set real cutover dates.", "",
+        "[[batch]]", 'name = "steps \\"write\\""', "cutover = 2099-01-01T09:00:00Z", "canary = 0.25",
+        'routes = ["POST /trips/<int:trip_id>/steps"]']
+    first = result.batches[result.batches["status"] == "proposed"].iloc[0]
+    assert text.splitlines()[8:12] == [
+        "[[batch]]", f'name = "{first.batch}"', "cutover = 2099-01-08T09:00:00Z  # draft: weekly from the end of the data",
+        f"# effort {first.effort:.1f} points, {first.share:.2%} of traffic, mean score {first.mean_score:.1f}"]
+    draft = manifest.parse(text)
+    assert (draft[0].name, draft[0].canary) == ('steps "write"', 0.25)
+
+
 def test_cli_plan(db_path, tmp_path, capsys):
     from strangler import db
     con = db.connect(db_path)

@@ -145,7 +145,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
     con = db.connect(args.db)
     if args.manifest:
-        manifest.store(con, manifest.load(args.manifest))
+        manifest.apply(con, args.manifest)
     print(score.plan(con, weights=args.weights, budget=args.budget, start=args.start, end=args.end,
                      source=args.source, out=args.out))
     return 0
@@ -180,8 +180,7 @@ def run_review(args: argparse.Namespace) -> int:
     from strangler import compare, db, manifest
 
     con = db.connect(args.db)
-    batches = manifest.load(args.manifest)
-    manifest.store(con, batches)
+    manifest.apply(con, args.manifest)
     print(compare.review(con, batch=args.batch, before_days=args.before_days, after_days=args.after_days,
                          settle_hours=args.settle_hours, same_hours=not args.all_hours, seed=args.seed))
     return 0
@@ -218,8 +217,8 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
                        description="Serve the strangler router with uvicorn: routes whose batch has passed its "
                        "cutover go to FastAPI, everything else to Flask over WSGI; one JSON log line per request.")
     p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml (re-read when it changes)")
-    p.add_argument("--flask", default="strangler.demo.flask_app:app", metavar="MOD:ATTR", help="the Flask app (default: the demo's)")
-    p.add_argument("--fastapi", default="strangler.demo.fastapi_app:app", metavar="MOD:ATTR", help="the FastAPI app (default: the demo's)")
+    p.add_argument("--flask", default=None, metavar="MOD:ATTR", help="the Flask app (default: the demo's)")
+    p.add_argument("--fastapi", default=None, metavar="MOD:ATTR", help="the FastAPI app (default: the demo's)")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, metavar="P", help="port (default 8000)")
     p.add_argument("--access-log", type=Path, default=None, metavar="FILE", help="write one JSON record per request here")
@@ -234,8 +233,10 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from strangler import router
 
-    router.serve(manifest=args.manifest, flask=args.flask, fastapi=args.fastapi, host=args.host,
-                 port=args.port, access_log=args.access_log, prefix=args.fastapi_prefix,
+    flask = router.DEFAULT_FLASK if args.flask is None else args.flask
+    fastapi = router.DEFAULT_FASTAPI if args.fastapi is None else args.fastapi
+    router.serve(manifest=args.manifest, flask=flask, fastapi=fastapi, host=args.host, port=args.port,
+                 access_log=args.access_log, prefix=args.fastapi_prefix,
                  client_header=args.client_header, flask_workers=args.flask_workers)
     return 0
 

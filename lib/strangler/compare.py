@@ -51,7 +51,6 @@ BINS_PER_LN = 100          # latency histogram: 100 bins per unit of ln(ms), i.e
 N_BOOT = 1000              # bootstrap resamples
 MIN_BLOCKS = 24            # hours with traffic needed on each side for any verdict
 ALPHA = 0.05               # family-wise error rate per batch and comparison (Holm)
-VERDICTS = ("better", "worse", "no_change", "insufficient_data")
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ class Review:
 
 def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str]:
     """The batches to review; raises StranglerError for what the user can fix."""
-    names = [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
+    names = batch_names(con)
     if not names:
         raise StranglerError("table batches is empty: load a manifest first (strangler review --manifest M)")
     if batch is not None and batch not in names:
@@ -682,12 +681,22 @@ def batch_verdicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
     """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
     _ensure_table(con)
-    missing = [r[0] for r in con.execute("""
-        SELECT batch FROM batches WHERE batch NOT IN (SELECT batch FROM reviews)
-        GROUP BY batch ORDER BY min(position)""").fetchall()]
+    reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}
+    missing = [name for name in batch_names(con) if name not in reviewed]
     for name in missing:
         review(con, batch=name, **windows)
     return missing
+
+
+# every timestamped request in its time bucket `bu` (epoch µs, `$step` wide), its batch, its logged backend, and
+# how much of it FastAPI served: 1/0 where the log names the backend, else what the manifest implies
+_ON_FASTAPI_CTE = """
+r AS (SELECT (epoch_us(r.ts) // $step) * $step AS bu, b.batch, r.backend,
+             CASE WHEN r.backend IS NOT NULL THEN (r.backend = 'fastapi')::DOUBLE
+                  WHEN b.batch IS NOT NULL AND r.ts >= b.cutover_at THEN coalesce(b.canary, 1.0)
+                  ELSE 0.0 END AS on_fastapi
+      FROM requests r LEFT JOIN batches b ON r.method = b.method AND r.route = b.rule
+      WHERE r.ts IS NOT NULL)"""
 
 
 def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
@@ -698,17 +707,12 @@ def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.Dat
     canary fraction when one is set). `fastapi_measured` is the share of requests whose backend was logged.
     """
     step = int(bucket_hours * HOUR_US)
-    return con.execute("""
+    return con.execute(f"""
         WITH routes_all AS (
             SELECT method, rule FROM routes WHERE framework = 'flask'
             UNION SELECT method, route FROM requests WHERE route IS NOT NULL AND route_framework IS DISTINCT FROM 'fastapi'
             UNION SELECT method, rule FROM batches),
-        r AS (SELECT (epoch_us(r.ts) // $step) * $step AS bu, r.backend,
-                     CASE WHEN r.backend IS NOT NULL THEN (r.backend = 'fastapi')::DOUBLE
-                          WHEN b.batch IS NOT NULL AND r.ts >= b.cutover_at THEN coalesce(b.canary, 1.0)
-                          ELSE 0.0 END AS on_fastapi
-              FROM requests r LEFT JOIN batches b ON r.method = b.method AND r.route = b.rule
-              WHERE r.ts IS NOT NULL),
+        {_ON_FASTAPI_CTE},
         t AS (SELECT bu, count(*) AS requests, sum(on_fastapi) AS fastapi_requests,
                      count(backend) / count(*) AS fastapi_measured
               FROM r GROUP BY bu)
@@ -727,13 +731,8 @@ def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) 
     """Per time bucket and batch: its share of all traffic, the share of all traffic it sends to FastAPI,
     whether it is past cutover, and its overall verdict (see `batch_verdicts`)."""
     step = int(bucket_hours * HOUR_US)
-    df = con.execute("""
-        WITH r AS (SELECT (epoch_us(r.ts) // $step) * $step AS bu, b.batch,
-                          CASE WHEN r.backend IS NOT NULL THEN (r.backend = 'fastapi')::DOUBLE
-                               WHEN b.batch IS NOT NULL AND r.ts >= b.cutover_at THEN coalesce(b.canary, 1.0)
-                               ELSE 0.0 END AS on_fastapi
-                   FROM requests r LEFT JOIN batches b ON r.method = b.method AND r.route = b.rule
-                   WHERE r.ts IS NOT NULL),
+    df = con.execute(f"""
+        WITH {_ON_FASTAPI_CTE},
         t AS (SELECT bu, count(*) AS total FROM r GROUP BY bu),
         g AS (SELECT bu, batch, count(*) AS requests, sum(on_fastapi) AS fastapi_requests
               FROM r WHERE batch IS NOT NULL GROUP BY bu, batch),

@@ -163,16 +163,15 @@ def run(url: str = "http://127.0.0.1:8000", requests: int = 10_000, duration: fl
 def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = None) -> Path:
     """Write the demo's batches with cutovers spread over the next `duration` seconds (batch k of n at
     (k / (n + 1)) of the run), so a live run shows each batch before and after its cutover."""
+    from strangler import demo
     from strangler.demo import traffic
 
     start = start or dt.datetime.now(dt.timezone.utc)
     n = len(traffic.BATCHES)
-    lines = ["# Live demo manifest written by strangler.load.live_manifest: cutovers during the run.", ""]
-    for k, b in enumerate(traffic.BATCHES, 1):
-        cutover = (start + dt.timedelta(seconds=duration * k / (n + 1))).strftime("%Y-%m-%dT%H:%M:%SZ")
-        routes = ", ".join(f'"{m} {r}"' for m, r in b.routes)
-        lines += ["[[batch]]", f'name = "{b.name}"', f"cutover = {cutover}", f"routes = [{routes}]", ""]
+    cutovers = [start + dt.timedelta(seconds=duration * k / (n + 1)) for k in range(1, n + 1)]
+    text = demo.manifest_text(cutovers, "Live demo manifest written by strangler.load.live_manifest: "
+                                        "cutovers during the run.")
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    path.write_text(text, encoding="utf-8")
     return path

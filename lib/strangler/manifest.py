@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,7 +35,6 @@ class Batch:
     canary: float | None = None
     position: int = 1
     line: int = 0                         # line of its [[batch]] header in the file
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 def _batch_lines(text: str) -> list[int]:
@@ -50,6 +50,13 @@ def _find_line(text: str, start: int, needle: str) -> int:
     return start
 
 
+def _key_line(text: str, key: str) -> int:
+    """Line of the first `key = ...`, `[key]` or `[[key]]` in the file; 0 if none is found."""
+    k = re.escape(key)
+    pattern = re.compile(rf"^\s*(\[\[?\s*{k}\s*\]|{k}\s*=)")
+    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 0)
+
+
 def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
     """Parse manifest text into batches, in file order; raises StranglerError naming the line."""
     try:
@@ -62,8 +69,10 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
         raise StranglerError(f"{filename}:{_find_line(text, 1, key)}: unknown top-level key {key!r}; "
                              "a manifest holds only [[batch]] tables")
     raw_batches = data.get("batch", [])
-    if not isinstance(raw_batches, list):
-        raise StranglerError(f"{filename}: 'batch' must be an array of tables: write [[batch]]")
+    if not isinstance(raw_batches, list) or not all(isinstance(item, dict) for item in raw_batches):
+        bline = _key_line(text, "batch")
+        where = f"{filename}:{bline}" if bline else filename
+        raise StranglerError(f"{where}: 'batch' must be an array of tables: write [[batch]]")
     headers = _batch_lines(text)
     batches: list[Batch] = []
     seen_names: dict[str, int] = {}
@@ -113,9 +122,8 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
                                    or not 0 <= canary <= 1):
             raise StranglerError(f"{filename}:{_find_line(text, line, 'canary')}: canary of batch {name!r} "
                                  "must be a number from 0 to 1")
-        extra = {k: v for k, v in item.items() if k not in {"name", "cutover", "routes", "canary"}}
         batches.append(Batch(name, cutover, tuple(parsed), None if canary is None else float(canary),
-                             position, line, extra))
+                             position, line))
     return batches
 
 
@@ -138,3 +146,52 @@ def store(con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> int:
     if rows:
         con.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
+
+
+def apply(con: duckdb.DuckDBPyConnection, path: str | Path) -> list[Batch]:
+    """Load the manifest at `path` and store it in the `batches` table (see `load`, `store`); returns its batches."""
+    batches = load(path)
+    store(con, batches)
+    return batches
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_str(text: str) -> str:
+    """`text` as a TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _cutover_text(cutover: dt.datetime) -> str:
+    if cutover.tzinfo is None:
+        cutover = cutover.replace(tzinfo=dt.timezone.utc)
+    return cutover.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def batch_toml(name: str, cutover: dt.datetime, routes: Iterable[str | tuple[str, str]],
+               canary: float | None = None, comments: Iterable[str] = (), note: str | None = None) -> list[str]:
+    """The lines of one `[[batch]]` table, ending with a blank line; join them with newlines.
+
+    `cutover` is written in UTC (a naive one is taken as UTC); `routes` are "METHOD /rule"
+    strings or (method, rule) pairs; `comments` become `# ...` lines before `routes`; `note` is a comment at the
+    end of the cutover line.
+    """
+    lines = ["[[batch]]", f"name = {toml_str(name)}",
+             f"cutover = {_cutover_text(cutover)}" + (f"  # {note}" if note else "")]
+    if canary is not None:
+        lines.append(f"canary = {canary:g}")
+    lines += [f"# {c}" for c in comments]
+    quoted = (toml_str(r if isinstance(r, str) else f"{r[0]} {r[1]}") for r in routes)
+    lines += ["routes = [" + ", ".join(quoted) + "]", ""]
+    return lines

@@ -40,7 +40,6 @@ route in none.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from strangler import effort as effort_mod
+from strangler import effort as effort_mod, manifest
 from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
@@ -177,6 +176,18 @@ LEFT JOIN agg USING (method, rule)
 LEFT JOIN planned USING (method, rule)
 """
 
+# the score of one route from its normalised inputs, with the weights as parameters (see `_weight_params`)
+_SCORE_EXPR = ("round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n)"
+               " / ($wt + $we + $wl + $wf), 2)")
+# the order of `rank` among the live routes, given a `score` expression
+_RANK_ORDER = "{score} DESC, requests DESC, rule, method"
+
+
+def _weight_params(w: dict[str, float]) -> dict[str, float]:
+    """The weights as the query parameters of `_SCORE_EXPR`."""
+    return {"wt": w["traffic"], "we": w["errors"], "wl": w["latency"], "wf": w["effort"]}
+
+
 _SCORE_SQL = """
 WITH n AS (
     SELECT *,
@@ -190,13 +201,11 @@ WITH n AS (
 s AS (
     SELECT *,
            coalesce(($wt * traffic_n + $we * errors_n + $wl * latency_n) / nullif($wt + $we + $wl, 0), 0) AS value,
-           round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n)
-                 / ($wt + $we + $wl + $wf), 2) AS score
+           {score} AS score
     FROM n
 )
 SELECT *,
-       CASE WHEN NOT dead THEN row_number() OVER (PARTITION BY dead ORDER BY score DESC, requests DESC, rule, method)
-       END AS rank
+       CASE WHEN NOT dead THEN row_number() OVER (PARTITION BY dead ORDER BY {rank_order}) END AS rank
 FROM s
 """
 
@@ -221,7 +230,6 @@ def _group(blueprint: object, rule: str) -> str:
 class Plan:
     """The result of `plan`: the scores table as a DataFrame, the batches, and what was written."""
     scores: pd.DataFrame
-    coupling: pd.DataFrame
     batches: pd.DataFrame                      # batch, position, status, routes, effort, requests, share, mean_score
     weights: dict[str, float]
     budget: float
@@ -306,8 +314,9 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
     inputs["window_start"], inputs["window_end"] = t0, t1
     con.register("_score_inputs", inputs)
     try:
-        scored = con.execute(_SCORE_SQL.format(inputs="_score_inputs"),
-                             {"wt": w["traffic"], "we": w["errors"], "wl": w["latency"], "wf": w["effort"]}).df()
+        scored = con.execute(_SCORE_SQL.format(inputs="_score_inputs", score=_SCORE_EXPR,
+                                               rank_order=_RANK_ORDER.format(score="score")),
+                             _weight_params(w)).df()
     finally:
         con.unregister("_score_inputs")
     scored, batches = _assign_batches(scored, budget, con)
@@ -327,7 +336,7 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
     finally:
         con.unregister("_scores_df")
         con.unregister("_coupling_df")
-    result = Plan(con.execute("SELECT * FROM scores").df(), coupling, batches, w, budget, t0, t1)
+    result = Plan(con.execute("SELECT * FROM scores").df(), batches, w, budget, t0, t1)
     if out is not None:
         result.written = write(result, Path(out), con)
     return result
@@ -403,14 +412,12 @@ def rerank(con: duckdb.DuckDBPyConnection, weights: str | dict | None) -> pd.Dat
     """Score and rank of every live route in the current `scores` table under other weights (no re-analysis)."""
     w = parse_weights(weights)
     _require_scores(con)
-    expr = ("round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n)"
-            " / ($wt + $we + $wl + $wf), 2)")
     return con.execute(f"""
-        SELECT method, rule, {expr} AS score,
-               row_number() OVER (ORDER BY {expr} DESC, requests DESC, rule, method) AS rank
+        SELECT method, rule, {_SCORE_EXPR} AS score,
+               row_number() OVER (ORDER BY {_RANK_ORDER.format(score=_SCORE_EXPR)}) AS rank
         FROM scores WHERE NOT dead
         ORDER BY rank
-    """, {"wt": w["traffic"], "we": w["errors"], "wl": w["latency"], "wf": w["effort"]}).df()
+    """, _weight_params(w)).df()
 
 
 DEFAULT_VARIANTS: dict[str, str] = {
@@ -492,10 +499,6 @@ def markdown(result: Plan) -> str:
     return "\n".join(out) + "\n"
 
 
-def _toml_str(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
 def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
     """A migration.toml: the batches already in the manifest, then the proposed ones with draft cutovers."""
     lines = ["# Draft written by `strangler plan`: check the routes and set real cutover dates.", ""]
@@ -505,11 +508,7 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
         FROM batches GROUP BY batch ORDER BY position
     """).fetchall()
     for name, _, cutover, canary, routes in existing:
-        lines += ["[[batch]]", f"name = {_toml_str(name)}",
-                  f"cutover = {pd.Timestamp(cutover).tz_convert('UTC'):%Y-%m-%dT%H:%M:%SZ}"]
-        if canary is not None:
-            lines.append(f"canary = {canary:g}")
-        lines += ["routes = [" + ", ".join(_toml_str(r) for r in routes) + "]", ""]
+        lines += manifest.batch_toml(name, cutover, routes, canary)
     last = con.execute("SELECT max(ts) FROM requests").fetchone()[0]
     last_cut = con.execute("SELECT max(cutover_at) FROM batches").fetchone()[0]
     anchor = max([pd.Timestamp(x).tz_convert("UTC") for x in (last, last_cut) if x is not None]
@@ -520,11 +519,10 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
     for i, b in enumerate(proposed.itertuples(index=False)):
         members = s[s["proposed_batch"] == b.batch].sort_values("rank")
         cutover = first + pd.Timedelta(days=7 * i)
-        lines += ["[[batch]]", f"name = {_toml_str(b.batch)}",
-                  f"cutover = {cutover:%Y-%m-%dT%H:%M:%SZ}  # draft: weekly from the end of the data",
-                  f"# effort {b.effort:.1f} points, {b.share:.2%} of traffic, mean score {b.mean_score:.1f}",
-                  "routes = [" + ", ".join(_toml_str(f"{m} {r}") for m, r in zip(members["method"], members["rule"]))
-                  + "]", ""]
+        lines += manifest.batch_toml(
+            b.batch, cutover, zip(members["method"], members["rule"]),
+            comments=[f"effort {b.effort:.1f} points, {b.share:.2%} of traffic, mean score {b.mean_score:.1f}"],
+            note="draft: weekly from the end of the data")
     return "\n".join(lines)
 
 

@@ -11,14 +11,17 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from strangler import manifest
 from strangler.demo import logs, traffic
 
 __all__ = ["DemoInfo", "generate", "manifest_text"]
@@ -51,12 +54,17 @@ def _iso(t) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def manifest_text() -> str:
-    """The demo's migration.toml."""
-    out = ["# Migration of the travel-journal API to FastAPI, written by `strangler demo`.", ""]
-    for b in traffic.BATCHES:
-        routes = ", ".join(f'"{m} {r}"' for m, r in b.routes)
-        out += ["[[batch]]", f'name = "{b.name}"', f"cutover = {_iso(b.cutover)}", f"routes = [{routes}]", ""]
+def manifest_text(cutovers: Sequence[dt.datetime] | None = None,
+                  header: str = "Migration of the travel-journal API to FastAPI, written by `strangler demo`.") -> str:
+    """The demo's migration.toml; `cutovers` (one per batch, in order) replace the batches' own, `header` is the
+    comment on top."""
+    if cutovers is None:
+        cutovers = [b.cutover for b in traffic.BATCHES]
+    if len(cutovers) != len(traffic.BATCHES):
+        raise ValueError(f"{len(cutovers)} cutovers for {len(traffic.BATCHES)} demo batches")
+    out = [f"# {header}", ""]
+    for b, cutover in zip(traffic.BATCHES, cutovers):
+        out += manifest.batch_toml(b.name, cutover, b.routes)
     return "\n".join(out)
 
 
