@@ -68,4 +68,4 @@ demo-live: $(STAMP) ## serve, drive with `strangler load` for 60 s, ingest the r
 	  --source lib/strangler/demo --out reports/live
 
 clean: ## remove generated data, reports and the venv
-	rm -rf $(VENV) $(DEMO) reports data/*.duckdb
+	rm -rf $(VENV) $(DEMO) $(LIVE) reports data/*.duckdb

@@ -150,7 +150,7 @@ def test_routes_land_on_the_right_backend_header_and_log(tmp_path, make_router):
         {"method": "GET", "path": "/trips", "route": "/trips", "backend": "flask", "status": 200,
          "bytes": sizes[1], "db_ms": 1.5, "db_queries": 1, "request_id": anonymous.headers["x-request-id"]},
     ]
-    assert sizes == [30, 34, 29, 207, 0] and len(anonymous.headers["x-request-id"]) == 32  # generated: uuid4 hex
+    assert sizes == [30, 34, 29, 207, 0] and len(anonymous.headers["x-request-id"]) == 32  # generated: prefix + counter
     now = dt.datetime.now(dt.timezone.utc)
     for r in records:
         ts = dt.datetime.fromisoformat(r["ts"].replace("Z", "+00:00"))

@@ -147,12 +147,17 @@ def timeseries(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, ti
                                                                            columns=["batch", "cutover_at"])
     if cut.empty:
         return base
+    return alt.layer(base, *_cutover_marks(cut))
+
+
+def _cutover_marks(cut: pd.DataFrame) -> list[alt.Chart]:
+    """A dashed vertical rule per batch cutover (columns batch, cutover_at) and the batch's name beside it."""
     cut = cut[["batch", "cutover_at"]].drop_duplicates()
     rule = alt.Chart(cut).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(
         x="cutover_at:T", tooltip=[alt.Tooltip("batch:N"), alt.Tooltip("cutover_at:T", format="%Y-%m-%d %H:%M")])
     label = alt.Chart(cut).mark_text(align="left", dx=3, dy=-4, color="firebrick").encode(
         x="cutover_at:T", y=alt.value(0), text="batch:N")
-    return alt.layer(base, rule, label)
+    return [rule, label]
 
 
 def scatter(df: pd.DataFrame, x: str, y: str, *, tooltip: _Sequence[str] | None = None, color: str | None = None,
@@ -489,11 +494,7 @@ def migration_progress(prog: pd.DataFrame, cutovers: pd.DataFrame | None = None,
                  alt.Tooltip("requests:Q", format=",")])
     layers = [lines]
     if cutovers is not None and len(cutovers):
-        cut = cutovers[["batch", "cutover_at"]].drop_duplicates()
-        layers.append(alt.Chart(cut).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(
-            x="cutover_at:T", tooltip=["batch:N", alt.Tooltip("cutover_at:T", format="%Y-%m-%d %H:%M")]))
-        layers.append(alt.Chart(cut).mark_text(align="left", dx=3, dy=-4, color="firebrick").encode(
-            x="cutover_at:T", y=alt.value(0), text="batch:N"))
+        layers += _cutover_marks(cutovers)
     return alt.layer(*layers, title=title)
 
 

@@ -125,11 +125,9 @@ def fastapi_routes(app: Any) -> list[Any]:
     routes = getattr(app, "routes", None)
     if routes is None:
         raise StranglerError(f"the FastAPI app {app!r} has no routes (is it a FastAPI/Starlette app?)")
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:
-        return list(routes)
-    return list(iter_route_contexts(routes))
+    from strangler._inventory import route_contexts
+
+    return [ctx for ctx, _ in route_contexts(routes)]
 
 
 def dispatch_table(fastapi_app: Any, batches: list[manifest_mod.Batch], prefix: str = "") \
@@ -251,7 +249,7 @@ def _measured_wsgi(app: Callable) -> Callable:
         if ex is None:
             return app(environ, start_response)
         environ.setdefault("wsgi.input_terminated", True)  # a2wsgi's body ends at the request's end: chunked works
-        if dbtime._current.get() is ex.db:       # the adapter copied the router's context into this thread
+        if dbtime.current() is ex.db:  # the adapter copied the router's context into this thread
             result = app(environ, start_response)
             ex.route = environ.get(ROUTE_KEY)
             return result
@@ -325,14 +323,11 @@ class Router:
         self.reload_interval = reload_interval
         self.flask = WSGIMiddleware(_measured_wsgi(flask_app), workers=flask_workers)
         self._hooked = False
-        try:
-            import flask
+        import flask
 
-            if isinstance(flask_app, flask.Flask):
-                _hook_flask(flask_app, True)
-                self._hooked = True
-        except ImportError:  # pragma: no cover - flask is a dependency
-            pass
+        if isinstance(flask_app, flask.Flask):
+            _hook_flask(flask_app, True)
+            self._hooked = True
         self.targets: list[Target] = []
         self.missing: list[tuple[str, str, str]] = []
         self._signature: tuple | None = None
@@ -470,12 +465,9 @@ class Router:
         else:
             app = self.flask
             scope[SCOPE_KEY] = ex
-        token = dbtime._current.set(ex.db)
         try:
-            try:
+            with dbtime.measure(ex.db):
                 await app(scope, receive, send_tracked)
-            finally:
-                dbtime._current.reset(token)
             if not ex.started:
                 raise RuntimeError(f"{backend} app returned without a response")
         except Exception:
