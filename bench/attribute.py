@@ -5,6 +5,7 @@ sub-resource, a slug page and an action; plus a catch-all. Requests are generate
 pool of 2,000 per resource: about 90,000 distinct paths, which collapse into about 6,700 (method, shape) pairs.
 Usage: `python bench/attribute.py [N_REQUESTS]` (default 10 M). Prints the figures recorded in bench/README.md.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,9 +22,16 @@ def rules() -> list[dict]:
     out = []
     for k in range(100):
         r = f"/api/res{k}"
-        for method, rule in [("GET", r), ("POST", r), ("GET", f"{r}/<int:item_id>"), ("PUT", f"{r}/<int:item_id>"),
-                             ("DELETE", f"{r}/<int:item_id>"), ("GET", f"{r}/<int:item_id>/files/<uuid:file_id>"),
-                             ("GET", f"{r}/by-slug/<slug>"), ("POST", f"{r}/<int:item_id>/actions/<any(start, stop):a>")]:
+        for method, rule in [
+            ("GET", r),
+            ("POST", r),
+            ("GET", f"{r}/<int:item_id>"),
+            ("PUT", f"{r}/<int:item_id>"),
+            ("DELETE", f"{r}/<int:item_id>"),
+            ("GET", f"{r}/<int:item_id>/files/<uuid:file_id>"),
+            ("GET", f"{r}/by-slug/<slug>"),
+            ("POST", f"{r}/<int:item_id>/actions/<any(start, stop):a>"),
+        ]:
             out.append({"framework": "flask", "method": method, "rule": rule, "endpoint": f"e{len(out)}"})
     out = out[:499] + [{"framework": "flask", "method": "GET", "rule": "/<path:rest>", "endpoint": "catch_all"}]
     for i, row in enumerate(out, 1):
@@ -36,7 +44,8 @@ def main() -> None:
         con = db.connect(Path(tmp) / "bench.duckdb")
         routes.store(con, "bench:app", "app", rules())
         t0 = time.perf_counter()
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO requests (ts, method, path, status, duration_ms, source_id, line_no)
             SELECT TIMESTAMPTZ '2026-03-01 00:00:00+00' + to_seconds(i // 100), m, p, 200, 12.5, 1, i
             FROM (SELECT i, hash(i) AS h, hash(i * 7 + 1) AS h2 FROM range(?) t(i)) s,
@@ -48,7 +57,9 @@ def main() -> None:
                            WHEN 3 THEN '/by-slug/s' || (h2 % 50) WHEN 4 THEN '/' || (h2 % 2000) || '/actions/start'
                            WHEN 5 THEN '/' || (h2 % 2000) || '/actions/' || left(md5(CAST(h2 % 2000 AS VARCHAR)), 12)
                            ELSE '/x' || (h % 20) END AS p)
-        """, [N_REQUESTS])
+        """,
+            [N_REQUESTS],
+        )
         con.execute("CHECKPOINT")  # as after `strangler ingest`, which is another process
         load = time.perf_counter() - t0
         distinct = con.execute("SELECT count(DISTINCT path) FROM requests").fetchone()[0]

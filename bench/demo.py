@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/demo.py [REQUESTS]   (writes into a temporary folder, deleted afterwards)
 """
+
 from __future__ import annotations
 
 import platform
@@ -22,8 +23,10 @@ def main() -> None:
         seconds = time.perf_counter() - t0
         sizes = {p.name: p.stat().st_size for p in sorted((Path(tmp) / "demo" / "logs").iterdir())}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"demo: {n:,} requests, {info.lines:,} lines in {seconds:.1f} s "
-          f"({n / seconds / 1e6:.2f} M requests/s), peak RSS {peak:.0f} MiB")
+    print(
+        f"demo: {n:,} requests, {info.lines:,} lines in {seconds:.1f} s "
+        f"({n / seconds / 1e6:.2f} M requests/s), peak RSS {peak:.0f} MiB"
+    )
     print("files: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
     print(f"python {platform.python_version()}, {platform.machine()}")
 

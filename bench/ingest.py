@@ -8,13 +8,13 @@ Writes the log with DuckDB (fast, deterministic), then times, each in its own pr
 and prints the ratio. `--rss-gb X` also writes an X GB log and reports the peak RSS of ingesting it (the issue's
 10 GB case, measured on what the disk and the clock allow). Record the figures in bench/README.md by hand.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -25,8 +25,7 @@ from pathlib import Path
 import duckdb
 
 GOACCESS = shutil.which("goaccess") or "/usr/bin/goaccess"
-GOACCESS_FORMAT = ['--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T', "--date-format=%d/%b/%Y",
-                   "--time-format=%T"]
+GOACCESS_FORMAT = ['--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T', "--date-format=%d/%b/%Y", "--time-format=%T"]
 
 LINE_SQL = r"""
 SELECT '10.' || (i % 250) || '.' || (i // 250 % 250) || '.' || (i % 7) || ' - - ['
@@ -85,8 +84,10 @@ def generate(path: Path, lines: int) -> None:
     with open(path, "wb") as out:
         for start in range(0, lines, step):
             part = path.with_suffix(".part")
-            con.execute(f"COPY ({LINE_SQL.format(start=start, stop=min(lines, start + step))}) TO '{part}' "
-                        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')")
+            con.execute(
+                f"COPY ({LINE_SQL.format(start=start, stop=min(lines, start + step))}) TO '{part}' "
+                "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')"
+            )
             with open(part, "rb") as f:
                 shutil.copyfileobj(f, out, 16 << 20)
             part.unlink()
@@ -98,8 +99,12 @@ def run_strangler(log: Path, work: Path, floor: bool = False) -> dict:
     files = [dbfile, dbfile.with_suffix(".duckdb.wal"), work / "bench.duckdb.fresh", work / "bench.duckdb.fresh.wal"]
     for f in files:
         f.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(dbfile), str(log), "floor" if floor else "-"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(dbfile), str(log), "floor" if floor else "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     for f in files:
         f.unlink(missing_ok=True)
@@ -108,8 +113,11 @@ def run_strangler(log: Path, work: Path, floor: bool = False) -> dict:
 
 def run_goaccess(log: Path, work: Path) -> float:
     t = time.perf_counter()
-    subprocess.run([GOACCESS, str(log), *GOACCESS_FORMAT, "-o", str(work / "goaccess.json"), "--no-progress"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [GOACCESS, str(log), *GOACCESS_FORMAT, "-o", str(work / "goaccess.json"), "--no-progress"],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - t
 
 
@@ -118,8 +126,11 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--rss-gb", type=float, default=0.0, help="also ingest a log of this many GB for peak RSS")
     ap.add_argument("--no-goaccess", action="store_true", help="time strangler only (GoAccess takes minutes)")
-    ap.add_argument("--floor", action="store_true",
-                    help="also time reading alone and storing alone: the ceiling for any parser on this machine")
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time reading alone and storing alone: the ceiling for any parser on this machine",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="strangler-bench-"))
@@ -129,8 +140,10 @@ def main() -> int:
         t = time.perf_counter()
         generate(log, args.lines)
         size = log.stat().st_size
-        print(f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.platform()}, Python {platform.python_version()}, "
-              f"DuckDB {duckdb.__version__}")
+        print(
+            f"machine: {platform.node()} {os.cpu_count()} cpus, {platform.platform()}, Python {platform.python_version()}, "
+            f"DuckDB {duckdb.__version__}"
+        )
         print(f"log: {args.lines:,} lines, {size / 1e9:.2f} GB, written in {time.perf_counter() - t:.1f} s")
         s = run_strangler(log, work, args.floor)
         assert s["lines"] == s["rows"] == args.lines and s["wrong_line_numbers"] == 0, s
@@ -138,8 +151,10 @@ def main() -> int:
         print(f"strangler: {s['seconds']:.2f} s, {sl:,.0f} lines/s, peak RSS {s['rss_mb']:,.0f} MB")
         if args.floor:
             r, w = s["read_only_seconds"], s["store_only_seconds"]
-            print(f"floor: reading alone {r:.2f} s ({args.lines / r:,.0f} lines/s), storing alone {w:.2f} s "
-                  f"({args.lines / w:,.0f} lines/s); both, with no parsing: {args.lines / (r + w):,.0f} lines/s")
+            print(
+                f"floor: reading alone {r:.2f} s ({args.lines / r:,.0f} lines/s), storing alone {w:.2f} s "
+                f"({args.lines / w:,.0f} lines/s); both, with no parsing: {args.lines / (r + w):,.0f} lines/s"
+            )
         if not args.no_goaccess:
             g = run_goaccess(log, work)
             gl = args.lines / g
@@ -151,8 +166,10 @@ def main() -> int:
             n = int(args.rss_gb * 1e9 / per_line)
             generate(log, n)
             s = run_strangler(log, work)
-            print(f"big log: {n:,} lines, {log.stat().st_size / 1e9:.2f} GB: {s['seconds']:.1f} s, "
-                  f"{n / s['seconds']:,.0f} lines/s, peak RSS {s['rss_mb']:,.0f} MB")
+            print(
+                f"big log: {n:,} lines, {log.stat().st_size / 1e9:.2f} GB: {s['seconds']:.1f} s, "
+                f"{n / s['seconds']:,.0f} lines/s, peak RSS {s['rss_mb']:,.0f} MB"
+            )
             assert s["lines"] == n and s["wrong_line_numbers"] == 0, s
     finally:
         if args.keep is None:

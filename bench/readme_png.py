@@ -7,6 +7,7 @@ none, builds the report first on the demo in data/demo (generated if missing) ex
 and prints the seconds per notebook. Then writes notebooks/images/<NAME>.png (vl-convert, 2x) for chart INDEX of
 each named notebook (default: 02_endpoints=0 04_batch_review-trips-read=1 05_progress=0).
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,9 +30,15 @@ def build_demo_report(out: Path) -> None:
     dbf = data / "demo.duckdb"
     dbf.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    report.build(dbf, data / "migration.toml", out, logs=[data / "logs"],
-                 apps=["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"],
-                 source=ROOT / "lib" / "strangler" / "demo", progress=True)
+    report.build(
+        dbf,
+        data / "migration.toml",
+        out,
+        logs=[data / "logs"],
+        apps=["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"],
+        source=ROOT / "lib" / "strangler" / "demo",
+        progress=True,
+    )
     print(f"report.build: {time.perf_counter() - t0:.1f} s")
 
 

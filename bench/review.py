@@ -9,6 +9,7 @@ router's log: how often the 95 % interval excludes zero when nothing changed (no
 other than no_change is given when nothing changed (false alarms), and how often a 10 % and a 30 % latency cut on
 one route is found (power).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import numpy as np
 
 from strangler import compare, db, manifest
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.datetime(2026, 1, 5, tzinfo=UTC)
 
 
@@ -40,18 +41,33 @@ def calibrate(seeds: int, path: Path) -> None:
         for seed in range(seeds):
             cut = dt.datetime(2026, 1, 19, 9, tzinfo=UTC) + dt.timedelta(hours=seed)
             name = f"{setting}{seed}"
-            routes = compare.simulate(con, 60_000, seed=100 + seed, start=START, days=28, cutover=cut,
-                                      backend=backend, canary=0.5 if backend else None, routes=6, batch_routes=5,
-                                      prefix=f"/{name}", source_id=len(rows),
-                                      effects={3: {"latency": 0.9}, 4: {"latency": 0.7}})
+            routes = compare.simulate(
+                con,
+                60_000,
+                seed=100 + seed,
+                start=START,
+                days=28,
+                cutover=cut,
+                backend=backend,
+                canary=0.5 if backend else None,
+                routes=6,
+                batch_routes=5,
+                prefix=f"/{name}",
+                source_id=len(rows),
+                effects={3: {"latency": 0.9}, 4: {"latency": 0.7}},
+            )
             rows += [(name, m, r, cut, 0.5 if backend else None, len(rows) + 1) for m, r in routes]
     con.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
     t0 = time.perf_counter()
     t = compare.review(con).table
     print(f"review of {2 * seeds} batches: {time.perf_counter() - t0:.1f} s")
-    t = t[(t["verdict"] != "insufficient_data")
-          & ((t["batch"].str.startswith("cutover") & (t["comparison"] == "before_after"))
-             | (t["batch"].str.startswith("canary") & (t["comparison"] == "flask_vs_fastapi")))].copy()
+    t = t[
+        (t["verdict"] != "insufficient_data")
+        & (
+            (t["batch"].str.startswith("cutover") & (t["comparison"] == "before_after"))
+            | (t["batch"].str.startswith("canary") & (t["comparison"] == "flask_vs_fastapi"))
+        )
+    ].copy()
     t["route"] = np.where(t["method"] == "*", "*", t["rule"].str.split("/").str[2])
     t["excludes_0"] = (t["ci_low"] > 0) | (t["ci_high"] < 0)
     t["called"] = t["verdict"] != "no_change"
@@ -60,8 +76,14 @@ def calibrate(seeds: int, path: Path) -> None:
     print(null.groupby("comparison")[["excludes_0", "called"]].mean().round(4).to_string())
     lat = t[t["metric"].isin(["p50_ms", "p95_ms", "p99_ms"]) & t["route"].isin(["r3", "r4"])]
     print("latency cut found: share of seeds called better")
-    print((lat.assign(better=lat["verdict"] == "better").groupby(["comparison", "route", "metric"])["better"]
-           .mean().unstack("metric").rename(index={"r3": "-10 %", "r4": "-30 %"}).to_string()))
+    print(
+        lat.assign(better=lat["verdict"] == "better")
+        .groupby(["comparison", "route", "metric"])["better"]
+        .mean()
+        .unstack("metric")
+        .rename(index={"r3": "-10 %", "r4": "-30 %"})
+        .to_string()
+    )
     con.close()
 
 
@@ -83,21 +105,36 @@ def main() -> None:
             compare.simulate(con, args.requests, seed=1, start=START, days=70, routes=40, batch_routes=0)
         n = con.execute("SELECT count(*) FROM requests").fetchone()[0]
         t_gen = time.perf_counter() - t0
-        batches = [manifest.Batch(f"batch{k + 1}", START + dt.timedelta(days=d, hours=9),
-                                  tuple(("GET", f"/api/r{i}/<int:item_id>") for i in range(5 * k, 5 * k + 5)),
-                                  None, k + 1)
-                   for k, d in enumerate((20, 35, 50))]
+        batches = [
+            manifest.Batch(
+                f"batch{k + 1}",
+                START + dt.timedelta(days=d, hours=9),
+                tuple(("GET", f"/api/r{i}/<int:item_id>") for i in range(5 * k, 5 * k + 5)),
+                None,
+                k + 1,
+            )
+            for k, d in enumerate((20, 35, 50))
+        ]
         manifest.store(con, batches)
         t0 = time.perf_counter()
         result = compare.review(con)
         t_review = time.perf_counter() - t0
-        in_windows = int(result.table.query("comparison == 'before_after' and method == '*' and metric == 'requests'")
-                         [["n_before", "n_after"]].to_numpy().sum())
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
-              f"{dt.date.today()}")
+        in_windows = int(
+            result.table.query("comparison == 'before_after' and method == '*' and metric == 'requests'")[
+                ["n_before", "n_after"]
+            ]
+            .to_numpy()
+            .sum()
+        )
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
+            f"{dt.date.today()}"
+        )
         print(f"requests table: {n:,} rows ({'generated' if fresh else 'reused'} in {t_gen:.1f} s)")
-        print(f"review of {len(batches)} batches x 5 routes ({in_windows:,} requests in the windows): "
-              f"{t_review:.1f} s -> {len(result.table)} rows; goal < 30 s")
+        print(
+            f"review of {len(batches)} batches x 5 routes ({in_windows:,} requests in the windows): "
+            f"{t_review:.1f} s -> {len(result.table)} rows; goal < 30 s"
+        )
         con.close()
 
 

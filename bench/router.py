@@ -9,6 +9,7 @@ that both see the same background load, and reports p50/p95 of each and the p50 
 
 Bounded: N requests per pair (default 3000), then every server is stopped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,8 @@ APPS = ROOT / "tests" / "apps"
 
 def flask_direct():
     """uvicorn factory: the Flask test app behind a2wsgi alone (the baseline for Flask-routed requests)."""
-    from a2wsgi import WSGIMiddleware
-
     import router_flask
+    from a2wsgi import WSGIMiddleware
 
     return WSGIMiddleware(router_flask.app)
 
@@ -67,7 +67,7 @@ def timed(conn: http.client.HTTPConnection, path: str) -> float:
 def pair(direct_port: int, routed_port: int, path: str, n: int) -> dict:
     a = http.client.HTTPConnection("127.0.0.1", direct_port)
     b = http.client.HTTPConnection("127.0.0.1", routed_port)
-    for _ in range(200):                     # warm-up: imports, caches, thread pools
+    for _ in range(200):  # warm-up: imports, caches, thread pools
         timed(a, path), timed(b, path)
     direct, routed = [], []
     for i in range(n):
@@ -76,11 +76,16 @@ def pair(direct_port: int, routed_port: int, path: str, n: int) -> dict:
         else:
             routed.append(timed(b, path)), direct.append(timed(a, path))
     a.close(), b.close()
-    q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1]  # noqa: E731
+    q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1]
     diffs = [r - d for r, d in zip(routed, direct)]
-    return {"direct_p50": q(direct, 50), "direct_p95": q(direct, 95), "routed_p50": q(routed, 50),
-            "routed_p95": q(routed, 95), "overhead_p50": q(routed, 50) - q(direct, 50),
-            "paired_diff_p50": statistics.median(diffs)}
+    return {
+        "direct_p50": q(direct, 50),
+        "direct_p95": q(direct, 95),
+        "routed_p50": q(routed, 50),
+        "routed_p95": q(routed, 95),
+        "overhead_p50": q(routed, 50) - q(direct, 50),
+        "paired_diff_p50": statistics.median(diffs),
+    }
 
 
 def in_process(manifest: Path, log: Path, n: int) -> dict:
@@ -99,9 +104,20 @@ def in_process(manifest: Path, log: Path, n: int) -> dict:
     flask_direct_app = WSGIMiddleware(router_flask.app)
 
     def scope(path: str) -> dict:
-        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 80),
+        }
 
     async def receive() -> dict:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -124,8 +140,10 @@ def in_process(manifest: Path, log: Path, n: int) -> dict:
         return statistics.median(d), statistics.median(r), statistics.median(x - y for x, y in zip(r, d))
 
     async def both() -> dict:
-        return {"fastapi": await measure(router_fastapi.app, "/trips/7"),
-                "flask": await measure(flask_direct_app, "/users/7")}
+        return {
+            "fastapi": await measure(router_fastapi.app, "/trips/7"),
+            "flask": await measure(flask_direct_app, "/users/7"),
+        }
 
     try:
         return asyncio.run(both())
@@ -139,32 +157,55 @@ def main() -> None:
     n = ap.parse_args().requests
     tmp = Path(tempfile.mkdtemp(prefix="bench-router-"))
     manifest = tmp / "migration.toml"
-    manifest.write_text('[[batch]]\nname = "b"\ncutover = 2026-01-01T00:00:00Z\nroutes = ["GET /trips/<int:trip_id>"]\n')
+    manifest.write_text(
+        '[[batch]]\nname = "b"\ncutover = 2026-01-01T00:00:00Z\nroutes = ["GET /trips/<int:trip_id>"]\n'
+    )
     ports = {k: free_port() for k in ("fastapi", "flask", "router")}
     uv = ["-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
     procs = [
         start([*uv, "--port", str(ports["fastapi"]), "router_fastapi:app"], ports["fastapi"]),
         start([*uv, "--port", str(ports["flask"]), "--factory", "router:flask_direct"], ports["flask"]),
-        start(["-m", "strangler", "serve", "--manifest", str(manifest), "--flask", "router_flask:app",
-               "--fastapi", "router_fastapi:app", "--port", str(ports["router"]),
-               "--access-log", str(tmp / "router.jsonl")], ports["router"]),
+        start(
+            [
+                "-m",
+                "strangler",
+                "serve",
+                "--manifest",
+                str(manifest),
+                "--flask",
+                "router_flask:app",
+                "--fastapi",
+                "router_fastapi:app",
+                "--port",
+                str(ports["router"]),
+                "--access-log",
+                str(tmp / "router.jsonl"),
+            ],
+            ports["router"],
+        ),
     ]
     try:
-        results = {"fastapi (GET /trips/7)": pair(ports["fastapi"], ports["router"], "/trips/7", n),
-                   "flask (GET /users/7)": pair(ports["flask"], ports["router"], "/users/7", n)}
+        results = {
+            "fastapi (GET /trips/7)": pair(ports["fastapi"], ports["router"], "/trips/7", n),
+            "flask (GET /users/7)": pair(ports["flask"], ports["router"], "/users/7", n),
+        }
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(20)
     inproc = in_process(manifest, tmp / "inproc.jsonl", n)
-    lines = sum(1 for _ in open(tmp / "router.jsonl"))
+    lines = len((tmp / "router.jsonl").read_bytes().splitlines())
     print(f"{n} sequential keep-alive requests per side, interleaved; router log lines written: {lines}")
-    print(f"{'route':24} {'direct p50':>10} {'p95':>7} {'routed p50':>10} {'p95':>7} {'overhead p50':>12} "
-          f"{'paired p50':>10}  (ms)")
+    print(
+        f"{'route':24} {'direct p50':>10} {'p95':>7} {'routed p50':>10} {'p95':>7} {'overhead p50':>12} "
+        f"{'paired p50':>10}  (ms)"
+    )
     for name, r in results.items():
-        print(f"{name:24} {r['direct_p50']:10.3f} {r['direct_p95']:7.3f} {r['routed_p50']:10.3f} "
-              f"{r['routed_p95']:7.3f} {r['overhead_p50']:12.3f} {r['paired_diff_p50']:10.3f}")
+        print(
+            f"{name:24} {r['direct_p50']:10.3f} {r['direct_p95']:7.3f} {r['routed_p50']:10.3f} "
+            f"{r['routed_p95']:7.3f} {r['overhead_p50']:12.3f} {r['paired_diff_p50']:10.3f}"
+        )
     print("in process, no sockets (µs): app alone p50 / through the router p50 / router cost p50 (paired)")
     for name, (d, r, diff) in inproc.items():
         print(f"  {name:8} {d:8.1f} {r:8.1f} {diff:8.1f}")

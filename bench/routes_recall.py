@@ -11,6 +11,7 @@ from their own packages cannot be in the tree); `all` counts every exact pair. U
 
     .venv/bin/python bench/routes_recall.py [NAME ...]       # default: every app below whose venv exists
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,10 +25,10 @@ from strangler import routes, static_inventory
 
 @dataclass
 class App:
-    name: str          # the PyPI package, also the venv name /tmp/rv_NAME
-    spec: str          # what the exact inventory imports (from `shim` when the app needs setting up first)
-    source: str        # the folder inside site-packages that the static inventory reads
-    shim: str = ""     # a module written to a temporary folder: builds the app the way its own main() does
+    name: str  # the PyPI package, also the venv name /tmp/rv_NAME
+    spec: str  # what the exact inventory imports (from `shim` when the app needs setting up first)
+    source: str  # the folder inside site-packages that the static inventory reads
+    shim: str = ""  # a module written to a temporary folder: builds the app the way its own main() does
 
 
 CALIBRE_SHIM = """
@@ -103,13 +104,23 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
     inside = {(r["method"], r["rule"]) for r in exact["routes"] if r["file"] and r["file"].startswith(str(source))}
     every = {(r["method"], r["rule"]) for r in exact["routes"]}
     static = {(r["method"], r["rule"]) for r in found.routes}
-    return {"app": app.name, "python": exact["python"], "exact": len(every), "in_tree": len(inside),
-            "static": len(static), "hit": len(inside & static), "recall": len(inside & static) / max(len(inside), 1),
-            "recall_all": len(every & static) / max(len(every), 1),
-            "extra": len(static - every), "unresolved": len(found.unresolved),
-            "missed": sorted(inside - static)[:15], "extra_examples": sorted(static - every)[:10],
-            "unresolved_examples": [f"{Path(u.file).name}:{u.line} {u.reason}" for u in found.unresolved[:8]],
-            "seconds_exact": t_exact, "seconds_static": t_static}
+    return {
+        "app": app.name,
+        "python": exact["python"],
+        "exact": len(every),
+        "in_tree": len(inside),
+        "static": len(static),
+        "hit": len(inside & static),
+        "recall": len(inside & static) / max(len(inside), 1),
+        "recall_all": len(every & static) / max(len(every), 1),
+        "extra": len(static - every),
+        "unresolved": len(found.unresolved),
+        "missed": sorted(inside - static)[:15],
+        "extra_examples": sorted(static - every)[:10],
+        "unresolved_examples": [f"{Path(u.file).name}:{u.line} {u.reason}" for u in found.unresolved[:8]],
+        "seconds_exact": t_exact,
+        "seconds_static": t_static,
+    }
 
 
 def main(names: list[str]) -> None:
@@ -120,10 +131,12 @@ def main(names: list[str]) -> None:
         except Exception as exc:  # an app that does not import here is reported, not fatal
             print(f"{app.name}: failed: {str(exc)[-600:]}")
             continue
-        print(f"{m['app']} (Python {m['python']}): exact {m['exact']} (method, rule) pairs, {m['in_tree']} with "
-              f"their view in the tree; static found {m['static']}; recall {m['recall']:.1%} in tree "
-              f"({m['recall_all']:.1%} of all); {m['extra']} static-only; {m['unresolved']} unresolved; "
-              f"static scan {m['seconds_static']:.2f} s, import {m['seconds_exact']:.1f} s")
+        print(
+            f"{m['app']} (Python {m['python']}): exact {m['exact']} (method, rule) pairs, {m['in_tree']} with "
+            f"their view in the tree; static found {m['static']}; recall {m['recall']:.1%} in tree "
+            f"({m['recall_all']:.1%} of all); {m['extra']} static-only; {m['unresolved']} unresolved; "
+            f"static scan {m['seconds_static']:.2f} s, import {m['seconds_exact']:.1f} s"
+        )
         for label in ("missed", "extra_examples", "unresolved_examples"):
             if m[label]:
                 print(f"  {label}: {m[label]}")

@@ -4,6 +4,7 @@ Builds a DuckDB file with the demo Flask app's routes (taken from its url_map, n
 N synthetic attributed requests spread over them by a Zipf-like weight, then times one `plan()` and its code
 analysis alone. Usage: `python bench/score.py [N ...]` (default 2,000,000 and 10,000,000).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -32,8 +33,17 @@ def demo_routes() -> pd.DataFrame:
         cls = getattr(view, "view_class", None)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             fn = getattr(cls, method.lower()) if cls else inspect.unwrap(view)
-            rows.append(("flask", method, rule.rule, rule.endpoint, fn.__code__.co_filename,
-                         fn.__code__.co_firstlineno, rule.endpoint.rpartition(".")[0] or None))
+            rows.append(
+                (
+                    "flask",
+                    method,
+                    rule.rule,
+                    rule.endpoint,
+                    fn.__code__.co_filename,
+                    fn.__code__.co_firstlineno,
+                    rule.endpoint.rpartition(".")[0] or None,
+                )
+            )
     return pd.DataFrame(rows, columns=["framework", "method", "rule", "endpoint", "file", "line", "blueprint"])
 
 
@@ -41,8 +51,10 @@ def build(path: Path, n: int) -> None:
     con = db.connect(path)
     routes = demo_routes()
     con.register("r", routes)
-    con.execute("INSERT INTO routes (framework, method, rule, endpoint, file, line, blueprint, inventory) "
-                "SELECT *, 'app' FROM r")
+    con.execute(
+        "INSERT INTO routes (framework, method, rule, endpoint, file, line, blueprint, inventory) "
+        "SELECT *, 'app' FROM r"
+    )
     con.execute("""
         CREATE TEMP TABLE w AS
         SELECT method, rule, row_number() OVER (ORDER BY rule, method) AS k FROM routes
@@ -65,9 +77,11 @@ def main(sizes: list[int]) -> None:
     print(f"machine: {platform.machine()}, {platform.python_version()}, duckdb {db.duckdb.__version__}")
     t = time.perf_counter()
     routes = demo_routes()
-    metrics, coupling = effort.analyze_routes(routes, DEMO)
-    print(f"code analysis of the demo app: {len(routes)} routes, {len(coupling)} coupling rows in "
-          f"{time.perf_counter() - t:.2f} s")
+    _metrics, coupling = effort.analyze_routes(routes, DEMO)
+    print(
+        f"code analysis of the demo app: {len(routes)} routes, {len(coupling)} coupling rows in "
+        f"{time.perf_counter() - t:.2f} s"
+    )
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.duckdb"
@@ -78,8 +92,10 @@ def main(sizes: list[int]) -> None:
             t = time.perf_counter()
             result = score.plan(con, source=DEMO)
             took = time.perf_counter() - t
-            print(f"{n:>12,} requests: build {built:5.1f} s; plan {took:5.2f} s "
-                  f"({len(result.scores)} routes, {len(result.batches)} batches, {len(result.dead)} dead)")
+            print(
+                f"{n:>12,} requests: build {built:5.1f} s; plan {took:5.2f} s "
+                f"({len(result.scores)} routes, {len(result.batches)} batches, {len(result.dead)} dead)"
+            )
             con.close()
 
 

@@ -25,14 +25,15 @@ from typing import Optional
 db: str = "data/demo/demo.duckdb"
 logs: list = []
 format: str = "auto"
-tz: Optional[str] = None
+tz: str | None = None
 
 # %%
 from strangler import charts
 
 charts.enable()
 
-from strangler import db as dbm, ingest
+from strangler import db as dbm
+from strangler import ingest
 
 con = dbm.connect(db)
 result = ingest.ingest(con, list(logs), fmt=format, tz=tz) if logs else None
@@ -45,12 +46,19 @@ print(result if result is not None else "no logs given: showing the database as 
 
 # %%
 src = ingest.sources(con)
-charts.table(src[["source_id", "file", "format", "lines", "rows", "rejects", "seconds", "lines_per_s",
-                  "ingested_at", "path"]], caption="Sources")
+charts.table(
+    src[["source_id", "file", "format", "lines", "rows", "rejects", "seconds", "lines_per_s", "ingested_at", "path"]],
+    caption="Sources",
+)
 
 # %%
-charts.bar(src.assign(lines_per_s=src["lines_per_s"].fillna(0)), "file", "lines_per_s",
-           title="Lines per second, per file", tooltip=["file", "format", "lines", "seconds", "lines_per_s"])
+charts.bar(
+    src.assign(lines_per_s=src["lines_per_s"].fillna(0)),
+    "file",
+    "lines_per_s",
+    title="Lines per second, per file",
+    tooltip=["file", "format", "lines", "seconds", "lines_per_s"],
+)
 
 # %% [markdown]
 # ## Rejects by reason
@@ -84,6 +92,8 @@ charts.status_mix_chart(mix) if len(mix) else print("no requests yet")
 # %% tags=["summary"]
 total = src[["lines", "rows", "rejects"]].sum()
 con.close()
-print(f"{len(src)} log files, {int(total['lines']):,} lines: {int(total['rows']):,} requests and "
-      f"{int(total['rejects']):,} rejects" + (f"; {len(result.errors)} files could not be read"
-                                              if result is not None and not result.ok else ""))
+print(
+    f"{len(src)} log files, {int(total['lines']):,} lines: {int(total['rows']):,} requests and "
+    f"{int(total['rejects']):,} rejects"
+    + (f"; {len(result.errors)} files could not be read" if result is not None and not result.ok else "")
+)

@@ -25,16 +25,17 @@ from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
 apps: list = []
-source: Optional[str] = None
-start: Optional[str] = None
-end: Optional[str] = None
+source: str | None = None
+start: str | None = None
+end: str | None = None
 
 # %%
 from strangler import charts
 
 charts.enable()
 
-from strangler import attribute, db as dbm, routes
+from strangler import attribute, routes
+from strangler import db as dbm
 
 con = dbm.connect(db)
 if apps:

@@ -26,19 +26,21 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = None
-source: Optional[str] = None
-weights: Optional[str] = None
-budget: Optional[float] = None
-start: Optional[str] = None
-end: Optional[str] = None
+manifest: str | None = None
+source: str | None = None
+weights: str | None = None
+budget: float | None = None
+start: str | None = None
+end: str | None = None
 
 # %%
 from strangler import charts
 
 charts.enable()
 
-from strangler import db as dbm, manifest as manifest_mod, score
+from strangler import db as dbm
+from strangler import manifest as manifest_mod
+from strangler import score
 
 con = dbm.connect(db)
 if manifest:
@@ -62,18 +64,48 @@ charts.priority_scatter(scores)
 
 # %%
 ranked = scores[~scores["dead"]].sort_values("rank")
-charts.table(ranked[["rank", "method", "rule", "status", "proposed_batch", "score", "value", "effort", "requests",
-                     "share", "rate_5xx", "p95_ms", "complexity", "sloc", "maintainability", "coupling",
-                     "traffic_n", "errors_n", "latency_n", "effort_n", "helpers"]],
-             max_rows=60, caption="Live routes by score")
+charts.table(
+    ranked[
+        [
+            "rank",
+            "method",
+            "rule",
+            "status",
+            "proposed_batch",
+            "score",
+            "value",
+            "effort",
+            "requests",
+            "share",
+            "rate_5xx",
+            "p95_ms",
+            "complexity",
+            "sloc",
+            "maintainability",
+            "coupling",
+            "traffic_n",
+            "errors_n",
+            "latency_n",
+            "effort_n",
+            "helpers",
+        ]
+    ],
+    max_rows=60,
+    caption="Live routes by score",
+)
 
 # %% [markdown]
 # What makes the effort: one row per Flask construct a route uses, with the file and line to look at when porting.
 
 # %%
 coupling_by_kind = score.coupling_by_kind(con)
-charts.bar(coupling_by_kind, "kind", "uses", title="Flask constructs across the routes to port",
-           tooltip=["kind", "uses", "routes"])
+charts.bar(
+    coupling_by_kind,
+    "kind",
+    "uses",
+    title="Flask constructs across the routes to port",
+    tooltip=["kind", "uses", "routes"],
+)
 
 # %% [markdown]
 # ## The batch plan
@@ -84,9 +116,13 @@ charts.bar(coupling_by_kind, "kind", "uses", title="Flask constructs across the 
 charts.batch_plan(plan.batches)
 
 # %%
-charts.table(scores[scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])
-             [["batch_position", "proposed_batch", "status", "method", "rule", "effort", "requests", "share",
-               "score"]], max_rows=100, caption="Routes per batch, in plan order")
+charts.table(
+    scores[scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])[
+        ["batch_position", "proposed_batch", "status", "method", "rule", "effort", "requests", "share", "score"]
+    ],
+    max_rows=100,
+    caption="Routes per batch, in plan order",
+)
 
 # %% [markdown]
 # ## Delete candidates

@@ -26,8 +26,8 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = "data/demo/migration.toml"
-batch: Optional[str] = None
+manifest: str | None = "data/demo/migration.toml"
+batch: str | None = None
 before_days: float = 7
 after_days: float = 7
 settle_hours: float = 1
@@ -37,7 +37,9 @@ from strangler import charts
 
 charts.enable()
 
-from strangler import compare, db as dbm, manifest as manifest_mod
+from strangler import compare
+from strangler import db as dbm
+from strangler import manifest as manifest_mod
 
 con = dbm.connect(db)
 if manifest:
@@ -104,8 +106,10 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_ro
 # cutover (a canary): `before` is Flask, `after` is FastAPI, paired hour by hour. Empty otherwise.
 
 # %%
-charts.table(compare.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(
-    columns=["batch", "method", "rule"]).round(4), max_rows=200)
+charts.table(
+    compare.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
+    max_rows=200,
+)
 
 # %% tags=["summary"]
 print(compare.batch_summary(con, batch))

@@ -22,14 +22,16 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = "data/demo/migration.toml"
+manifest: str | None = "data/demo/migration.toml"
 
 # %%
 from strangler import charts
 
 charts.enable()
 
-from strangler import compare, db as dbm, manifest as manifest_mod
+from strangler import compare
+from strangler import db as dbm
+from strangler import manifest as manifest_mod
 
 con = dbm.connect(db)
 if manifest:

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh DuckDB file per test, the real logs beside the checkout, a small demo."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Attribution: requests.route equals what Werkzeug's MapAdapter.match and Starlette's router pick."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,7 +67,11 @@ def test_flask_attribution_equals_werkzeug_on_100k_random_paths(con, flask_app):
     assert mismatches == []
     # the sample exercises every outcome and most rules, and shapes really collapse
     assert {k: v > 0 for k, v in result.by_match.items()} == {
-        "matched": True, "method_not_allowed": True, "redirect": True, "unmatched": True}
+        "matched": True,
+        "method_not_allowed": True,
+        "redirect": True,
+        "unmatched": True,
+    }
     assert {e for e in expected if e.startswith("/")} == set(templates)
     assert result.requests == 100_000 and result.shapes < 90_000
 
@@ -77,20 +82,32 @@ def test_fastapi_attribution_equals_starlette_router(con):
     routes.inventory_apps(con, ["travelapi.main:app"], cwd=FASTAPI_DIR)
     full_path = {}
     from fastapi.routing import iter_route_contexts
+
     for ctx in iter_route_contexts(app.routes):
         full_path[id(ctx.original_route)] = ctx.path
     templates = [p for p in full_path.values() if p] + ["/legacy/old/<int:item>"]
-    sample = [(m, p) for m, p in paths(2_500, seed=5, templates=templates)
-              if p.rstrip("/") != "/legacy"]  # a mount's bare prefix: Starlette redirects, strangler says unmatched
+    sample = [
+        (m, p) for m, p in paths(2_500, seed=5, templates=templates) if p.rstrip("/") != "/legacy"
+    ]  # a mount's bare prefix: Starlette redirects, strangler says unmatched
     load_requests(con, sample)
     attribute.attribute(con)
     legacy_adapter = legacy.url_map.bind("localhost")
 
     async def starlette_answer(method: str, path: str) -> str:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-                 "scheme": "http", "path": unquote(path), "raw_path": path.encode(), "root_path": "",
-                 "query_string": b"", "headers": [(b"host", b"localhost")], "server": ("localhost", 80),
-                 "client": ("127.0.0.1", 1)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": unquote(path),
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost")],
+            "server": ("localhost", 80),
+            "client": ("127.0.0.1", 1),
+        }
         status = {}
 
         async def receive():
@@ -102,7 +119,7 @@ def test_fastapi_attribution_equals_starlette_router(con):
 
         await app(scope, receive, send)
         if scope.get("root_path") == "/legacy":
-            return werkzeug_answer(legacy_adapter, method, path[len("/legacy"):], prefix="/legacy")
+            return werkzeug_answer(legacy_adapter, method, path[len("/legacy") :], prefix="/legacy")
         code, route = status["code"], scope.get("route")
         if code == 405:
             return "method_not_allowed"
@@ -123,11 +140,24 @@ def test_fastapi_attribution_equals_starlette_router(con):
 def test_flask_rule_wins_over_fastapi_twin(con):
     routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
     routes.inventory_apps(con, ["travelapi.main:app"], cwd=FASTAPI_DIR)
-    load_requests(con, [("GET", "/health"), ("POST", "/ping"), ("GET", "/v2/trips/7"), ("POST", "/health"),
-                        ("GET", "/trips"), ("DELETE", "/v2/trips"), (None, "/health"), ("GET", None)])
+    load_requests(
+        con,
+        [
+            ("GET", "/health"),
+            ("POST", "/ping"),
+            ("GET", "/v2/trips/7"),
+            ("POST", "/health"),
+            ("GET", "/trips"),
+            ("DELETE", "/v2/trips"),
+            (None, "/health"),
+            ("GET", None),
+        ],
+    )
     attribute.attribute(con)
-    rows = con.execute("SELECT method, r.path, s.shape, route, route_framework, match FROM requests r "
-                       "LEFT JOIN path_shapes s ON s.path = r.path AND r.method IS NOT NULL ORDER BY line_no").fetchall()
+    rows = con.execute(
+        "SELECT method, r.path, s.shape, route, route_framework, match FROM requests r "
+        "LEFT JOIN path_shapes s ON s.path = r.path AND r.method IS NOT NULL ORDER BY line_no"
+    ).fetchall()
     assert rows == [
         ("GET", "/health", "/health", "/health", "flask", "matched"),
         ("POST", "/ping", "/ping", "/ping", "fastapi", "matched"),
@@ -144,13 +174,26 @@ def test_flask_rule_wins_over_fastapi_twin(con):
 def test_shapes_collapse_only_where_no_rule_tells_members_apart(con):
     routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
     uid = "0b4e7a0e-5bb3-4c7c-8f5a-2d9e6c1f3a11"
-    load_requests(con, [("GET", "/trips/12"), ("GET", "/trips/12/photos/3"), ("GET", f"/admin/users/{uid}"),
-                        ("GET", "/codes/1234"), ("GET", "/2024/summary"), ("GET", "/notes/by-hex/deadbeef42"),
-                        ("GET", "/admin/users/by-region/12"), ("GET", "/x/{n}"), ("GET", "/x/7"),
-                        ("GET", "/files/9/raw"), ("GET", "relative/5")])
+    load_requests(
+        con,
+        [
+            ("GET", "/trips/12"),
+            ("GET", "/trips/12/photos/3"),
+            ("GET", f"/admin/users/{uid}"),
+            ("GET", "/codes/1234"),
+            ("GET", "/2024/summary"),
+            ("GET", "/notes/by-hex/deadbeef42"),
+            ("GET", "/admin/users/by-region/12"),
+            ("GET", "/x/{n}"),
+            ("GET", "/x/7"),
+            ("GET", "/files/9/raw"),
+            ("GET", "relative/5"),
+        ],
+    )
     attribute.attribute(con)
-    rows = con.execute("SELECT r.path, s.shape, route FROM requests r LEFT JOIN path_shapes s USING (path) "
-                       "ORDER BY line_no").fetchall()
+    rows = con.execute(
+        "SELECT r.path, s.shape, route FROM requests r LEFT JOIN path_shapes s USING (path) ORDER BY line_no"
+    ).fetchall()
     assert rows == [
         ("/trips/12", "/trips/{n}", "/trips/<int:trip_id>"),  # int(min=1) guards /trips/*/photos/* only
         ("/trips/12/photos/3", "/trips/12/photos/{n}", "/trips/<int(min=1):trip_id>/photos/<int:n>"),
@@ -167,9 +210,14 @@ def test_shapes_collapse_only_where_no_rule_tells_members_apart(con):
 
 
 def test_guards_keep_classes_whole_where_a_rule_tells_members_apart():
-    rules = [("flask", "/codes/<int(fixed_digits=4):code>"), ("flask", "/<path:p>/x/<int(min=1):n>"),
-             ("fastapi", "/v2/{a}/2024"), ("flask", "/u/<any(eu, '0a1b2c3d4e'):r>"), ("flask", "/d/<int:a>-<b>"),
-             ("flask", "/plain/<int:id>/<uuid:u>/<float:f>/<path:rest>")]
+    rules = [
+        ("flask", "/codes/<int(fixed_digits=4):code>"),
+        ("flask", "/<path:p>/x/<int(min=1):n>"),
+        ("fastapi", "/v2/{a}/2024"),
+        ("flask", "/u/<any(eu, '0a1b2c3d4e'):r>"),
+        ("flask", "/d/<int:a>-<b>"),
+        ("flask", "/plain/<int:id>/<uuid:u>/<float:f>/<path:rest>"),
+    ]
     G = attribute.Guard
     assert attribute.guards(rules) == [
         G("hex", 3, False, r"(?:^/u/[^/]*/?$)"),
@@ -182,38 +230,97 @@ def test_guards_keep_classes_whole_where_a_rule_tells_members_apart():
 
 def test_endpoint_views(con):
     routes.inventory_apps(con, ["travel:create_app()"], cwd=FLASK_DIR)
-    t0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
-    reqs = [("GET", "/trips/1", 0, 200, 10.0), ("GET", "/trips/2", 0, 200, 20.0), ("HEAD", "/trips/3", 0, 200, 30.0),
-            ("GET", "/trips/4", 2, 500, 40.0), ("POST", "/trips/", 3, 404, 5.0), ("POST", "/health", 4, 405, 1.0),
-            ("POST", "/health", 5, 405, 1.0), ("GET", "/trips", 6, 308, 1.0), ("GET", "/trips/5", 3600, 200, 1.0)]
-    load_requests(con, [(m, p) for m, p, *_ in reqs], ts=[t0 + dt.timedelta(seconds=r[2]) for r in reqs],
-                  status=[r[3] for r in reqs], duration_ms=[r[4] for r in reqs])
+    t0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+    reqs = [
+        ("GET", "/trips/1", 0, 200, 10.0),
+        ("GET", "/trips/2", 0, 200, 20.0),
+        ("HEAD", "/trips/3", 0, 200, 30.0),
+        ("GET", "/trips/4", 2, 500, 40.0),
+        ("POST", "/trips/", 3, 404, 5.0),
+        ("POST", "/health", 4, 405, 1.0),
+        ("POST", "/health", 5, 405, 1.0),
+        ("GET", "/trips", 6, 308, 1.0),
+        ("GET", "/trips/5", 3600, 200, 1.0),
+    ]
+    load_requests(
+        con,
+        [(m, p) for m, p, *_ in reqs],
+        ts=[t0 + dt.timedelta(seconds=r[2]) for r in reqs],
+        status=[r[3] for r in reqs],
+        duration_ms=[r[4] for r in reqs],
+    )
     attribute.attribute(con)
     end = "2026-03-01T12:30:00Z"
     table = attribute.endpoints(con, end=end)
     top = table.head(2).drop(columns=["first_seen", "last_seen"]).to_dict("records")
     assert top == [
-        {"framework": "flask", "method": "GET", "rule": "/trips/<int:trip_id>", "endpoint": "trips.get_trip",
-         "requests": 4, "share": 0.5, "peak_rps": 3, "rate_4xx": 0.0, "rate_5xx": 0.25, "p50_ms": 25.0,
-         "p95_ms": pytest.approx(38.5), "p99_ms": pytest.approx(39.7)},
-        {"framework": "flask", "method": "POST", "rule": "/trips/", "endpoint": "trips.create_trip",
-         "requests": 1, "share": 0.125, "peak_rps": 1, "rate_4xx": 1.0, "rate_5xx": 0.0, "p50_ms": 5.0,
-         "p95_ms": 5.0, "p99_ms": 5.0},
+        {
+            "framework": "flask",
+            "method": "GET",
+            "rule": "/trips/<int:trip_id>",
+            "endpoint": "trips.get_trip",
+            "requests": 4,
+            "share": 0.5,
+            "peak_rps": 3,
+            "rate_4xx": 0.0,
+            "rate_5xx": 0.25,
+            "p50_ms": 25.0,
+            "p95_ms": pytest.approx(38.5),
+            "p99_ms": pytest.approx(39.7),
+        },
+        {
+            "framework": "flask",
+            "method": "POST",
+            "rule": "/trips/",
+            "endpoint": "trips.create_trip",
+            "requests": 1,
+            "share": 0.125,
+            "peak_rps": 1,
+            "rate_4xx": 1.0,
+            "rate_5xx": 0.0,
+            "p50_ms": 5.0,
+            "p95_ms": 5.0,
+            "p99_ms": 5.0,
+        },
     ]
     assert len(table) == 33 and table["requests"].iloc[2:].sum() == 0
     dead = attribute.dead_routes(con, end=end)
     assert len(dead) == 31 and ("GET", "/health") in set(zip(dead.method, dead.rule))
     assert attribute.unmatched(con, limit=5, end=end).to_dict("records") == [
-        {"shape": "/health", "match": "method_not_allowed", "requests": 2, "methods": "POST", "statuses": "405",
-         "example": "/health"},
-        {"shape": "/trips", "match": "redirect", "requests": 1, "methods": "GET", "statuses": "308",
-         "example": "/trips"},
+        {
+            "shape": "/health",
+            "match": "method_not_allowed",
+            "requests": 2,
+            "methods": "POST",
+            "statuses": "405",
+            "example": "/health",
+        },
+        {
+            "shape": "/trips",
+            "match": "redirect",
+            "requests": 1,
+            "methods": "GET",
+            "statuses": "308",
+            "example": "/trips",
+        },
     ]
     assert attribute.pareto(con, end=end).to_dict("records") == [
-        {"rank": 1, "label": "GET /trips/<int:trip_id>", "framework": "flask", "requests": 4, "share": 0.5,
-         "cumulative_share": 0.5},
-        {"rank": 2, "label": "POST /trips/", "framework": "flask", "requests": 1, "share": 0.125,
-         "cumulative_share": 0.625},
+        {
+            "rank": 1,
+            "label": "GET /trips/<int:trip_id>",
+            "framework": "flask",
+            "requests": 4,
+            "share": 0.5,
+            "cumulative_share": 0.5,
+        },
+        {
+            "rank": 2,
+            "label": "POST /trips/",
+            "framework": "flask",
+            "requests": 1,
+            "share": 0.125,
+            "cumulative_share": 0.625,
+        },
     ]
 
 
@@ -227,9 +334,13 @@ def test_cli_attribute_prints_summary(db_path, capsys):
     assert cli.main(["attribute", "--db", str(db_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("attributed 3 requests (3 distinct method+shape) against 33 rules in ")
-    assert out[1:] == ["  matched                        1   33.3 %", "  method_not_allowed             1   33.3 %",
-                       "  redirect                       1   33.3 %", "  unmatched                      0    0.0 %",
-                       "  matched a flask     rule        1"]
+    assert out[1:] == [
+        "  matched                        1   33.3 %",
+        "  method_not_allowed             1   33.3 %",
+        "  redirect                       1   33.3 %",
+        "  unmatched                      0    0.0 %",
+        "  matched a flask     rule        1",
+    ]
 
 
 DEMO_APPS = ["strangler.demo.flask_app:app", "strangler.demo.fastapi_app:app"]
@@ -261,9 +372,11 @@ def test_demo_attribution_finds_the_generated_routes_and_the_dead_ones(demo_db, 
     table = attribute.endpoints(con).set_index(["method", "rule"])
     flask = table[table["framework"] == "flask"]
     cov = attribute.coverage(con)
-    far = [(r["method"], r["rule"], r["share"], flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"])
-           for r in routes
-           if abs(flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"] - r["share"]) > 0.006]
+    far = [
+        (r["method"], r["rule"], r["share"], flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"])
+        for r in routes
+        if abs(flask.loc[(r["method"], r["rule"]), "requests"] / cov["requests"] - r["share"]) > 0.006
+    ]
     assert far == []
     assert cov["pending"] == 0 and cov["matched"] / cov["requests"] > 0.98
 
@@ -273,19 +386,25 @@ def test_dashboard_pairs_batch_routes_with_their_fastapi_twins(demo_db, truth):
 
     con = db.connect(demo_db)
     table = attribute.endpoints_with_twins(con)
-    twins = sorted(table.dropna(subset=["fastapi_twin"])[["method", "rule", "fastapi_twin"]]
-                   .itertuples(index=False, name=None))
+    twins = sorted(
+        table.dropna(subset=["fastapi_twin"])[["method", "rule", "fastapi_twin"]].itertuples(index=False, name=None)
+    )
     assert twins == [
-        ("GET", "/feed", "/feed"), ("GET", "/feed/popular", "/feed/popular"), ("GET", "/search", "/search"),
-        ("GET", "/trips", "/trips"), ("GET", "/trips/<int:trip_id>", "/trips/{trip_id}"),
+        ("GET", "/feed", "/feed"),
+        ("GET", "/feed/popular", "/feed/popular"),
+        ("GET", "/search", "/search"),
+        ("GET", "/trips", "/trips"),
+        ("GET", "/trips/<int:trip_id>", "/trips/{trip_id}"),
         ("GET", "/trips/<int:trip_id>/steps", "/trips/{trip_id}/steps"),
         ("GET", "/users/<int:user_id>", "/users/{user_id}"),
     ]
     assert sorted((m, r) for m, r, _ in twins) == sorted(
-        (x["method"], x["rule"]) for b in truth["batches"] for x in b["routes"])
+        (x["method"], x["rule"]) for b in truth["batches"] for x in b["routes"]
+    )
     assert attribute.summary(con) == (
         "55 routes (44 Flask, 11 FastAPI), 41 with traffic and 3 dead; 99.8% of 50,000 requests matched a route, "
-        "108 were 405s; the 10 busiest routes carry 80%")
+        "108 were 405s; the 10 busiest routes carry 80%"
+    )
     con.close()
 
 
@@ -297,17 +416,23 @@ def test_notebook_02_endpoints(demo_db, tmp_path):
 
     root = Path(__file__).resolve().parent.parent / "notebooks"
     out = tmp_path / "02.ipynb"
-    pm.execute_notebook(str(root / "02_endpoints.ipynb"), str(out), kernel_name=report.kernel_name(),
-                        parameters={"db": str(demo_db), "apps": [], "source": str(FLASK_DIR)},
-                        progress_bar=False, cwd=str(root))
+    pm.execute_notebook(
+        str(root / "02_endpoints.ipynb"),
+        str(out),
+        kernel_name=report.kernel_name(),
+        parameters={"db": str(demo_db), "apps": [], "source": str(FLASK_DIR)},
+        progress_bar=False,
+        cwd=str(root),
+    )
     nb = nbformat.read(out, as_version=4)
     assert "summary" in nb.cells[-1].metadata.get("tags", [])
     summary = "".join(o["text"] for o in nb.cells[-1].outputs if o["output_type"] == "stream")
-    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     # the static inventory of another app was added: its 28 routes the demo lacks are dead, and the demo's 3
-    assert summary == ("83 routes (72 Flask, 11 FastAPI), 41 with traffic and 31 dead; 99.8% of 50,000 requests "
-                       "matched a route, 108 were 405s; the 10 busiest routes carry 80%\n")
+    assert summary == (
+        "83 routes (72 Flask, 11 FastAPI), 41 with traffic and 31 dead; 99.8% of 50,000 requests "
+        "matched a route, 108 were 405s; the 10 busiest routes carry 80%\n"
+    )
     assert html.count('class="strangler-chart"') == 2 and html.count("strangler-table-") >= 4
     assert "/wp-login.php" in html and "<script>alert" not in html
 
@@ -320,14 +445,29 @@ def test_without_routes_every_request_is_unmatched_and_the_views_are_empty(con):
     assert attribute.endpoints(con).empty and attribute.dead_routes(con).empty and attribute.pareto(con).empty
     assert attribute.unmatched(con).to_dict("records") == [
         {"shape": "/x", "match": "unmatched", "requests": 1, "methods": "GET", "statuses": None, "example": "/x"},
-        {"shape": "/x/{n}", "match": "unmatched", "requests": 1, "methods": "POST", "statuses": None,
-         "example": "/x/1"}]
-    assert attribute.coverage(con) == {"requests": 2, "matched": 0, "method_not_allowed": 0, "redirect": 0,
-                                       "unmatched": 2, "pending": 0}
+        {
+            "shape": "/x/{n}",
+            "match": "unmatched",
+            "requests": 1,
+            "methods": "POST",
+            "statuses": None,
+            "example": "/x/1",
+        },
+    ]
+    assert attribute.coverage(con) == {
+        "requests": 2,
+        "matched": 0,
+        "method_not_allowed": 0,
+        "redirect": 0,
+        "unmatched": 2,
+        "pending": 0,
+    }
 
 
 def test_dead_route_takes_endpoint_file_and_line_from_one_app(con):
     """A rule that two apps hold: its endpoint, file and line all come from the same row (the first app)."""
-    con.execute("INSERT INTO routes VALUES ('flask', 'GET', '/x', 'z_x', '/z.py', 1, 2, NULL, 'app', 'z:app', 1), "
-                "('flask', 'GET', '/x', 'a_x', '/a.py', 7, 8, NULL, 'app', 'a:app', 1)")
+    con.execute(
+        "INSERT INTO routes VALUES ('flask', 'GET', '/x', 'z_x', '/z.py', 1, 2, NULL, 'app', 'z:app', 1), "
+        "('flask', 'GET', '/x', 'a_x', '/a.py', 7, 8, NULL, 'app', 'a:app', 1)"
+    )
     assert attribute.dead_routes(con).values.tolist() == [["flask", "GET", "/x", "a_x", "/a.py", 7]]

@@ -1,4 +1,5 @@
 """The command line contract: help for every option, one-line errors, `python -m strangler`."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,20 @@ def test_python_dash_m_runs_the_cli():
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "strangler", "review", "--db", str(tmp_path / "x.duckdb"),
-                          "--manifest", str(tmp_path / "missing.toml")], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "strangler",
+            "review",
+            "--db",
+            str(tmp_path / "x.duckdb"),
+            "--manifest",
+            str(tmp_path / "missing.toml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert out.stderr == f"strangler: error: manifest {tmp_path / 'missing.toml'} does not exist\n"
 
@@ -42,8 +55,11 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
 def test_manifest_of_non_tables_is_one_line_without_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("batch = [1]\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "strangler", "review", "--db", str(tmp_path / "x.duckdb"),
-                          "--manifest", str(bad)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "strangler", "review", "--db", str(tmp_path / "x.duckdb"), "--manifest", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert out.stderr == f"strangler: error: {bad}:1: 'batch' must be an array of tables: write [[batch]]\n"
 
@@ -53,9 +69,13 @@ def test_serve_defaults_to_the_routers_demo_apps(monkeypatch):
 
     calls = []
     monkeypatch.setattr(router, "serve", lambda **kw: calls.append(kw))
-    for argv in (["serve", "--manifest", "m.toml"], ["serve", "--manifest", "m.toml", "--flask", "a:app",
-                                                     "--fastapi", "b:app"]):
+    for argv in (
+        ["serve", "--manifest", "m.toml"],
+        ["serve", "--manifest", "m.toml", "--flask", "a:app", "--fastapi", "b:app"],
+    ):
         args = cli.parser().parse_args(argv)
         assert args.run(args) == 0
-    assert [(c["flask"], c["fastapi"]) for c in calls] == [(router.DEFAULT_FLASK, router.DEFAULT_FASTAPI),
-                                                          ("a:app", "b:app")]
+    assert [(c["flask"], c["fastapi"]) for c in calls] == [
+        (router.DEFAULT_FLASK, router.DEFAULT_FASTAPI),
+        ("a:app", "b:app"),
+    ]

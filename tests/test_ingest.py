@@ -1,11 +1,10 @@
 """Ingestion: real logs with exact counts, every format, every bad input, idempotence, growth, rotation, kill -9."""
+
 from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,16 +16,16 @@ import pytest
 from strangler import cli, db, ingest
 from strangler.errors import StranglerError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # file -> (format, lines, rows, rejects); lines counted with `wc -l`, rejects read by eye
 REAL = {
-    "apache-combined-blog/access.log": ("combined", 10_000, 9_999, 1),        # line 8899 lost its closing quote
+    "apache-combined-blog/access.log": ("combined", 10_000, 9_999, 1),  # line 8899 lost its closing quote
     "apache-combined-homeserver/access.log": ("combined", 3_456, 3_456, 0),
-    "fastapi-uvicorn-admin/access.log": ("uvicorn", 115, 115, 0),              # CRLF line ends
+    "fastapi-uvicorn-admin/access.log": ("uvicorn", 115, 115, 0),  # CRLF line ends
     "fastapi-uvicorn-aws/access.log": ("uvicorn", 70_014, 70_014, 0),
     "flask-api-gunicorn/access.log": ("combined", 2_265, 2_265, 0),
-    "iis-w3c-timed/u_ex150113.log": ("w3c", 254, 210, 44),                    # 11 blocks of 4 '#' header lines
+    "iis-w3c-timed/u_ex150113.log": ("w3c", 254, 210, 44),  # 11 blocks of 4 '#' header lines
     "nginx-combined-xff-shop/access.log": ("combined", 1_000, 1_000, 0),
     "nginx-json-timed/access.log": ("json", 4_122, 4_122, 0),
 }
@@ -34,15 +33,17 @@ REAL = {
 
 def req(con, sid: int, line: int) -> dict:
     cols = ingest.REQUEST_COLUMNS
-    row = con.execute(f"SELECT {', '.join(cols)} FROM requests WHERE source_id = ? AND line_no = ?",
-                      [sid, line]).fetchone()
+    row = con.execute(
+        f"SELECT {', '.join(cols)} FROM requests WHERE source_id = ? AND line_no = ?", [sid, line]
+    ).fetchone()
     assert row is not None, f"no request at {sid}:{line}"
     return dict(zip(cols, row))
 
 
 def rejects(con, sid: int = 1) -> list[tuple]:
-    return con.execute("SELECT line_no, reason, raw FROM rejects WHERE source_id = ? ORDER BY line_no",
-                       [sid]).fetchall()
+    return con.execute(
+        "SELECT line_no, reason, raw FROM rejects WHERE source_id = ? ORDER BY line_no", [sid]
+    ).fetchall()
 
 
 def sources(con) -> list[tuple]:
@@ -70,6 +71,7 @@ def nginx(n: int, start: int = 0) -> str:
 
 # --- real logs ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_db(tmp_path_factory, real_logs):
     con = db.connect(tmp_path_factory.mktemp("real") / "real.duckdb")
@@ -81,8 +83,10 @@ def real_db(tmp_path_factory, real_logs):
 def test_every_real_log_ingests_with_exact_counts(real_db, real_logs):
     con, result = real_db
     assert result.ok
-    got = {Path(p).relative_to(real_logs).as_posix(): (f, lines, rows, rej)
-           for p, f, lines, rows, rej in con.execute("SELECT path, format, lines, rows, rejects FROM sources").fetchall()}
+    got = {
+        Path(p).relative_to(real_logs).as_posix(): (f, lines, rows, rej)
+        for p, f, lines, rows, rej in con.execute("SELECT path, format, lines, rows, rejects FROM sources").fetchall()
+    }
     assert got == REAL
     table = result.table
     assert list(table.columns) == ["file", "format", "lines", "rows", "rejects", "seconds", "lines/s", "note"]
@@ -104,32 +108,59 @@ def test_real_log_fields(real_db):
     con, _ = real_db
     # apache-combined-homeserver line 2: +0100 becomes UTC, HTTP/1.0
     assert req(con, 2, 2) == base(
-        ts=dt.datetime(2015, 10, 25, 3, 11, 26, tzinfo=UTC), method="GET", path="/join_form", status=200,
-        bytes=11114, client="23.95.237.180", referer="http://howto.basjes.nl/",
-        user_agent="Mozilla/5.0 (Windows NT 5.1; rv:35.0) Gecko/20100101 Firefox/35.0")
+        ts=dt.datetime(2015, 10, 25, 3, 11, 26, tzinfo=UTC),
+        method="GET",
+        path="/join_form",
+        status=200,
+        bytes=11114,
+        client="23.95.237.180",
+        referer="http://howto.basjes.nl/",
+        user_agent="Mozilla/5.0 (Windows NT 5.1; rv:35.0) Gecko/20100101 Firefox/35.0",
+    )
     # apache-combined-blog line 8898: referer '-' is NULL
     assert req(con, 1, 8898) == base(
-        ts=dt.datetime(2015, 5, 20, 12, 5, 48, tzinfo=UTC), method="GET", path="/files/fastest_sites/", status=200,
-        bytes=1436, client="46.118.127.106", user_agent="portscout/0.8.1")
+        ts=dt.datetime(2015, 5, 20, 12, 5, 48, tzinfo=UTC),
+        method="GET",
+        path="/files/fastest_sites/",
+        status=200,
+        bytes=1436,
+        client="46.118.127.106",
+        user_agent="portscout/0.8.1",
+    )
     # uvicorn: no time, no size, the client loses its port; CRLF file keeps the query without the CR
     assert req(con, 4, 10) == base(method="GET", path="/", status=404, client="193.42.32.221")
-    assert req(con, 3, 17) == base(method="OPTIONS", path="/users", query="page=1&limit=25", status=200,
-                                   client="127.0.0.1")
+    assert req(con, 3, 17) == base(
+        method="OPTIONS", path="/users", query="page=1&limit=25", status=200, client="127.0.0.1"
+    )
     # gunicorn
     assert req(con, 5, 2)["ts"] == dt.datetime(2018, 11, 16, 12, 57, 53, tzinfo=UTC)
     # IIS: UTC date + time, time-taken in ms, '+' in the user agent is a space
     assert req(con, 6, 5) == base(
-        ts=dt.datetime(2015, 1, 13, 0, 32, 17, tzinfo=UTC), method="GET", path="/robots.txt", status=404,
-        bytes=1405, duration_ms=283.0, client="157.55.39.146",
-        user_agent="Mozilla/5.0 (compatible; bingbot/2.0;  http://www.bing.com/bingbot.htm)")
+        ts=dt.datetime(2015, 1, 13, 0, 32, 17, tzinfo=UTC),
+        method="GET",
+        path="/robots.txt",
+        status=404,
+        bytes=1405,
+        duration_ms=283.0,
+        client="157.55.39.146",
+        user_agent="Mozilla/5.0 (compatible; bingbot/2.0;  http://www.bing.com/bingbot.htm)",
+    )
     # nginx xff shop: +0330, percent-encoded path kept as logged
     shop = req(con, 7, 1)
     assert shop["ts"] == dt.datetime(2019, 1, 22, 0, 26, 14, tzinfo=UTC)
     assert shop["path"].startswith("/filter/27|13%20%D9%85") and shop["status"] == 200 and shop["bytes"] == 30577
     # nginx json: +09:00, numbers as strings, request_time in seconds
     assert req(con, 8, 3) == base(
-        ts=dt.datetime(2024, 10, 12, 14, 14, 21, tzinfo=UTC), method="GET", path="/", status=200, bytes=6038,
-        duration_ms=852.0, client="172.31.7.82", user_agent="benchmarker", referer="http://172.31.6.201/login")
+        ts=dt.datetime(2024, 10, 12, 14, 14, 21, tzinfo=UTC),
+        method="GET",
+        path="/",
+        status=200,
+        bytes=6038,
+        duration_ms=852.0,
+        client="172.31.7.82",
+        user_agent="benchmarker",
+        referer="http://172.31.6.201/login",
+    )
 
 
 def test_real_logs_again_add_nothing(real_db, real_logs):
@@ -145,11 +176,14 @@ def test_directory_skips_files_that_are_not_logs(con, real_logs):
     result = ingest.ingest(con, [str(real_logs / "nginx-json-timed")])
     assert result.ok
     notes = dict(zip(result.table["file"].map(lambda p: Path(p).name), result.table["note"]))
-    assert notes == {"access.log": "new",
-                     "alp-reference.txt": "skipped: format not recognised from the first lines; pass --format NAME"}
+    assert notes == {
+        "access.log": "new",
+        "alp-reference.txt": "skipped: format not recognised from the first lines; pass --format NAME",
+    }
 
 
 # --- formats ------------------------------------------------------------------------------------------------------
+
 
 def test_formats_detected_and_parsed(con, tmp_path):
     files = {
@@ -158,13 +192,13 @@ def test_formats_detected_and_parsed(con, tmp_path):
         "apache_D.log": '1.2.3.4 - - [02/Mar/2026:10:00:00 +0545] "POST /b HTTP/1.1" 201 3 "http://r/" "ua" 1500\n',
         "uvicorn.log": 'INFO:     [::1]:5000 - "GET /health HTTP/1.1" 200 OK\n',
         "structlog.log": '{"event": "request", "timestamp": "2026-03-02T10:00:00.5", "method": "get", '
-                         '"path": "/c?x=1", "status_code": "500", "duration_ms": "12.5", "request_id": "r1"}\n',
+        '"path": "/c?x=1", "status_code": "500", "duration_ms": "12.5", "request_id": "r1"}\n',
         "alb.log": 'https 2026-03-02T10:00:00.123456Z app/lb/50dc 192.168.131.39:2817 10.0.0.1:80 0.001 0.250 '
-                   '0.002 200 200 34 366 "GET https://api.example.com:443/trips/9?x=1 HTTP/1.1" "curl/7.46.0" '
-                   'ECDHE TLSv1.2 arn:aws:x "Root=1-5" "api.example.com" "-" 0 2026-03-02T10:00:00.000000Z '
-                   '"forward" "-" "-" "10.0.0.1:80" "200" "-" "-"\n',
+        '0.002 200 200 34 366 "GET https://api.example.com:443/trips/9?x=1 HTTP/1.1" "curl/7.46.0" '
+        'ECDHE TLSv1.2 arn:aws:x "Root=1-5" "api.example.com" "-" 0 2026-03-02T10:00:00.000000Z '
+        '"forward" "-" "-" "10.0.0.1:80" "200" "-" "-"\n',
         "w3c.log": "#Software: Microsoft IIS\n#Fields: date time cs-method cs-uri-stem cs-uri-query sc-status "
-                   "time-taken\n2026-03-02 10:00:00 GET /d a=b 302 7\n",
+        "time-taken\n2026-03-02 10:00:00 GET /d a=b 302 7\n",
     }
     for name, text in files.items():
         write(tmp_path / name, text)
@@ -173,45 +207,113 @@ def test_formats_detected_and_parsed(con, tmp_path):
     assert result.table["format"].tolist() == ["common", "combined_s", "combined_us", "uvicorn", "json", "alb", "w3c"]
     got = [req(con, sid, 1 if sid < 7 else 3) for sid in range(1, 8)]
     assert got == [
-        base(ts=dt.datetime(2026, 3, 2, 13, 30, tzinfo=UTC), method="DELETE", path="/trips/7", status=204,
-             client="::1"),
-        base(ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="GET", path="/a", status=200, bytes=12,
-             duration_ms=pytest.approx(12.345), client="127.0.0.1", user_agent="ua"),
-        base(ts=dt.datetime(2026, 3, 2, 4, 15, tzinfo=UTC), method="POST", path="/b", status=201, bytes=3,
-             duration_ms=1.5, client="1.2.3.4", user_agent="ua", referer="http://r/"),
+        base(
+            ts=dt.datetime(2026, 3, 2, 13, 30, tzinfo=UTC), method="DELETE", path="/trips/7", status=204, client="::1"
+        ),
+        base(
+            ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+            method="GET",
+            path="/a",
+            status=200,
+            bytes=12,
+            duration_ms=pytest.approx(12.345),
+            client="127.0.0.1",
+            user_agent="ua",
+        ),
+        base(
+            ts=dt.datetime(2026, 3, 2, 4, 15, tzinfo=UTC),
+            method="POST",
+            path="/b",
+            status=201,
+            bytes=3,
+            duration_ms=1.5,
+            client="1.2.3.4",
+            user_agent="ua",
+            referer="http://r/",
+        ),
         base(method="GET", path="/health", status=200, client="[::1]"),
-        base(ts=dt.datetime(2026, 3, 2, 9, 0, 0, 500000, tzinfo=UTC), method="GET", path="/c", query="x=1",
-             status=500, duration_ms=12.5, request_id="r1"),
-        base(ts=dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC), method="GET", path="/trips/9", query="x=1",
-             status=200, bytes=366, duration_ms=pytest.approx(253.0), client="192.168.131.39",
-             user_agent="curl/7.46.0"),
-        base(ts=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), method="GET", path="/d", query="a=b", status=302,
-             duration_ms=7.0),
+        base(
+            ts=dt.datetime(2026, 3, 2, 9, 0, 0, 500000, tzinfo=UTC),
+            method="GET",
+            path="/c",
+            query="x=1",
+            status=500,
+            duration_ms=12.5,
+            request_id="r1",
+        ),
+        base(
+            ts=dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC),
+            method="GET",
+            path="/trips/9",
+            query="x=1",
+            status=200,
+            bytes=366,
+            duration_ms=pytest.approx(253.0),
+            client="192.168.131.39",
+            user_agent="curl/7.46.0",
+        ),
+        base(
+            ts=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            method="GET",
+            path="/d",
+            query="a=b",
+            status=302,
+            duration_ms=7.0,
+        ),
     ]
 
 
 def test_router_log_has_no_rejects_and_keeps_route_and_backend(con, tmp_path):
     from strangler import router
 
-    lines = [router.format_record((1772445600.25 + i, "GET", f"/trips/{i}?x=1", "/trips/<int:trip_id>",
-                                   "fastapi" if i % 2 else "flask", 200, 0.0125, 512, 1.5, 3, f"id{i}"))
-             for i in range(4)]
+    lines = [
+        router.format_record(
+            (
+                1772445600.25 + i,
+                "GET",
+                f"/trips/{i}?x=1",
+                "/trips/<int:trip_id>",
+                "fastapi" if i % 2 else "flask",
+                200,
+                0.0125,
+                512,
+                1.5,
+                3,
+                f"id{i}",
+            )
+        )
+        for i in range(4)
+    ]
     write(tmp_path / "router.log", "".join(lines))
     result = ingest.ingest(con, [str(tmp_path / "router.log")])
     assert result.table[["format", "lines", "rows", "rejects"]].values.tolist() == [["strangler", 4, 4, 0]]
     assert req(con, 1, 2) == base(
-        ts=dt.datetime(2026, 3, 2, 10, 0, 1, 250000, tzinfo=UTC), method="GET", path="/trips/1", query="x=1",
-        status=200, bytes=512, duration_ms=12.5, request_id="id1", backend="fastapi",
-        logged_route="/trips/<int:trip_id>", db_ms=1.5, db_queries=3)
+        ts=dt.datetime(2026, 3, 2, 10, 0, 1, 250000, tzinfo=UTC),
+        method="GET",
+        path="/trips/1",
+        query="x=1",
+        status=200,
+        bytes=512,
+        duration_ms=12.5,
+        request_id="id1",
+        backend="fastapi",
+        logged_route="/trips/<int:trip_id>",
+        db_ms=1.5,
+        db_queries=3,
+    )
 
 
 def test_json_field_mapping_is_configurable(con, tmp_path):
-    write(tmp_path / "app.log", '{"when": "2026-03-02T10:00:00Z", "verb": "PUT", "url": "/x", "code": "404", '
-                                '"took": "250"}\n')
-    ingest.ingest(con, [str(tmp_path / "app.log")],
-                  json_fields={"ts": ["when"], "status": ["code"], "duration_ms": ["took:us"]})
-    assert req(con, 1, 1) == base(ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="PUT", path="/x",
-                                  status=404, duration_ms=0.25)
+    write(
+        tmp_path / "app.log",
+        '{"when": "2026-03-02T10:00:00Z", "verb": "PUT", "url": "/x", "code": "404", "took": "250"}\n',
+    )
+    ingest.ingest(
+        con, [str(tmp_path / "app.log")], json_fields={"ts": ["when"], "status": ["code"], "duration_ms": ["took:us"]}
+    )
+    assert req(con, 1, 1) == base(
+        ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="PUT", path="/x", status=404, duration_ms=0.25
+    )
 
 
 def test_format_override_and_unknown_format(con, tmp_path):
@@ -227,19 +329,32 @@ def test_format_override_and_unknown_format(con, tmp_path):
 
 # --- bad input ----------------------------------------------------------------------------------------------------
 
+
 def test_blank_lines_headers_crlf_and_unbalanced_quotes(con, tmp_path):
-    text = ("# written by hand\r\n" + nginx(1).replace("\n", "\r\n") + "\r\n   \n"
-            + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /open HTTP/1.1" 200 1 "-" "ua\n' + nginx(1, 5))
+    text = (
+        "# written by hand\r\n"
+        + nginx(1).replace("\n", "\r\n")
+        + "\r\n   \n"
+        + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /open HTTP/1.1" 200 1 "-" "ua\n'
+        + nginx(1, 5)
+    )
     write(tmp_path / "mixed.log", text)
     result = ingest.ingest(con, [str(tmp_path / "mixed.log")], fmt="combined_s")
     assert result.table[["lines", "rows", "rejects"]].values.tolist() == [[6, 2, 4]]
-    assert rejects(con) == [(1, "header", "# written by hand"), (3, "blank", ""), (4, "blank", "   "),
-                            (5, "malformed", '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /open HTTP/1.1" 200 1 "-" "ua')]
+    assert rejects(con) == [
+        (1, "header", "# written by hand"),
+        (3, "blank", ""),
+        (4, "blank", "   "),
+        (5, "malformed", '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /open HTTP/1.1" 200 1 "-" "ua'),
+    ]
     assert req(con, 1, 2)["user_agent"] == "curl/8.1" and req(con, 1, 6)["path"] == "/trips/5"
 
 
 def test_invalid_utf8_is_replaced_and_the_line_kept(con, tmp_path):
-    raw = nginx(1).encode() + b'1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /caf\xe9 HTTP/1.1" 200 1 "-" "\xff\xfe" 0.5\n'
+    raw = (
+        nginx(1).encode()
+        + b'1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /caf\xe9 HTTP/1.1" 200 1 "-" "\xff\xfe" 0.5\n'
+    )
     write(tmp_path / "latin.log", raw)
     result = ingest.ingest(con, [str(tmp_path / "latin.log")])
     assert result.table[["format", "lines", "rows", "rejects"]].values.tolist() == [["combined_s", 2, 2, 0]]
@@ -264,21 +379,25 @@ def test_empty_file(con, tmp_path):
     assert result.ok
     assert result.table[["lines", "rows", "rejects"]].values.tolist() == [[0, 0, 0]]
     assert sources(con) == [(1, "combined", 0, 0, 0)]
-    write(tmp_path / "empty.log", nginx(2))                    # an empty file that fills up later
+    write(tmp_path / "empty.log", nginx(2))  # an empty file that fills up later
     ingest.ingest(con, [str(tmp_path / "empty.log")], fmt="combined_s")
     assert sources(con) == [(1, "combined", 2, 2, 0)]
 
 
 def test_dashes_http10_ipv6_and_unusual_offsets(con, tmp_path):
-    write(tmp_path / "odd.log",
-          '2001:db8::1 - - [31/Dec/2025:23:59:59 -1200] "GET / HTTP/1.0" 304 - "-" "-" -\n'
-          '10.0.0.1 - bob [01/Jan/2026:00:00:00 +1345] "-" 400 0 "-" "-" 0.000\n')
+    write(
+        tmp_path / "odd.log",
+        '2001:db8::1 - - [31/Dec/2025:23:59:59 -1200] "GET / HTTP/1.0" 304 - "-" "-" -\n'
+        '10.0.0.1 - bob [01/Jan/2026:00:00:00 +1345] "-" 400 0 "-" "-" 0.000\n',
+    )
     result = ingest.ingest(con, [str(tmp_path / "odd.log")], fmt="combined_s")
     assert result.table[["rows", "rejects"]].values.tolist() == [[2, 0]]
-    assert req(con, 1, 1) == base(ts=dt.datetime(2026, 1, 1, 11, 59, 59, tzinfo=UTC), method="GET", path="/",
-                                  status=304, client="2001:db8::1")
-    assert req(con, 1, 2) == base(ts=dt.datetime(2025, 12, 31, 10, 15, tzinfo=UTC), status=400, bytes=0,
-                                  duration_ms=0.0, client="10.0.0.1")
+    assert req(con, 1, 1) == base(
+        ts=dt.datetime(2026, 1, 1, 11, 59, 59, tzinfo=UTC), method="GET", path="/", status=304, client="2001:db8::1"
+    )
+    assert req(con, 1, 2) == base(
+        ts=dt.datetime(2025, 12, 31, 10, 15, tzinfo=UTC), status=400, bytes=0, duration_ms=0.0, client="10.0.0.1"
+    )
 
 
 def test_bad_timestamp_is_a_reject(con, tmp_path):
@@ -300,14 +419,16 @@ def test_truncated_gzip_keeps_readable_lines_and_goes_on(con, tmp_path):
     assert last[0][0] == lines and last[0][1] == "truncated_gzip" and nginx(5000).startswith(nginx(rows) + last[0][2])
     assert "gzip stream ends early" in result.table["note"][0]
     # rows are exactly the first lines of the file
-    assert con.execute("SELECT max(line_no), count(DISTINCT line_no) FROM requests WHERE source_id = 1").fetchone() \
-        == (rows, rows)
+    assert con.execute("SELECT max(line_no), count(DISTINCT line_no) FROM requests WHERE source_id = 1").fetchone() == (
+        rows,
+        rows,
+    )
 
 
 def test_gzip_and_plain_give_the_same_rows(con, tmp_path):
     text = nginx(300) + "\n" + nginx(10, 400)
     write(tmp_path / "p.log", text)
-    write(tmp_path / "g.log.gz", gzip.compress(text.encode()) )
+    write(tmp_path / "g.log.gz", gzip.compress(text.encode()))
     ingest.ingest(con, [str(tmp_path / "p.log")])
     (tmp_path / "p.log").unlink()
     ingest.ingest(con, [str(tmp_path / "g.log.gz")])
@@ -316,8 +437,10 @@ def test_gzip_and_plain_give_the_same_rows(con, tmp_path):
     con2 = db.connect(tmp_path / "other.duckdb")
     ingest.ingest(con2, [str(tmp_path / "g.log.gz")])
     cols = "line_no, ts, method, path, query, status, bytes, duration_ms, client, user_agent, referer"
-    assert con.execute(f"SELECT {cols} FROM requests ORDER BY line_no").fetchall() == \
-        con2.execute(f"SELECT {cols} FROM requests ORDER BY line_no").fetchall()
+    assert (
+        con.execute(f"SELECT {cols} FROM requests ORDER BY line_no").fetchall()
+        == con2.execute(f"SELECT {cols} FROM requests ORDER BY line_no").fetchall()
+    )
     con2.close()
 
 
@@ -331,7 +454,7 @@ def test_unreadable_and_missing_files_exit_1_with_summary(tmp_path, capsys):
     finally:
         secret.chmod(0o644)
     out = capsys.readouterr().out
-    if os.geteuid() == 0:          # root reads anything: only the missing file fails
+    if os.geteuid() == 0:  # root reads anything: only the missing file fails
         assert "secret.log" in out
     assert code == 1
     assert "could not read " + str(tmp_path / "nope.log") + ": no such file or directory" in out
@@ -352,6 +475,7 @@ def test_cli_exit_codes(tmp_path, capsys):
 
 # --- idempotence, growth, rotation, crash -------------------------------------------------------------------------
 
+
 def test_idempotent_and_append(con, tmp_path):
     log = write(tmp_path / "access.log", nginx(10))
     ingest.ingest(con, [str(log)])
@@ -362,8 +486,9 @@ def test_idempotent_and_append(con, tmp_path):
     grew = ingest.ingest(con, [str(log)])
     assert grew.table[["lines", "rows", "rejects", "note"]].values.tolist() == [[5, 5, 0, "grew"]]
     assert sources(con) == [(1, "combined_s", 15, 15, 0)]
-    assert con.execute("SELECT list(line_no ORDER BY line_no), list(path ORDER BY line_no)[15] FROM requests"
-                       ).fetchone() == (list(range(1, 16)), "/trips/14")
+    assert con.execute(
+        "SELECT list(line_no ORDER BY line_no), list(path ORDER BY line_no)[15] FROM requests"
+    ).fetchone() == (list(range(1, 16)), "/trips/14")
     assert con.execute("SELECT bytes_read FROM sources").fetchone()[0] == log.stat().st_size
 
 
@@ -391,7 +516,9 @@ def test_rotation_is_recognised_by_content(con, tmp_path):
     write(logs / "access.log", nginx(4, 100))
     first = ingest.ingest(con, [str(logs / "access.log*")])
     assert first.table[["file", "lines", "note"]].values.tolist() == [
-        [str(logs / "access.log.1"), 5, "grew"], [str(logs / "access.log"), 4, "new"]]
+        [str(logs / "access.log.1"), 5, "grew"],
+        [str(logs / "access.log"), 4, "new"],
+    ]
     write(logs / "access.log.2.gz", gzip.compress((logs / "access.log.1").read_bytes()))
     (logs / "access.log.1").rename(logs / "access.log.1.bak")
     (logs / "access.log").rename(logs / "access.log.1")
@@ -400,8 +527,11 @@ def test_rotation_is_recognised_by_content(con, tmp_path):
     write(logs / "access.log", nginx(2, 200))
     second = ingest.ingest(con, [str(logs)])
     assert second.table[["file", "lines", "note"]].values.tolist() == [
-        [str(logs / "access.log.2.gz"), 0, "unchanged"], [str(logs / "access.log.1"), 1, "grew"],
-        [str(logs / "access.log"), 2, "new"], [str(logs / "access.log.1.bak"), 0, "unchanged"]]
+        [str(logs / "access.log.2.gz"), 0, "unchanged"],
+        [str(logs / "access.log.1"), 1, "grew"],
+        [str(logs / "access.log"), 2, "new"],
+        [str(logs / "access.log.1.bak"), 0, "unchanged"],
+    ]
     assert sources(con) == [(1, "combined_s", 15, 15, 0), (2, "combined_s", 5, 5, 0), (3, "combined_s", 2, 2, 0)]
     assert con.execute("SELECT count(*), count(DISTINCT path) FROM requests").fetchone() == (22, 22)
 
@@ -419,58 +549,88 @@ print("big done", flush=True)
 
 def test_kill_9_mid_ingest_then_rerun_gives_exact_counts(tmp_path):
     small = write(tmp_path / "small.log", nginx(50))
-    big = tmp_path / "big.log.gz"                   # gzip: the block-by-block reader, several seconds of work
+    big = tmp_path / "big.log.gz"  # gzip: the block-by-block reader, several seconds of work
     with gzip.open(big, "wt", compresslevel=1) as f:
         chunk = nginx(1000, 5000)
         for _ in range(500):
             f.write(chunk)
     dbfile = tmp_path / "k.duckdb"
-    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(dbfile), str(small), str(big)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(dbfile), str(small), str(big)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "small done"
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL                 # killed inside the big file's transaction
+    assert proc.wait() == -signal.SIGKILL  # killed inside the big file's transaction
     con = db.connect(dbfile)
     try:
         assert sources(con) == [(1, "combined_s", 50, 50, 0)]
-        assert con.execute("SELECT count(*), count(*) FILTER (WHERE source_id = 2) FROM requests").fetchone() \
-            == (50, 0)
+        assert con.execute("SELECT count(*), count(*) FILTER (WHERE source_id = 2) FROM requests").fetchone() == (50, 0)
         ingest.ingest(con, [str(small), str(big)])
         assert sources(con) == [(1, "combined_s", 50, 50, 0), (2, "combined_s", 500_000, 500_000, 0)]
-        assert con.execute("SELECT count(*), count(DISTINCT (source_id, line_no)) FROM requests").fetchone() \
-            == (500_050, 500_050)
+        assert con.execute("SELECT count(*), count(DISTINCT (source_id, line_no)) FROM requests").fetchone() == (
+            500_050,
+            500_050,
+        )
         # every line number is the physical line that holds the request (line k has /trips/5000 + (k-1) % 1000)
-        assert con.execute("SELECT count(*) FROM requests WHERE source_id = 2 "
-                           "AND path <> '/trips/' || (5000 + (line_no - 1) % 1000)").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "SELECT count(*) FROM requests WHERE source_id = 2 "
+                "AND path <> '/trips/' || (5000 + (line_no - 1) % 1000)"
+            ).fetchone()[0]
+            == 0
+        )
     finally:
         con.close()
 
 
 # --- views for notebook 01 -------------------------------------------------------------------------------------
 
+
 def test_views(con, tmp_path):
     write(tmp_path / "a.log", nginx(3) + "\n" + nginx(1, 3).replace(" 200 ", " 503 ") + "junk <b>\n")
     ingest.ingest(con, [str(tmp_path / "a.log")])
     assert ingest.sources(con)[["source_id", "file", "format", "lines", "rows", "rejects"]].values.tolist() == [
-        [1, "a.log", "combined_s", 6, 4, 2]]
+        [1, "a.log", "combined_s", 6, 4, 2]
+    ]
     assert ingest.rejects_by_reason(con, examples=1).values.tolist() == [
-        ["blank", 1, "a.log:4: "], ["malformed", 1, "a.log:6: junk <b>"]]
+        ["blank", 1, "a.log:4: "],
+        ["malformed", 1, "a.log:6: junk <b>"],
+    ]
     cov = ingest.coverage(con)
     assert cov[["file", "rows", "with_ts", "first_ts", "last_ts"]].values.tolist() == [
-        ["a.log", 4, 4, dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), dt.datetime(2026, 3, 2, 9, 0, 3, tzinfo=UTC)]]
+        ["a.log", 4, 4, dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), dt.datetime(2026, 3, 2, 9, 0, 3, tzinfo=UTC)]
+    ]
     assert ingest.status_mix(con)[["file", "status_class", "requests"]].values.tolist() == [
-        ["a.log", "2xx", 3], ["a.log", "5xx", 1]]
+        ["a.log", "2xx", 3],
+        ["a.log", "5xx", 1],
+    ]
 
 
 def test_cli_json_field_option(tmp_path, capsys):
     write(tmp_path / "app.log", '{"at": 1772445600, "verb": "GET", "url": "/y", "code": 201, "took": "0.5"}\n')
     dbfile = tmp_path / "x.duckdb"
-    assert cli.main(["ingest", str(tmp_path / "app.log"), "--db", str(dbfile), "--json-field", "ts=at",
-                     "--json-field", "status=code", "--json-field", "duration_ms=took:s"]) == 0
+    assert (
+        cli.main(
+            [
+                "ingest",
+                str(tmp_path / "app.log"),
+                "--db",
+                str(dbfile),
+                "--json-field",
+                "ts=at",
+                "--json-field",
+                "status=code",
+                "--json-field",
+                "duration_ms=took:s",
+            ]
+        )
+        == 0
+    )
     con = db.connect(dbfile)
-    assert req(con, 1, 1) == base(ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="GET", path="/y",
-                                  status=201, duration_ms=500.0)
+    assert req(con, 1, 1) == base(
+        ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), method="GET", path="/y", status=201, duration_ms=500.0
+    )
     con.close()
     assert cli.main(["ingest", str(tmp_path / "app.log"), "--db", str(dbfile), "--json-field", "oops"]) == 2
     assert "--json-field 'oops': write COLUMN=KEY" in capsys.readouterr().err
@@ -482,10 +642,13 @@ def test_notebook_01_runs_and_escapes_rejects(tmp_path, real_logs):
 
     hostile = write(tmp_path / "hostile.log", nginx(3) + "<script>alert(1)</script>\n")
     out = tmp_path / "01.ipynb"
-    papermill.execute_notebook(str(Path(__file__).parent.parent / "notebooks" / "01_ingest.ipynb"), str(out),
-                               parameters={"db": str(tmp_path / "nb.duckdb"),
-                                           "logs": [str(hostile), str(real_logs / "iis-w3c-timed")]},
-                               progress_bar=False, log_output=False)
+    papermill.execute_notebook(
+        str(Path(__file__).parent.parent / "notebooks" / "01_ingest.ipynb"),
+        str(out),
+        parameters={"db": str(tmp_path / "nb.duckdb"), "logs": [str(hostile), str(real_logs / "iis-w3c-timed")]},
+        progress_bar=False,
+        log_output=False,
+    )
     nb = nbformat.read(out, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     summary = "".join(o.get("text", "") for o in cells[-1].outputs)
@@ -505,16 +668,22 @@ def test_fast_readers_keep_exact_line_numbers(con, tmp_path, monkeypatch, pieces
     read = []
     numbered = ingest._numbered
     monkeypatch.setattr(ingest, "_numbered", lambda p, options: read.append(len(p)) or numbered(p, options))
-    cases = {"plain.log": nginx(3000),             # each file starts differently: else it is "the same file"
-             "blank.log": nginx(1000, 10_000) + "\n" + nginx(1000, 11_000) + "\n\n" + nginx(1000, 12_000),
-             "quote.log": nginx(1000, 20_000) + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 1 '
-                          '"-" "ua\n' + nginx(1000, 21_000) + "# note\n" + nginx(1000, 22_000),
-             "crlf.log": nginx(3000, 30_000).replace("\n", "\r\n")}
+    cases = {
+        "plain.log": nginx(3000),  # each file starts differently: else it is "the same file"
+        "blank.log": nginx(1000, 10_000) + "\n" + nginx(1000, 11_000) + "\n\n" + nginx(1000, 12_000),
+        "quote.log": nginx(1000, 20_000) + '1.2.3.4 - - [02/Mar/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 1 '
+        '"-" "ua\n' + nginx(1000, 21_000) + "# note\n" + nginx(1000, 22_000),
+        "crlf.log": nginx(3000, 30_000).replace("\n", "\r\n"),
+    }
     for name, text in cases.items():
         write(tmp_path / name, text)
     result = ingest.ingest(con, [str(tmp_path / n) for n in cases])
     assert result.table[["lines", "rows", "rejects"]].values.tolist() == [
-        [3000, 3000, 0], [3003, 3000, 3], [3002, 3000, 2], [3000, 3000, 0]]
+        [3000, 3000, 0],
+        [3003, 3000, 3],
+        [3002, 3000, 2],
+        [3000, 3000, 0],
+    ]
     for sid, name in enumerate(cases, 1):
         lines = (tmp_path / name).read_text().splitlines()
         got = con.execute("SELECT line_no, path FROM requests WHERE source_id = ? ORDER BY line_no", [sid]).fetchall()
@@ -528,13 +697,13 @@ def test_pieces_cut_at_line_starts_and_count_every_newline(tmp_path, monkeypatch
     cuts = ingest._cuts(log, log.stat().st_size, pieces=4, min_bytes=100)
     data = log.read_bytes()
     assert len(cuts) == 5 and cuts[0] == 0 and cuts[-1] == len(data)
-    assert all(data[c - 1:c] == b"\n" for c in cuts[1:-1])
+    assert all(data[c - 1 : c] == b"\n" for c in cuts[1:-1])
     monkeypatch.setattr(ingest, "PIECE_BYTES", 100)
     scan = ingest._prescan(ingest._Content(log), 4)
     assert [(lo, hi) for lo, hi, _ in scan.pieces] == list(zip(cuts, cuts[1:]))
     assert (scan.newlines, scan.ends_with_newline, scan.clean, scan.tail) == (700, False, True, 21)
     assert [before for _, _, before in scan.pieces] == [data[:lo].count(b"\n") for lo, _, _ in scan.pieces]
-    counts = ingest._Bytes()                       # a CRLF cut between two blocks still counts as one
+    counts = ingest._Bytes()  # a CRLF cut between two blocks still counts as one
     for block in (b"a\r", b"\nb\r\n", b"c\0d"):
         counts.add(block)
     assert (counts.nl, counts.cr, counts.crlf, counts.nul, counts.tail) == (2, 2, 2, 1, 3)
@@ -551,23 +720,30 @@ def test_progress_bar_on_stderr(con, tmp_path, monkeypatch, capsys):
 
 
 def test_w3c_file_that_grows_keeps_its_fields_header(con, tmp_path):
-    log = write(tmp_path / "u_ex.log", "#Software: Microsoft IIS\n#Fields: date time cs-method cs-uri-stem "
-                                       "sc-status time-taken\n2026-03-02 10:00:00 GET /a 200 5\n")
+    log = write(
+        tmp_path / "u_ex.log",
+        "#Software: Microsoft IIS\n#Fields: date time cs-method cs-uri-stem "
+        "sc-status time-taken\n2026-03-02 10:00:00 GET /a 200 5\n",
+    )
     ingest.ingest(con, [str(log)])
     with open(log, "a") as f:
-        f.write("2026-03-02 10:00:01 POST /b 201 6\n#Fields: date time cs-method cs-uri-stem sc-status\n"
-                "2026-03-02 10:00:02 GET /c 404\n")
+        f.write(
+            "2026-03-02 10:00:01 POST /b 201 6\n#Fields: date time cs-method cs-uri-stem sc-status\n"
+            "2026-03-02 10:00:02 GET /c 404\n"
+        )
     grew = ingest.ingest(con, [str(log)])
     assert grew.table[["lines", "rows", "rejects", "note"]].values.tolist() == [[3, 2, 1, "grew"]]
-    assert [(r["method"], r["path"], r["status"], r["duration_ms"]) for r in (req(con, 1, n) for n in (3, 4, 6))] \
-        == [("GET", "/a", 200, 5.0), ("POST", "/b", 201, 6.0), ("GET", "/c", 404, None)]
+    assert [(r["method"], r["path"], r["status"], r["duration_ms"]) for r in (req(con, 1, n) for n in (3, 4, 6))] == [
+        ("GET", "/a", 200, 5.0),
+        ("POST", "/b", 201, 6.0),
+        ("GET", "/c", 404, None),
+    ]
 
 
 def test_gzip_blocks_stay_bounded(tmp_path, monkeypatch):
     """A highly compressed file expands block by block, never all at once (memory stays bounded)."""
     monkeypatch.setattr(ingest, "BLOCK", 1 << 20)
-    log = write(tmp_path / "a.log.gz", gzip.compress(nginx(1).encode() * 100_000)
-                + gzip.compress(nginx(1, 7).encode()))
+    log = write(tmp_path / "a.log.gz", gzip.compress(nginx(1).encode() * 100_000) + gzip.compress(nginx(1, 7).encode()))
     content = ingest._Content(log)
     sizes = [len(b) for b in content.blocks()]
     assert max(sizes) <= 1 << 20

@@ -1,4 +1,5 @@
 """The project's own files agree with each other: environment.yml with pyproject.toml, Makefile with README."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,10 @@ def _readme_table_rows() -> dict[str, str]:
 
 def test_readme_documents_every_column_of_the_schema(con):
     rows = _readme_table_rows()
-    tables = con.execute("SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
-                         "WHERE database_name = current_database() GROUP BY table_name").fetchall()
+    tables = con.execute(
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = current_database() GROUP BY table_name"
+    ).fetchall()
     assert {name for name, _ in tables} <= set(rows)
     missing = {name: [c for c in cols if f"`{c}`" not in rows[name]] for name, cols in tables}
     assert missing == {name: [] for name, _ in tables}

@@ -1,6 +1,7 @@
 """Smoke test of the real notebooks: `report.build` on the 50 k-request demo, as `make report` runs it, plus a log
 of hostile request paths; every report exists, is linked from the index with its summary, and opens offline in
 headless Chromium with every chart drawn."""
+
 from __future__ import annotations
 
 import html
@@ -37,11 +38,22 @@ def _hostile_log(demo: Path, out: Path) -> Path:
 def demo_report(small_demo: Path, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("reports")
     logs = [small_demo / "logs", _hostile_log(small_demo, tmp / "hostile.log")]
-    index = report.build(tmp / "demo.duckdb", small_demo / "migration.toml", tmp / "reports", logs=logs,
-                         apps=APPS, source=ROOT / "lib" / "strangler" / "demo")
+    index = report.build(
+        tmp / "demo.duckdb",
+        small_demo / "migration.toml",
+        tmp / "reports",
+        logs=logs,
+        apps=APPS,
+        source=ROOT / "lib" / "strangler" / "demo",
+    )
     batches = [b.name for b in manifest.load(small_demo / "migration.toml")]
-    return {"index": index, "out": tmp / "reports", "batches": batches, "db": tmp / "demo.duckdb",
-            "manifest": small_demo / "migration.toml"}
+    return {
+        "index": index,
+        "out": tmp / "reports",
+        "batches": batches,
+        "db": tmp / "demo.duckdb",
+        "manifest": small_demo / "migration.toml",
+    }
 
 
 def _expected(batches: list[str]) -> list[str]:
@@ -55,7 +67,7 @@ def test_every_report_is_written_and_linked_with_its_summary(demo_report):
     page = demo_report["index"].read_text()
     links = re.findall(r'<li><a href="([^"]+)">[^<]*</a><p class="summary">([^<]*)</p>', page)
     assert [href for href, _ in links] == [f"{n}.html" for n in names]
-    for name in names:                     # the summary cell printed exactly one non-empty line
+    for name in names:  # the summary cell printed exactly one non-empty line
         nb = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
         cell = [c for c in nb.cells if "summary" in c.metadata.get("tags", [])][-1]
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
@@ -68,9 +80,12 @@ def test_hostile_paths_are_shown_escaped_and_never_raw(demo_report):
     for page in sorted(demo_report["out"].glob("*.html")):
         text = page.read_text()
         assert [p for p in HOSTILE_PATHS if p in text] == [], page.name
-        shown |= {p for p in HOSTILE_PATHS if html.escape(p, quote=False) in text
-                  or html.escape(p) in text or charts._script_json(p)[1:-1] in text}   # table, text, chart
-    assert shown == set(HOSTILE_PATHS)      # the reports do show them (as text), so the check above means something
+        shown |= {
+            p
+            for p in HOSTILE_PATHS
+            if html.escape(p, quote=False) in text or html.escape(p) in text or charts._script_json(p)[1:-1] in text
+        }  # table, text, chart
+    assert shown == set(HOSTILE_PATHS)  # the reports do show them (as text), so the check above means something
 
 
 def test_every_report_renders_offline_in_chromium(demo_report, browser):  # noqa: F811
@@ -90,7 +105,8 @@ def test_priorities_keep_the_manifest_batches(demo_report):
 
     expected = sorted((b.name, m, r, "migrated") for b in manifest.load(demo_report["manifest"]) for m, r in b.routes)
     con = duckdb.connect(str(demo_report["db"]), read_only=True)
-    got = con.execute("SELECT proposed_batch, method, rule, status FROM scores WHERE status <> 'proposed' "
-                      "AND NOT dead ORDER BY ALL").fetchall()
+    got = con.execute(
+        "SELECT proposed_batch, method, rule, status FROM scores WHERE status <> 'proposed' AND NOT dead ORDER BY ALL"
+    ).fetchall()
     con.close()
     assert got == expected

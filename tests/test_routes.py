@@ -1,4 +1,5 @@
 """Route inventory: exact (the app imported in its own interpreter) and static (the source read, nothing run)."""
+
 from __future__ import annotations
 
 import ast
@@ -19,13 +20,27 @@ FLASK_SPEC, FASTAPI_SPEC = "travel:create_app()", "travelapi.main:app"
 
 def table(con, app: str) -> list[tuple]:
     """The routes of one app, file shown relative to the test apps (framework files as 'framework')."""
-    rows = con.execute("""SELECT framework, method, rule, endpoint, file, line, end_line, blueprint, inventory
-                          FROM routes WHERE app = ? ORDER BY position""", [app]).fetchall()
+    rows = con.execute(
+        """SELECT framework, method, rule, endpoint, file, line, end_line, blueprint, inventory
+                          FROM routes WHERE app = ? ORDER BY position""",
+        [app],
+    ).fetchall()
     out = []
     for fw, method, rule, endpoint, file, line, end_line, blueprint, inventory in rows:
         inside = file is not None and str(APPS) in file
-        out.append((fw, method, rule, endpoint, Path(file).relative_to(APPS).as_posix() if inside else None,
-                    line if inside else None, end_line if inside else None, blueprint, inventory))
+        out.append(
+            (
+                fw,
+                method,
+                rule,
+                endpoint,
+                Path(file).relative_to(APPS).as_posix() if inside else None,
+                line if inside else None,
+                end_line if inside else None,
+                blueprint,
+                inventory,
+            )
+        )
     return out
 
 
@@ -38,17 +53,57 @@ FLASK_ROUTES = [
     ("flask", "PUT", "/trips/<int:trip_id>", "trips.change_trip", "travel_flask/travel/views.py", 21, 23, "trips"),
     ("flask", "GET", "/trips/me", "trips.my_trips", "travel_flask/travel/views.py", 26, 28, "trips"),
     ("flask", "GET", "/trips/<slug>", "trips.trip_by_slug", "travel_flask/travel/views.py", 31, 33, "trips"),
-    ("flask", "GET", "/trips/<int(min=1):trip_id>/photos/<int:n>", "trips.trip_photo",
-     "travel_flask/travel/views.py", 36, 38, "trips"),
-    ("flask", "GET", "/trips/<int:year>-<int:month>", "trips.trips_in_month", "travel_flask/travel/views.py", 41, 43,
-     "trips"),
+    (
+        "flask",
+        "GET",
+        "/trips/<int(min=1):trip_id>/photos/<int:n>",
+        "trips.trip_photo",
+        "travel_flask/travel/views.py",
+        36,
+        38,
+        "trips",
+    ),
+    (
+        "flask",
+        "GET",
+        "/trips/<int:year>-<int:month>",
+        "trips.trips_in_month",
+        "travel_flask/travel/views.py",
+        41,
+        43,
+        "trips",
+    ),
     ("flask", "GET", "/admin/", "admin.dashboard", "travel_flask/travel/admin.py", 23, 25, "admin"),
-    ("flask", "GET", "/admin/users/<uuid:user_id>", "admin.users.get_user", "travel_flask/travel/admin.py", 8, 10,
-     "admin.users"),
-    ("flask", "GET", "/admin/users/<string(length=2):country>", "admin.users.users_in_country",
-     "travel_flask/travel/admin.py", 13, 15, "admin.users"),
-    ("flask", "GET", "/admin/users/by-region/<any(eu, us, '12'):region>", "admin.users.users_in_region",
-     "travel_flask/travel/admin.py", 18, 20, "admin.users"),
+    (
+        "flask",
+        "GET",
+        "/admin/users/<uuid:user_id>",
+        "admin.users.get_user",
+        "travel_flask/travel/admin.py",
+        8,
+        10,
+        "admin.users",
+    ),
+    (
+        "flask",
+        "GET",
+        "/admin/users/<string(length=2):country>",
+        "admin.users.users_in_country",
+        "travel_flask/travel/admin.py",
+        13,
+        15,
+        "admin.users",
+    ),
+    (
+        "flask",
+        "GET",
+        "/admin/users/by-region/<any(eu, us, '12'):region>",
+        "admin.users.users_in_region",
+        "travel_flask/travel/admin.py",
+        18,
+        20,
+        "admin.users",
+    ),
     ("flask", "GET", "/api/reports/<int:year>", "reports.yearly", "travel_flask/travel/admin.py", 28, 30, "reports"),
     ("flask", "DELETE", "/places/<int:place_id>", "place", "travel_flask/travel/places.py", 13, 14, None),
     ("flask", "GET", "/places/<int:place_id>", "place", "travel_flask/travel/places.py", 5, 6, None),
@@ -81,10 +136,26 @@ FASTAPI_ROUTES = [
     ("fastapi", "PUT", "/v2/trips/{trip_id:int}", "put_trip", "travel_fastapi/travelapi/trips.py", 23, 25, "trips"),
     ("fastapi", "GET", "/v2/trips/{slug}", "trip_by_slug", "travel_fastapi/travelapi/trips.py", 28, 30, "trips"),
     ("fastapi", "GET", "/v2/trips/me", "my_trips", "travel_fastapi/travelapi/trips.py", 33, 35, "trips"),
-    ("fastapi", "GET", "/v2/trips/{trip_id:int}/photos/{n:int}", "get_photo", "travel_fastapi/travelapi/photos.py",
-     6, 8, "trips"),
-    ("fastapi", "DELETE", "/v2/trips/{trip_id:int}/photos/{n:int}", "delete_photo",
-     "travel_fastapi/travelapi/photos.py", 11, 13, "trips"),
+    (
+        "fastapi",
+        "GET",
+        "/v2/trips/{trip_id:int}/photos/{n:int}",
+        "get_photo",
+        "travel_fastapi/travelapi/photos.py",
+        6,
+        8,
+        "trips",
+    ),
+    (
+        "fastapi",
+        "DELETE",
+        "/v2/trips/{trip_id:int}/photos/{n:int}",
+        "delete_photo",
+        "travel_fastapi/travelapi/photos.py",
+        11,
+        13,
+        "trips",
+    ),
     ("fastapi", "GET", "/users/{user_id:uuid}", "get_user", "travel_fastapi/travelapi/users.py", 8, 10, "users"),
     ("fastapi", "PATCH", "/users/{user_id:uuid}", "patch_user", "travel_fastapi/travelapi/users.py", 13, 15, "users"),
     ("fastapi", "GET", "/ping", "ping", "travel_fastapi/travelapi/main.py", 22, 24, None),
@@ -104,12 +175,15 @@ def test_exact_inventory_of_flask_app(con):
 def test_exact_inventory_of_fastapi_app_with_lazy_routers_and_a_mounted_flask_app(con):
     result = routes.inventory_apps(con, [FASTAPI_SPEC], cwd=FASTAPI_DIR)
     assert table(con, FASTAPI_SPEC) == [r + ("app",) for r in FASTAPI_ROUTES]
-    assert str(result).splitlines() == [f"   17 fastapi  routes from {FASTAPI_SPEC}",
-                                        f"    2 flask    routes from {FASTAPI_SPEC}"]
+    assert str(result).splitlines() == [
+        f"   17 fastapi  routes from {FASTAPI_SPEC}",
+        f"    2 flask    routes from {FASTAPI_SPEC}",
+    ]
 
 
-@pytest.mark.parametrize("directory, spec, expected", [(FLASK_DIR, FLASK_SPEC, FLASK_ROUTES),
-                                                       (FASTAPI_DIR, FASTAPI_SPEC, FASTAPI_ROUTES)])
+@pytest.mark.parametrize(
+    "directory, spec, expected", [(FLASK_DIR, FLASK_SPEC, FLASK_ROUTES), (FASTAPI_DIR, FASTAPI_SPEC, FASTAPI_ROUTES)]
+)
 def test_static_inventory_agrees_with_exact(con, directory, spec, expected):
     result = routes.inventory_source(con, directory)
     static = table(con, str(directory.resolve()))
@@ -128,19 +202,37 @@ def test_static_inventory_reports_what_it_cannot_resolve(con):
     ]
     file = str(directory / "app.py")
     assert con.execute("SELECT * FROM routes_unresolved ORDER BY line").fetchall() == [
-        (file, 9, "blueprint orphan is never registered in the tree; its routes are listed under its own prefix",
-         'orphan = Blueprint("orphan", __name__, url_prefix="/orphan")'),
-        (file, 10, "register_blueprint: the url_prefix is not known statically",
-         'app.register_blueprint(admin, url_prefix=config["PREFIX"])'),
-        (file, 13, "the rule is not known statically (inside a loop)",
-         'app.add_url_rule("/pages/" + name, endpoint=name, view_func=lambda: "")'),
+        (
+            file,
+            9,
+            "blueprint orphan is never registered in the tree; its routes are listed under its own prefix",
+            'orphan = Blueprint("orphan", __name__, url_prefix="/orphan")',
+        ),
+        (
+            file,
+            10,
+            "register_blueprint: the url_prefix is not known statically",
+            'app.register_blueprint(admin, url_prefix=config["PREFIX"])',
+        ),
+        (
+            file,
+            13,
+            "the rule is not known statically (inside a loop)",
+            'app.add_url_rule("/pages/" + name, endpoint=name, view_func=lambda: "")',
+        ),
         (file, 16, "the rule is not known statically", 'app.route(os.environ.get("HEALTH_PATH", "/health"))'),
-        (file, 37, "router is never registered in the tree; its routes are listed under its own prefix",
-         'router = APIRouter(prefix="/r")'),
+        (
+            file,
+            37,
+            "router is never registered in the tree; its routes are listed under its own prefix",
+            'router = APIRouter(prefix="/r")',
+        ),
     ]
     assert result.unresolved == 5
     assert routes.unresolved(con)[["line", "reason"]].values.tolist()[0] == [
-        9, "blueprint orphan is never registered in the tree; its routes are listed under its own prefix"]
+        9,
+        "blueprint orphan is never registered in the tree; its routes are listed under its own prefix",
+    ]
     assert routes.unresolved(con)["line"].tolist() == [9, 10, 13, 16, 37]
     # a second run replaces the rows of that directory instead of adding to them
     routes.inventory_source(con, directory)
@@ -153,7 +245,10 @@ def test_inventory_replaces_only_the_rows_of_the_apps_it_reads(con):
     routes.inventory_apps(con, [FASTAPI_SPEC], cwd=FASTAPI_DIR)
     routes.inventory_apps(con, [FLASK_SPEC], cwd=FLASK_DIR)
     assert con.execute("SELECT app, framework, count(*) FROM routes GROUP BY ALL ORDER BY ALL").fetchall() == [
-        (FLASK_SPEC, "flask", 33), (FASTAPI_SPEC, "fastapi", 17), (FASTAPI_SPEC, "flask", 2)]
+        (FLASK_SPEC, "flask", 33),
+        (FASTAPI_SPEC, "fastapi", 17),
+        (FASTAPI_SPEC, "flask", 2),
+    ]
 
 
 def test_import_failure_shows_the_apps_traceback_and_a_hint(con):
@@ -170,8 +265,11 @@ def test_import_failure_shows_the_apps_traceback_and_a_hint(con):
 
 
 def test_spec_that_is_not_an_app(con):
-    with pytest.raises(StranglerError, match=r"^fakeapp:not_an_app: <object object at .*> is neither a Flask app "
-                                             r"nor a FastAPI/Starlette app; name the app object"):
+    with pytest.raises(
+        StranglerError,
+        match=r"^fakeapp:not_an_app: <object object at .*> is neither a Flask app "
+        r"nor a FastAPI/Starlette app; name the app object",
+    ):
         routes.inventory_apps(con, ["fakeapp:not_an_app"], cwd=MISC)
 
 
@@ -185,14 +283,38 @@ def other_python() -> str:
 
 def test_inventory_runs_in_the_given_interpreter(con):
     python = other_python()
-    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     data = routes.run_inventory_script("fakeapp:app", python=python, cwd=MISC)
-    assert data == {"python": version, "warnings": [], "routes": [
-        {"framework": "flask", "method": "GET", "rule": "/a/<int:x>", "endpoint": "a",
-         "file": str(MISC / "fakeapp.py"), "line": 15, "end_line": 16, "blueprint": None, "position": 1},
-        {"framework": "flask", "method": "POST", "rule": "/b", "endpoint": "bp.b",
-         "file": str(MISC / "fakeapp.py"), "line": 19, "end_line": 20, "blueprint": "bp", "position": 2}]}
+    assert data == {
+        "python": version,
+        "warnings": [],
+        "routes": [
+            {
+                "framework": "flask",
+                "method": "GET",
+                "rule": "/a/<int:x>",
+                "endpoint": "a",
+                "file": str(MISC / "fakeapp.py"),
+                "line": 15,
+                "end_line": 16,
+                "blueprint": None,
+                "position": 1,
+            },
+            {
+                "framework": "flask",
+                "method": "POST",
+                "rule": "/b",
+                "endpoint": "bp.b",
+                "file": str(MISC / "fakeapp.py"),
+                "line": 19,
+                "end_line": 20,
+                "blueprint": "bp",
+                "position": 2,
+            },
+        ],
+    }
 
 
 def test_inventory_script_is_python38_syntax():
@@ -202,12 +324,23 @@ def test_inventory_script_is_python38_syntax():
 
 
 def test_pairs_flask_rules_with_fastapi_twins(con):
-    flask = [{"framework": "flask", "method": m, "rule": r, "endpoint": e, "position": i}
-             for i, (m, r, e) in enumerate([("GET", "/trips/<int:trip_id>", "get"), ("GET", "/trips/", "list"),
-                                            ("DELETE", "/trips/<int:trip_id>", "delete"), ("GET", "/old", "old")])]
-    fastapi = [{"framework": "fastapi", "method": m, "rule": r, "endpoint": e, "position": i}
-               for i, (m, r, e) in enumerate([("GET", "/trips/{id}", "get"), ("GET", "/trips", "list"),
-                                              ("POST", "/new", "new")])]
+    flask = [
+        {"framework": "flask", "method": m, "rule": r, "endpoint": e, "position": i}
+        for i, (m, r, e) in enumerate(
+            [
+                ("GET", "/trips/<int:trip_id>", "get"),
+                ("GET", "/trips/", "list"),
+                ("DELETE", "/trips/<int:trip_id>", "delete"),
+                ("GET", "/old", "old"),
+            ]
+        )
+    ]
+    fastapi = [
+        {"framework": "fastapi", "method": m, "rule": r, "endpoint": e, "position": i}
+        for i, (m, r, e) in enumerate(
+            [("GET", "/trips/{id}", "get"), ("GET", "/trips", "list"), ("POST", "/new", "new")]
+        )
+    ]
     routes.store(con, "legacy:app", "app", flask)
     routes.store(con, "new:app", "app", fastapi)
     assert routes.pairs(con).fillna("-").values.tolist() == [
@@ -226,8 +359,10 @@ def test_cli_routes(db_path, capsys, monkeypatch):
     directory = (MISC / "unresolved").resolve()
     assert cli.main(["routes", "--source", str(directory), "--db", str(db_path)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"    1 fastapi  routes from {directory}", f"    2 flask    routes from {directory}",
-        "    5 unresolved route definitions (see table routes_unresolved)"]
+        f"    1 fastapi  routes from {directory}",
+        f"    2 flask    routes from {directory}",
+        "    5 unresolved route definitions (see table routes_unresolved)",
+    ]
     monkeypatch.chdir(MISC)
     assert cli.main(["routes", "--app", "brokenapp:app", "--db", str(db_path)]) == 2
     err = capsys.readouterr().err
@@ -262,7 +397,16 @@ def test_static_inventory_of_flask_restx_namespaces(con):
         ("flask", "GET", "/api/cats/all", "catlist", "routes_misc/restx_static/app.py", 24, 25, None, "source"),
         ("flask", "GET", "/api/todos/<int:todo_id>", "todo", "routes_misc/restx_static/app.py", 15, 16, None, "source"),
         ("flask", "PUT", "/api/todos/<int:todo_id>", "todo", "routes_misc/restx_static/app.py", 18, 19, None, "source"),
-        ("flask", "DELETE", "/api/v2/dogs/<name>", "dog", "routes_misc/restx_static/resources.py", 7, 8, None,
-         "source"),
+        (
+            "flask",
+            "DELETE",
+            "/api/v2/dogs/<name>",
+            "dog",
+            "routes_misc/restx_static/resources.py",
+            7,
+            8,
+            None,
+            "source",
+        ),
     ]
     assert con.execute("SELECT count(*) FROM routes_unresolved").fetchone() == (0,)

@@ -9,6 +9,7 @@ framework, method, rule, endpoint, file, line, end_line, blueprint, position (th
 Starlette). Exit status 3 means the app failed to import (its traceback is on stderr), 4 that SPEC named
 something that is neither a Flask nor a FastAPI/Starlette app.
 """
+
 import importlib
 import inspect
 import json
@@ -30,7 +31,7 @@ def load(spec):
         raise LookupError("module %s has no app, application or create_app" % module_name)
     if "(" in attr:
         # The spec comes from the command line of the person running strangler, like `flask --app`.
-        return eval(attr, vars(module))  # noqa: S307
+        return eval(attr, vars(module))
     obj = module
     for part in attr.split("."):
         obj = getattr(obj, part)
@@ -43,7 +44,7 @@ def source_of(func):
         return None, None, None
     try:
         func = inspect.unwrap(func)
-    except ValueError:
+    except ValueError:  # a cycle of __wrapped__: keep the function as it is
         pass
     try:
         filename = inspect.getsourcefile(func) or inspect.getfile(func)
@@ -75,9 +76,18 @@ def flask_routes(app, prefix="", framework="flask"):
                 if target is None:
                     target = view_class
             filename, line, end_line = source_of(target)
-            rows.append({"framework": framework, "method": method, "rule": prefix + rule.rule,
-                         "endpoint": rule.endpoint, "file": filename, "line": line, "end_line": end_line,
-                         "blueprint": blueprint})
+            rows.append(
+                {
+                    "framework": framework,
+                    "method": method,
+                    "rule": prefix + rule.rule,
+                    "endpoint": rule.endpoint,
+                    "file": filename,
+                    "line": line,
+                    "end_line": end_line,
+                    "blueprint": blueprint,
+                }
+            )
     return rows
 
 
@@ -105,8 +115,9 @@ def starlette_routes(routes, prefix, warnings):
     for ctx, original in route_contexts(routes):
         kind = type(original).__name__
         path = getattr(ctx, "path", None)
-        if kind == "Mount" or (hasattr(original, "app") and path is not None and not hasattr(ctx, "methods")
-                               and kind != "WebSocketRoute"):
+        if kind == "Mount" or (
+            hasattr(original, "app") and path is not None and not hasattr(ctx, "methods") and kind != "WebSocketRoute"
+        ):
             mount_path = prefix + (path or "")
             inner = getattr(original, "app", None)
             flask_app = wsgi_flask_app(inner)
@@ -118,11 +129,23 @@ def starlette_routes(routes, prefix, warnings):
                 rows.extend(starlette_routes(sub_routes, mount_path, warnings))
                 continue
             name = getattr(original, "name", None) or type(inner).__name__
-            rows.append({"framework": "fastapi", "method": "GET", "rule": mount_path + "/{path:path}",
-                         "endpoint": name, "file": None, "line": None, "end_line": None, "blueprint": None})
+            rows.append(
+                {
+                    "framework": "fastapi",
+                    "method": "GET",
+                    "rule": mount_path + "/{path:path}",
+                    "endpoint": name,
+                    "file": None,
+                    "line": None,
+                    "end_line": None,
+                    "blueprint": None,
+                }
+            )
             if type(inner).__name__ != "StaticFiles":
-                warnings.append("mount %s serves %s: recorded as GET %s/{path:path}"
-                                % (mount_path, type(inner).__name__, mount_path))
+                warnings.append(
+                    "mount %s serves %s: recorded as GET %s/{path:path}"
+                    % (mount_path, type(inner).__name__, mount_path)
+                )
             continue
         if kind in ("WebSocketRoute", "APIWebSocketRoute"):
             continue
@@ -136,9 +159,18 @@ def starlette_routes(routes, prefix, warnings):
         filename, line, end_line = source_of(endpoint)
         tags = getattr(ctx, "tags", None) or []
         for method in sorted(declared):
-            rows.append({"framework": "fastapi", "method": method, "rule": prefix + path,
-                         "endpoint": getattr(ctx, "name", None), "file": filename, "line": line,
-                         "end_line": end_line, "blueprint": str(tags[0]) if tags else None})
+            rows.append(
+                {
+                    "framework": "fastapi",
+                    "method": method,
+                    "rule": prefix + path,
+                    "endpoint": getattr(ctx, "name", None),
+                    "file": filename,
+                    "line": line,
+                    "end_line": end_line,
+                    "blueprint": str(tags[0]) if tags else None,
+                }
+            )
     return rows
 
 
@@ -153,8 +185,7 @@ def inventory(obj):
         raise TypeError("%r is neither a Flask app nor a FastAPI/Starlette app" % (obj,))
     for position, row in enumerate(rows, 1):
         row["position"] = position
-    return {"routes": rows, "warnings": warnings,
-            "python": "%d.%d.%d" % sys.version_info[:3]}
+    return {"routes": rows, "warnings": warnings, "python": "%d.%d.%d" % sys.version_info[:3]}
 
 
 def main(argv):
@@ -167,8 +198,10 @@ def main(argv):
         obj = load(spec)
     except BaseException as exc:  # the app's own error: show its traceback, not ours
         tb = exc.__traceback__
-        while tb is not None and (tb.tb_frame.f_code.co_filename in (__file__, importlib.__file__)
-                                  or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
+        while tb is not None and (
+            tb.tb_frame.f_code.co_filename in (__file__, importlib.__file__)
+            or tb.tb_frame.f_code.co_filename.startswith("<frozen")
+        ):
             tb = tb.tb_next
         sys.stderr.write("".join(traceback.format_exception(type(exc), exc, tb)))
         return 3

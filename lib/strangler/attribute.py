@@ -15,12 +15,13 @@ converter), and such paths are matched one by one. This keeps the result exactly
 `route_framework` says which. `requests.match` is 'matched', 'method_not_allowed' (the path matches a rule, the
 method does not: a 405), 'redirect' (the framework would answer with a slash redirect) or 'unmatched'.
 """
+
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import unquote
 
 import duckdb
@@ -36,10 +37,14 @@ CLASSES: dict[str, tuple[str, str]] = {
 }
 HEX_MIN_LEN = 8
 
-_FLASK_PART = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?(?P<var>[a-zA-Z_][a-zA-Z0-9_]*)>")
+_FLASK_PART = re.compile(
+    r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?(?P<var>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
 _STARLETTE_PART = re.compile(r"\{(?P<var>[a-zA-Z_][a-zA-Z0-9_]*)(?::(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*))?\}")
-_SAFE_CONVERTERS = {"flask": {None, "default", "string", "int", "float", "uuid", "path", "any"},
-                    "fastapi": {None, "str", "int", "float", "uuid", "path"}}
+_SAFE_CONVERTERS = {
+    "flask": {None, "default", "string", "int", "float", "uuid", "path", "any"},
+    "fastapi": {None, "str", "int", "float", "uuid", "path"},
+}
 
 
 def _is_member(cls: str, text: str) -> bool:
@@ -132,8 +137,10 @@ def guards(rules: list[tuple[str, str]]) -> list[Guard]:
                         regexes.append(regex)
             if any(m.group("conv") == "path" for m in part_re.finditer(segment)):
                 shifted = True  # a path converter spans segments: later positions are lower bounds
-    return [Guard(cls, index, onwards, "|".join(f"(?:{r})" for r in regexes))
-            for (cls, index, onwards), regexes in sorted(found.items())]
+    return [
+        Guard(cls, index, onwards, "|".join(f"(?:{r})" for r in regexes))
+        for (cls, index, onwards), regexes in sorted(found.items())
+    ]
 
 
 def _hex_anywhere() -> str:
@@ -153,13 +160,18 @@ def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
     flags = "[" + ", ".join("regexp_matches(path, ?)" for _ in rule_guards) + "]::BOOLEAN[]"
     cases = []
     for cls, (pattern, _) in CLASSES.items():
-        blocked = [f"(i {'>=' if g.onwards else '='} {g.index} AND g[{k}])"
-                   for k, g in enumerate(rule_guards, 1) if g.cls == cls]
+        blocked = [
+            f"(i {'>=' if g.onwards else '='} {g.index} AND g[{k}])"
+            for k, g in enumerate(rule_guards, 1)
+            if g.cls == cls
+        ]
         length = f" AND length(s) >= {HEX_MIN_LEN}" if cls == "hex" else ""
         guard = f" AND NOT ({' OR '.join(blocked)})" if blocked else ""
         cases.append(f"WHEN regexp_full_match(s, '{pattern}'){length}{guard} THEN '{{{cls}}}'")
-    by_segment = ("array_to_string(list_transform(string_split(path, '/'), "
-                  f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/')")
+    by_segment = (
+        "array_to_string(list_transform(string_split(path, '/'), "
+        f"lambda s, i: CASE {' '.join(cases)} ELSE replace(s, '{{', '%7B') END), '/')"
+    )
     # Each slash doubled, so every segment has a slash of its own on both sides and one pass per class finds
     # neighbouring segments too ('/1/2' -> '//1//2/'); paths with '//' never get here.
     fast = "replace(replace(path, '{', '%7B'), '/', '//') || '/'"
@@ -168,12 +180,15 @@ def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
     fast = f"replace(left({fast}, -1), '//', '/')"
     guarded = " OR ".join(f"g[{k}]" for k in range(1, len(rule_guards) + 1)) or "FALSE"
     # every member of every class has a digit or a dash: paths with neither are their own shape
-    shape = ("CASE WHEN NOT starts_with(path, '/') OR contains(path, '//') OR NOT regexp_matches(path, '[0-9-]') "
-             f"THEN replace(path, '{{', '%7B') WHEN {guarded} THEN {by_segment} ELSE {fast} END")
+    shape = (
+        "CASE WHEN NOT starts_with(path, '/') OR contains(path, '//') OR NOT regexp_matches(path, '[0-9-]') "
+        f"THEN replace(path, '{{', '%7B') WHEN {guarded} THEN {by_segment} ELSE {fast} END"
+    )
     return f"path, {shape} AS shape FROM (SELECT path, {flags} AS g FROM", params
 
 
 # --- the frameworks' own matchers -------------------------------------------------------------------------------
+
 
 @dataclass
 class Matchers:
@@ -301,11 +316,14 @@ def matchers(rows: pd.DataFrame, warnings: list[str] | None = None) -> Matchers:
     """The Flask and FastAPI matchers for `route_rows` (the rules in the `routes` table)."""
     warnings = [] if warnings is None else warnings
     flask_rows, fastapi_rows = rows[rows.framework == "flask"], rows[rows.framework == "fastapi"]
-    return Matchers(build_flask(flask_rows, warnings) if len(flask_rows) else None,
-                    build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None)
+    return Matchers(
+        build_flask(flask_rows, warnings) if len(flask_rows) else None,
+        build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None,
+    )
 
 
 # --- attribution ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class AttributionResult:
@@ -321,8 +339,10 @@ class AttributionResult:
 
     def __str__(self) -> str:
         total = max(self.requests, 1)
-        lines = [f"attributed {self.requests:,} requests ({self.shapes:,} distinct method+shape) "
-                 f"against {self.rules} rules in {self.seconds:.1f} s"]
+        lines = [
+            f"attributed {self.requests:,} requests ({self.shapes:,} distinct method+shape) "
+            f"against {self.rules} rules in {self.seconds:.1f} s"
+        ]
         for key in ("matched", "method_not_allowed", "redirect", "unmatched"):
             n = self.by_match.get(key, 0)
             lines.append(f"  {key:<19} {n:>12,}  {100 * n / total:5.1f} %")
@@ -345,10 +365,11 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     rule_guards = guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
     select, params = shape_sql(rule_guards)
     # one pass over requests for the distinct (method, path) pairs; shapes for their distinct paths
-    con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT DISTINCT method, path FROM requests "
-                "WHERE method IS NOT NULL AND path IS NOT NULL")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _shapes AS SELECT {select} "
-                "(SELECT DISTINCT path FROM _pairs))", params)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT DISTINCT method, path FROM requests "
+        "WHERE method IS NOT NULL AND path IS NOT NULL"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _shapes AS SELECT {select} (SELECT DISTINCT path FROM _pairs))", params)
     keys = con.execute("""SELECT q.method, s.shape, min(q.path) AS example
                           FROM _pairs q JOIN _shapes s USING (path) GROUP BY ALL""").df()
     result.shapes = len(keys)
@@ -392,6 +413,7 @@ def pending(con: duckdb.DuckDBPyConnection) -> int:
 
 # --- views for notebook 02 ----------------------------------------------------------------------------------------
 
+
 def _window(start: object, end: object) -> tuple[str, list]:
     """SQL condition on requests.ts for [start, end), with its parameters; no condition when both are None."""
     cond, params = [], []
@@ -412,7 +434,8 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
     counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
     """
     where, params = _window(start, end)
-    return con.execute(f"""
+    return con.execute(
+        f"""
         WITH r AS (SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})),
         q AS (
             SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
@@ -438,17 +461,22 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
         LEFT JOIN per ON per.route_framework = r.framework AND per.route = r.rule AND per.route_method = r.method
         LEFT JOIN peak ON peak.route_framework = r.framework AND peak.route = r.rule AND peak.route_method = r.method
         ORDER BY requests DESC, r.rule, r.method, r.framework
-    """, params).df()
+    """,
+        params,
+    ).df()
 
 
 def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> dict[str, int]:
     """Requests in [start, end) by outcome: requests, matched, method_not_allowed, redirect, unmatched, pending."""
     where, params = _window(start, end)
-    row = con.execute(f"""
+    row = con.execute(
+        f"""
         SELECT count(*), count(*) FILTER (match = 'matched'), count(*) FILTER (match = 'method_not_allowed'),
                count(*) FILTER (match = 'redirect'), count(*) FILTER (match = 'unmatched'),
                count(*) FILTER (match IS NULL)
-        FROM requests WHERE {where}""", params).fetchone()
+        FROM requests WHERE {where}""",
+        params,
+    ).fetchone()
     return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], row))
 
 
@@ -459,24 +487,32 @@ def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: objec
     FastAPI's own documentation pages.
     """
     table = endpoints(con, start, end)
-    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi")
-                                               & table["endpoint"].isin(FASTAPI_DOCS))]
+    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi") & table["endpoint"].isin(FASTAPI_DOCS))]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
-    twins = (twins[["method", "fastapi_rule"]].drop_duplicates().rename(columns={"fastapi_rule": "rule"})
-             .assign(framework="fastapi"))
+    twins = (
+        twins[["method", "fastapi_rule"]]
+        .drop_duplicates()
+        .rename(columns={"fastapi_rule": "rule"})
+        .assign(framework="fastapi")
+    )
     dead = dead[["framework", "method", "rule", "endpoint"]].merge(twins, how="left", indicator=True)
     dead = dead[dead["_merge"] == "left_only"].drop(columns="_merge")
     where = con.execute(f"SELECT framework, method, rule, file, line FROM ({ROUTE_PER_RULE})").df()
-    return dead.merge(where, on=["framework", "method", "rule"], how="left").sort_values(
-        ["framework", "rule", "method"]).reset_index(drop=True)
+    return (
+        dead.merge(where, on=["framework", "method", "rule"], how="left")
+        .sort_values(["framework", "rule", "method"])
+        .reset_index(drop=True)
+    )
 
 
-def unmatched(con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = None,
-              end: object = None) -> pd.DataFrame:
+def unmatched(
+    con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = None, end: object = None
+) -> pd.DataFrame:
     """Requests no route took, by shape: shape, match ('method_not_allowed' for 405s, 'redirect', 'unmatched'),
     requests, methods, statuses, example path. Busiest first, at most `limit` rows."""
     where, params = _window(start, end)
-    return con.execute(f"""
+    return con.execute(
+        f"""
         SELECT s.shape, match, count(*) AS requests,
                string_agg(DISTINCT method, ' ' ORDER BY method) AS methods,
                string_agg(DISTINCT CAST(status AS VARCHAR), ' ' ORDER BY CAST(status AS VARCHAR)) AS statuses,
@@ -484,16 +520,25 @@ def unmatched(con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = N
         FROM (SELECT * FROM requests WHERE {where} AND match IS NOT NULL AND match <> 'matched') r
         LEFT JOIN path_shapes s ON s.path = r.path AND r.method IS NOT NULL
         GROUP BY s.shape, match ORDER BY requests DESC, s.shape, match LIMIT ?
-    """, params + [limit]).df()
+    """,
+        params + [limit],
+    ).df()
 
 
 def endpoints_with_twins(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """`endpoints` plus `fastapi_twin`: for a Flask route, the FastAPI rule that serves the same method and
     template once it is migrated (NULL when it has none, and on FastAPI rows)."""
     table = endpoints(con, start, end)
-    twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"]).drop_duplicates(["method", "flask_rule"])
-    table = table.merge(twins[["method", "flask_rule", "fastapi_rule"]].rename(
-        columns={"flask_rule": "rule", "fastapi_rule": "fastapi_twin"}), on=["method", "rule"], how="left")
+    twins = (
+        routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"]).drop_duplicates(["method", "flask_rule"])
+    )
+    table = table.merge(
+        twins[["method", "flask_rule", "fastapi_rule"]].rename(
+            columns={"flask_rule": "rule", "fastapi_rule": "fastapi_twin"}
+        ),
+        on=["method", "rule"],
+        how="left",
+    )
     table.loc[table["framework"] != "flask", "fastapi_twin"] = None
     return table
 
@@ -505,10 +550,12 @@ def summary(con: duckdb.DuckDBPyConnection, start: object = None, end: object = 
     cov = coverage(con, start, end)
     n_flask = int((table["framework"] == "flask").sum())
     used = int((table["requests"] > 0).sum())
-    line = (f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
-            f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests "
-            f"matched a route, {cov['method_not_allowed']:,} were 405s")
-    if used:                                       # endpoints is sorted busiest first, like the Pareto chart
+    line = (
+        f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
+        f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests "
+        f"matched a route, {cov['method_not_allowed']:,} were 405s"
+    )
+    if used:  # endpoints is sorted busiest first, like the Pareto chart
         line += f"; the 10 busiest routes carry {float(table['share'].head(10).sum()):.0%}"
     return line
 

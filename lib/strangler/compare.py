@@ -32,6 +32,7 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
 
 DuckDB does the selection and aggregation; Python only sees per-hour blocks of each route.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,20 +48,21 @@ from strangler.errors import StranglerError
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-BINS_PER_LN = 100          # latency histogram: 100 bins per unit of ln(ms), i.e. 1 % wide
-N_BOOT = 1000              # bootstrap resamples
-MIN_BLOCKS = 24            # hours with traffic needed on each side for any verdict
-ALPHA = 0.05               # family-wise error rate per batch and comparison (Holm)
+BINS_PER_LN = 100  # latency histogram: 100 bins per unit of ln(ms), i.e. 1 % wide
+N_BOOT = 1000  # bootstrap resamples
+MIN_BLOCKS = 24  # hours with traffic needed on each side for any verdict
+ALPHA = 0.05  # family-wise error rate per batch and comparison (Holm)
 
 
 @dataclass(frozen=True)
 class Metric:
     """A reviewed metric and the rule that turns its interval into a verdict."""
+
     name: str
-    count: str            # the block column that counts the data behind it (checked against min_n)
-    min_n: int            # fewer than this on either side: insufficient_data
-    rel_min: float        # smallest relative change worth a verdict (of the before value)
-    abs_min: float        # smallest absolute change worth a verdict
+    count: str  # the block column that counts the data behind it (checked against min_n)
+    min_n: int  # fewer than this on either side: insufficient_data
+    rel_min: float  # smallest relative change worth a verdict (of the before value)
+    abs_min: float  # smallest absolute change worth a verdict
     lower_is_better: bool  # False: any clear change is `worse`
     label: str
     unit: str
@@ -78,7 +80,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("bytes", "by_n", 50, 0.05, 0.0, False, "response size", "B"),
 )
 _BY_NAME = {m.name: m for m in METRICS}
-_OPTIONAL = {"db_ms": "db_n", "db_queries": "dq_n", "bytes": "by_n"}   # only where the log carries them
+_OPTIONAL = {"db_ms": "db_n", "db_queries": "dq_n", "bytes": "by_n"}  # only where the log carries them
 _BLOCK_COLS = ("n", "n4", "n5", "dur_n", "db_n", "db_sum", "dq_n", "dq_sum", "by_n", "by_sum")
 
 REVIEWS_DDL = """
@@ -108,14 +110,37 @@ CREATE TABLE IF NOT EXISTS reviews (
     reviewed_at TIMESTAMPTZ
 )
 """
-_COLUMNS = ["batch", "method", "rule", "metric", "before", "after", "ci_low", "ci_high", "verdict", "n_before",
-            "n_after", "p_value", "comparison", "cutover_at", "before_start", "before_end", "after_start", "after_end",
-            "hours_before", "hours_after", "same_hours", "note", "reviewed_at"]
+_COLUMNS = [
+    "batch",
+    "method",
+    "rule",
+    "metric",
+    "before",
+    "after",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "n_before",
+    "n_after",
+    "p_value",
+    "comparison",
+    "cutover_at",
+    "before_start",
+    "before_end",
+    "after_start",
+    "after_end",
+    "hours_before",
+    "hours_after",
+    "same_hours",
+    "note",
+    "reviewed_at",
+]
 
 
 @dataclass
 class Review:
     """What `review` wrote to the `reviews` table; `str()` is the CLI's verdict grid."""
+
     table: pd.DataFrame
     batches: list[str]
     settings: dict = field(default_factory=dict)
@@ -125,27 +150,33 @@ class Review:
         t = self.table[self.table["comparison"] == comparison]
         if t.empty:
             return pd.DataFrame()
-        grid = t.pivot_table(index=["batch", "method", "rule"], columns="metric", values="verdict",
-                             aggfunc="first", sort=False)
+        grid = t.pivot_table(
+            index=["batch", "method", "rule"], columns="metric", values="verdict", aggfunc="first", sort=False
+        )
         return grid[[m.name for m in METRICS if m.name in grid.columns]]
 
     def __str__(self) -> str:
         s = self.settings
-        head = (f"reviewed {len(self.batches)} batch(es): before {s.get('before_days'):g} d, after "
-                f"{s.get('after_days'):g} d after {s.get('settle_hours'):g} h settling"
-                f"{', same hours of the week' if s.get('same_hours') else ''}; "
-                f"{len(self.table)} rows in table reviews")
+        head = (
+            f"reviewed {len(self.batches)} batch(es): before {s.get('before_days'):g} d, after "
+            f"{s.get('after_days'):g} d after {s.get('settle_hours'):g} h settling"
+            f"{', same hours of the week' if s.get('same_hours') else ''}; "
+            f"{len(self.table)} rows in table reviews"
+        )
         parts = [head]
         short = {"better": "better", "worse": "WORSE", "no_change": ".", "insufficient_data": "n/a"}
-        for comparison, title in (("before_after", ""), ("flask_vs_fastapi", "Flask (before) against FastAPI "
-                                                         "(after) on the same routes in the same hours:")):
+        for comparison, title in (
+            ("before_after", ""),
+            ("flask_vs_fastapi", "Flask (before) against FastAPI (after) on the same routes in the same hours:"),
+        ):
             grid = self.verdicts(comparison)
             if grid.empty:
                 continue
             grid = grid.map(lambda v: short.get(v, "")).reset_index()
             grid.insert(1, "route", (grid.pop("method") + " " + grid.pop("rule")).replace("* *", "(whole batch)"))
-            with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 500,
-                                   "display.max_colwidth", 48):
+            with pd.option_context(
+                "display.width", 200, "display.max_columns", 20, "display.max_rows", 500, "display.max_colwidth", 48
+            ):
                 parts += [title] if title else []
                 parts.append(grid.to_string(index=False))
         if len(parts) > 1:
@@ -155,6 +186,7 @@ class Review:
 
 # --- windows and the requests in them -------------------------------------------------------------------------
 
+
 def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str]:
     """The batches to review; raises StranglerError for what the user can fix."""
     names = batch_names(con)
@@ -162,8 +194,7 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
         raise StranglerError("table batches is empty: load a manifest first (strangler review --manifest M)")
     if batch is not None and batch not in names:
         raise StranglerError(f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}")
-    n, with_ts, with_route = con.execute(
-        "SELECT count(*), count(ts), count(route) FROM requests").fetchone()
+    n, with_ts, with_route = con.execute("SELECT count(*), count(ts), count(route) FROM requests").fetchone()
     if n and not with_ts:
         raise StranglerError("the requests have no timestamps (e.g. uvicorn's log): a before/after review needs them")
     if n and not with_route:
@@ -171,31 +202,52 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
     return [batch] if batch is not None else names
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, batch: str | None, before_days: float, after_days: float,
-             settle_hours: float, same_hours: bool) -> None:
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    batch: str | None,
+    before_days: float,
+    after_days: float,
+    settle_hours: float,
+    same_hours: bool,
+) -> None:
     """Create temp tables: _rv_windows, _rv_slots (hours compared, per side) and _rv_req (requests in them)."""
     if before_days <= 0 or after_days <= 0 or settle_hours < 0:
-        raise StranglerError("windows: before_days and after_days must be > 0 and settle_hours >= 0 "
-                             f"(got {before_days}, {after_days}, {settle_hours})")
-    p = {"batch": batch, "before": int(before_days * DAY_US), "after": int(after_days * DAY_US),
-         "settle": int(settle_hours * HOUR_US), "H": HOUR_US, "same": same_hours}
-    con.execute("""
+        raise StranglerError(
+            "windows: before_days and after_days must be > 0 and settle_hours >= 0 "
+            f"(got {before_days}, {after_days}, {settle_hours})"
+        )
+    p = {
+        "batch": batch,
+        "before": int(before_days * DAY_US),
+        "after": int(after_days * DAY_US),
+        "settle": int(settle_hours * HOUR_US),
+        "H": HOUR_US,
+        "same": same_hours,
+    }
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _rv_windows AS
         SELECT batch, c AS cut, c - $before AS b0, c AS b1, c + $settle AS a0, c + $settle + $after AS a1
         FROM (SELECT batch, epoch_us(min(cutover_at)) AS c FROM batches
               WHERE $batch IS NULL OR batch = $batch GROUP BY batch)
-    """, {k: p[k] for k in ("batch", "before", "after", "settle")})
+    """,
+        {k: p[k] for k in ("batch", "before", "after", "settle")},
+    )
     # Every hour touched by a window, its exposure (hours) on each side and its slot: the hour of the week
     # (epoch hour 0 is a Thursday 00:00 UTC, so +72 makes slot 0 Monday 00:00) when pairing same hours.
-    con.execute("""
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _rv_hours AS
         WITH h AS (SELECT w.*, unnest(range(w.b0 // $H, (w.a1 - 1) // $H + 1)) AS hour FROM _rv_windows w)
         SELECT batch, hour, CASE WHEN $same THEN (hour + 72) % 168 ELSE hour END AS slot,
                greatest(0, least((hour + 1) * $H, b1) - greatest(hour * $H, b0)) / $H::DOUBLE AS e0,
                greatest(0, least((hour + 1) * $H, a1) - greatest(hour * $H, a0)) / $H::DOUBLE AS e1
         FROM h
-    """, {k: p[k] for k in ("H", "same")})
-    con.execute("""
+    """,
+        {k: p[k] for k in ("H", "same")},
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _rv_slots AS
         WITH keep AS (SELECT batch, slot FROM _rv_hours GROUP BY batch, slot
                       HAVING NOT $same OR (sum(e0) > 0 AND sum(e1) > 0)),
@@ -204,8 +256,11 @@ def _prepare(con: duckdb.DuckDBPyConnection, batch: str | None, before_days: flo
         UNION ALL SELECT 'before_after', batch, 1, hour, slot, e1 FROM h WHERE e1 > 0
         UNION ALL SELECT 'flask_vs_fastapi', batch, 0, hour, hour, e1 FROM _rv_hours WHERE e1 > 0
         UNION ALL SELECT 'flask_vs_fastapi', batch, 1, hour, hour, e1 FROM _rv_hours WHERE e1 > 0
-    """, {"same": same_hours})
-    con.execute("""
+    """,
+        {"same": same_hours},
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _rv_req AS
         WITH r AS (
             SELECT b.batch, r.method, r.route AS rule, epoch_us(r.ts) AS us, r.status, r.duration_ms, r.db_ms,
@@ -226,7 +281,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, batch: str | None, before_days: flo
                s.db_queries, s.bytes
         FROM s JOIN _rv_slots sl ON sl.comparison = s.comparison AND sl.batch = s.batch AND sl.side = s.side
                                 AND sl.hour = s.us // $H
-    """, {"H": HOUR_US})
+    """,
+        {"H": HOUR_US},
+    )
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
@@ -235,6 +292,7 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # --- the bootstrap --------------------------------------------------------------------------------------------
+
 
 def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     """Quantiles (columns) of each row of histogram `counts` over log bins `bins`; NaN for an empty row.
@@ -266,15 +324,23 @@ def _metric_values(tot: np.ndarray, exposure: np.ndarray, quant: np.ndarray) -> 
             "requests": c["n"] / exposure,
             "error_rate_4xx": c["n4"] / c["n"],
             "error_rate_5xx": c["n5"] / c["n"],
-            "p50_ms": quant[:, 0], "p95_ms": quant[:, 1], "p99_ms": quant[:, 2],
+            "p50_ms": quant[:, 0],
+            "p95_ms": quant[:, 1],
+            "p99_ms": quant[:, 2],
             "db_ms": c["db_sum"] / c["db_n"],
             "db_queries": c["dq_sum"] / c["dq_n"],
             "bytes": c["by_sum"] / c["by_n"],
         }
 
 
-def _bootstrap_group(blocks: dict[str, np.ndarray], hist: dict[str, np.ndarray], slots: dict[str, np.ndarray],
-                     paired: bool, rng: np.random.Generator, n_boot: int) -> dict:
+def _bootstrap_group(
+    blocks: dict[str, np.ndarray],
+    hist: dict[str, np.ndarray],
+    slots: dict[str, np.ndarray],
+    paired: bool,
+    rng: np.random.Generator,
+    n_boot: int,
+) -> dict:
     """Resample one group's hourly blocks: {"boot": {side: {metric: array(n_boot)}}, "nblocks", "totals"}."""
     out: dict = {"boot": {}, "nblocks": {}, "totals": {}}
     universe = np.unique(slots["slot"])
@@ -299,9 +365,12 @@ def _bootstrap_group(blocks: dict[str, np.ndarray], hist: dict[str, np.ndarray],
         if hm_mask.any():
             bins, inv = np.unique(hist["bin"][hm_mask], return_inverse=True)
             flat = np.searchsorted(universe, hist["slot"][hm_mask]) * len(bins) + inv
-            hm = np.bincount(flat, weights=hist["n"][hm_mask].astype(np.float64),
-                             minlength=nu * len(bins)).reshape(nu, len(bins)).astype(np.float32)
-            quant = _quantiles(w.astype(np.float32) @ hm, bins, (0.5, 0.95, 0.99))   # float32: twice as fast
+            hm = (
+                np.bincount(flat, weights=hist["n"][hm_mask].astype(np.float64), minlength=nu * len(bins))
+                .reshape(nu, len(bins))
+                .astype(np.float32)
+            )
+            quant = _quantiles(w.astype(np.float32) @ hm, bins, (0.5, 0.95, 0.99))  # float32: twice as fast
         else:
             quant = np.full((n_boot, 3), np.nan)
         out["boot"][side] = _metric_values(w @ x, w @ exposure, quant)
@@ -343,30 +412,49 @@ def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
         else:
             row[c["verdict"]] = "no_change"
             if i in passed:
-                row[c["note"]] = (f"real but smaller than the minimum relevant change "
-                                  f"({m.rel_min:.0%} of before{f', {m.abs_min:g} absolute' if m.abs_min else ''})")
+                row[c["note"]] = (
+                    f"real but smaller than the minimum relevant change "
+                    f"({m.rel_min:.0%} of before{f', {m.abs_min:g} absolute' if m.abs_min else ''})"
+                )
             elif p < ALPHA:
                 row[c["note"]] = f"p = {p:.3f} is not significant after Holm's correction over {m_total} tests"
 
 
 def _fmt_count(m: Metric) -> str:
-    return {"n": "requests", "dur_n": "requests with a duration", "db_n": "requests with DB time",
-            "dq_n": "requests with a DB query count", "by_n": "requests with a size"}[m.count]
+    return {
+        "n": "requests",
+        "dur_n": "requests with a duration",
+        "db_n": "requests with DB time",
+        "dq_n": "requests with a DB query count",
+        "by_n": "requests with a size",
+    }[m.count]
 
 
 # --- review ---------------------------------------------------------------------------------------------------
 
+
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create `reviews`; a table from an older version without today's columns is derived data: rebuilt."""
-    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                      "WHERE table_name = 'reviews' AND table_schema = 'main'").fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'reviews' AND table_schema = 'main'"
+        ).fetchall()
+    }
     if have and not set(_COLUMNS) <= have:
         con.execute("DROP TABLE reviews")
     con.execute(REVIEWS_DDL)
 
 
-def review(con: duckdb.DuckDBPyConnection, batch: str | None = None, before_days: float = 7,
-           after_days: float = 7, settle_hours: float = 1, same_hours: bool = True, seed: int = 0) -> Review:
+def review(
+    con: duckdb.DuckDBPyConnection,
+    batch: str | None = None,
+    before_days: float = 7,
+    after_days: float = 7,
+    settle_hours: float = 1,
+    same_hours: bool = True,
+    seed: int = 0,
+) -> Review:
     """Compare every batch (or one) before and after its cutover; rebuild its rows of table `reviews`."""
     names = _check_inputs(con, batch)
     _ensure_table(con)
@@ -390,8 +478,13 @@ def review(con: duckdb.DuckDBPyConnection, batch: str | None = None, before_days
     except Exception:
         con.execute("ROLLBACK")
         raise
-    settings = {"before_days": before_days, "after_days": after_days, "settle_hours": settle_hours,
-                "same_hours": same_hours, "seed": seed}
+    settings = {
+        "before_days": before_days,
+        "after_days": after_days,
+        "settle_hours": settle_hours,
+        "same_hours": same_hours,
+        "seed": seed,
+    }
     return Review(table, names, settings)
 
 
@@ -450,15 +543,17 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
                to_timestamp(a0 / 1e6) AS a0, to_timestamp(a1 / 1e6) AS a1 FROM _rv_windows
     """).fetchall()
     win = {w[0]: w[1:] for w in windows}
-    slot_groups = {k: {c: v[c].to_numpy() for c in ("side", "slot", "exposure")}
-                   for k, v in slots.groupby(["comparison", "batch"], sort=False)}
+    slot_groups = {
+        k: {c: v[c].to_numpy() for c in ("side", "slot", "exposure")}
+        for k, v in slots.groupby(["comparison", "batch"], sort=False)
+    }
     exact_q = {(int(r.gid), int(r.side)): (r.p50, r.p95, r.p99) for r in exact.itertuples()}
     b_bounds = np.searchsorted(blocks["gid"].to_numpy(), np.arange(len(groups) + 1))
     h_bounds = np.searchsorted(hist["gid"].to_numpy(), np.arange(len(groups) + 1))
     has_field = {c: bool((blocks[c] > 0).any()) for c in ("db_n", "dq_n", "by_n")} if len(blocks) else {}
     blocks = {c: blocks[c].to_numpy() for c in blocks.columns}
     hist = {c: hist[c].to_numpy() for c in hist.columns}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows: list[list] = []
     families: dict[tuple[str, str], list[tuple[int, float, Metric]]] = {}
     for g in groups.itertuples():
@@ -467,8 +562,8 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
         key = f"{g.comparison}\0{g.batch}\0{g.method}\0{g.rule}".encode()
         rng = np.random.default_rng([seed, zlib.crc32(key)])
         paired = g.comparison == "flask_vs_fastapi" or same_hours
-        blk = {c: v[b_bounds[gid]:b_bounds[gid + 1]] for c, v in blocks.items()}
-        hst = {c: v[h_bounds[gid]:h_bounds[gid + 1]] for c, v in hist.items()}
+        blk = {c: v[b_bounds[gid] : b_bounds[gid + 1]] for c, v in blocks.items()}
+        hst = {c: v[h_bounds[gid] : h_bounds[gid + 1]] for c, v in hist.items()}
         if s is not None and len(s["slot"]):
             res = _bootstrap_group(blk, hst, s, paired, rng, N_BOOT)
         else:
@@ -478,9 +573,14 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
         if g.comparison == "flask_vs_fastapi":
             b0, b1 = a0, a1
         t0, t1 = res["totals"][0], res["totals"][1]
-        point = {side: _metric_values(np.array([[t[c] for c in _BLOCK_COLS]]), np.array([t["exposure"]]),
-                                      np.array([exact_q.get((gid, side), (np.nan,) * 3)], dtype=float))
-                 for side, t in ((0, t0), (1, t1))}
+        point = {
+            side: _metric_values(
+                np.array([[t[c] for c in _BLOCK_COLS]]),
+                np.array([t["exposure"]]),
+                np.array([exact_q.get((gid, side), (np.nan,) * 3)], dtype=float),
+            )
+            for side, t in ((0, t0), (1, t1))
+        }
         for m in METRICS:
             if m.name in _OPTIONAL and not has_field.get(m.count, False):
                 continue
@@ -495,8 +595,10 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
             nb0, nb1 = res["nblocks"][0], res["nblocks"][1]
             if min(n0, n1) < m.min_n or min(nb0, nb1) < MIN_BLOCKS or before is None or after is None:
                 verdict = "insufficient_data"
-                note = (f"needs >= {m.min_n} {_fmt_count(m)} and >= {MIN_BLOCKS} hours with traffic on each "
-                        f"side; has {n0} in {nb0} h before, {n1} in {nb1} h after")
+                note = (
+                    f"needs >= {m.min_n} {_fmt_count(m)} and >= {MIN_BLOCKS} hours with traffic on each "
+                    f"side; has {n0} in {nb0} h before, {n1} in {nb1} h after"
+                )
             else:
                 diff = res["boot"][1][m.name] - res["boot"][0][m.name]
                 diff = diff[np.isfinite(diff)]
@@ -506,14 +608,40 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
                 p = (1.0 if d == 0 else 0.0) if se == 0 else math.erfc(abs(d) / se / math.sqrt(2))
                 verdict, note = "pending", None
                 families.setdefault((g.comparison, g.batch), []).append((len(rows), p, m))
-            rows.append([g.batch, g.method, g.rule, m.name, before, after, lo, hi, verdict, n0, n1, p, g.comparison,
-                         cut, b0, b1, a0, a1, t0["exposure"], t1["exposure"], bool(same_hours), note, now])
+            rows.append(
+                [
+                    g.batch,
+                    g.method,
+                    g.rule,
+                    m.name,
+                    before,
+                    after,
+                    lo,
+                    hi,
+                    verdict,
+                    n0,
+                    n1,
+                    p,
+                    g.comparison,
+                    cut,
+                    b0,
+                    b1,
+                    a0,
+                    a1,
+                    t0["exposure"],
+                    t1["exposure"],
+                    bool(same_hours),
+                    note,
+                    now,
+                ]
+            )
     for tests in families.values():
         _decide(rows, tests)
     return rows
 
 
 # --- views for the notebooks -----------------------------------------------------------------------------------
+
 
 def _route_label(method: str, rule: str) -> str:
     return "(whole batch)" if method == "*" else f"{method} {rule}"
@@ -525,8 +653,15 @@ def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
 
 
-def latency_histogram(con: duckdb.DuckDBPyConnection, batch: str, before_days: float = 7, after_days: float = 7,
-                      settle_hours: float = 1, same_hours: bool = True, bins_per_decade: int = 20) -> pd.DataFrame:
+def latency_histogram(
+    con: duckdb.DuckDBPyConnection,
+    batch: str,
+    before_days: float = 7,
+    after_days: float = 7,
+    settle_hours: float = 1,
+    same_hours: bool = True,
+    bins_per_decade: int = 20,
+) -> pd.DataFrame:
     """Latency distribution before and after, per route and whole batch, on the windows `review` compares.
 
     One row per (route, side, log-spaced bin): bin_low_ms, bin_high_ms, requests, share (of that route's side).
@@ -534,7 +669,8 @@ def latency_histogram(con: duckdb.DuckDBPyConnection, batch: str, before_days: f
     _check_inputs(con, batch)
     try:
         _prepare(con, batch, before_days, after_days, settle_hours, same_hours)
-        df = con.execute("""
+        df = con.execute(
+            """
             WITH b AS (SELECT method, rule, side,
                               floor(log10(greatest(duration_ms, 0.001)) * $k)::INTEGER AS bin
                        FROM _rv_req WHERE comparison = 'before_after' AND duration_ms IS NOT NULL),
@@ -544,19 +680,28 @@ def latency_histogram(con: duckdb.DuckDBPyConnection, batch: str, before_days: f
                    pow(10, bin / $k::DOUBLE) AS bin_low_ms, pow(10, (bin + 1) / $k::DOUBLE) AS bin_high_ms,
                    requests, requests / sum(requests) OVER (PARTITION BY method, rule, side) AS share
             FROM g ORDER BY method = '*' DESC, method, rule, side DESC, bin
-        """, {"k": bins_per_decade}).df()
+        """,
+            {"k": bins_per_decade},
+        ).df()
     finally:
         _cleanup(con)
     df.insert(2, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df
 
 
-def timeseries(con: duckdb.DuckDBPyConnection, batch: str, bucket_hours: float = 6, before_days: float = 7,
-               after_days: float = 7, settle_hours: float = 1) -> pd.DataFrame:
+def timeseries(
+    con: duckdb.DuckDBPyConnection,
+    batch: str,
+    bucket_hours: float = 6,
+    before_days: float = 7,
+    after_days: float = 7,
+    settle_hours: float = 1,
+) -> pd.DataFrame:
     """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates."""
     _check_inputs(con, batch)
     step = int(bucket_hours * HOUR_US)
-    df = con.execute("""
+    df = con.execute(
+        """
         WITH w AS (SELECT epoch_us(min(cutover_at)) AS c FROM batches WHERE batch = $batch),
         r AS (SELECT r.method, r.route AS rule, (epoch_us(r.ts) // $step) * $step AS bu, r.status, r.duration_ms
               FROM requests r JOIN batches b ON b.batch = $batch AND r.method = b.method AND r.route = b.rule, w
@@ -569,17 +714,26 @@ def timeseries(con: duckdb.DuckDBPyConnection, batch: str, bucket_hours: float =
         SELECT to_timestamp(bu / 1e6) AS bucket, method, rule, requests, p50_ms, p95_ms, error_rate_4xx,
                error_rate_5xx, bu >= (SELECT c FROM w) AS after_cutover
         FROM g ORDER BY method = '*' DESC, method, rule, bucket
-    """, {"batch": batch, "step": step, "before": int(before_days * DAY_US), "after": int(after_days * DAY_US),
-          "settle": int(settle_hours * HOUR_US)}).df()
+    """,
+        {
+            "batch": batch,
+            "step": step,
+            "before": int(before_days * DAY_US),
+            "after": int(after_days * DAY_US),
+            "settle": int(settle_hours * HOUR_US),
+        },
+    ).df()
     df.insert(3, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df
 
 
-def verdict_table(con: duckdb.DuckDBPyConnection, batch: str | None = None,
-                  comparison: str = "before_after") -> pd.DataFrame:
+def verdict_table(
+    con: duckdb.DuckDBPyConnection, batch: str | None = None, comparison: str = "before_after"
+) -> pd.DataFrame:
     """Rows of `reviews` for display: route, metric, before, after, change %, interval, verdict, counts."""
     _ensure_table(con)
-    df = con.execute("""
+    df = con.execute(
+        """
         SELECT r.batch, method, rule, metric, before, after, after - before AS change,
                100 * (after - before) / nullif(before, 0) AS change_pct, ci_low, ci_high, verdict,
                n_before, n_after, note
@@ -588,7 +742,9 @@ def verdict_table(con: duckdb.DuckDBPyConnection, batch: str | None = None,
         WHERE comparison = $comparison AND ($batch IS NULL OR r.batch = $batch)
         ORDER BY b.position, r.batch, method = '*' DESC, method, rule,
                  list_position($metrics, metric)
-    """, {"batch": batch, "comparison": comparison, "metrics": [m.name for m in METRICS]}).df()
+    """,
+        {"batch": batch, "comparison": comparison, "metrics": [m.name for m in METRICS]},
+    ).df()
     df.insert(1, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df
 
@@ -640,9 +796,15 @@ def summaries(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.Da
             if not parts:
                 keep = [k for k in ("p95_ms", "error_rate_5xx") if k in by and by[k]["verdict"] == "no_change"]
                 keep = keep or [k for k, r in by.items() if r["verdict"] == "no_change"][:2]
-                parts.append("no detectable change (" + ", ".join(
-                    f"{_BY_NAME[k].label} {_fmt_value(_BY_NAME[k], by[k]['before'])} → "
-                    f"{_fmt_value(_BY_NAME[k], by[k]['after'])}" for k in keep) + ")")
+                parts.append(
+                    "no detectable change ("
+                    + ", ".join(
+                        f"{_BY_NAME[k].label} {_fmt_value(_BY_NAME[k], by[k]['before'])} → "
+                        f"{_fmt_value(_BY_NAME[k], by[k]['after'])}"
+                        for k in keep
+                    )
+                    + ")"
+                )
             text = f"{label}: " + "; ".join(parts) + f" — {n0:,} requests before, {n1:,} after"
             if short:
                 text += f"; too little data for {', '.join(_BY_NAME[k].label for k in short)}"
@@ -707,7 +869,8 @@ def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.Dat
     canary fraction when one is set). `fastapi_measured` is the share of requests whose backend was logged.
     """
     step = int(bucket_hours * HOUR_US)
-    return con.execute(f"""
+    return con.execute(
+        f"""
         WITH routes_all AS (
             SELECT method, rule FROM routes WHERE framework = 'flask'
             UNION SELECT method, route FROM requests WHERE route IS NOT NULL AND route_framework IS DISTINCT FROM 'fastapi'
@@ -724,14 +887,17 @@ def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.Dat
                  / (SELECT count(*) FROM routes_all) AS share_routes_migrated,
                t.fastapi_measured
         FROM t ORDER BY t.bu
-    """, {"step": step}).df()
+    """,
+        {"step": step},
+    ).df()
 
 
 def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
     """Per time bucket and batch: its share of all traffic, the share of all traffic it sends to FastAPI,
     whether it is past cutover, and its overall verdict (see `batch_verdicts`)."""
     step = int(bucket_hours * HOUR_US)
-    df = con.execute(f"""
+    df = con.execute(
+        f"""
         WITH {_ON_FASTAPI_CTE},
         t AS (SELECT bu, count(*) AS total FROM r GROUP BY bu),
         g AS (SELECT bu, batch, count(*) AS requests, sum(on_fastapi) AS fastapi_requests
@@ -743,7 +909,9 @@ def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) 
                epoch_us(bb.cutover_at) < t.bu + $step AS migrated
         FROM t CROSS JOIN bb LEFT JOIN g ON g.bu = t.bu AND g.batch = bb.batch
         ORDER BY t.bu, bb.position
-    """, {"step": step}).df()
+    """,
+        {"step": step},
+    ).df()
     verdicts = batch_verdicts(con)[["batch", "verdict"]]
     return df.merge(verdicts, on="batch", how="left")
 
@@ -762,8 +930,12 @@ def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     row = row.iloc[0]
     t = verdict_table(con, batch)
     whole = t[(t["method"] == "*") & t["verdict"].isin(["better", "worse"])]
-    changes = [f"{_BY_NAME[r.metric].label} {r.change_pct:+.0f} %" if _BY_NAME[r.metric].unit != "%" else
-               f"{_BY_NAME[r.metric].label} {100 * r.change:+.2f} points" for r in whole.itertuples()]
+    changes = [
+        f"{_BY_NAME[r.metric].label} {r.change_pct:+.0f} %"
+        if _BY_NAME[r.metric].unit != "%"
+        else f"{_BY_NAME[r.metric].label} {100 * r.change:+.2f} points"
+        for r in whole.itertuples()
+    ]
     routes = t[t["method"] != "*"].groupby("route")["verdict"].agg(set)
     n_worse = int(sum("worse" in s for s in routes))
     n_better = int(sum("better" in s and "worse" not in s for s in routes))
@@ -782,18 +954,31 @@ def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
     last = prog.iloc[-1]
     verdicts = batch_verdicts(con)
     each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
-    return (f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
-            f"{last['share_traffic_fastapi']:.0%} of traffic on FastAPI on {pd.Timestamp(last['bucket']):%Y-%m-%d}; "
-            f"verdicts: {each}.")
+    return (
+        f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
+        f"{last['share_traffic_fastapi']:.0%} of traffic on FastAPI on {pd.Timestamp(last['bucket']):%Y-%m-%d}; "
+        f"verdicts: {each}."
+    )
 
 
 # --- synthetic traffic for tests and the benchmark --------------------------------------------------------------
 
-def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
-             start: dt.datetime = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc), days: float = 28,
-             routes: int = 6, cutover: dt.datetime | None = None, batch_routes: int = 3,
-             effects: dict[int, dict[str, float]] | None = None, backend: bool = False,
-             canary: float | None = None, source_id: int = 0, prefix: str = "/api") -> list[tuple[str, str]]:
+
+def simulate(
+    con: duckdb.DuckDBPyConnection,
+    requests: int,
+    seed: int = 0,
+    start: dt.datetime = dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+    days: float = 28,
+    routes: int = 6,
+    cutover: dt.datetime | None = None,
+    batch_routes: int = 3,
+    effects: dict[int, dict[str, float]] | None = None,
+    backend: bool = False,
+    canary: float | None = None,
+    source_id: int = 0,
+    prefix: str = "/api",
+) -> list[tuple[str, str]]:
     """Insert about `requests` synthetic, already attributed requests into `requests`, generated in DuckDB.
 
     Traffic has a daily and weekly cycle, skewed route popularity, lognormal latency, and hour-to-hour
@@ -807,18 +992,42 @@ def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
     """
     cut = cutover or (start + dt.timedelta(days=days / 2))
     eff = effects or {}
-    rows = [(i, f"{prefix}/r{i}/<int:item_id>", 20.0 * (1 + i % 4), 0.04, 0.004, i < batch_routes,
-             float(eff.get(i, {}).get("latency", 1.0)), eff.get(i, {}).get("error_5xx")) for i in range(routes)]
-    con.execute("CREATE OR REPLACE TEMP TABLE _sim_routes (idx INTEGER, rule VARCHAR, base_ms DOUBLE, p4 DOUBLE, "
-                "p5 DOUBLE, in_batch BOOLEAN, eff_lat DOUBLE, eff_5xx DOUBLE)")
+    rows = [
+        (
+            i,
+            f"{prefix}/r{i}/<int:item_id>",
+            20.0 * (1 + i % 4),
+            0.04,
+            0.004,
+            i < batch_routes,
+            float(eff.get(i, {}).get("latency", 1.0)),
+            eff.get(i, {}).get("error_5xx"),
+        )
+        for i in range(routes)
+    ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sim_routes (idx INTEGER, rule VARCHAR, base_ms DOUBLE, p4 DOUBLE, "
+        "p5 DOUBLE, in_batch BOOLEAN, eff_lat DOUBLE, eff_5xx DOUBLE)"
+    )
     con.executemany("INSERT INTO _sim_routes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     # candidates: `keep` below accepts 0.55 * (5 + 2 * 0.7) / 7 = 0.50286 of them on average
-    p = {"n": int(requests / 0.50286) + 1, "seed": seed, "R": routes, "start": int(start.timestamp() * 1e6),
-         "span": int(days * DAY_US), "cut": int(cut.timestamp() * 1e6), "backend": backend,
-         "canary": 1.0 if canary is None else canary, "src": source_id, "prefix": prefix}
-    con.execute("CREATE OR REPLACE TEMP MACRO _sim_u(x) AS "
-                "((hash(x::BIGINT) >> 11)::DOUBLE + 0.5) / 9007199254740992.0")
-    con.execute("""
+    p = {
+        "n": int(requests / 0.50286) + 1,
+        "seed": seed,
+        "R": routes,
+        "start": int(start.timestamp() * 1e6),
+        "span": int(days * DAY_US),
+        "cut": int(cut.timestamp() * 1e6),
+        "backend": backend,
+        "canary": 1.0 if canary is None else canary,
+        "src": source_id,
+        "prefix": prefix,
+    }
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO _sim_u(x) AS ((hash(x::BIGINT) >> 11)::DOUBLE + 0.5) / 9007199254740992.0"
+    )
+    con.execute(
+        """
         INSERT INTO requests (ts, method, path, status, bytes, duration_ms, backend, db_ms, db_queries, route,
                               route_framework, match, source_id, line_no)
         WITH u AS (
@@ -855,7 +1064,7 @@ def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
             WHERE c.u2 < c.keep),
         e AS (
             SELECT *, CASE WHEN $backend THEN be = 'fastapi' ELSE in_batch AND us >= $cut END AS moved FROM k)
-        SELECT to_timestamp(us / 1e6), 'GET', $prefix || '/r' || idx || '/' || (i % 997), 
+        SELECT to_timestamp(us / 1e6), 'GET', $prefix || '/r' || idx || '/' || (i % 997),
                CASE WHEN u7 < CASE WHEN moved AND eff_5xx IS NOT NULL THEN eff_5xx ELSE p5 * exp(0.5 * zr - 0.125) END
                     THEN 500
                     WHEN u7 > 1 - p4 THEN 404 ELSE 200 END::SMALLINT,
@@ -866,7 +1075,9 @@ def simulate(con: duckdb.DuckDBPyConnection, requests: int, seed: int = 0,
                1 + idx % 4 + (u9 < 0.1)::INTEGER,
                rule, 'flask', 'matched', $src, i + 1
         FROM e
-    """, p)
+    """,
+        p,
+    )
     con.execute("DROP TABLE IF EXISTS _sim_routes")
     con.execute("DROP MACRO IF EXISTS _sim_u")
     return [("GET", r[1]) for r in rows if r[5]]

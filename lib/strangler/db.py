@@ -3,6 +3,7 @@
 Input tables (what was read: logs, routes, the manifest) are created here. Derived tables (`scores`,
 `reviews`) are rebuilt wholesale by the module that computes them (`score`, `compare`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

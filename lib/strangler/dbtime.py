@@ -6,13 +6,14 @@ the app, and logs the totals. The accumulator is a contextvar holding a mutable 
 and a2wsgi copy the context into their worker threads, so queries run there still add to the right request.
 With SQLAlchemy, time `before_cursor_execute`/`after_cursor_execute` events and call `record` from the latter.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass

@@ -52,6 +52,7 @@ The first use of a kind costs its full weight (finding the FastAPI equivalent: a
 middleware), each further use a quarter (a mechanical edit). A route whose source cannot be found gets
 `effort = NULL` and a note; the plan treats it as 1 point and shows the note.
 """
+
 from __future__ import annotations
 
 import ast
@@ -69,47 +70,95 @@ from radon.visitors import ComplexityVisitor
 from strangler.errors import StranglerError
 
 WEIGHTS: dict[str, float] = {
-    "g": 1, "session": 2, "request_body": 0.5, "hook": 1, "current_user": 1, "login_required": 1,
-    "render_template": 2, "streaming": 2, "send_file": 1, "abort": 0.5, "make_response": 0.5,
-    "db_session": 1.5, "model_query": 1.5, "current_app_config": 0.5, "extension": 2, "signal": 1.5,
+    "g": 1,
+    "session": 2,
+    "request_body": 0.5,
+    "hook": 1,
+    "current_user": 1,
+    "login_required": 1,
+    "render_template": 2,
+    "streaming": 2,
+    "send_file": 1,
+    "abort": 0.5,
+    "make_response": 0.5,
+    "db_session": 1.5,
+    "model_query": 1.5,
+    "current_app_config": 0.5,
+    "extension": 2,
+    "signal": 1.5,
 }
 KINDS = tuple(WEIGHTS)
 
 _FLASK_NAMES = {
-    "flask.g": "g", "flask.session": "session",
-    "flask.render_template": "render_template", "flask.render_template_string": "render_template",
-    "flask.stream_template": "render_template", "flask.stream_template_string": "render_template",
+    "flask.g": "g",
+    "flask.session": "session",
+    "flask.render_template": "render_template",
+    "flask.render_template_string": "render_template",
+    "flask.stream_template": "render_template",
+    "flask.stream_template_string": "render_template",
     "flask.stream_with_context": "streaming",
-    "flask.send_file": "send_file", "flask.send_from_directory": "send_file",
-    "flask.abort": "abort", "werkzeug.exceptions.abort": "abort", "flask.make_response": "make_response",
+    "flask.send_file": "send_file",
+    "flask.send_from_directory": "send_file",
+    "flask.abort": "abort",
+    "werkzeug.exceptions.abort": "abort",
+    "flask.make_response": "make_response",
 }
 _BODY_ATTRS = {"form", "files", "values", "get_json", "json"}
-_HOOKS = {"before_request", "after_request", "teardown_request", "teardown_appcontext",
-          "before_app_request", "after_app_request", "teardown_app_request"}
+_HOOKS = {
+    "before_request",
+    "after_request",
+    "teardown_request",
+    "teardown_appcontext",
+    "before_app_request",
+    "after_app_request",
+    "teardown_app_request",
+}
 _APP_WIDE_HOOKS = {"before_app_request", "after_app_request", "teardown_app_request", "teardown_appcontext"}
-_REQUEST_SIGNALS = {"request_started", "request_finished", "got_request_exception", "request_tearing_down",
-                    "appcontext_tearing_down"}
-_FLASK_SIGNALS = _REQUEST_SIGNALS | {"template_rendered", "before_render_template", "message_flashed",
-                                     "appcontext_pushed", "appcontext_popped"}
+_REQUEST_SIGNALS = {
+    "request_started",
+    "request_finished",
+    "got_request_exception",
+    "request_tearing_down",
+    "appcontext_tearing_down",
+}
+_FLASK_SIGNALS = _REQUEST_SIGNALS | {
+    "template_rendered",
+    "before_render_template",
+    "message_flashed",
+    "appcontext_pushed",
+    "appcontext_popped",
+}
 _LOGIN_DECORATORS = {"login_required", "fresh_login_required"}
 
-METRIC_COLUMNS = ["cyclomatic", "helper_cyclomatic", "complexity", "sloc", "halstead_volume", "maintainability",
-                  "helpers", "view_file", "view_line", "note"]
+METRIC_COLUMNS = [
+    "cyclomatic",
+    "helper_cyclomatic",
+    "complexity",
+    "sloc",
+    "halstead_volume",
+    "maintainability",
+    "helpers",
+    "view_file",
+    "view_line",
+    "note",
+]
 
 
 # --- the source tree ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Module:
     """One parsed file of the source tree, with what its names mean."""
+
     path: Path
-    name: str                                   # dotted module name relative to the tree root
+    name: str  # dotted module name relative to the tree root
     tree: ast.Module
     lines: list[str]
-    imports: dict[str, str] = field(default_factory=dict)     # local name -> qualified name
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     functions: dict[str, ast.AST] = field(default_factory=dict)  # module-level defs
-    blueprints: dict[str, str] = field(default_factory=dict)   # variable -> blueprint name
-    instances: dict[str, str] = field(default_factory=dict)    # variable -> qualified constructor (module level)
+    blueprints: dict[str, str] = field(default_factory=dict)  # variable -> blueprint name
+    instances: dict[str, str] = field(default_factory=dict)  # variable -> qualified constructor (module level)
 
 
 class Source:
@@ -123,19 +172,31 @@ class Source:
         if self.root is not None:
             if not self.root.is_dir():
                 raise StranglerError(f"source directory {root} does not exist")
-            files = sorted(p for p in self.root.rglob("*.py")
-                           if not any(part.startswith(".") or part in {"__pycache__", "node_modules", *_INSTALLED}
-                                      or part.endswith("venv") for part in p.relative_to(self.root).parts))
+            files = sorted(
+                p
+                for p in self.root.rglob("*.py")
+                if not any(
+                    part.startswith(".")
+                    or part in {"__pycache__", "node_modules", *_INSTALLED}
+                    or part.endswith("venv")
+                    for part in p.relative_to(self.root).parts
+                )
+            )
         known = {p.resolve() for p in files}
         for f in extra_files or []:
             if f.resolve() not in known:
                 files.append(f)
         for f in files:
             self._add(f.resolve())
-        self.sqlalchemy_names = {"db"} | {var for m in self.modules.values() for var, q in m.instances.items()
-                                          if q.endswith("SQLAlchemy")}
-        self.signal_names = {var for m in self.modules.values() for var, q in m.instances.items()
-                             if q.endswith(".signal") or q.startswith("blinker.")}
+        self.sqlalchemy_names = {"db"} | {
+            var for m in self.modules.values() for var, q in m.instances.items() if q.endswith("SQLAlchemy")
+        }
+        self.signal_names = {
+            var
+            for m in self.modules.values()
+            for var, q in m.instances.items()
+            if q.endswith(".signal") or q.startswith("blinker.")
+        }
 
     def _module_name(self, path: Path) -> str:
         base = self.root if self.root and path.is_relative_to(self.root) else path.parent
@@ -172,8 +233,11 @@ class Source:
                 for t in node.targets:
                     if isinstance(t, ast.Name):
                         mod.instances[t.id] = ctor
-                        if ctor.split(".")[-1] == "Blueprint" and node.value.args \
-                                and isinstance(node.value.args[0], ast.Constant):
+                        if (
+                            ctor.split(".")[-1] == "Blueprint"
+                            and node.value.args
+                            and isinstance(node.value.args[0], ast.Constant)
+                        ):
                             mod.blueprints[t.id] = str(node.value.args[0].value)
         self.modules[path] = mod
         self.by_name.setdefault(mod.name, mod)
@@ -221,7 +285,7 @@ class Source:
             if m is not None:
                 return m
         tail = Path(path).parts[-2:]
-        hits = [m for p, m in self.modules.items() if p.parts[-len(tail):] == tail]
+        hits = [m for p, m in self.modules.items() if p.parts[-len(tail) :] == tail]
         return hits[0] if len(hits) == 1 else None
 
 
@@ -298,8 +362,9 @@ def _class_method(cls: ast.ClassDef, method: str) -> ast.AST | None:
 
 # --- metrics ------------------------------------------------------------------------------------------------
 
+
 def _snippet(mod: Module, node: ast.AST) -> str:
-    code = textwrap.dedent("\n".join(mod.lines[_start(node) - 1: node.end_lineno]))
+    code = textwrap.dedent("\n".join(mod.lines[_start(node) - 1 : node.end_lineno]))
     try:
         ast.parse(code)
         return code
@@ -316,12 +381,15 @@ def function_metrics(mod: Module, node: ast.AST) -> dict[str, float]:
         volume = h_visit(code).total.volume
     except Exception:  # radon on odd code; fall back to the node itself
         volume = h_visit_ast(node).total.volume
-    return {"cyclomatic": cc, "sloc": analyze(code).sloc, "halstead_volume": float(volume or 0.0),
-            "maintainability": float(mi_visit(code, True))}
+    return {
+        "cyclomatic": cc,
+        "sloc": analyze(code).sloc,
+        "halstead_volume": float(volume or 0.0),
+        "maintainability": float(mi_visit(code, True)),
+    }
 
 
-def helpers(src: Source, mod: Module, view: ast.AST, cls: ast.ClassDef | None
-            ) -> list[tuple[Module, ast.AST, str]]:
+def helpers(src: Source, mod: Module, view: ast.AST, cls: ast.ClassDef | None) -> list[tuple[Module, ast.AST, str]]:
     """The project functions the view calls directly (one level; see module docstring): (module, def, label)."""
     found: dict[tuple[Path, int], tuple[Module, ast.AST, str]] = {}
     own = {n.name: n for n in cls.body if isinstance(n, _DEFS)} if cls is not None else {}
@@ -348,6 +416,7 @@ def helpers(src: Source, mod: Module, view: ast.AST, cls: ast.ClassDef | None
 
 
 # --- coupling -----------------------------------------------------------------------------------------------
+
 
 def coupling_in(src: Source, mod: Module, node: ast.AST) -> list[tuple[str, str, int]]:
     """Flask constructs used in one function (body and decorators): (kind, detail, line), in source order."""
@@ -383,16 +452,25 @@ def coupling_in(src: Source, mod: Module, node: ast.AST) -> list[tuple[str, str,
                 out.append(("model_query", f"{n.value.id}.query", n.lineno))
             elif n.attr == "config" and base == "flask.current_app":
                 out.append(("current_app_config", "current_app.config", n.lineno))
-            elif n.attr == "send" and isinstance(n.value, ast.Name) and (
+            elif (
+                n.attr == "send"
+                and isinstance(n.value, ast.Name)
+                and (
                     n.value.id in src.signal_names
-                    or (base.startswith("flask") and base.split(".")[-1] in _FLASK_SIGNALS)):
+                    or (base.startswith("flask") and base.split(".")[-1] in _FLASK_SIGNALS)
+                )
+            ):
                 out.append(("signal", f"{n.value.id}.send", n.lineno))
     out.sort(key=lambda t: (t[2], t[0], t[1]))
     return out
 
 
-_NOT_EXTENSIONS = ("flask_login.current_user", "flask_login.login_required", "flask_login.fresh_login_required",
-                   "flask_sqlalchemy")
+_NOT_EXTENSIONS = (
+    "flask_login.current_user",
+    "flask_login.login_required",
+    "flask_login.fresh_login_required",
+    "flask_sqlalchemy",
+)
 
 
 def _extension_names(src: Source, mod: Module) -> dict[str, str]:
@@ -429,8 +507,9 @@ def _own_nodes(fn: ast.AST):
 @dataclass(frozen=True)
 class Hook:
     """A request hook or a connected request signal: where it is, and which blueprint it applies to."""
-    kind: str            # 'hook' or 'signal'
-    detail: str          # e.g. 'trips.before_request' or 'request_started.connect'
+
+    kind: str  # 'hook' or 'signal'
+    detail: str  # e.g. 'trips.before_request' or 'request_started.connect'
     file: str
     line: int
     blueprint: str | None  # None: applies to every route of the app
@@ -472,6 +551,7 @@ def _applies(hook: Hook, blueprint: str | None) -> bool:
 
 # --- per route ----------------------------------------------------------------------------------------------
 
+
 def effort_points(complexity: float, sloc: float, counts: dict[str, int]) -> float:
     """Effort points from complexity, SLOC and coupling counts per kind (formula in the module docstring)."""
     coupling = sum(WEIGHTS[k] * (1 + (n - 1) / 4) for k, n in counts.items() if n > 0)
@@ -508,12 +588,13 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
         if mod is not None and name and (found is None or (found[1] is None and found[0].name != name)):
             by_name = find_by_name(mod, name)
             if by_name is not None:
-                row["note"] = (f"{r.file}:{r.line} holds no view named {name}(); used the def at line "
-                               f"{by_name.lineno} (is the routes table older than the source?)")
+                row["note"] = (
+                    f"{r.file}:{r.line} holds no view named {name}(); used the def at line "
+                    f"{by_name.lineno} (is the routes table older than the source?)"
+                )
                 found = (by_name, None)
         if found is None:
-            row["note"] = ("no source file for this route" if mod is None
-                           else f"no function at {r.file}:{r.line}")
+            row["note"] = "no source file for this route" if mod is None else f"no function at {r.file}:{r.line}"
             metrics_rows.append({**row, **counts, "effort": None})
             continue
         view, cls = found
@@ -524,7 +605,9 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
         row["helper_cyclomatic"] = sum(m["cyclomatic"] for _, _, m, _ in h_metrics)
         row["complexity"] = row["cyclomatic"] + row["helper_cyclomatic"]
         row["sloc"] = own["sloc"] + sum(m["sloc"] for _, _, m, _ in h_metrics)
-        row["halstead_volume"] = round(own["halstead_volume"] + sum(m["halstead_volume"] for _, _, m, _ in h_metrics), 3)
+        row["halstead_volume"] = round(
+            own["halstead_volume"] + sum(m["halstead_volume"] for _, _, m, _ in h_metrics), 3
+        )
         row["maintainability"] = round(own["maintainability"], 3)
         row["helpers"] = ", ".join(label for _, _, label in found_helpers) or None
         row["view_file"], row["view_line"] = str(mod.path), view.lineno
@@ -532,14 +615,17 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
         for hm, hn, _, hc in h_metrics:
             found_coupling += [(k, d, str(hm.path), ln, f"helper {hn.name}") for k, d, ln in hc]
         blueprint = r.blueprint if isinstance(r.blueprint, str) else None
-        found_coupling += [(h.kind, h.detail, h.file, h.line, "app" if h.blueprint is None else "blueprint")
-                           for h in hooks if _applies(h, blueprint)]
+        found_coupling += [
+            (h.kind, h.detail, h.file, h.line, "app" if h.blueprint is None else "blueprint")
+            for h in hooks
+            if _applies(h, blueprint)
+        ]
         for k, d, f, ln, via in found_coupling:
             counts[k] += 1
-            coupling_rows.append({"method": r.method, "rule": r.rule, "kind": k, "detail": d, "file": f,
-                                  "line": ln, "via": via})
-        metrics_rows.append({**row, **counts,
-                             "effort": effort_points(row["complexity"], row["sloc"], counts)})
+            coupling_rows.append(
+                {"method": r.method, "rule": r.rule, "kind": k, "detail": d, "file": f, "line": ln, "via": via}
+            )
+        metrics_rows.append({**row, **counts, "effort": effort_points(row["complexity"], row["sloc"], counts)})
     metrics = pd.DataFrame(metrics_rows, columns=["method", "rule", *METRIC_COLUMNS, *KINDS, "effort"])
     for col in ["cyclomatic", "helper_cyclomatic", "complexity", "sloc", "view_line", *KINDS]:
         metrics[col] = metrics[col].astype("Int64")

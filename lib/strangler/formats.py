@@ -4,6 +4,7 @@ Every format is a set of DuckDB SQL expressions over one column `line` (one phys
 `prep` computes helpers once per line, `valid` says whether the line has the format's layout, and `columns`
 gives each `requests` column. Python never touches a line beyond the few sample lines used for detection.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,20 +24,21 @@ class Format:
 
     name: str
     description: str
-    prep: list[dict[str, str]]                 # layers of helper columns (each may use the previous ones)
-    valid: str                                 # SQL boolean: the line has this layout
-    columns: dict[str, str]                    # requests column -> SQL over `line` and the helpers
-    bad_value: str = "bad_timestamp"           # reason when the layout matches but `ts` does not parse
-    ts_required: bool = True                   # a row needs a parsed ts (False: the format has none)
-    windowed: bool = False                     # prep uses a window over line_no (W3C #Fields)
+    prep: list[dict[str, str]]  # layers of helper columns (each may use the previous ones)
+    valid: str  # SQL boolean: the line has this layout
+    columns: dict[str, str]  # requests column -> SQL over `line` and the helpers
+    bad_value: str = "bad_timestamp"  # reason when the layout matches but `ts` does not parse
+    ts_required: bool = True  # a row needs a parsed ts (False: the format has none)
+    windowed: bool = False  # prep uses a window over line_no (W3C #Fields)
     invalid_reason: str = "malformed"
-    valid_line: str | None = None              # SQL on the raw `line` alone, same as `valid` (lets rows skip prep)
+    valid_line: str | None = None  # SQL on the raw `line` alone, same as `valid` (lets rows skip prep)
     csv_columns: dict[str, str] | None = None  # fastest path: columns over DuckDB's CSV split on ' ' and '"' (c1..)
-    csv_valid: str | None = None               # SQL over c1.. that holds exactly for well-formed lines
-    extra_invalid: list[tuple[str, str]] = field(default_factory=list)   # (SQL condition, reason) checked first
+    csv_valid: str | None = None  # SQL over c1.. that holds exactly for well-formed lines
+    extra_invalid: list[tuple[str, str]] = field(default_factory=list)  # (SQL condition, reason) checked first
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------
+
 
 def _unescape(expr: str) -> str:
     """Undo the placeholders of escaped quotes and backslashes in one extracted field (lines with a backslash)."""
@@ -50,8 +52,10 @@ def _dash(expr: str) -> str:
 
 def _target_path(target: str) -> str:
     """Path of a request target: absolute-form URLs lose scheme and host, the query string is cut off."""
-    t = (f"CASE WHEN starts_with({target}, '/') THEN {target} WHEN {target} ILIKE 'http%://%' "
-         f"THEN regexp_replace({target}, '^[A-Za-z]+://[^/?]*', '') ELSE {target} END")
+    t = (
+        f"CASE WHEN starts_with({target}, '/') THEN {target} WHEN {target} ILIKE 'http%://%' "
+        f"THEN regexp_replace({target}, '^[A-Za-z]+://[^/?]*', '') ELSE {target} END"
+    )
     return f"nullif(split_part({t}, '?', 1), '')"
 
 
@@ -59,17 +63,23 @@ def _target_query(target: str) -> str:
     return f"CASE WHEN contains({target}, '?') THEN substr({target}, strpos({target}, '?') + 1) END"
 
 
-_METHOD_OK = ("CASE {m} WHEN 'GET' THEN true WHEN 'POST' THEN true WHEN 'HEAD' THEN true "   # a CASE, not IN:
-              "ELSE regexp_full_match({m}, '[A-Za-z]{{1,20}}') END")                          # IN becomes a join
+_METHOD_OK = (
+    "CASE {m} WHEN 'GET' THEN true WHEN 'POST' THEN true WHEN 'HEAD' THEN true "  # a CASE, not IN:
+    "ELSE regexp_full_match({m}, '[A-Za-z]{{1,20}}') END"
+)  # IN becomes a join
 
 
 def request_layers(req: str) -> list[dict[str, str]]:
     """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t."""
-    return [{"rq": req}, {"rq_p": "string_split(rq, ' ')"}, {"rq_m": "rq_p[1]", "rq_t": "rq_p[2]"},
-            {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"}]
+    return [
+        {"rq": req},
+        {"rq_p": "string_split(rq, ' ')"},
+        {"rq_m": "rq_p[1]", "rq_t": "rq_p[2]"},
+        {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"},
+    ]
 
 
-_REQUEST_COLUMNS = {   # method/path/query over the request layers ('-' or garbage: all NULL)
+_REQUEST_COLUMNS = {  # method/path/query over the request layers ('-' or garbage: all NULL)
     "method": "CASE WHEN rq_ok THEN upper(rq_m) END",
     "path": f"CASE WHEN rq_ok THEN {_target_path('rq_t')} END",
     "query": f"CASE WHEN rq_ok THEN {_target_query('rq_t')} END",
@@ -80,7 +90,7 @@ _REQUEST_COLUMNS = {   # method/path/query over the request layers ('-' or garba
 
 _CLF_HEAD = r'^\S+ \S+ \S+ \[[^\]]*\] "[^"]*" \d{3} (?:\d+|-)'
 _QUOTED = r'"[^"]*"'
-_TRAIL = r'(?: (?:"[^"]*"|[^" ]+))*'          # extra fields after the known ones (X-Forwarded-For, ...)
+_TRAIL = r'(?: (?:"[^"]*"|[^" ]+))*'  # extra fields after the known ones (X-Forwarded-For, ...)
 _TIME = r'(?:\d+(?:\.\d*)?|-)'
 _UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 
@@ -102,7 +112,7 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
     p = "p"
     cols = {
         "ts": f"try_strptime(substr({p}[1], strpos({p}[1], '[') + 1, strpos({p}[1], ']') - strpos({p}[1], '[') - 1), "
-              "'%d/%b/%Y:%H:%M:%S %z')",
+        "'%d/%b/%Y:%H:%M:%S %z')",
         **_REQUEST_COLUMNS,
         "status": f"split_part(trim({p}[3]), ' ', 1)::SMALLINT",
         "bytes": f"try_cast(split_part(trim({p}[3]), ' ', 2) AS BIGINT)",
@@ -124,9 +134,17 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         "bytes": "try_cast(c8 AS BIGINT)",
         "client": "c1",
     }
-    valid = ["c1 IS NOT NULL", "NOT starts_with(c1, '#')", "c3 IS NOT NULL", "starts_with(c4, '[')",
-             "ends_with(c5, ']')", "c6 IS NOT NULL", "strlen(c7) = 3", "try_cast(c7 AS SMALLINT) >= 100",
-             "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)"]     # a ts that does not parse: _drop_bad_ts
+    valid = [
+        "c1 IS NOT NULL",
+        "NOT starts_with(c1, '#')",
+        "c3 IS NOT NULL",
+        "starts_with(c4, '[')",
+        "ends_with(c5, ']')",
+        "c6 IS NOT NULL",
+        "strlen(c7) = 3",
+        "try_cast(c7 AS SMALLINT) >= 100",
+        "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)",
+    ]  # a ts that does not parse: _drop_bad_ts
     if agent:
         csv_cols["referer"] = "CASE WHEN c9 = '-' THEN NULL ELSE c9 END"
         csv_cols["user_agent"] = "CASE WHEN c10 = '-' THEN NULL ELSE c10 END"
@@ -134,9 +152,16 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
     if unit:
         csv_cols["duration_ms"] = f"try_cast(c11 AS DOUBLE) * {_UNITS[unit]}"
         valid.append("(c11 = '-' OR try_cast(c11 AS DOUBLE) IS NOT NULL)")
-    return Format(name, description, prep, f"regexp_full_match(l2, '{layout}')", cols,
-                  valid_line=f"regexp_full_match(line, '{raw_layout}')", csv_columns=csv_cols,
-                  csv_valid=" AND ".join(valid))
+    return Format(
+        name,
+        description,
+        prep,
+        f"regexp_full_match(l2, '{layout}')",
+        cols,
+        valid_line=f"regexp_full_match(line, '{raw_layout}')",
+        csv_columns=csv_cols,
+        csv_valid=" AND ".join(valid),
+    )
 
 
 # --- uvicorn --------------------------------------------------------------------------------------------------
@@ -147,10 +172,14 @@ _UVICORN = r'^(?:[A-Z]+:\s+)?(\S+):(\d+) - "([^"]*)" (\d{3})(?: .*)?$'
 def _uvicorn() -> Format:
     x = f"regexp_extract(line, '{_UVICORN}', ['client', 'port', 'request', 'status'])"
     return Format(
-        "uvicorn", "uvicorn's default access log: 'ip:port - \"GET /path HTTP/1.1\" 200' (no time, no duration)",
-        [{"x": x}, *request_layers("x.request")], f"regexp_full_match(line, '{_UVICORN}')",
+        "uvicorn",
+        "uvicorn's default access log: 'ip:port - \"GET /path HTTP/1.1\" 200' (no time, no duration)",
+        [{"x": x}, *request_layers("x.request")],
+        f"regexp_full_match(line, '{_UVICORN}')",
         {**_REQUEST_COLUMNS, "status": "x.status::SMALLINT", "client": "x.client"},
-        ts_required=False, bad_value="bad_value")
+        ts_required=False,
+        bad_value="bad_value",
+    )
 
 
 # --- JSON lines (nginx escape=json, structlog, strangler's router) -------------------------------------------
@@ -164,8 +193,17 @@ JSON_FIELDS: dict[str, list[str]] = {
     "query": ["query", "query_string", "args"],
     "status": ["status", "status_code", "http_status", "response_status"],
     "bytes": ["bytes", "body_bytes", "body_bytes_sent", "bytes_sent", "size", "response_size"],
-    "duration_ms": ["duration_ms:ms", "request_time:s", "elapsed_ms:ms", "latency_ms:ms", "took_ms:ms",
-                    "duration:s", "elapsed:s", "latency:s", "response_time:s"],
+    "duration_ms": [
+        "duration_ms:ms",
+        "request_time:s",
+        "elapsed_ms:ms",
+        "latency_ms:ms",
+        "took_ms:ms",
+        "duration:s",
+        "elapsed:s",
+        "latency:s",
+        "response_time:s",
+    ],
     "client": ["client", "remote_addr", "client_ip", "ip", "remote_ip", "host"],
     "user_agent": ["user_agent", "ua", "http_user_agent", "agent", "useragent"],
     "referer": ["referer", "http_referer", "referrer"],
@@ -213,11 +251,13 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
 
     dur = "coalesce(" + ", ".join(f"try_cast(j[{i}] AS DOUBLE) * {_UNITS[u]}" for i, u in pick["duration_ms"]) + ")"
     ts = first("ts")
-    ts_sql = (f"CASE WHEN {ts} IS NULL THEN NULL "
-              f"WHEN try_cast({ts} AS DOUBLE) IS NOT NULL THEN to_timestamp(try_cast({ts} AS DOUBLE)) "
-              f"WHEN regexp_matches({ts}, '^\\d+/[A-Za-z]+/\\d+:') THEN try_strptime({ts}, '%d/%b/%Y:%H:%M:%S %z') "
-              f"WHEN regexp_matches({ts}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN try_cast({ts} AS TIMESTAMPTZ) "
-              f"ELSE timezone($tz, try_cast({ts} AS TIMESTAMP)) END")
+    ts_sql = (
+        f"CASE WHEN {ts} IS NULL THEN NULL "
+        f"WHEN try_cast({ts} AS DOUBLE) IS NOT NULL THEN to_timestamp(try_cast({ts} AS DOUBLE)) "
+        f"WHEN regexp_matches({ts}, '^\\d+/[A-Za-z]+/\\d+:') THEN try_strptime({ts}, '%d/%b/%Y:%H:%M:%S %z') "
+        f"WHEN regexp_matches({ts}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN try_cast({ts} AS TIMESTAMPTZ) "
+        f"ELSE timezone($tz, try_cast({ts} AS TIMESTAMP)) END"
+    )
     req = first("request")
     target = f"coalesce({first('target')}, split_part({req}, ' ', 2))"
     cols = {
@@ -239,56 +279,99 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
     }
     is_obj = "(json_valid(line) AND json_type(line) = 'OBJECT')"
     return Format(
-        name, description,
+        name,
+        description,
         [{"j": f"CASE WHEN {is_obj} THEN json_extract_string(line, {jp}) END"}],
         f"try_cast(try_cast({first('status')} AS DOUBLE) AS SMALLINT) IS NOT NULL",
-        cols, ts_required=False, invalid_reason="not_a_request",
-        extra_invalid=[("j IS NULL", "bad_json")])
+        cols,
+        ts_required=False,
+        invalid_reason="not_a_request",
+        extra_invalid=[("j IS NULL", "bad_json")],
+    )
 
 
 # --- AWS ALB ---------------------------------------------------------------------------------------------------
 
-_ALB = (r'^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\d+|-) (\d+|-) "([^"]*)" "([^"]*)"(?: .*)?$')
-_ALB_NAMES = ["type", "time", "elb", "client", "target", "t_req", "t_target", "t_resp", "status", "target_status",
-              "received", "sent", "request", "ua"]
+_ALB = r'^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\d+|-) (\d+|-) "([^"]*)" "([^"]*)"(?: .*)?$'
+_ALB_NAMES = [
+    "type",
+    "time",
+    "elb",
+    "client",
+    "target",
+    "t_req",
+    "t_target",
+    "t_resp",
+    "status",
+    "target_status",
+    "received",
+    "sent",
+    "request",
+    "ua",
+]
 
 
 def _alb() -> Format:
     x = f"regexp_extract(line, '{_ALB}', {_ALB_NAMES!r})"
     times = ["x.t_req", "x.t_target", "x.t_resp"]
-    dur = (f"CASE WHEN {' AND '.join(f'try_cast({t} AS DOUBLE) >= 0' for t in times)} "
-           f"THEN ({' + '.join(f'try_cast({t} AS DOUBLE)' for t in times)}) * 1000 END")
+    dur = (
+        f"CASE WHEN {' AND '.join(f'try_cast({t} AS DOUBLE) >= 0' for t in times)} "
+        f"THEN ({' + '.join(f'try_cast({t} AS DOUBLE)' for t in times)}) * 1000 END"
+    )
     return Format(
-        "alb", "AWS Application Load Balancer access log (space separated, request_processing_time etc. in s)",
-        [{"x": x}, *request_layers("x.request")], f"regexp_full_match(line, '{_ALB}')",
-        {"ts": "try_cast(x.time AS TIMESTAMPTZ)", **_REQUEST_COLUMNS,
-         "status": "try_cast(x.status AS SMALLINT)", "bytes": "try_cast(x.sent AS BIGINT)", "duration_ms": dur,
-         "client": "regexp_replace(x.client, ':\\d+$', '')", "user_agent": _dash("x.ua")})
+        "alb",
+        "AWS Application Load Balancer access log (space separated, request_processing_time etc. in s)",
+        [{"x": x}, *request_layers("x.request")],
+        f"regexp_full_match(line, '{_ALB}')",
+        {
+            "ts": "try_cast(x.time AS TIMESTAMPTZ)",
+            **_REQUEST_COLUMNS,
+            "status": "try_cast(x.status AS SMALLINT)",
+            "bytes": "try_cast(x.sent AS BIGINT)",
+            "duration_ms": dur,
+            "client": "regexp_replace(x.client, ':\\d+$', '')",
+            "user_agent": _dash("x.ua"),
+        },
+    )
 
 
 # --- IIS / W3C extended -------------------------------------------------------------------------------------
 
+
 def _w3c() -> Format:
     # the layout comes from the latest '#Fields:' directive above the line ($w3c_fields: one from an earlier read)
-    hdr = ("coalesce(last_value(CASE WHEN starts_with(line, '#Fields:') THEN line END IGNORE NULLS) "
-           "OVER (ORDER BY line_no ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), $w3c_fields)")
+    hdr = (
+        "coalesce(last_value(CASE WHEN starts_with(line, '#Fields:') THEN line END IGNORE NULLS) "
+        "OVER (ORDER BY line_no ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), $w3c_fields)"
+    )
 
     def f(name: str) -> str:
         return f"CASE WHEN list_position(fl, '{name}') IS NOT NULL THEN nullif(parts[list_position(fl, '{name}')], '-') END"
 
-    ts = (f"CASE WHEN {f('date')} IS NOT NULL AND {f('time')} IS NOT NULL "
-          f"THEN timezone($tz, try_cast({f('date')} || ' ' || {f('time')} AS TIMESTAMP)) END")
+    ts = (
+        f"CASE WHEN {f('date')} IS NOT NULL AND {f('time')} IS NOT NULL "
+        f"THEN timezone($tz, try_cast({f('date')} || ' ' || {f('time')} AS TIMESTAMP)) END"
+    )
     uri = f"coalesce({f('cs-uri-stem')}, split_part({f('cs-uri')}, '?', 1))"
     return Format(
-        "w3c", "W3C extended log (IIS): '#Fields:' header, space separated, times in UTC, time-taken in ms",
+        "w3c",
+        "W3C extended log (IIS): '#Fields:' header, space separated, times in UTC, time-taken in ms",
         [{"fl": f"string_split(trim(substr({hdr}, 9)), ' ')", "parts": "string_split(line, ' ')"}],
         "fl IS NOT NULL AND len(parts) = len(fl) AND list_position(fl, 'sc-status') IS NOT NULL",
-        {"ts": ts, "method": f"upper({f('cs-method')})", "path": uri,
-         "query": f"coalesce({f('cs-uri-query')}, nullif(split_part({f('cs-uri')}, '?', 2), ''))",
-         "status": f"try_cast({f('sc-status')} AS SMALLINT)", "bytes": f"try_cast({f('sc-bytes')} AS BIGINT)",
-         "duration_ms": f"try_cast({f('time-taken')} AS DOUBLE)", "client": f('c-ip'),
-         "user_agent": f"replace({f('cs(User-Agent)')}, '+', ' ')", "referer": f('cs(Referer)')},
-        windowed=True)
+        {
+            "ts": ts,
+            "method": f"upper({f('cs-method')})",
+            "path": uri,
+            "query": f"coalesce({f('cs-uri-query')}, nullif(split_part({f('cs-uri')}, '?', 2), ''))",
+            "status": f"try_cast({f('sc-status')} AS SMALLINT)",
+            "bytes": f"try_cast({f('sc-bytes')} AS BIGINT)",
+            "duration_ms": f"try_cast({f('time-taken')} AS DOUBLE)",
+            "client": f('c-ip'),
+            "user_agent": f"replace({f('cs(User-Agent)')}, '+', ' ')",
+            "referer": f('cs(Referer)'),
+        },
+        windowed=True,
+    )
 
 
 def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Format]:
@@ -296,15 +379,24 @@ def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Forma
     fields = json_fields(json_overrides)
     fmts = [
         _clf("common", "NCSA common: host ident user [time] \"request\" status bytes", False, None),
-        _clf("combined", "Apache/nginx/gunicorn combined: common + \"referer\" \"user-agent\" (+ extra fields)",
-             True, None),
-        _clf("combined_s", "combined + request time in seconds (nginx $request_time, Apache %T, gunicorn %(L)s)",
-             True, "s"),
+        _clf(
+            "combined",
+            "Apache/nginx/gunicorn combined: common + \"referer\" \"user-agent\" (+ extra fields)",
+            True,
+            None,
+        ),
+        _clf(
+            "combined_s",
+            "combined + request time in seconds (nginx $request_time, Apache %T, gunicorn %(L)s)",
+            True,
+            "s",
+        ),
         _clf("combined_ms", "combined + request time in milliseconds", True, "ms"),
         _clf("combined_us", "combined + request time in microseconds (Apache %D, gunicorn %(D)s)", True, "us"),
         _uvicorn(),
-        _json("json", "JSON lines (nginx escape=json, structlog); field mapping in strangler.formats.JSON_FIELDS",
-              fields),
+        _json(
+            "json", "JSON lines (nginx escape=json, structlog); field mapping in strangler.formats.JSON_FIELDS", fields
+        ),
         _json("strangler", "strangler's router log: JSON lines with ts, route, backend, db_ms, ...", fields),
         _alb(),
         _w3c(),
@@ -315,10 +407,20 @@ def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Forma
 FORMATS = build()
 
 ALIASES = {
-    "apache": "combined", "nginx": "combined", "gunicorn": "combined", "clf": "common",
-    "nginx_timed": "combined_s", "gunicorn_L": "combined_s", "gunicorn_D": "combined_us", "apache_D": "combined_us",
-    "apache_T": "combined_s", "nginx_json": "json", "structlog": "json", "router": "strangler",
-    "iis": "w3c", "aws_alb": "alb",
+    "apache": "combined",
+    "nginx": "combined",
+    "gunicorn": "combined",
+    "clf": "common",
+    "nginx_timed": "combined_s",
+    "gunicorn_L": "combined_s",
+    "gunicorn_D": "combined_us",
+    "apache_D": "combined_us",
+    "apache_T": "combined_s",
+    "nginx_json": "json",
+    "structlog": "json",
+    "router": "strangler",
+    "iis": "w3c",
+    "aws_alb": "alb",
 }
 
 
@@ -328,8 +430,13 @@ def resolve(name: str) -> str:
         return name
     if name in ALIASES:
         return ALIASES[name]
-    raise StranglerError(f"unknown log format {name!r}; choose auto or one of: "
-                         + ", ".join(sorted(FORMATS)) + " (aliases: " + ", ".join(sorted(ALIASES)) + ")")
+    raise StranglerError(
+        f"unknown log format {name!r}; choose auto or one of: "
+        + ", ".join(sorted(FORMATS))
+        + " (aliases: "
+        + ", ".join(sorted(ALIASES))
+        + ")"
+    )
 
 
 # --- detection from the first lines ---------------------------------------------------------------------------

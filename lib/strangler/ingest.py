@@ -18,6 +18,7 @@ transaction. Three readers, fastest first; each gives way to the next when its r
 A last line without a newline (still being written, or a truncated gzip) is a reject (`unterminated`,
 `truncated_gzip`) and `bytes_read` stops before it; when the file grows that reject is replaced by the line.
 """
+
 from __future__ import annotations
 
 import glob
@@ -27,10 +28,10 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -42,19 +43,34 @@ import pyarrow.compute as pc
 from strangler import formats as F
 from strangler.errors import StranglerError
 
-MAX_LINE = 1 << 20        # a longer line is a reject (too_long)
-RAW_MAX = 2048            # rejects keep the raw line cut at 2 KB
-BLOCK = 16 << 20          # bytes per block on the robust path
-PIECES: int | None = None # a plain file is read in up to this many pieces side by side (None: 2 per thread) ...
-PIECE_BYTES = 32 << 20    # ... of at least this many bytes
-FP_BYTES = 4096           # bytes hashed into the fingerprint
-HEAD = 64 << 10           # bytes sampled for format detection
+MAX_LINE = 1 << 20  # a longer line is a reject (too_long)
+RAW_MAX = 2048  # rejects keep the raw line cut at 2 KB
+BLOCK = 16 << 20  # bytes per block on the robust path
+PIECES: int | None = None  # a plain file is read in up to this many pieces side by side (None: 2 per thread) ...
+PIECE_BYTES = 32 << 20  # ... of at least this many bytes
+FP_BYTES = 4096  # bytes hashed into the fingerprint
+HEAD = 64 << 10  # bytes sampled for format detection
 REOPEN = ("unterminated", "truncated_gzip")
-PROGRESS_DELAY = 1.0      # seconds before the progress bar shows: short runs print only the summary
-MEMORY_LIMIT = "1GB"      # DuckDB's memory while ingesting (it spills beyond); the user's setting comes back after
+PROGRESS_DELAY = 1.0  # seconds before the progress bar shows: short runs print only the summary
+MEMORY_LIMIT = "1GB"  # DuckDB's memory while ingesting (it spills beyond); the user's setting comes back after
 
-REQUEST_COLUMNS = ["ts", "method", "path", "query", "status", "bytes", "duration_ms", "client", "user_agent",
-                   "referer", "request_id", "backend", "logged_route", "db_ms", "db_queries"]
+REQUEST_COLUMNS = [
+    "ts",
+    "method",
+    "path",
+    "query",
+    "status",
+    "bytes",
+    "duration_ms",
+    "client",
+    "user_agent",
+    "referer",
+    "request_id",
+    "backend",
+    "logged_route",
+    "db_ms",
+    "db_queries",
+]
 SUMMARY_COLUMNS = ["file", "format", "lines", "rows", "rejects", "seconds", "lines/s", "note"]
 
 
@@ -83,9 +99,11 @@ class IngestResult:
             t[c] = t[c].map(lambda v: f"{v:,}")
         total = self.table[["lines", "rows", "rejects", "seconds"]].sum()
         secs = float(total["seconds"])
-        footer = (f"total: {len(self.table)} files, {int(total['lines']):,} lines, {int(total['rows']):,} rows, "
-                  f"{int(total['rejects']):,} rejects in {secs:.2f} s"
-                  + (f" ({total['lines'] / secs:,.0f} lines/s)" if secs > 0 else ""))
+        footer = (
+            f"total: {len(self.table)} files, {int(total['lines']):,} lines, {int(total['rows']):,} rows, "
+            f"{int(total['rejects']):,} rejects in {secs:.2f} s"
+            + (f" ({total['lines'] / secs:,.0f} lines/s)" if secs > 0 else "")
+        )
         out = t.to_string(index=False) + "\n" + footer
         if self.errors:
             out += "\n" + "\n".join(f"could not read {e}" for e in self.errors)
@@ -99,7 +117,7 @@ _ROTATED = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?(?:\.gz)?$")
 
 def _rotation_key(p: Path) -> tuple:
     """Sort rotated sets oldest first: access.log.2.gz, access.log.1, access.log."""
-    m = _ROTATED.match(p.name)                     # matches every name
+    m = _ROTATED.match(p.name)  # matches every name
     return (str(p.parent), m["base"], -int(m["n"] or 0), p.name)
 
 
@@ -110,8 +128,7 @@ def expand(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[str]]:
     for arg in paths:
         p = Path(arg)
         if p.is_dir():
-            files = [Path(root) / f for root, dirs, names in os.walk(p)
-                     for f in names if not f.startswith(".")]
+            files = [Path(root) / f for root, dirs, names in os.walk(p) for f in names if not f.startswith(".")]
             found += [(f, False) for f in sorted(files, key=_rotation_key)]
         elif p.exists():
             found.append((p, True))
@@ -134,6 +151,7 @@ def expand(paths: list[str]) -> tuple[list[tuple[Path, bool]], list[str]]:
 
 # --- reading bytes ------------------------------------------------------------------------------------------
 
+
 class _Content:
     """The decompressed bytes of a file, as blocks; `truncated` says why a gzip stream ended early."""
 
@@ -142,7 +160,7 @@ class _Content:
         with open(path, "rb") as f:
             self.gz = f.read(2) == b"\x1f\x8b"
         self.truncated: str | None = None
-        self.size = 0                 # bytes yielded by the last pass of blocks() that reached the end
+        self.size = 0  # bytes yielded by the last pass of blocks() that reached the end
 
     def blocks(self, start: int = 0) -> Iterator[bytes]:
         """Content from byte `start` (of the decompressed stream) to the end."""
@@ -174,13 +192,13 @@ class _Content:
                 raw = f.read(BLOCK // 4)
                 at_end = not raw
             try:
-                out = d.decompress(raw, BLOCK)       # with no input left this drains what zlib still holds
+                out = d.decompress(raw, BLOCK)  # with no input left this drains what zlib still holds
             except zlib.error as exc:
                 self.truncated = f"corrupt gzip data ({exc})"
                 return
             fed = fed or bool(raw)
             raw = d.unconsumed_tail
-            if d.eof:                                 # another gzip member may follow (concatenated .gz)
+            if d.eof:  # another gzip member may follow (concatenated .gz)
                 raw = d.unused_data
                 d, fed = zlib.decompressobj(wbits=31), False
             if out:
@@ -203,19 +221,23 @@ class _Content:
 class _Lines:
     """Cuts content blocks into Arrow tables of (line_no, line, flag); counts the bytes of complete lines."""
 
-    LONG = 8 << 20        # an unfinished line longer than this is kept as a 2 KB prefix until its newline
+    LONG = 8 << 20  # an unfinished line longer than this is kept as a 2 KB prefix until its newline
 
     def __init__(self, content: _Content, start: int, first_line: int):
         self.content, self.start, self.next_line = content, start, first_line
-        self.complete_bytes = 0           # bytes of newline-terminated lines consumed
+        self.complete_bytes = 0  # bytes of newline-terminated lines consumed
 
     def _table(self, lines: pa.Array, flag: str | None = None) -> pa.Table:
         n = len(lines)
         first = self.next_line
         self.next_line += n
-        return pa.table({"line_no": pa.array(np.arange(first, first + n, dtype=np.int64)),
-                         "line": lines.cast(pa.large_string()),
-                         "flag": pa.nulls(n, pa.string()) if flag is None else pa.array([flag] * n, pa.string())})
+        return pa.table(
+            {
+                "line_no": pa.array(np.arange(first, first + n, dtype=np.int64)),
+                "line": lines.cast(pa.large_string()),
+                "flag": pa.nulls(n, pa.string()) if flag is None else pa.array([flag] * n, pa.string()),
+            }
+        )
 
     @staticmethod
     def _one(raw: bytes) -> pa.Array:
@@ -223,7 +245,7 @@ class _Lines:
 
     def __iter__(self) -> Iterator[pa.Table]:
         rem = b""
-        long_prefix: bytes | None = None          # a line longer than LONG in progress
+        long_prefix: bytes | None = None  # a line longer than LONG in progress
         long_bytes = 0
         for block in self.content.blocks(self.start):
             if long_prefix is not None:
@@ -233,7 +255,7 @@ class _Lines:
                     continue
                 yield self._table(self._one(long_prefix), "too_long")
                 self.complete_bytes += long_bytes + i + 1
-                long_prefix, block = None, block[i + 1:]
+                long_prefix, block = None, block[i + 1 :]
             buf = rem + block if rem else block
             cut = buf.rfind(b"\n") + 1
             if cut:
@@ -254,9 +276,12 @@ class _Lines:
 
 # --- SQL ------------------------------------------------------------------------------------------------------
 
+
 def _cleaned(src: str) -> str:
-    return (f"SELECT line_no, flag, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE coalesce(line, '') END "
-            f"AS line FROM ({src})")
+    return (
+        f"SELECT line_no, flag, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE coalesce(line, '') END "
+        f"AS line FROM ({src})"
+    )
 
 
 def _layered(layers: list[dict[str, str]], rel: str) -> str:
@@ -268,10 +293,12 @@ def _layered(layers: list[dict[str, str]], rel: str) -> str:
 
 def _classified(fmt: F.Format, src: str) -> str:
     """Lines of `src` (line_no, line, flag) with the format's helpers and a reject `reason` (NULL: a request)."""
-    checks = [("flag IS NOT NULL", "flag"),
-              ("line IS NULL OR trim(line) = ''", "'blank'"),
-              (f"strlen(line) > {MAX_LINE}", "'too_long'"),
-              ("starts_with(line, '#')", "'header'")]
+    checks = [
+        ("flag IS NOT NULL", "flag"),
+        ("line IS NULL OR trim(line) = ''", "'blank'"),
+        (f"strlen(line) > {MAX_LINE}", "'too_long'"),
+        ("starts_with(line, '#')", "'header'"),
+    ]
     checks += [(cond, f"'{reason}'") for cond, reason in fmt.extra_invalid]
     checks.append((f"NOT coalesce({fmt.valid}, false)", f"'{fmt.invalid_reason}'"))
     reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
@@ -284,29 +311,35 @@ def _rows_sql(fmt: F.Format, src: str) -> str:
     compute the whole parse twice."""
     cols = ", ".join(f"{fmt.columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     if fmt.valid_line:
-        base = (f"SELECT * FROM ({_cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} "
-                f"AND {fmt.valid_line}")
+        base = f"SELECT * FROM ({_cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} AND {fmt.valid_line}"
         rel = _layered(fmt.prep, base)
     else:
         rel = f"SELECT * FROM ({_classified(fmt, src)}) WHERE reason IS NULL"
-    return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
-            f"SELECT {cols}, $sid AS source_id, line_no FROM ({rel})")
+    return (
+        f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
+        f"SELECT {cols}, $sid AS source_id, line_no FROM ({rel})"
+    )
 
 
 def _drop_bad_ts(con: duckdb.DuckDBPyConnection, fmt: F.Format, params: dict) -> int:
     """Delete the rows just inserted whose timestamp did not parse: they become rejects (fmt.bad_value)."""
     if not fmt.ts_required:
         return 0
-    return _run(con, "DELETE FROM requests WHERE source_id = $sid AND line_no BETWEEN $lo AND $hi AND ts IS NULL",
-                params)
+    return _run(
+        con, "DELETE FROM requests WHERE source_id = $sid AND line_no BETWEEN $lo AND $hi AND ts IS NULL", params
+    )
 
 
 def _rejects_sql(fmt: F.Format, src: str) -> str:
     """Rejects are the lines of `src` that did not become requests: accounted for by construction."""
-    missing = (f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
-               f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)")
-    return (f"INSERT INTO rejects SELECT $sid, line_no, coalesce(reason, '{fmt.bad_value}'), left(line, {RAW_MAX}) "
-            f"FROM ({_classified(fmt, missing)})")
+    missing = (
+        f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
+        f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)"
+    )
+    return (
+        f"INSERT INTO rejects SELECT $sid, line_no, coalesce(reason, '{fmt.bad_value}'), left(line, {RAW_MAX}) "
+        f"FROM ({_classified(fmt, missing)})"
+    )
 
 
 def _fetch1(cur: duckdb.DuckDBPyConnection) -> tuple | None:
@@ -324,18 +357,24 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
 
 CSV_FIELDS = 16
 _CSV_FIELDS = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, CSV_FIELDS + 1)) + "}"
-_READ_FIELDS = (f"columns = {_CSV_FIELDS}, delim = ' ', quote = '\"', escape = '\\', header = false, "
-                f"auto_detect = false, null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}")
-_READ_LINES = ("columns = {'line': 'VARCHAR'}, delim = '\\0', quote = '', escape = '', header = false, "
-               f"auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE + 2}")
+_READ_FIELDS = (
+    f"columns = {_CSV_FIELDS}, delim = ' ', quote = '\"', escape = '\\', header = false, "
+    f"auto_detect = false, null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}"
+)
+_READ_LINES = (
+    "columns = {'line': 'VARCHAR'}, delim = '\\0', quote = '', escape = '', header = false, "
+    f"auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE + 2}"
+)
 
 
 def _numbered(pieces: list[tuple[str, int]], options: str) -> str:
     """The rows of DuckDB's CSV reader over each piece (a file name in SQL, and the number of lines before it),
     each numbered with its physical line. A streaming row_number keeps one piece on one thread; the pieces of a
     UNION ALL run side by side, one per core."""
-    return " UNION ALL ".join(f"SELECT row_number() OVER () + {before} AS line_no, * FROM read_csv({name}, {options})"
-                              for name, before in pieces)
+    return " UNION ALL ".join(
+        f"SELECT row_number() OVER () + {before} AS line_no, * FROM read_csv({name}, {options})"
+        for name, before in pieces
+    )
 
 
 def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
@@ -345,14 +384,18 @@ def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     rel = f"SELECT * FROM ({_numbered(pieces, _READ_FIELDS)}) WHERE line_no <= $last AND {fmt.csv_valid}"
     rel = _layered(F.request_layers("c6"), rel)
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
-    return (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
-            f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})")
+    return (
+        f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
+        f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})"
+    )
 
 
 def _csv_source(pieces: list[tuple[str, int]]) -> str:
     """Every line of the pieces as (line_no, line, flag): the line reader of the fast path."""
-    return ("SELECT line_no, line, CASE WHEN line_no > $last THEN 'unterminated' END AS flag FROM ("
-            f"{_numbered(pieces, _READ_LINES)})")
+    return (
+        "SELECT line_no, line, CASE WHEN line_no > $last THEN 'unterminated' END AS flag FROM ("
+        f"{_numbered(pieces, _READ_LINES)})"
+    )
 
 
 class _Feed:
@@ -360,9 +403,9 @@ class _Feed:
     are read (and numbered) in parallel. `os.splice` moves the bytes inside the kernel; they never enter Python.
     A gzip file is one piece read by DuckDB itself (a gzip stream cannot be cut)."""
 
-    def __init__(self, content: _Content, scan: "_Scan", bar=None):
+    def __init__(self, content: _Content, scan: _Scan, bar=None):
         self.content, self.scan, self.bar = content, scan, bar
-        self.fed = 0                                   # bytes handed over (the progress bar moved by as much)
+        self.fed = 0  # bytes handed over (the progress bar moved by as much)
         self._read_fds: list[int] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -388,7 +431,7 @@ class _Feed:
                 while off < hi:
                     if hasattr(os, "splice"):
                         n = os.splice(fd, w, min(hi - off, 1 << 20), offset_src=off)
-                    else:                               # not Linux: copy through a buffer
+                    else:  # not Linux: copy through a buffer
                         n = os.write(w, os.pread(fd, min(hi - off, 1 << 20), off))
                     if n <= 0:
                         break
@@ -397,20 +440,21 @@ class _Feed:
                         with self._lock:
                             self.fed += n
                             self.bar.update(n)
-        except OSError:                                 # the reader went away (a failed statement): stop
+        except OSError:  # the reader went away (a failed statement): stop
             pass
         finally:
             os.close(w)
 
     def __exit__(self, *exc) -> None:
-        for r in self._read_fds:                        # a writer still blocked on a full pipe gets EPIPE
+        for r in self._read_fds:  # a writer still blocked on a full pipe gets EPIPE
             os.close(r)
         for t in self._threads:
-            t.join(timeout=10)                          # a daemon: never hang the ingest on a stuck pipe
+            t.join(timeout=10)  # a daemon: never hang the ingest on a stuck pipe
         self._read_fds, self._threads = [], []
 
 
 # --- one file ---------------------------------------------------------------------------------------------------
+
 
 def _fingerprint(head: bytes) -> str | None:
     """'length:sha256' of the first FP_BYTES bytes (None for an empty file)."""
@@ -421,18 +465,26 @@ def _fingerprint(head: bytes) -> str | None:
 def _find_source(con: duckdb.DuckDBPyConnection, head: bytes, path: Path) -> tuple | None:
     """The source this content was read as before (by fingerprint of its first bytes, else an empty file's path)."""
     cols = "source_id, format, lines, bytes_read, rows, rejects"
-    lengths = [r[0] for r in con.execute(
-        "SELECT DISTINCT CAST(split_part(fingerprint, ':', 1) AS BIGINT) AS n FROM sources "
-        "WHERE fingerprint IS NOT NULL ORDER BY n DESC").fetchall()]
+    lengths = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT CAST(split_part(fingerprint, ':', 1) AS BIGINT) AS n FROM sources "
+            "WHERE fingerprint IS NOT NULL ORDER BY n DESC"
+        ).fetchall()
+    ]
     for n in lengths:
         if n <= len(head):
             fp = _fingerprint(head[:n])
-            row = _fetch1(con.execute(f"SELECT {cols} FROM sources WHERE fingerprint = ? ORDER BY source_id LIMIT 1",
-                              [fp]))
+            row = _fetch1(
+                con.execute(f"SELECT {cols} FROM sources WHERE fingerprint = ? ORDER BY source_id LIMIT 1", [fp])
+            )
             if row:
                 return row
-    return _fetch1(con.execute(f"SELECT {cols} FROM sources WHERE path = ? AND fingerprint IS NULL "
-                       "ORDER BY source_id LIMIT 1", [str(path)]))
+    return _fetch1(
+        con.execute(
+            f"SELECT {cols} FROM sources WHERE path = ? AND fingerprint IS NULL ORDER BY source_id LIMIT 1", [str(path)]
+        )
+    )
 
 
 @dataclass
@@ -441,8 +493,8 @@ class _Scan:
 
     newlines: int
     clean: bool
-    tail: int                                     # bytes after the last newline
-    pieces: list[tuple[int, int, int]]            # (first byte, end byte, lines before it) of each piece
+    tail: int  # bytes after the last newline
+    pieces: list[tuple[int, int, int]]  # (first byte, end byte, lines before it) of each piece
 
     @property
     def ends_with_newline(self) -> bool:
@@ -472,14 +524,14 @@ class _Bytes:
     crlf: int = 0
     nul: int = 0
     tail: int = 0
-    _cr_end: bool = False                         # the last block ended in CR (a CRLF may straddle blocks)
+    _cr_end: bool = False  # the last block ended in CR (a CRLF may straddle blocks)
 
     def add(self, block: bytes | bytearray, k: int | None = None) -> None:
         """Count the first `k` bytes of `block` (all of it by default)."""
         k = len(block) if k is None else k
-        n = int(np.count_nonzero(np.frombuffer(block, np.uint8, k) == 10))   # numpy: no GIL, vectorised
+        n = int(np.count_nonzero(np.frombuffer(block, np.uint8, k) == 10))  # numpy: no GIL, vectorised
         self.nl += n
-        if block.find(b"\r", 0, k) >= 0:              # memchr-fast tests first: most logs have no CR and no NUL
+        if block.find(b"\r", 0, k) >= 0:  # memchr-fast tests first: most logs have no CR and no NUL
             self.cr += block.count(b"\r", 0, k)
             self.crlf += block.count(b"\r\n", 0, k)
         if self._cr_end and k and block[0] == 10:
@@ -523,20 +575,37 @@ def _prescan(content: _Content, pieces: int = 1) -> _Scan:
     nl = sum(p.nl for p in parts)
     cr = sum(p.cr for p in parts)
     crlf = sum(p.crlf for p in parts)
-    tail = parts[-1].tail                         # every other piece ends at a line start
+    tail = parts[-1].tail  # every other piece ends at a line start
     clean = sum(p.nul for p in parts) == 0 and (cr == 0 or cr == crlf == nl) and not content.truncated
     before = [sum(p.nl for p in parts[:i]) for i in range(len(parts))]
     return _Scan(nl, clean, tail, list(zip(cuts, cuts[1:], before)))
 
 
 def _w3c_fields(con: duckdb.DuckDBPyConnection, sid: int) -> str | None:
-    row = _fetch1(con.execute("SELECT raw FROM rejects WHERE source_id = ? AND reason = 'header' AND raw LIKE '#Fields:%' "
-                      "ORDER BY line_no DESC LIMIT 1", [sid]))
+    row = _fetch1(
+        con.execute(
+            "SELECT raw FROM rejects WHERE source_id = ? AND reason = 'header' AND raw LIKE '#Fields:%' "
+            "ORDER BY line_no DESC LIMIT 1",
+            [sid],
+        )
+    )
     return row[0] if row else None
 
 
-def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.Format, sid: int, new: bool,
-          fp: str | None, start: int, prev_lines: int, tz: str, fast: str | bool, bar) -> None:
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    content: _Content,
+    fmt: F.Format,
+    sid: int,
+    new: bool,
+    fp: str | None,
+    start: int,
+    prev_lines: int,
+    tz: str,
+    fast: str | bool,
+    bar,
+) -> None:
     """Read `path` from byte `start` into requests/rejects as source `sid`, in one transaction.
 
     Records in `sources` what was read (lines, rows, rejects, bytes of complete lines). Raises _Fallback (after
@@ -544,14 +613,17 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
     con.execute("BEGIN TRANSACTION")
     try:
         if new:
-            con.execute("INSERT INTO sources (source_id, path, format, lines, rows, rejects, fingerprint, bytes_read, "
-                        "seconds, ingested_at) VALUES (?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
-                        [sid, str(path), fmt.name, fp])
+            con.execute(
+                "INSERT INTO sources (source_id, path, format, lines, rows, rejects, fingerprint, bytes_read, "
+                "seconds, ingested_at) VALUES (?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
+                [sid, str(path), fmt.name, fp],
+            )
         first = prev_lines + 1
         if prev_lines:
-            last = _fetch1(con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?",
-                               [sid, prev_lines]))
-            if last and last[0] in REOPEN:           # the unfinished last line is read again, now longer
+            last = _fetch1(
+                con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?", [sid, prev_lines])
+            )
+            if last and last[0] in REOPEN:  # the unfinished last line is read again, now longer
                 con.execute("DELETE FROM rejects WHERE source_id = ? AND line_no = ?", [sid, prev_lines])
                 first = prev_lines
         params = {"sid": sid, "tz": tz, "w3c_fields": _w3c_fields(con, sid) if fmt.windowed and not new else None}
@@ -571,13 +643,22 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                     # the CSV reader skips empty lines and joins lines across an unbalanced quote; either shifts
                     # the later line numbers of its piece, which shows as a piece's last request numbered below
                     # the piece's last line
-                    ranges = [(lo, hi) for (_, _, lo), (_, _, hi) in zip(scan.pieces, [*scan.pieces[1:], (0, 0, nl)])
-                              if lo < hi]                # (a last piece may hold only an unterminated line)
+                    ranges = [
+                        (lo, hi)
+                        for (_, _, lo), (_, _, hi) in zip(scan.pieces, [*scan.pieces[1:], (0, 0, nl)])
+                        if lo < hi
+                    ]  # (a last piece may hold only an unterminated line)
                     ends = [hi for _, hi in ranges]
-                    tops = _fetch1(con.execute(
-                        "SELECT " + ", ".join(f"max(line_no) FILTER (WHERE line_no > {lo} AND line_no <= {hi})"
-                                              for lo, hi in ranges)
-                        + " FROM requests WHERE source_id = ? AND line_no >= 1", [sid]))
+                    tops = _fetch1(
+                        con.execute(
+                            "SELECT "
+                            + ", ".join(
+                                f"max(line_no) FILTER (WHERE line_no > {lo} AND line_no <= {hi})" for lo, hi in ranges
+                            )
+                            + " FROM requests WHERE source_id = ? AND line_no >= 1",
+                            [sid],
+                        )
+                    )
                     if list(tops) != ends:
                         raise _Fallback
                     rows -= _drop_bad_ts(con, fmt, params)
@@ -593,7 +674,7 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
             except duckdb.Error as exc:
                 raise _Fallback from exc
             finally:
-                if bar is not None:                      # the fed bytes moved the bar; the whole file moves it
+                if bar is not None:  # the fed bytes moved the bar; the whole file moves it
                     bar.update(-feed.fed)
             if rows + rejects != total:
                 raise _Fallback
@@ -615,8 +696,12 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
                     if rows < len(table):
                         _run(con, _rejects_sql(fmt, src), params)
                     if fmt.windowed:
-                        row = _fetch1(con.execute("SELECT line FROM _strangler_chunk WHERE starts_with(line, '#Fields:') "
-                                          "ORDER BY line_no DESC LIMIT 1"))
+                        row = _fetch1(
+                            con.execute(
+                                "SELECT line FROM _strangler_chunk WHERE starts_with(line, '#Fields:') "
+                                "ORDER BY line_no DESC LIMIT 1"
+                            )
+                        )
                         if row:
                             params["w3c_fields"] = row[0].rstrip("\r")
                 finally:
@@ -627,26 +712,34 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, content: _Content, fmt: F.
             complete = start + reader.complete_bytes
             if bar is not None and content.gz:
                 bar.update(path.stat().st_size)
-        counts = _fetch1(con.execute(
-            "SELECT (SELECT count(*) FROM requests WHERE source_id = $sid), "
-            "(SELECT count(*) FROM rejects WHERE source_id = $sid), "
-            "(SELECT max(line_no) FROM (SELECT line_no FROM requests WHERE source_id = $sid UNION ALL "
-            "SELECT line_no FROM rejects WHERE source_id = $sid))", {"sid": sid}))
+        counts = _fetch1(
+            con.execute(
+                "SELECT (SELECT count(*) FROM requests WHERE source_id = $sid), "
+                "(SELECT count(*) FROM rejects WHERE source_id = $sid), "
+                "(SELECT max(line_no) FROM (SELECT line_no FROM requests WHERE source_id = $sid UNION ALL "
+                "SELECT line_no FROM rejects WHERE source_id = $sid))",
+                {"sid": sid},
+            )
+        )
         rows_total, rejects_total, max_line = counts
-        con.execute("UPDATE sources SET path = ?, lines = ?, rows = ?, rejects = ?, fingerprint = coalesce(?, fingerprint), "
-                    "bytes_read = ?, ingested_at = now() WHERE source_id = ?",
-                    [str(path), rows_total + rejects_total, rows_total, rejects_total, fp, complete, sid])
+        con.execute(
+            "UPDATE sources SET path = ?, lines = ?, rows = ?, rejects = ?, fingerprint = coalesce(?, fingerprint), "
+            "bytes_read = ?, ingested_at = now() WHERE source_id = ?",
+            [str(path), rows_total + rejects_total, rows_total, rejects_total, fp, complete, sid],
+        )
         if (max_line or 0) != rows_total + rejects_total:
-            raise RuntimeError(f"{path}: line accounting broke (max line {max_line}, "
-                               f"{rows_total} rows + {rejects_total} rejects)")
+            raise RuntimeError(
+                f"{path}: line accounting broke (max line {max_line}, {rows_total} rows + {rejects_total} rejects)"
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str,
-                 fmts: dict[str, F.Format], tz: str, bar) -> dict:
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str, fmts: dict[str, F.Format], tz: str, bar
+) -> dict:
     """Ingest one file; returns its summary row (note says new / grew / unchanged / skipped)."""
     t0 = time.perf_counter()
     row = _summary_row(path)
@@ -656,15 +749,15 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
     fp = _fingerprint(head)
     known = _find_source(con, head, path)
     if known is not None and not content.gz and size < known[3]:
-        known = None                                   # same first bytes but shorter: a different file
+        known = None  # same first bytes but shorter: a different file
     if known is None:
         sample = head.decode("utf-8", "replace").splitlines()[:200]
         if len(sample) > 1 and not head.endswith(b"\n"):
-            sample.pop()                               # an unfinished last line says nothing about the format
+            sample.pop()  # an unfinished last line says nothing about the format
         name = fmt_name if fmt_name != "auto" else F.detect(sample)
         if name is None:
             if not head:
-                name = "combined"                      # an empty file: nothing to detect, nothing to parse
+                name = "combined"  # an empty file: nothing to detect, nothing to parse
             else:
                 raise _Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
         sid = int(_fetch1(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
@@ -673,8 +766,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
         sid, name, prev_lines, start, *before = known
         new, note = False, "grew"
         if not content.gz and size == start:
-            last = _fetch1(con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?",
-                               [sid, prev_lines]))
+            last = _fetch1(
+                con.execute("SELECT reason FROM rejects WHERE source_id = ? AND line_no = ?", [sid, prev_lines])
+            )
             if not (last and last[0] in REOPEN):
                 row.update(format=name, note="unchanged", seconds=time.perf_counter() - t0)
                 if bar is not None:
@@ -696,16 +790,31 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt
     added_rows, added_rejects = after[0] - before[0], after[1] - before[1]
     if not new and added_rows == 0 and added_rejects == 0:
         note = "unchanged"
-    row.update(format=name, lines=added_rows + added_rejects, rows=added_rows, rejects=added_rejects,
-               seconds=secs, note=note if not content.truncated else f"{note}; {content.truncated}")
+    row.update(
+        format=name,
+        lines=added_rows + added_rejects,
+        rows=added_rows,
+        rejects=added_rejects,
+        seconds=secs,
+        note=note if not content.truncated else f"{note}; {content.truncated}",
+    )
     row["lines/s"] = row["lines"] / secs if secs > 0 else 0.0
     return row
 
 
 def _summary_row(path: Path, **values) -> dict:
     """One row of the summary table: zeros for what was not read."""
-    return {"file": str(path), "format": "", "lines": 0, "rows": 0, "rejects": 0, "seconds": 0.0, "lines/s": 0.0,
-            "note": "", **values}
+    return {
+        "file": str(path),
+        "format": "",
+        "lines": 0,
+        "rows": 0,
+        "rejects": 0,
+        "seconds": 0.0,
+        "lines/s": 0.0,
+        "note": "",
+        **values,
+    }
 
 
 class _Unreadable(Exception):
@@ -727,8 +836,15 @@ def _progress_bar(con: duckdb.DuckDBPyConnection, on: bool) -> bool:
 
 # --- public API -------------------------------------------------------------------------------------------------
 
-def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", tz: str | None = None,
-           progress: bool = False, json_fields: dict[str, list[str]] | None = None) -> IngestResult:
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[str],
+    fmt: str = "auto",
+    tz: str | None = None,
+    progress: bool = False,
+    json_fields: dict[str, list[str]] | None = None,
+) -> IngestResult:
     """Load log files (files, directories, globs; plain or gzip) into `requests` and `rejects`.
 
     `fmt` names the format or 'auto' (detected per file); `tz` is the zone of timestamps that carry no offset
@@ -747,11 +863,11 @@ def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", 
     files, errors = expand(paths)
     rows: list[dict] = []
     bar = None
-    shown = _progress_bar(con, False)                 # ours (tqdm) or none: never DuckDB's on stdout
+    shown = _progress_bar(con, False)  # ours (tqdm) or none: never DuckDB's on stdout
     limit = _fetch1(con.execute("SELECT current_setting('memory_limit')"))[0]
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a 10 GB log must not take the machine's memory
     ordered = _fetch1(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
-    con.execute("SET preserve_insertion_order = false")   # rows carry their line_no: a quarter faster inserts
+    con.execute("SET preserve_insertion_order = false")  # rows carry their line_no: a quarter faster inserts
     if progress:
         from tqdm import tqdm
 
@@ -797,12 +913,15 @@ def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def rejects_by_reason(con: duckdb.DuckDBPyConnection, examples: int = 3) -> pd.DataFrame:
     """Rejects counted by reason, with the first `examples` raw lines of each as 'file:line: raw' (unescaped
     text: display it with pandas, which escapes it)."""
-    return con.execute(f"""
+    return con.execute(
+        f"""
         SELECT r.reason, count(*) AS rejects,
                array_to_string(list({_FILE} || ':' || r.line_no || ': ' || left(r.raw, 200)
                                     ORDER BY r.source_id, r.line_no)[1:$n], chr(10)) AS examples
         FROM rejects r JOIN sources s USING (source_id)
-        GROUP BY r.reason ORDER BY rejects DESC, r.reason""", {"n": int(examples)}).df()
+        GROUP BY r.reason ORDER BY rejects DESC, r.reason""",
+        {"n": int(examples)},
+    ).df()
 
 
 def coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

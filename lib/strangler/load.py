@@ -6,6 +6,7 @@ in `X-Forwarded-For` (uvicorn trusts it from 127.0.0.1), so the router's sticky 
 that need a login get a seeded bearer token most of the time. The run stops by itself after `requests`
 requests or `duration` seconds, whichever comes first.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,8 @@ import pyarrow.compute as pc
 
 from strangler.errors import StranglerError
 
-AUTH_SHARE = 0.9        # requests to login-only routes that carry a valid token
-PLAN_SIZE = 20_000      # requests drawn up front; a longer run cycles through them
+AUTH_SHARE = 0.9  # requests to login-only routes that carry a valid token
+PLAN_SIZE = 20_000  # requests drawn up front; a longer run cycles through them
 
 
 def check_loopback(url: str) -> str:
@@ -38,19 +39,22 @@ def check_loopback(url: str) -> str:
         raise StranglerError(f"--url {url!r}: cannot resolve {parts.hostname!r} ({exc})") from None
     addresses = {info[4][0] for info in infos}
     if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise StranglerError(f"--url {url!r} is not a loopback address; strangler load only targets this "
-                             "machine (127.0.0.1, ::1, localhost)")
+        raise StranglerError(
+            f"--url {url!r} is not a loopback address; strangler load only targets this "
+            "machine (127.0.0.1, ::1, localhost)"
+        )
     return parts.hostname
 
 
 @dataclass
 class Plan:
     """The requests to send, drawn from the demo's traffic model: parallel lists, one entry per request."""
+
     methods: list[str]
-    targets: list[str]            # path + query string
+    targets: list[str]  # path + query string
     clients: list[str]
     agents: list[str]
-    auth: list[str | None]        # Authorization header or None
+    auth: list[str | None]  # Authorization header or None
 
     def __len__(self) -> int:
         return len(self.methods)
@@ -77,21 +81,24 @@ def plan(requests: int, seed: int = 7) -> Plan:
 @dataclass
 class LoadResult:
     """What a run did: counts by status and by backend (from `x-strangler-backend`), client-side latency."""
+
     url: str
     requests: int
     seconds: float
     statuses: Counter = field(default_factory=Counter)
     backends: Counter = field(default_factory=Counter)
-    failures: int = 0                      # transport errors (no HTTP answer)
+    failures: int = 0  # transport errors (no HTTP answer)
     p50_ms: float = float("nan")
     p95_ms: float = float("nan")
 
     def __str__(self) -> str:
         rate = self.requests / self.seconds if self.seconds else 0.0
         classes = Counter(f"{s // 100}xx" for s in self.statuses.elements())
-        return (f"load {self.url}: {self.requests:,} requests in {self.seconds:.1f} s ({rate:,.0f}/s); "
-                f"status {dict(sorted(classes.items()))}; backend {dict(sorted(self.backends.items()))}; "
-                f"client p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms; {self.failures} failed")
+        return (
+            f"load {self.url}: {self.requests:,} requests in {self.seconds:.1f} s ({rate:,.0f}/s); "
+            f"status {dict(sorted(classes.items()))}; backend {dict(sorted(self.backends.items()))}; "
+            f"client p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms; {self.failures} failed"
+        )
 
 
 async def _wait_ready(client, deadline: float) -> None:
@@ -107,7 +114,9 @@ async def _wait_ready(client, deadline: float) -> None:
             await asyncio.sleep(0.1)
 
 
-async def _run(url: str, todo: Plan, count: int, duration: float, concurrency: int, timeout: float, wait: float) -> LoadResult:
+async def _run(
+    url: str, todo: Plan, count: int, duration: float, concurrency: int, timeout: float, wait: float
+) -> LoadResult:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -148,8 +157,15 @@ async def _run(url: str, todo: Plan, count: int, duration: float, concurrency: i
     return result
 
 
-def run(url: str = "http://127.0.0.1:8000", requests: int = 10_000, duration: float = 60.0,
-        concurrency: int = 8, seed: int = 7, timeout: float = 10.0, wait: float = 0.0) -> LoadResult:
+def run(
+    url: str = "http://127.0.0.1:8000",
+    requests: int = 10_000,
+    duration: float = 60.0,
+    concurrency: int = 8,
+    seed: int = 7,
+    timeout: float = 10.0,
+    wait: float = 0.0,
+) -> LoadResult:
     """Send up to `requests` demo requests to `url` (loopback only) for at most `duration` seconds.
 
     wait: seconds to wait for the server to answer `GET /health` first (for a router that is still starting)."""
@@ -166,11 +182,12 @@ def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = 
     from strangler import demo
     from strangler.demo import traffic
 
-    start = start or dt.datetime.now(dt.timezone.utc)
+    start = start or dt.datetime.now(dt.UTC)
     n = len(traffic.BATCHES)
     cutovers = [start + dt.timedelta(seconds=duration * k / (n + 1)) for k in range(1, n + 1)]
-    text = demo.manifest_text(cutovers, "Live demo manifest written by strangler.load.live_manifest: "
-                                        "cutovers during the run.")
+    text = demo.manifest_text(
+        cutovers, "Live demo manifest written by strangler.load.live_manifest: cutovers during the run."
+    )
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ canary = 0.1        # optional: this fraction of the batch's requests goes to Fa
 
 Every error names the file and line, so a user can fix the manifest without reading code.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,11 +31,11 @@ _ROUTE = re.compile(r"^(?P<method>[A-Z]+)\s+(?P<rule>/\S*)$")
 @dataclass(frozen=True)
 class Batch:
     name: str
-    cutover: dt.datetime                  # timezone-aware, UTC
-    routes: tuple[tuple[str, str], ...]   # (method, rule)
+    cutover: dt.datetime  # timezone-aware, UTC
+    routes: tuple[tuple[str, str], ...]  # (method, rule)
     canary: float | None = None
     position: int = 1
-    line: int = 0                         # line of its [[batch]] header in the file
+    line: int = 0  # line of its [[batch]] header in the file
 
 
 def _batch_lines(text: str) -> list[int]:
@@ -66,8 +67,10 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
     unknown = set(data) - {"batch"}
     if unknown:
         key = sorted(unknown)[0]
-        raise StranglerError(f"{filename}:{_find_line(text, 1, key)}: unknown top-level key {key!r}; "
-                             "a manifest holds only [[batch]] tables")
+        raise StranglerError(
+            f"{filename}:{_find_line(text, 1, key)}: unknown top-level key {key!r}; "
+            "a manifest holds only [[batch]] tables"
+        )
     raw_batches = data.get("batch", [])
     if not isinstance(raw_batches, list) or not all(isinstance(item, dict) for item in raw_batches):
         bline = _key_line(text, "batch")
@@ -92,16 +95,20 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
             try:
                 cutover = dt.datetime.fromisoformat(cutover.replace("Z", "+00:00"))
             except ValueError:
-                raise StranglerError(f"{filename}:{cline}: cutover {cutover!r} is not a date-time; "
-                                     "write e.g. cutover = 2026-03-02T09:00:00Z") from None
+                raise StranglerError(
+                    f"{filename}:{cline}: cutover {cutover!r} is not a date-time; "
+                    "write e.g. cutover = 2026-03-02T09:00:00Z"
+                ) from None
         if isinstance(cutover, dt.date) and not isinstance(cutover, dt.datetime):
-            cutover = dt.datetime.combine(cutover, dt.time(), dt.timezone.utc)
+            cutover = dt.datetime.combine(cutover, dt.time(), dt.UTC)
         if not isinstance(cutover, dt.datetime):
             raise StranglerError(f"{where}: batch {name!r} needs cutover = 2026-03-02T09:00:00Z")
         if cutover.tzinfo is None:
-            raise StranglerError(f"{filename}:{cline}: cutover of batch {name!r} has no time zone; "
-                                 "add Z for UTC or an offset such as +01:00")
-        cutover = cutover.astimezone(dt.timezone.utc)
+            raise StranglerError(
+                f"{filename}:{cline}: cutover of batch {name!r} has no time zone; "
+                "add Z for UTC or an offset such as +01:00"
+            )
+        cutover = cutover.astimezone(dt.UTC)
         routes = item.get("routes")
         if not isinstance(routes, list) or not routes:
             raise StranglerError(f"{where}: batch {name!r} needs routes = [\"GET /path\", ...]")
@@ -110,20 +117,23 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
             rline = _find_line(text, line, str(r)) if isinstance(r, str) else line
             m = _ROUTE.match(r.strip()) if isinstance(r, str) else None
             if not m or m["method"] not in METHODS:
-                raise StranglerError(f"{filename}:{rline}: route {r!r} in batch {name!r} must read "
-                                     f"\"METHOD /rule\" with METHOD one of {', '.join(METHODS)}")
+                raise StranglerError(
+                    f"{filename}:{rline}: route {r!r} in batch {name!r} must read "
+                    f"\"METHOD /rule\" with METHOD one of {', '.join(METHODS)}"
+                )
             key = (m["method"], m["rule"])
             if key in seen_routes:
                 raise StranglerError(f"{filename}:{rline}: route {r!r} is in batch {seen_routes[key]!r} already")
             seen_routes[key] = name
             parsed.append(key)
         canary = item.get("canary")
-        if canary is not None and (isinstance(canary, bool) or not isinstance(canary, (int, float))
-                                   or not 0 <= canary <= 1):
-            raise StranglerError(f"{filename}:{_find_line(text, line, 'canary')}: canary of batch {name!r} "
-                                 "must be a number from 0 to 1")
-        batches.append(Batch(name, cutover, tuple(parsed), None if canary is None else float(canary),
-                             position, line))
+        if canary is not None and (
+            isinstance(canary, bool) or not isinstance(canary, (int, float)) or not 0 <= canary <= 1
+        ):
+            raise StranglerError(
+                f"{filename}:{_find_line(text, line, 'canary')}: canary of batch {name!r} must be a number from 0 to 1"
+            )
+        batches.append(Batch(name, cutover, tuple(parsed), None if canary is None else float(canary), position, line))
     return batches
 
 
@@ -175,20 +185,29 @@ def toml_str(text: str) -> str:
 
 def _cutover_text(cutover: dt.datetime) -> str:
     if cutover.tzinfo is None:
-        cutover = cutover.replace(tzinfo=dt.timezone.utc)
-    return cutover.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cutover = cutover.replace(tzinfo=dt.UTC)
+    return cutover.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def batch_toml(name: str, cutover: dt.datetime, routes: Iterable[str | tuple[str, str]],
-               canary: float | None = None, comments: Iterable[str] = (), note: str | None = None) -> list[str]:
+def batch_toml(
+    name: str,
+    cutover: dt.datetime,
+    routes: Iterable[str | tuple[str, str]],
+    canary: float | None = None,
+    comments: Iterable[str] = (),
+    note: str | None = None,
+) -> list[str]:
     """The lines of one `[[batch]]` table, ending with a blank line; join them with newlines.
 
     `cutover` is written in UTC (a naive one is taken as UTC); `routes` are "METHOD /rule"
     strings or (method, rule) pairs; `comments` become `# ...` lines before `routes`; `note` is a comment at the
     end of the cutover line.
     """
-    lines = ["[[batch]]", f"name = {toml_str(name)}",
-             f"cutover = {_cutover_text(cutover)}" + (f"  # {note}" if note else "")]
+    lines = [
+        "[[batch]]",
+        f"name = {toml_str(name)}",
+        f"cutover = {_cutover_text(cutover)}" + (f"  # {note}" if note else ""),
+    ]
     if canary is not None:
         lines.append(f"canary = {canary:g}")
     lines += [f"# {c}" for c in comments]

@@ -7,6 +7,7 @@ their own Vega bundle, see `charts.enable`). `index.html` links the reports, eac
 the notebook's last cell tagged `summary`. A failing notebook stops the build with a StranglerError naming the
 notebook and the cell; the partly executed notebook is kept in `out/notebooks/` for inspection.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,9 +17,10 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import nbformat
 
@@ -29,15 +31,16 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "strangler"
 ORDER = ("01_ingest", "02_endpoints", "03_priorities", "04_batch_review", "05_progress")
 PER_BATCH = "04_batch_review"
-EXECUTED = "notebooks"      # sub-folder of `out` that keeps the executed .ipynb files
-TIMEOUT_S = 900             # per cell
+EXECUTED = "notebooks"  # sub-folder of `out` that keeps the executed .ipynb files
+TIMEOUT_S = 900  # per cell
 
 
 @dataclass(frozen=True)
 class Job:
     """One notebook run: which notebook, with which parameters, exported under which name."""
+
     notebook: Path
-    name: str                                   # output stem: `<name>.html`, `notebooks/<name>.ipynb`
+    name: str  # output stem: `<name>.html`, `notebooks/<name>.ipynb`
     title: str
     parameters: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +48,7 @@ class Job:
 @dataclass(frozen=True)
 class Report:
     """One exported report, as listed in index.html."""
+
     name: str
     title: str
     html: Path
@@ -69,9 +73,14 @@ def _notebook_path(notebooks_dir: Path, stem: str) -> Path:
     raise StranglerError(f"notebook {ipynb} does not exist (nor its paired {stem}.py)")
 
 
-def jobs(db: str | Path, manifest: str | Path | None = None, logs: Sequence[str | Path] = (),
-         apps: Sequence[str] = (), source: str | Path | None = None,
-         notebooks_dir: str | Path | None = None) -> list[Job]:
+def jobs(
+    db: str | Path,
+    manifest: str | Path | None = None,
+    logs: Sequence[str | Path] = (),
+    apps: Sequence[str] = (),
+    source: str | Path | None = None,
+    notebooks_dir: str | Path | None = None,
+) -> list[Job]:
     """The notebook runs of a report, in order; 04_batch_review once per batch of the manifest."""
     from strangler import manifest as manifest_mod
 
@@ -79,7 +88,7 @@ def jobs(db: str | Path, manifest: str | Path | None = None, logs: Sequence[str 
     batches = manifest_mod.load(manifest) if manifest is not None else []
     db_s, man_s, src_s = _abs(db), _abs(manifest), _abs(source)
     per_notebook: dict[str, dict[str, Any]] = {
-        "01_ingest": {"logs": [_abs(p) for p in logs]},          # globs too: resolved against this cwd
+        "01_ingest": {"logs": [_abs(p) for p in logs]},  # globs too: resolved against this cwd
         "02_endpoints": {"apps": list(apps), "source": src_s},
         "03_priorities": {"source": src_s, "manifest": man_s},
         "05_progress": {"manifest": man_s},
@@ -94,8 +103,9 @@ def jobs(db: str | Path, manifest: str | Path | None = None, logs: Sequence[str 
                 while slug in used:
                     slug += "_"
                 used.add(slug)
-                out.append(Job(path, f"{stem}-{slug}", f"{stem} — {b.name}",
-                               {"db": db_s, "manifest": man_s, "batch": b.name}))
+                out.append(
+                    Job(path, f"{stem}-{slug}", f"{stem} — {b.name}", {"db": db_s, "manifest": man_s, "batch": b.name})
+                )
         else:
             out.append(Job(path, stem, stem, {"db": db_s, **per_notebook[stem]}))
     return out
@@ -115,14 +125,16 @@ def kernel_name() -> str:
             argv0 = ksm.get_kernel_spec(name).argv[0]
         except NoSuchKernel:
             continue
-        if argv0 in ("python", "python3", f"python3.{sys.version_info[1]}") or \
-                Path(argv0).resolve() == Path(sys.executable).resolve():
+        if (
+            argv0 in ("python", "python3", f"python3.{sys.version_info[1]}")
+            or Path(argv0).resolve() == Path(sys.executable).resolve()
+        ):
             return name
     from ipykernel.kernelspec import install
 
     try:
         install(kernel_name="strangler", display_name="strangler (Python)", prefix=sys.prefix)
-    except PermissionError:                  # a system interpreter: install for this user instead
+    except PermissionError:  # a system interpreter: install for this user instead
         install(kernel_name="strangler", display_name="strangler (Python)", user=True)
     return "strangler"
 
@@ -145,11 +157,13 @@ def _failure(job: Job, executed: Path, exc: Exception) -> StranglerError:
             f"notebook {job.notebook.name} ({job.title}) failed in cell In[{exc.exec_count}] "
             f"(cell {exc.cell_index} of {executed}, starting {first.strip()[:80]!r}): "
             f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}; "
-            f"the partly executed notebook is kept at {executed}")
+            f"the partly executed notebook is kept at {executed}"
+        )
     kept = f"; partial output kept at {executed}" if executed.exists() else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return StranglerError(f"notebook {job.notebook.name} ({job.title}) could not run: "
-                          f"{type(exc).__name__}: {first}{kept}")
+    return StranglerError(
+        f"notebook {job.notebook.name} ({job.title}) could not run: {type(exc).__name__}: {first}{kept}"
+    )
 
 
 def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.NotebookNode:
@@ -159,11 +173,18 @@ def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.Not
     executed.parent.mkdir(parents=True, exist_ok=True)
     nb = _load(job)
     try:
-        return pm.execute_notebook(nb, str(executed), parameters=job.parameters,
-                                   kernel_name=kernel or kernel_name(), language="python",
-                                   progress_bar=False, log_output=False,
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                                   cwd=os.getcwd(), execution_timeout=TIMEOUT_S)   # where --app modules live
+        return pm.execute_notebook(
+            nb,
+            str(executed),
+            parameters=job.parameters,
+            kernel_name=kernel or kernel_name(),
+            language="python",
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            cwd=os.getcwd(),
+            execution_timeout=TIMEOUT_S,
+        )  # where --app modules live
     except Exception as exc:  # papermill raises its own error for a failing cell, others for a dead kernel
         raise _failure(job, executed, exc) from None
 
@@ -182,8 +203,11 @@ def summary(nb: nbformat.NotebookNode) -> str:
     """The one line printed by the notebook's last cell tagged `summary` ("" when there is none)."""
     for cell in reversed(nb.cells):
         if cell.cell_type == "code" and "summary" in cell.get("metadata", {}).get("tags", []):
-            text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                           if o.get("output_type") == "stream" and o.get("name") == "stdout")
+            text = "".join(
+                o.get("text", "")
+                for o in cell.get("outputs", [])
+                if o.get("output_type") == "stream" and o.get("name") == "stdout"
+            )
             return " ".join(text.split())
     return ""
 
@@ -193,9 +217,14 @@ def _exporter():
     """The HTML exporter (built once: loading the template and its CSS costs a second)."""
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES_DIR)],
-                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                        embed_images=True)
+    return HTMLExporter(
+        template_name=TEMPLATE,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
 
 
 def _for_export(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -207,8 +236,9 @@ def _for_export(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "parameters" in tags or "injected-parameters" in tags or "remove_cell" in tags:
             continue
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [
+                o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
         keep.append(cell)
     nb.cells = keep
     return nb
@@ -238,21 +268,28 @@ def write_index(reports: Sequence[Report], out: Path, meta: Iterable[tuple[str, 
         f'<p class="summary">{e(r.summary) or "<em>(no summary)</em>"}</p>'
         f'<p class="meta">{r.seconds:.1f} s · executed notebook: '
         f'<a href="{e(EXECUTED)}/{e(r.notebook.name)}">{e(r.notebook.name)}</a></p></li>'
-        for r in reports)
+        for r in reports
+    )
     facts = "".join(f"<li><strong>{e(k)}</strong>: {e(v)}</li>" for k, v in meta)
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         f"<title>strangler reports</title><style>{INDEX_CSS}</style></head>\n<body>\n"
         "<h1>strangler reports</h1>\n"
-        f"<ul class=\"meta\">{facts}</ul>\n<ul class=\"reports\">\n{items}\n</ul>\n</body></html>\n")
+        f"<ul class=\"meta\">{facts}</ul>\n<ul class=\"reports\">\n{items}\n</ul>\n</body></html>\n"
+    )
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
 
 
-def run(job_list: Sequence[Job], out: str | Path, progress: bool = False, kernel: str | None = None,
-        meta: Iterable[tuple[str, str]] = ()) -> Path:
+def run(
+    job_list: Sequence[Job],
+    out: str | Path,
+    progress: bool = False,
+    kernel: str | None = None,
+    meta: Iterable[tuple[str, str]] = (),
+) -> Path:
     """Execute and export each job in order, then write out/index.html; returns its path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -271,7 +308,7 @@ def run(job_list: Sequence[Job], out: str | Path, progress: bool = False, kernel
         reports.append(Report(job.name, title, page, executed, summary(nb), seconds))
         if progress:
             print(f"[{i}/{len(job_list)}] {job.title}: {seconds:.1f} s → {page}", file=sys.stderr, flush=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return write_index(reports, out, [("generated", stamp), *meta])
 
 
@@ -291,8 +328,9 @@ def chart_specs(nb: nbformat.NotebookNode) -> list[dict]:
     return found
 
 
-def chart_pngs(executed: str | Path, images: str | Path, which: dict[str, int] | None = None,
-               scale: float = 2.0) -> list[Path]:
+def chart_pngs(
+    executed: str | Path, images: str | Path, which: dict[str, int] | None = None, scale: float = 2.0
+) -> list[Path]:
     """PNG files (vl-convert) of charts from executed notebooks, for the README.
 
     `which` maps a notebook name (stem in `executed`) to the index of its chart; default: chart 0 of each.
@@ -313,9 +351,16 @@ def chart_pngs(executed: str | Path, images: str | Path, which: dict[str, int] |
     return written
 
 
-def build(db: str | Path, manifest: str | Path | None, out: str | Path, logs: Sequence[str | Path] = (),
-          apps: Sequence[str] = (), source: str | Path | None = None, progress: bool = False,
-          notebooks_dir: str | Path | None = None) -> Path:
+def build(
+    db: str | Path,
+    manifest: str | Path | None,
+    out: str | Path,
+    logs: Sequence[str | Path] = (),
+    apps: Sequence[str] = (),
+    source: str | Path | None = None,
+    progress: bool = False,
+    notebooks_dir: str | Path | None = None,
+) -> Path:
     """Run every notebook headless (04 once per batch) and export offline HTML; returns out/index.html."""
     job_list = jobs(db, manifest, logs=logs, apps=apps, source=source, notebooks_dir=notebooks_dir)
     meta = [("database", str(db))] + ([("manifest", str(manifest))] if manifest is not None else [])

@@ -24,6 +24,7 @@ The manifest is re-read when its file changes (checked at most every `reload_int
 restart; an edit that does not parse is logged and the previous plan stays. FastAPI does not answer HEAD for a
 GET route, so HEAD stays on Flask unless the FastAPI route lists HEAD itself.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,11 +39,13 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Iterator
+from typing import Any
 
-from strangler import dbtime, manifest as manifest_mod
+from strangler import dbtime
+from strangler import manifest as manifest_mod
 from strangler.errors import StranglerError
 
 log = logging.getLogger("strangler.router")
@@ -52,17 +55,28 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOG_KEYS = ("ts", "method", "path", "route", "backend", "status", "duration_ms", "bytes", "db_ms", "db_queries",
-            "request_id")
+LOG_KEYS = (
+    "ts",
+    "method",
+    "path",
+    "route",
+    "backend",
+    "status",
+    "duration_ms",
+    "bytes",
+    "db_ms",
+    "db_queries",
+    "request_id",
+)
 BACKEND_HEADER = b"x-strangler-backend"
 REQUEST_ID_HEADER = b"x-request-id"
-SCOPE_KEY = "strangler.exchange"      # scope (and a2wsgi's environ["asgi.scope"]) key of the per-request record
-ROUTE_KEY = "strangler.route"         # environ key where the Flask hook leaves the matched rule
+SCOPE_KEY = "strangler.exchange"  # scope (and a2wsgi's environ["asgi.scope"]) key of the per-request record
+ROUTE_KEY = "strangler.route"  # environ key where the Flask hook leaves the matched rule
 DEFAULT_FLASK = "strangler.demo.flask_app:app"
 DEFAULT_FASTAPI = "strangler.demo.fastapi_app:app"
 
 _PARAM = re.compile(r"<[^<>]*>|\{[^{}]*\}")
-_ID_PREFIX = os.urandom(8).hex()             # request ids: random per process + a counter (uuid4 costs ~5 µs)
+_ID_PREFIX = os.urandom(8).hex()  # request ids: random per process + a counter (uuid4 costs ~5 µs)
 _id_counter = itertools.count(1)
 
 
@@ -98,23 +112,26 @@ def load_app(spec: str) -> Any:
 
 # --- dispatch table -----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Plan:
     """When and how much of one FastAPI route's traffic goes to FastAPI."""
+
     batch: str
-    cutover: float             # POSIX seconds
-    canary: float | None       # fraction of clients; None means all of them
+    cutover: float  # POSIX seconds
+    canary: float | None  # fraction of clients; None means all of them
 
 
 @dataclass(frozen=True)
 class Target:
     """One FastAPI route, in the app's matching order, with the plans of the methods that a batch moved."""
-    route: Any                 # the effective route (a starlette route, or FastAPI's RouteContext)
-    name: str                  # the route as FastAPI names it (its full path, prefix included)
-    public: str                # the public path template (prefix removed)
-    plans: dict[str, Plan]     # method -> plan
-    regex: Any                 # the route's compiled path regex: a cheap pre-filter before `matches`
-    matches: Callable          # the route's own `matches(scope)`
+
+    route: Any  # the effective route (a starlette route, or FastAPI's RouteContext)
+    name: str  # the route as FastAPI names it (its full path, prefix included)
+    public: str  # the public path template (prefix removed)
+    plans: dict[str, Plan]  # method -> plan
+    regex: Any  # the route's compiled path regex: a cheap pre-filter before `matches`
+    matches: Callable  # the route's own `matches(scope)`
 
 
 def fastapi_routes(app: Any) -> list[Any]:
@@ -130,8 +147,9 @@ def fastapi_routes(app: Any) -> list[Any]:
     return [ctx for ctx, _ in route_contexts(routes)]
 
 
-def dispatch_table(fastapi_app: Any, batches: list[manifest_mod.Batch], prefix: str = "") \
-        -> tuple[list[Target], list[tuple[str, str, str]]]:
+def dispatch_table(
+    fastapi_app: Any, batches: list[manifest_mod.Batch], prefix: str = ""
+) -> tuple[list[Target], list[tuple[str, str, str]]]:
     """FastAPI routes under `prefix` with their plans, and the (batch, method, rule) that have no FastAPI twin."""
     routes = fastapi_routes(fastapi_app)
     wanted: dict[tuple[str, str], Plan] = {}
@@ -145,7 +163,7 @@ def dispatch_table(fastapi_app: Any, batches: list[manifest_mod.Batch], prefix: 
         regex = getattr(route, "path_regex", None)
         if regex is None or path is None or not path.startswith(prefix):
             continue
-        public = path[len(prefix):] or "/"
+        public = path[len(prefix) :] or "/"
         key = template_key(public)
         methods = getattr(route, "methods", None) or set()
         plans: dict[str, Plan] = {}
@@ -164,6 +182,7 @@ def dispatch_table(fastapi_app: Any, batches: list[manifest_mod.Batch], prefix: 
 
 # --- access log ---------------------------------------------------------------------------------------------
 
+
 def _iso(ts: float) -> str:
     whole = int(ts)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1e6):06d}Z"
@@ -172,9 +191,19 @@ def _iso(ts: float) -> str:
 def format_record(values: tuple) -> str:
     """One log line (with its newline) from the tuple the event loop queued."""
     ts, method, path, route, backend, status, duration, size, db_ms, db_queries, rid = values
-    record = {"ts": _iso(ts), "method": method, "path": path, "route": route, "backend": backend,
-              "status": status, "duration_ms": round(duration * 1000.0, 3), "bytes": size,
-              "db_ms": round(db_ms, 3), "db_queries": db_queries, "request_id": rid}
+    record = {
+        "ts": _iso(ts),
+        "method": method,
+        "path": path,
+        "route": route,
+        "backend": backend,
+        "status": status,
+        "duration_ms": round(duration * 1000.0, 3),
+        "bytes": size,
+        "db_ms": round(db_ms, 3),
+        "db_queries": db_queries,
+        "request_id": rid,
+    }
     return json.dumps(record, separators=(",", ":")) + "\n"
 
 
@@ -184,7 +213,7 @@ class AccessLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="strangler-access-log", daemon=True)
@@ -225,9 +254,11 @@ class AccessLog:
 
 # --- the router ---------------------------------------------------------------------------------------------
 
+
 class _Exchange:
     """What the router learns about one request while it is served."""
-    __slots__ = ("db", "route", "status", "bytes", "started", "done", "end")
+
+    __slots__ = ("bytes", "db", "done", "end", "route", "started", "status")
 
     def __init__(self) -> None:
         self.db = dbtime.DbTime()
@@ -278,7 +309,7 @@ def _measured_iter(result: Iterable[bytes], acc: dbtime.DbTime) -> Iterator[byte
                 close()
 
 
-_hooked_apps: dict[int, int] = {}       # id(Flask app) -> routers using it: the hook stays while one does
+_hooked_apps: dict[int, int] = {}  # id(Flask app) -> routers using it: the hook stays while one does
 
 
 def _hook_flask(app: Any, connect: bool) -> None:
@@ -307,9 +338,18 @@ def _flask_rule_hook(sender: Any, **_: Any) -> None:
 class Router:
     """The ASGI app. Build it with `create`; call `close()` (or let lifespan shutdown do it) to flush the log."""
 
-    def __init__(self, manifest: str | Path, flask_app: Any, fastapi_app: Any, access_log: str | Path | None = None,
-                 *, prefix: str = "", client_header: str | None = None, flask_workers: int = 10,
-                 reload_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        manifest: str | Path,
+        flask_app: Any,
+        fastapi_app: Any,
+        access_log: str | Path | None = None,
+        *,
+        prefix: str = "",
+        client_header: str | None = None,
+        flask_workers: int = 10,
+        reload_interval: float = 1.0,
+    ) -> None:
         from a2wsgi import WSGIMiddleware
 
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -360,8 +400,13 @@ class Router:
             return
         self.targets, self.missing = dispatch_table(self.fastapi, batches, self.prefix)
         for batch, method, rule in self.missing:
-            log.warning("batch %r: %s %s has no FastAPI twin under %r; it stays on Flask",
-                        batch, method, rule, self.prefix or "/")
+            log.warning(
+                "batch %r: %s %s has no FastAPI twin under %r; it stays on Flask",
+                batch,
+                method,
+                rule,
+                self.prefix or "/",
+            )
 
     # dispatch -------------------------------------------------------------------------------------------
 
@@ -379,7 +424,7 @@ class Router:
 
         root = scope.get("root_path", "")
         path = scope["path"]
-        public = path[len(root):] if root and path.startswith(root) else path
+        public = path[len(root) :] if root and path.startswith(root) else path
         fpath = self.prefix + public
         method = scope["method"]
         probe = None
@@ -459,7 +504,7 @@ class Router:
             ex.route = target.name
             if self.prefix:
                 root = scope.get("root_path", "")
-                public = scope["path"][len(root):] if root and scope["path"].startswith(root) else scope["path"]
+                public = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
                 scope["path"] = root + self.prefix + public
                 scope["raw_path"] = self._prefix_raw + scope.get("raw_path", public.encode())
         else:
@@ -474,9 +519,16 @@ class Router:
             log.exception("%s %s failed in %s", scope["method"], scope["path"], backend)
             if not ex.started:
                 body = b"Internal Server Error"
-                await send_tracked({"type": "http.response.start", "status": 500,
-                                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                                (b"content-length", str(len(body)).encode())]})
+                await send_tracked(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send_tracked({"type": "http.response.body", "body": body})
             elif not ex.done:
                 raise  # the status line is gone; the server closes the connection
@@ -486,10 +538,23 @@ class Router:
                 raw = scope.get("raw_path")
                 path = raw.decode("latin-1") if raw else scope["path"]
                 if backend == "fastapi" and self.prefix and path.startswith(self.prefix):
-                    path = path[len(self.prefix):]
+                    path = path[len(self.prefix) :]
                 path = path.partition("?")[0]
-                self.access_log.put((t0, scope["method"], path, ex.route, backend, ex.status or 500,
-                                     end - p0, ex.bytes, ex.db.ms, ex.db.queries, rid))
+                self.access_log.put(
+                    (
+                        t0,
+                        scope["method"],
+                        path,
+                        ex.route,
+                        backend,
+                        ex.status or 500,
+                        end - p0,
+                        ex.bytes,
+                        ex.db.ms,
+                        ex.db.queries,
+                        rid,
+                    )
+                )
 
     def close(self) -> None:
         """Flush and close the access log; stop the WSGI thread pool."""
@@ -501,9 +566,17 @@ class Router:
         self.flask.executor.shutdown(wait=False)
 
 
-def create(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAULT_FASTAPI,
-           access_log: str | Path | None = None, *, prefix: str = "", client_header: str | None = None,
-           flask_workers: int = 10, reload_interval: float = 1.0) -> Router:
+def create(
+    manifest: str | Path,
+    flask: Any = DEFAULT_FLASK,
+    fastapi: Any = DEFAULT_FASTAPI,
+    access_log: str | Path | None = None,
+    *,
+    prefix: str = "",
+    client_header: str | None = None,
+    flask_workers: int = 10,
+    reload_interval: float = 1.0,
+) -> Router:
     """The router as an ASGI app. `flask`/`fastapi` are app objects or `module:attr` strings.
 
     prefix: the FastAPI side's versioned prefix (`/v2`); client_header: request header naming the client for
@@ -511,13 +584,30 @@ def create(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFA
     a trusted proxy); reload_interval: seconds between checks of the manifest file."""
     flask_app = load_app(flask) if isinstance(flask, str) else flask
     fastapi_app = load_app(fastapi) if isinstance(fastapi, str) else fastapi
-    return Router(manifest, flask_app, fastapi_app, access_log, prefix=prefix, client_header=client_header,
-                  flask_workers=flask_workers, reload_interval=reload_interval)
+    return Router(
+        manifest,
+        flask_app,
+        fastapi_app,
+        access_log,
+        prefix=prefix,
+        client_header=client_header,
+        flask_workers=flask_workers,
+        reload_interval=reload_interval,
+    )
 
 
-def serve(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAULT_FASTAPI,
-          host: str = "127.0.0.1", port: int = 8000, access_log: str | Path | None = None, *, prefix: str = "",
-          client_header: str | None = None, flask_workers: int = 10) -> None:
+def serve(
+    manifest: str | Path,
+    flask: Any = DEFAULT_FLASK,
+    fastapi: Any = DEFAULT_FASTAPI,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    access_log: str | Path | None = None,
+    *,
+    prefix: str = "",
+    client_header: str | None = None,
+    flask_workers: int = 10,
+) -> None:
     """Run the router with uvicorn until interrupted; the access log is flushed at shutdown."""
     import socket
 
@@ -530,12 +620,16 @@ def serve(manifest: str | Path, flask: Any = DEFAULT_FLASK, fastapi: Any = DEFAU
     except OSError as exc:
         raise StranglerError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create(manifest, flask, fastapi, access_log, prefix=prefix, client_header=client_header,
-                 flask_workers=flask_workers)
+    app = create(
+        manifest, flask, fastapi, access_log, prefix=prefix, client_header=client_header, flask_workers=flask_workers
+    )
     moved = sum(len(t.plans) for t in app.targets)
-    print(f"strangler router on http://{host}:{port} — manifest {manifest} ({moved} FastAPI route methods "
-          f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}",
-          file=sys.stderr, flush=True)
+    print(
+        f"strangler router on http://{host}:{port} — manifest {manifest} ({moved} FastAPI route methods "
+        f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
     finally:

@@ -5,6 +5,7 @@ The exact inventory imports the app in *its own* interpreter (`--python`), by ru
 static inventory (`static_inventory.py`) reads the source and runs nothing. Both replace only the rows of the app
 or directory they read, so a Flask app and its FastAPI successor live side by side in one table.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,17 +22,30 @@ import pandas as pd
 from strangler.errors import StranglerError
 
 INVENTORY_SCRIPT = Path(__file__).with_name("_inventory.py")
-COLUMNS = ["framework", "method", "rule", "endpoint", "file", "line", "end_line", "blueprint", "inventory", "app",
-           "position"]
-IMPORT_HINT = ("hint: the app is imported as `flask run` would, from the current directory; set the environment "
-               "variables and config files it needs, or pass --python with the interpreter of its virtualenv")
+COLUMNS = [
+    "framework",
+    "method",
+    "rule",
+    "endpoint",
+    "file",
+    "line",
+    "end_line",
+    "blueprint",
+    "inventory",
+    "app",
+    "position",
+]
+IMPORT_HINT = (
+    "hint: the app is imported as `flask run` would, from the current directory; set the environment "
+    "variables and config files it needs, or pass --python with the interpreter of its virtualenv"
+)
 
 
 @dataclass
 class InventoryResult:
     """What an inventory run stored: routes per app and framework, plus what it could not resolve."""
 
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)   # (app, framework) -> rows
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (app, framework) -> rows
     unresolved: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -55,21 +69,30 @@ def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path |
     with tempfile.TemporaryDirectory(prefix="strangler-inv-") as tmp:
         out = Path(tmp) / "routes.json"
         try:
-            proc = subprocess.run([python, str(INVENTORY_SCRIPT), spec, str(out)], cwd=cwd or os.getcwd(),
-                                  capture_output=True, text=True, timeout=300)
+            proc = subprocess.run(
+                [python, str(INVENTORY_SCRIPT), spec, str(out)],
+                cwd=cwd or os.getcwd(),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         except FileNotFoundError:
             raise StranglerError(f"--python {python}: no such interpreter") from None
         except subprocess.TimeoutExpired:
             raise StranglerError(f"importing {spec} took more than 300 s; does importing it start a server?") from None
         if proc.returncode == 3:
-            raise StranglerError(f"importing {spec} with {python} failed; the app's traceback:\n"
-                                 f"{proc.stderr.rstrip()}\n{IMPORT_HINT}")
+            raise StranglerError(
+                f"importing {spec} with {python} failed; the app's traceback:\n{proc.stderr.rstrip()}\n{IMPORT_HINT}"
+            )
         if proc.returncode == 4:
-            raise StranglerError(f"{spec}: {proc.stderr.strip()}; name the app object (module:app) or its "
-                                 "factory call (module:create_app())")
+            raise StranglerError(
+                f"{spec}: {proc.stderr.strip()}; name the app object (module:app) or its "
+                "factory call (module:create_app())"
+            )
         if proc.returncode != 0 or not out.exists():
-            raise StranglerError(f"the route inventory of {spec} failed in {python} (exit {proc.returncode}):\n"
-                                 f"{proc.stderr.rstrip()}")
+            raise StranglerError(
+                f"the route inventory of {spec} failed in {python} (exit {proc.returncode}):\n{proc.stderr.rstrip()}"
+            )
         return json.loads(out.read_text())
 
 
@@ -90,8 +113,9 @@ def store(con: duckdb.DuckDBPyConnection, app: str, inventory: str, rows: list[d
     return {(app, fw): int(n) for fw, n in counts.items()}
 
 
-def inventory_apps(con: duckdb.DuckDBPyConnection, specs: list[str], python: str | None = None,
-                   cwd: str | Path | None = None) -> InventoryResult:
+def inventory_apps(
+    con: duckdb.DuckDBPyConnection, specs: list[str], python: str | None = None, cwd: str | Path | None = None
+) -> InventoryResult:
     """Exact inventory: import each app (MODULE:ATTR or MODULE:factory()) in `python` and store its routes."""
     result = InventoryResult()
     for spec in specs:
@@ -118,8 +142,10 @@ def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> I
     result.counts.update(store(con, str(root), "source", found.routes))
     con.execute("DELETE FROM routes_unresolved WHERE starts_with(file, ?)", [str(root) + os.sep])
     if found.unresolved:
-        con.executemany("INSERT INTO routes_unresolved VALUES (?, ?, ?, ?)",
-                        [(u.file, u.line, u.reason, u.code) for u in found.unresolved])
+        con.executemany(
+            "INSERT INTO routes_unresolved VALUES (?, ?, ?, ?)",
+            [(u.file, u.line, u.reason, u.code) for u in found.unresolved],
+        )
     result.unresolved = len(found.unresolved)
     return result
 

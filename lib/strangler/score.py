@@ -37,6 +37,7 @@ than the budget gets a batch of its own). Batches are named `<affinity>-<n>` and
 their routes, so high value and low effort come first. Every live route ends in exactly one batch, every dead
 route in none.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,35 +48,96 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from strangler import effort as effort_mod, manifest
+from strangler import effort as effort_mod
+from strangler import manifest
 from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
 DEFAULT_BUDGET = 20.0
-PRIOR_REQUESTS = 100     # pseudo-requests at the overall 5xx rate in rate_5xx_adj
+PRIOR_REQUESTS = 100  # pseudo-requests at the overall 5xx rate in rate_5xx_adj
 
 # the fixed columns of DESIGN.md first, then every input beside them
 SCORE_COLUMNS = [
-    "method", "rule", "requests", "error_rate", "p95_ms", "complexity", "effort", "score", "proposed_batch", "dead",
-    "rank", "status", "batch_position", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx",
-    "traffic_n", "errors_n", "latency_n", "effort_n", "value",
-    "cyclomatic", "helper_cyclomatic", "sloc", "halstead_volume", "maintainability", "helpers",
-    *effort_mod.KINDS, "coupling", "blueprint", "affinity", "endpoint", "file", "line", "view_file", "view_line",
-    "note", "window_start", "window_end",
+    "method",
+    "rule",
+    "requests",
+    "error_rate",
+    "p95_ms",
+    "complexity",
+    "effort",
+    "score",
+    "proposed_batch",
+    "dead",
+    "rank",
+    "status",
+    "batch_position",
+    "share",
+    "rate_5xx",
+    "rate_5xx_adj",
+    "rate_4xx",
+    "traffic_n",
+    "errors_n",
+    "latency_n",
+    "effort_n",
+    "value",
+    "cyclomatic",
+    "helper_cyclomatic",
+    "sloc",
+    "halstead_volume",
+    "maintainability",
+    "helpers",
+    *effort_mod.KINDS,
+    "coupling",
+    "blueprint",
+    "affinity",
+    "endpoint",
+    "file",
+    "line",
+    "view_file",
+    "view_line",
+    "note",
+    "window_start",
+    "window_end",
 ]
 
 
 # columns that may be all NULL in a small app, typed explicitly so that the table's schema never depends on data
 _SCORE_CASTS = ", ".join(
-    [f"CAST({c} AS VARCHAR) AS {c}" for c in ("proposed_batch", "status", "helpers", "blueprint", "affinity",
-                                             "endpoint", "file", "view_file", "note")]
+    [
+        f"CAST({c} AS VARCHAR) AS {c}"
+        for c in (
+            "proposed_batch",
+            "status",
+            "helpers",
+            "blueprint",
+            "affinity",
+            "endpoint",
+            "file",
+            "view_file",
+            "note",
+        )
+    ]
     + [f"CAST({c} AS TIMESTAMPTZ) AS {c}" for c in ("window_start", "window_end")]
-    + [f"CAST({c} AS DOUBLE) AS {c}" for c in ("error_rate", "p95_ms", "effort", "rate_5xx", "rate_5xx_adj",
-                                              "rate_4xx", "share", "halstead_volume", "maintainability")]
-    + [f"CAST({c} AS INTEGER) AS {c}" for c in ("line", "view_line", "batch_position", "rank")])
+    + [
+        f"CAST({c} AS DOUBLE) AS {c}"
+        for c in (
+            "error_rate",
+            "p95_ms",
+            "effort",
+            "rate_5xx",
+            "rate_5xx_adj",
+            "rate_4xx",
+            "share",
+            "halstead_volume",
+            "maintainability",
+        )
+    ]
+    + [f"CAST({c} AS INTEGER) AS {c}" for c in ("line", "view_line", "batch_position", "rank")]
+)
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
+
 
 def parse_weights(weights: str | dict | None) -> dict[str, float]:
     """Weights from 'traffic=1,errors=0.5' or a dict, over the defaults; raises StranglerError on a bad one."""
@@ -116,8 +178,9 @@ def _timestamp(value, name: str) -> dt.datetime | None:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise StranglerError(f"{name} {value!r} is not a date or date-time; write e.g. 2026-03-02 or "
-                             "2026-03-02T09:00:00Z") from None
+        raise StranglerError(
+            f"{name} {value!r} is not a date or date-time; write e.g. 2026-03-02 or 2026-03-02T09:00:00Z"
+        ) from None
     if ts is pd.NaT:
         raise StranglerError(f"{name} {value!r} is not a date or date-time")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -177,8 +240,9 @@ LEFT JOIN planned USING (method, rule)
 """
 
 # the score of one route from its normalised inputs, with the weights as parameters (see `_weight_params`)
-_SCORE_EXPR = ("round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n)"
-               " / ($wt + $we + $wl + $wf), 2)")
+_SCORE_EXPR = (
+    "round(100 * ($wt * traffic_n + $we * errors_n + $wl * latency_n - $wf * effort_n) / ($wt + $we + $wl + $wf), 2)"
+)
 # the order of `rank` among the live routes, given a `score` expression
 _RANK_ORDER = "{score} DESC, requests DESC, rule, method"
 
@@ -226,11 +290,13 @@ def _group(blueprint: object, rule: str) -> str:
 
 # --- the plan -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Plan:
     """The result of `plan`: the scores table as a DataFrame, the batches, and what was written."""
+
     scores: pd.DataFrame
-    batches: pd.DataFrame                      # batch, position, status, routes, effort, requests, share, mean_score
+    batches: pd.DataFrame  # batch, position, status, routes, effort, requests, share, mean_score
     weights: dict[str, float]
     budget: float
     start: dt.datetime | None
@@ -243,8 +309,10 @@ class Plan:
         if not (self.start or self.end):
             return "all requests"
         fmt = "%Y-%m-%d %H:%M UTC"
-        return (f"requests from {self.start.strftime(fmt) if self.start else 'the first'} "
-                f"to {self.end.strftime(fmt) if self.end else 'the last'}")
+        return (
+            f"requests from {self.start.strftime(fmt) if self.start else 'the first'} "
+            f"to {self.end.strftime(fmt) if self.end else 'the last'}"
+        )
 
     @property
     def dead(self) -> pd.DataFrame:
@@ -256,28 +324,44 @@ class Plan:
         live = self.scores[~self.scores["dead"]]
         proposed = self.batches[self.batches["status"] == "proposed"]
         top = live.sort_values("rank").head(1)
-        first = (f"; first: {proposed.iloc[0]['batch']} ({_n(int(proposed.iloc[0]['routes']), 'route')})"
-                 if len(proposed) else "")
+        first = (
+            f"; first: {proposed.iloc[0]['batch']} ({_n(int(proposed.iloc[0]['routes']), 'route')})"
+            if len(proposed)
+            else ""
+        )
         lead = f"; top route {top.iloc[0]['method']} {top.iloc[0]['rule']}" if len(top) else ""
-        return (f"{_n(len(self.scores), 'Flask route')} scored: {_n(len(proposed), 'batch', 'batches')} proposed "
-                f"under {self.budget:g} effort points{first}; {_n(len(self.dead), 'dead route')} to delete{lead}")
+        return (
+            f"{_n(len(self.scores), 'Flask route')} scored: {_n(len(proposed), 'batch', 'batches')} proposed "
+            f"under {self.budget:g} effort points{first}; {_n(len(self.dead), 'dead route')} to delete{lead}"
+        )
 
     def __str__(self) -> str:
         w = ",".join(f"{k}={v:g}" for k, v in self.weights.items())
         lines = [f"scored {len(self.scores)} Flask routes over {self.window} (weights {w}, budget {self.budget:g})"]
         for b in self.batches.itertuples(index=False):
-            lines.append(f"  {b.position:>3}. {b.batch:<24} {b.status:<9} {b.routes:>3} routes  "
-                         f"effort {b.effort:6.1f}  share {b.share:6.1%}  mean score {b.mean_score:6.1f}")
+            lines.append(
+                f"  {b.position:>3}. {b.batch:<24} {b.status:<9} {b.routes:>3} routes  "
+                f"effort {b.effort:6.1f}  share {b.share:6.1%}  mean score {b.mean_score:6.1f}"
+            )
         dead = self.dead
-        lines.append(f"dead routes (delete candidates): {len(dead)}"
-                     + (": " + ", ".join(f"{m} {r}" for m, r in zip(dead["method"], dead["rule"])) if len(dead) else ""))
+        lines.append(
+            f"dead routes (delete candidates): {len(dead)}"
+            + (": " + ", ".join(f"{m} {r}" for m, r in zip(dead["method"], dead["rule"])) if len(dead) else "")
+        )
         for p in self.written:
             lines.append(f"wrote {p}")
         return "\n".join(lines)
 
 
-def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budget: float | None = None,
-         start=None, end=None, source: str | Path | None = None, out: Path | None = None) -> Plan:
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    weights: str | dict | None = None,
+    budget: float | None = None,
+    start=None,
+    end=None,
+    source: str | Path | None = None,
+    out: Path | None = None,
+) -> Plan:
     """Score every Flask route and propose batches; rebuilds tables `scores` and `coupling`.
 
     `source` is the app's source tree for helpers and hooks (default: the folder holding the routes' files);
@@ -292,31 +376,54 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
         raise StranglerError(f"window start {t0:%Y-%m-%d %H:%M} is not before its end {t1:%Y-%m-%d %H:%M}")
     routes = con.execute(_ROUTES_SQL).df()
     if routes.empty:
-        raise StranglerError("no Flask routes in the routes table: run `strangler routes --app MODULE:ATTR` "
-                             "or `strangler routes --source DIR` first")
+        raise StranglerError(
+            "no Flask routes in the routes table: run `strangler routes --app MODULE:ATTR` "
+            "or `strangler routes --source DIR` first"
+        )
     n_req, n_attr = con.execute("SELECT count(*), count(route) FROM requests").fetchone()
     if n_req and not n_attr:
         raise StranglerError("no request is attributed to a route yet: run `strangler attribute` first")
 
-    value = con.execute(_VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", "")),
-                        {"start": t0, "end": t1, "prior": PRIOR_REQUESTS}).df()
+    value = con.execute(
+        _VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", "")),
+        {"start": t0, "end": t1, "prior": PRIOR_REQUESTS},
+    ).df()
     if not value["total"].iloc[0]:
         where = "" if not (t0 or t1) else f" between {t0 or 'the start'} and {t1 or 'the end'}"
-        raise StranglerError(f"no attributed request{where}: every route would look dead; ingest logs "
-                             "(`strangler ingest`), attribute them, or widen --start/--end")
+        raise StranglerError(
+            f"no attributed request{where}: every route would look dead; ingest logs "
+            "(`strangler ingest`), attribute them, or widen --start/--end"
+        )
     metrics, coupling = effort_mod.analyze_routes(routes, source)
-    inputs = routes.merge(value[["method", "rule", "requests", "share", "rate_5xx", "rate_5xx_adj", "rate_4xx", "error_rate",
-                                 "p95_ms", "existing_batch", "cutover_at", "existing_position"]],
-                          on=["method", "rule"]).merge(metrics, on=["method", "rule"])
+    inputs = routes.merge(
+        value[
+            [
+                "method",
+                "rule",
+                "requests",
+                "share",
+                "rate_5xx",
+                "rate_5xx_adj",
+                "rate_4xx",
+                "error_rate",
+                "p95_ms",
+                "existing_batch",
+                "cutover_at",
+                "existing_position",
+            ]
+        ],
+        on=["method", "rule"],
+    ).merge(metrics, on=["method", "rule"])
     inputs["coupling"] = inputs[list(effort_mod.KINDS)].sum(axis=1)
     inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna()
     inputs["affinity"] = [_group(b, r) for b, r in zip(inputs["blueprint"], inputs["rule"])]
     inputs["window_start"], inputs["window_end"] = t0, t1
     con.register("_score_inputs", inputs)
     try:
-        scored = con.execute(_SCORE_SQL.format(inputs="_score_inputs", score=_SCORE_EXPR,
-                                               rank_order=_RANK_ORDER.format(score="score")),
-                             _weight_params(w)).df()
+        scored = con.execute(
+            _SCORE_SQL.format(inputs="_score_inputs", score=_SCORE_EXPR, rank_order=_RANK_ORDER.format(score="score")),
+            _weight_params(w),
+        ).df()
     finally:
         con.unregister("_score_inputs")
     scored, batches = _assign_batches(scored, budget, con)
@@ -342,8 +449,9 @@ def plan(con: duckdb.DuckDBPyConnection, weights: str | dict | None = None, budg
     return result
 
 
-def _assign_batches(scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyConnection
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _assign_batches(
+    scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyConnection
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Existing batches kept; proposed ones packed first-fit per affinity group in score order.
 
     Loops over distinct routes (a few hundred), not over log rows.
@@ -353,7 +461,8 @@ def _assign_batches(scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyCon
     in_batch = scored["existing_batch"].notna()
     scored["status"] = "proposed"
     scored.loc[in_batch, "status"] = [
-        "migrated" if pd.notna(c) and pd.Timestamp(c) <= now else "planned" for c in scored.loc[in_batch, "cutover_at"]]
+        "migrated" if pd.notna(c) and pd.Timestamp(c) <= now else "planned" for c in scored.loc[in_batch, "cutover_at"]
+    ]
     scored.loc[scored["dead"], "status"] = "dead"
     scored["proposed_batch"] = scored["existing_batch"].where(in_batch, None).astype(object)
     taken = set(con.execute("SELECT DISTINCT batch FROM batches").df()["batch"])
@@ -380,28 +489,43 @@ def _assign_batches(scored: pd.DataFrame, budget: float, con: duckdb.DuckDBPyCon
         counters[c["group"]] = k
         c["name"] = f"{c['group']}-{k}"
         taken.add(c["name"])
-    existing = (scored[in_batch].groupby("existing_batch")["existing_position"].min().sort_values())
+    existing = scored[in_batch].groupby("existing_batch")["existing_position"].min().sort_values()
     position = {name: i for i, name in enumerate(existing.index, 1)}
     for i, c in enumerate(chunks, len(position) + 1):
         position[c["name"]] = i
         scored.loc[c["rows"], "proposed_batch"] = c["name"]
     scored["batch_position"] = scored["proposed_batch"].map(position).astype("Int64")
     live = scored[scored["proposed_batch"].notna()]
-    batches = (live.groupby("proposed_batch")
-               .agg(position=("batch_position", "min"), routes=("rule", "size"),
-                    effort=("effort", lambda s: float(s.fillna(1).sum())), requests=("requests", "sum"),
-                    share=("share", lambda s: float(s.fillna(0).sum())), mean_score=("score", "mean"),
-                    status=("status", lambda s: "proposed" if (s == "proposed").all()
-                            else "migrated" if (s == "migrated").all() else "planned"),
-                    cutover_at=("cutover_at", "min"))
-               .reset_index().rename(columns={"proposed_batch": "batch"})
-               .sort_values("position").reset_index(drop=True))
-    batches = batches[["position", "batch", "status", "routes", "effort", "requests", "share", "mean_score",
-                       "cutover_at"]]
+    batches = (
+        live.groupby("proposed_batch")
+        .agg(
+            position=("batch_position", "min"),
+            routes=("rule", "size"),
+            effort=("effort", lambda s: float(s.fillna(1).sum())),
+            requests=("requests", "sum"),
+            share=("share", lambda s: float(s.fillna(0).sum())),
+            mean_score=("score", "mean"),
+            status=(
+                "status",
+                lambda s: (
+                    "proposed" if (s == "proposed").all() else "migrated" if (s == "migrated").all() else "planned"
+                ),
+            ),
+            cutover_at=("cutover_at", "min"),
+        )
+        .reset_index()
+        .rename(columns={"proposed_batch": "batch"})
+        .sort_values("position")
+        .reset_index(drop=True)
+    )
+    batches = batches[
+        ["position", "batch", "status", "routes", "effort", "requests", "share", "mean_score", "cutover_at"]
+    ]
     return scored, batches
 
 
 # --- sensitivity --------------------------------------------------------------------------------------------
+
 
 def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone()[0]:
@@ -412,12 +536,15 @@ def rerank(con: duckdb.DuckDBPyConnection, weights: str | dict | None) -> pd.Dat
     """Score and rank of every live route in the current `scores` table under other weights (no re-analysis)."""
     w = parse_weights(weights)
     _require_scores(con)
-    return con.execute(f"""
+    return con.execute(
+        f"""
         SELECT method, rule, {_SCORE_EXPR} AS score,
                row_number() OVER (ORDER BY {_RANK_ORDER.format(score=_SCORE_EXPR)}) AS rank
         FROM scores WHERE NOT dead
         ORDER BY rank
-    """, _weight_params(w)).df()
+    """,
+        _weight_params(w),
+    ).df()
 
 
 DEFAULT_VARIANTS: dict[str, str] = {
@@ -455,10 +582,14 @@ def rank_changes(con: duckdb.DuckDBPyConnection, variants: dict[str, str | dict]
 def largest_moves(changes: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """The `top` routes whose rank moves most under any variant of `rank_changes` (each route once, its
     largest move): route, variant, base_rank, rank, move."""
-    order = changes.assign(abs_move=changes["move"].abs()).sort_values(["abs_move", "route", "variant"],
-                                                                        ascending=[False, True, True])
-    return order.drop_duplicates("route").head(top)[["route", "variant", "base_rank", "rank", "move"]] \
+    order = changes.assign(abs_move=changes["move"].abs()).sort_values(
+        ["abs_move", "route", "variant"], ascending=[False, True, True]
+    )
+    return (
+        order.drop_duplicates("route")
+        .head(top)[["route", "variant", "base_rank", "rank", "move"]]
         .reset_index(drop=True)
+    )
 
 
 def coupling_by_kind(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -471,6 +602,7 @@ def coupling_by_kind(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 # --- outputs ------------------------------------------------------------------------------------------------
 
+
 def _md(value: object) -> str:
     """A Markdown table cell: pipes, backslashes and newlines escaped."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
@@ -480,16 +612,34 @@ def _md(value: object) -> str:
 def markdown(result: Plan) -> str:
     """The batch plan as Markdown tables to paste into a ticket."""
     w = ", ".join(f"{k}={v:g}" for k, v in result.weights.items())
-    out = ["# Migration plan", "", f"Window: {result.window}. Weights: {w}. Budget: {result.budget:g} effort points per batch.",
-           "", "| # | batch | status | route | effort | requests | share | 5xx rate | p95 ms | score |",
-           "|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "# Migration plan",
+        "",
+        f"Window: {result.window}. Weights: {w}. Budget: {result.budget:g} effort points per batch.",
+        "",
+        "| # | batch | status | route | effort | requests | share | 5xx rate | p95 ms | score |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     s = result.scores[result.scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])
     for r in s.itertuples(index=False):
-        out.append("| " + " | ".join([
-            str(r.batch_position), _md(r.proposed_batch), r.status, f"`{_md(r.method + ' ' + r.rule)}`",
-            "" if pd.isna(r.effort) else f"{r.effort:.1f}", f"{int(r.requests):,}",
-            f"{(r.share or 0):.2%}", "" if pd.isna(r.rate_5xx) else f"{r.rate_5xx:.2%}",
-            "" if pd.isna(r.p95_ms) else f"{r.p95_ms:.0f}", f"{r.score:.1f}"]) + " |")
+        out.append(
+            "| "
+            + " | ".join(
+                [
+                    str(r.batch_position),
+                    _md(r.proposed_batch),
+                    r.status,
+                    f"`{_md(r.method + ' ' + r.rule)}`",
+                    "" if pd.isna(r.effort) else f"{r.effort:.1f}",
+                    f"{int(r.requests):,}",
+                    f"{(r.share or 0):.2%}",
+                    "" if pd.isna(r.rate_5xx) else f"{r.rate_5xx:.2%}",
+                    "" if pd.isna(r.p95_ms) else f"{r.p95_ms:.0f}",
+                    f"{r.score:.1f}",
+                ]
+            )
+            + " |"
+        )
     dead = result.dead
     out += ["", f"## Delete candidates: {_n(len(dead), 'route')} with no request in the window", ""]
     if len(dead):
@@ -511,8 +661,9 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
         lines += manifest.batch_toml(name, cutover, routes, canary)
     last = con.execute("SELECT max(ts) FROM requests").fetchone()[0]
     last_cut = con.execute("SELECT max(cutover_at) FROM batches").fetchone()[0]
-    anchor = max([pd.Timestamp(x).tz_convert("UTC") for x in (last, last_cut) if x is not None]
-                 or [pd.Timestamp.now(tz="UTC")])
+    anchor = max(
+        [pd.Timestamp(x).tz_convert("UTC") for x in (last, last_cut) if x is not None] or [pd.Timestamp.now(tz="UTC")]
+    )
     first = (anchor + pd.Timedelta(days=7)).normalize() + pd.Timedelta(hours=9)
     proposed = result.batches[result.batches["status"] == "proposed"]
     s = result.scores
@@ -520,9 +671,12 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
         members = s[s["proposed_batch"] == b.batch].sort_values("rank")
         cutover = first + pd.Timedelta(days=7 * i)
         lines += manifest.batch_toml(
-            b.batch, cutover, zip(members["method"], members["rule"]),
+            b.batch,
+            cutover,
+            zip(members["method"], members["rule"]),
             comments=[f"effort {b.effort:.1f} points, {b.share:.2%} of traffic, mean score {b.mean_score:.1f}"],
-            note="draft: weekly from the end of the data")
+            note="draft: weekly from the end of the data",
+        )
     return "\n".join(lines)
 
 

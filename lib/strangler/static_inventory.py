@@ -11,6 +11,7 @@ Anything it cannot evaluate (a rule or prefix from config, a route made in a loo
 unresolved with file and line instead of being guessed. A blueprint or router that is never registered in the
 tree is listed under its own prefix, and recorded as unresolved too.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,12 +19,27 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", "node_modules", "site-packages", "__pycache__", ".tox",
-             "build", "dist", ".eggs"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "env",
+    "node_modules",
+    "site-packages",
+    "__pycache__",
+    ".tox",
+    "build",
+    "dist",
+    ".eggs",
+}
 HTTP = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 VIEW_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-FASTAPI_DOCS = (("openapi_url", "/openapi.json", "openapi"), ("docs_url", "/docs", "swagger_ui_html"),
-                ("redoc_url", "/redoc", "redoc_html"))
+FASTAPI_DOCS = (
+    ("openapi_url", "/openapi.json", "openapi"),
+    ("docs_url", "/docs", "swagger_ui_html"),
+    ("redoc_url", "/redoc", "redoc_html"),
+)
 
 
 @dataclass
@@ -42,6 +58,7 @@ class Found:
 
 # --- values the interpreter knows -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Unknown:
     why: str = ""
@@ -50,19 +67,21 @@ class Unknown:
 @dataclass(frozen=True)
 class External:
     """A name imported from outside the tree, e.g. flask.Flask."""
+
     qualname: str
 
 
 @dataclass(eq=False)
 class Container:
     """A Flask app, blueprint, FastAPI app, router, restful Api or Namespace."""
-    kind: str                 # flask_app, blueprint, fastapi_app, router, api, namespace
+
+    kind: str  # flask_app, blueprint, fastapi_app, router, api, namespace
     name: str | None
-    prefix: object            # str, None or Unknown
+    prefix: object  # str, None or Unknown
     file: str
     line: int
     tags: list[str] = field(default_factory=list)
-    items: list = field(default_factory=list)   # Route and Edge, in the order they were made
+    items: list = field(default_factory=list)  # Route and Edge, in the order they were made
     registered: bool = False
 
 
@@ -75,27 +94,27 @@ class Route:
     line: int
     end_line: int
     tags: list[str] = field(default_factory=list)
-    raw: bool = False           # restful resources: rule joined to the api prefix by plain concatenation
+    raw: bool = False  # restful resources: rule joined to the api prefix by plain concatenation
     head_declared: bool = False  # a class view with a head method keeps HEAD, as in the exact inventory
 
 
 @dataclass
 class Edge:
     child: Container
-    prefix: object            # str, None (use the child's own) or Unknown
+    prefix: object  # str, None (use the child's own) or Unknown
     name: str | None = None
     tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class FuncRef:
-    module: "Module"
+    module: Module
     node: ast.FunctionDef | ast.AsyncFunctionDef
 
 
 @dataclass(frozen=True)
 class ClassRef:
-    module: "Module"
+    module: Module
     node: ast.ClassDef
 
 
@@ -107,19 +126,21 @@ class ViewRef:
 
 @dataclass(frozen=True)
 class ModuleRef:
-    module: "Module"
+    module: Module
 
 
 @dataclass(frozen=True)
 class Lazy:
     """`from m import x` while m is still running (a circular import): m.x as it is when used."""
-    module: "Module"
+
+    module: Module
     name: str
 
 
 @dataclass(frozen=True)
 class Wrapped:
     """WSGIMiddleware(app) or StaticFiles(...): what a FastAPI app mounts."""
+
     inner: object
 
 
@@ -141,6 +162,7 @@ class Module:
 
 # --- the interpreter --------------------------------------------------------------------------------------------
 
+
 class Scanner:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -159,8 +181,9 @@ class Scanner:
             try:
                 tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
             except (SyntaxError, ValueError) as exc:
-                self.unresolved.append(Unresolved(str(path), getattr(exc, "lineno", 0) or 0,
-                                                  "file does not parse", str(exc)[:200]))
+                self.unresolved.append(
+                    Unresolved(str(path), getattr(exc, "lineno", 0) or 0, "file does not parse", str(exc)[:200])
+                )
                 continue
             self.modules[name] = Module(name, path, tree)
 
@@ -201,11 +224,14 @@ class Scanner:
         code = ast.get_source_segment(mod.path.read_text(encoding="utf-8", errors="replace"), node) or ""
         if self.loops and "loop" not in reason:
             reason += " (inside a loop)"
-        if any(u.file == str(mod.path) and u.line == getattr(node, "lineno", 0) and u.reason == reason
-               for u in self.unresolved[-50:]):
+        if any(
+            u.file == str(mod.path) and u.line == getattr(node, "lineno", 0) and u.reason == reason
+            for u in self.unresolved[-50:]
+        ):
             return
-        self.unresolved.append(Unresolved(str(mod.path), getattr(node, "lineno", 0), reason,
-                                          code.splitlines()[0][:200] if code else ""))
+        self.unresolved.append(
+            Unresolved(str(mod.path), getattr(node, "lineno", 0), reason, code.splitlines()[0][:200] if code else "")
+        )
 
     # statements
     def exec_body(self, body: list[ast.stmt], mod: Module, scopes: list[dict]) -> None:
@@ -280,8 +306,11 @@ class Scanner:
                 finally:
                     self.loops -= 1
                 if sum(len(c.items) for c in self.containers) > before:
-                    self.note(mod, stmt, "routes made in a loop over values not known statically "
-                                         "(listed once, as the loop body reads)")
+                    self.note(
+                        mod,
+                        stmt,
+                        "routes made in a loop over values not known statically (listed once, as the loop body reads)",
+                    )
             self.exec_body(stmt.orelse, mod, scopes)
         elif isinstance(stmt, (ast.If, ast.While)):
             self.exec_body(stmt.body, mod, scopes)
@@ -370,8 +399,9 @@ class Scanner:
                 return External(f"{base.qualname}.{node.attr}")
             if isinstance(base, ClassRef):
                 for stmt in base.node.body:
-                    if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.attr
-                                                            for t in stmt.targets):
+                    if isinstance(stmt, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == node.attr for t in stmt.targets
+                    ):
                         return self.eval(stmt.value, base.module, [base.module.globals])
             return Unknown(node.attr)
         if isinstance(node, ast.Call):
@@ -397,8 +427,11 @@ class Scanner:
                     return self.method_call(receiver, name, node, mod, scopes)
                 return Unknown(name)
         target = self.eval(func, mod, scopes)
-        if isinstance(target, External) and name in ("Api", "Namespace") \
-                and not any(k in target.qualname for k in ("restx", "restful", "restplus")):
+        if (
+            isinstance(target, External)
+            and name in ("Api", "Namespace")
+            and not any(k in target.qualname for k in ("restx", "restful", "restplus"))
+        ):
             return Unknown(name)  # blinker's Namespace, some other library's Api
         if isinstance(target, FuncRef):
             return self.call_function(target, node, mod, scopes)
@@ -418,8 +451,12 @@ class Scanner:
         try:
             if name == "format" and all(isinstance(v, (str, int)) for v in kw.values()):
                 return text.format(*args, **kw)
-            if name == "join" and len(args) == 1 and isinstance(args[0], list) \
-                    and all(isinstance(a, str) for a in args[0]):
+            if (
+                name == "join"
+                and len(args) == 1
+                and isinstance(args[0], list)
+                and all(isinstance(a, str) for a in args[0])
+            ):
                 return text.join(args[0])
             if name in ("strip", "lstrip", "rstrip", "lower", "upper", "replace") and not kw:
                 return getattr(text, name)(*args)
@@ -431,8 +468,14 @@ class Scanner:
         """A parameter with no known argument (a function never called in the tree) that registers routes on
         an app: the tree's only app of the right framework, if it has exactly one."""
         if isinstance(value, Unknown) and isinstance(expr, ast.Name) and len(scopes) > 1 and expr.id in scopes[0]:
-            kinds = {"register_blueprint": "flask_app", "add_url_rule": "flask_app", "route": "flask_app",
-                     "include_router": "fastapi_app", "add_api_route": "fastapi_app", "api_route": "fastapi_app"}
+            kinds = {
+                "register_blueprint": "flask_app",
+                "add_url_rule": "flask_app",
+                "route": "flask_app",
+                "include_router": "fastapi_app",
+                "add_api_route": "fastapi_app",
+                "api_route": "fastapi_app",
+            }
             kind = kinds.get(name)
             apps = [c for c in self.containers if c.kind == kind]
             if len(apps) == 1:
@@ -474,13 +517,20 @@ class Scanner:
             folder = kw.get("static_folder", "static")
             if folder is not None:
                 url = kw.get("static_url_path")
-                url = url if isinstance(url, str) else "/" + os.path.basename(str(folder)) if isinstance(folder, str) else "/static"
+                url = (
+                    url
+                    if isinstance(url, str)
+                    else "/" + os.path.basename(str(folder))
+                    if isinstance(folder, str)
+                    else "/static"
+                )
                 app.items.append(Route(f"{url.rstrip('/')}/<path:filename>", ["GET"], "static", "", 0, 0))
             return app
         if name == "Blueprint":
             bp_name = args[0] if args else kw.get("name")
-            return self.new(Container("blueprint", bp_name if isinstance(bp_name, str) else None,
-                                      kw.get("url_prefix"), *where))
+            return self.new(
+                Container("blueprint", bp_name if isinstance(bp_name, str) else None, kw.get("url_prefix"), *where)
+            )
         if name == "FastAPI":
             app = self.new(Container("fastapi_app", None, "", *where))
             urls = {key: kw.get(key, default) for key, default, _ in FASTAPI_DOCS}
@@ -494,8 +544,15 @@ class Scanner:
             return app
         if name == "APIRouter":
             tags = kw.get("tags")
-            return self.new(Container("router", None, kw.get("prefix", ""), *where,
-                                      tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []))
+            return self.new(
+                Container(
+                    "router",
+                    None,
+                    kw.get("prefix", ""),
+                    *where,
+                    tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+                )
+            )
         if name == "Api":
             api = self.new(Container("api", None, kw.get("prefix", ""), *where))
             parent = args[0] if args else kw.get("app")
@@ -507,11 +564,22 @@ class Scanner:
             ns_name = args[0] if args else kw.get("name")
             path = kw.get("path")
             prefix = path if path is not None else ("/" + ns_name if isinstance(ns_name, str) else Unknown("name"))
-            return self.new(Container("namespace", ns_name if isinstance(ns_name, str) else None,
-                                      prefix.rstrip("/") if isinstance(prefix, str) else prefix, *where))
+            return self.new(
+                Container(
+                    "namespace",
+                    ns_name if isinstance(ns_name, str) else None,
+                    prefix.rstrip("/") if isinstance(prefix, str) else prefix,
+                    *where,
+                )
+            )
         if name in ("WSGIMiddleware", "StaticFiles"):
-            return Wrapped(args[0] if name == "WSGIMiddleware" and args else kw.get("app") if name == "WSGIMiddleware"
-                           else "static")
+            return Wrapped(
+                args[0]
+                if name == "WSGIMiddleware" and args
+                else kw.get("app")
+                if name == "WSGIMiddleware"
+                else "static"
+            )
         return Unknown(name)
 
     def new(self, container: Container) -> Container:
@@ -524,8 +592,11 @@ class Scanner:
         if name in ("register_blueprint", "include_router", "add_namespace"):
             child = args[0] if args else kw.get("blueprint", kw.get("router", kw.get("ns")))
             if not isinstance(child, Container):
-                self.note(mod, node, f"{name}: the {('router' if name == 'include_router' else 'blueprint')} "
-                                     "is not known statically")
+                self.note(
+                    mod,
+                    node,
+                    f"{name}: the {('router' if name == 'include_router' else 'blueprint')} is not known statically",
+                )
                 return None
             key = {"register_blueprint": "url_prefix", "include_router": "prefix", "add_namespace": "path"}[name]
             prefix = kw.get(key, args[1] if name == "add_namespace" and len(args) > 1 else None)
@@ -534,8 +605,14 @@ class Scanner:
                 child.registered = True
                 return None
             tags = kw.get("tags") if isinstance(kw.get("tags"), list) else []
-            c.items.append(Edge(child, prefix, kw.get("name") if isinstance(kw.get("name"), str) else None,
-                                [t for t in tags if isinstance(t, str)]))
+            c.items.append(
+                Edge(
+                    child,
+                    prefix,
+                    kw.get("name") if isinstance(kw.get("name"), str) else None,
+                    [t for t in tags if isinstance(t, str)],
+                )
+            )
             child.registered = True
             return None
         if name == "namespace" and c.kind == "api":
@@ -583,8 +660,9 @@ class Scanner:
             return Decorator(c, name, args, kw, node)
         return Unknown(name)
 
-    def add_view(self, c: Container, rule: object, methods: object, endpoint: object, view: object,
-                 mod: Module, node: ast.Call) -> None:
+    def add_view(
+        self, c: Container, rule: object, methods: object, endpoint: object, view: object, mod: Module, node: ast.Call
+    ) -> None:
         if not isinstance(rule, str):
             self.note(mod, node, "the rule is not known statically")
             return
@@ -598,8 +676,9 @@ class Scanner:
                 fn = cls_methods.get(m.lower()) or cls_methods.get("get" if m.upper() == "HEAD" else "")
                 first, last = self.lines(fn[1]) if fn else self.lines(view.cls.node)
                 path = str((fn[0] if fn else view.cls.module).path)
-                c.items.append(Route(rule, [m.upper()], name or "", path, first, last,
-                                     head_declared="head" in cls_methods))
+                c.items.append(
+                    Route(rule, [m.upper()], name or "", path, first, last, head_declared="head" in cls_methods)
+                )
             return
         fname = view.node.name if isinstance(view, FuncRef) else None
         name = endpoint if isinstance(endpoint, str) else fname
@@ -611,8 +690,11 @@ class Scanner:
                 self.note(mod, node, "the methods are not known statically")
                 return
             methods = ["GET"]
-        where = (str(view.module.path), *self.lines(view.node)) if isinstance(view, FuncRef) else \
-            (str(mod.path), node.lineno, node.end_lineno or node.lineno)
+        where = (
+            (str(view.module.path), *self.lines(view.node))
+            if isinstance(view, FuncRef)
+            else (str(mod.path), node.lineno, node.end_lineno or node.lineno)
+        )
         c.items.append(Route(rule, [m.upper() for m in methods], name, *where))
 
     def add_resource(self, c: Container, cls: ClassRef, urls: list, endpoint: str, mod: Module, node: ast.AST) -> None:
@@ -622,8 +704,17 @@ class Scanner:
                 self.note(mod, node, "a resource URL is not known statically")
                 continue
             for m, (owner, fn) in methods.items():
-                c.items.append(Route(url, [m.upper()], endpoint, str(owner.path), *self.lines(fn), raw=True,
-                                     head_declared="head" in methods))
+                c.items.append(
+                    Route(
+                        url,
+                        [m.upper()],
+                        endpoint,
+                        str(owner.path),
+                        *self.lines(fn),
+                        raw=True,
+                        head_declared="head" in methods,
+                    )
+                )
 
     def class_methods(self, cls: ClassRef, seen: frozenset = frozenset()) -> dict:
         """HTTP method name -> (module, FunctionDef), following base classes defined in the tree."""
@@ -638,7 +729,9 @@ class Scanner:
         for stmt in cls.node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in VIEW_METHODS:
                 found[stmt.name] = (cls.module, stmt)
-            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "methods" for t in stmt.targets):
+            if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "methods" for t in stmt.targets
+            ):
                 declared = self.eval(stmt.value, cls.module, [cls.module.globals])
         if isinstance(declared, list) and all(isinstance(m, str) for m in declared):
             found = {m.lower(): found.get(m.lower(), (cls.module, cls.node)) for m in declared}
@@ -650,8 +743,9 @@ class Scanner:
         first = min([node.lineno] + [d.lineno for d in decorators])
         return first, node.end_lineno or node.lineno
 
-    def decorate(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, mod: Module, scopes: list[dict],
-                 ref: object) -> None:
+    def decorate(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, mod: Module, scopes: list[dict], ref: object
+    ) -> None:
         for dec in reversed(node.decorator_list):
             value = self.eval(dec, mod, scopes) if isinstance(dec, ast.Call) else None
             if not isinstance(value, Decorator):
@@ -681,8 +775,11 @@ class Scanner:
             self.run_module(mod)
         for mod in list(self.modules.values()):
             for node in ast.walk(mod.tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in self.called \
-                        and node in mod.tree.body:
+                if (
+                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and id(node) not in self.called
+                    and node in mod.tree.body
+                ):
                     self.called.add(id(node))
                     ref = FuncRef(mod, node)
                     try:
@@ -705,6 +802,7 @@ class Decorator:
 
 # --- from containers to rows ------------------------------------------------------------------------------------
 
+
 def _flask_join(prefix: str | None, rule: str) -> str:
     if prefix is None:
         return rule
@@ -725,9 +823,18 @@ def rows_for(roots: list[Container]) -> list[dict]:
 
     def emit(framework: str, rule: str, route: Route, endpoint: str, blueprint: str | None) -> None:
         for method in _methods(route):
-            rows.append({"framework": framework, "method": method, "rule": rule, "endpoint": endpoint,
-                         "file": route.file or None, "line": route.line or None, "end_line": route.end_line or None,
-                         "blueprint": blueprint})
+            rows.append(
+                {
+                    "framework": framework,
+                    "method": method,
+                    "rule": rule,
+                    "endpoint": endpoint,
+                    "file": route.file or None,
+                    "line": route.line or None,
+                    "end_line": route.end_line or None,
+                    "blueprint": blueprint,
+                }
+            )
 
     def walk_flask(c: Container, url_prefix: str | None, name_prefix: str, api_prefix: str, seen: tuple) -> None:
         if id(c) in seen:
@@ -803,8 +910,14 @@ def _rows(scanner: Scanner) -> list[dict]:
             code = Path(c.file).read_text(encoding="utf-8", errors="replace").splitlines()[c.line - 1].strip()
         except (OSError, IndexError):
             code = ""
-        scanner.unresolved.append(Unresolved(c.file, c.line, f"{label} is never registered in the tree; its "
-                                             "routes are listed under its own prefix", code[:200]))
+        scanner.unresolved.append(
+            Unresolved(
+                c.file,
+                c.line,
+                f"{label} is never registered in the tree; its routes are listed under its own prefix",
+                code[:200],
+            )
+        )
         wrapper = Container("fastapi_app" if c.kind == "router" else "flask_app", None, "", c.file, c.line)
         wrapper.items.append(Edge(c, None))
         roots.append(wrapper)

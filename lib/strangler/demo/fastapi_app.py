@@ -4,6 +4,7 @@ Same public paths (FastAPI syntax: `/trips/{trip_id}`), same JSON shapes (pydant
 database-time hook, same error body `{"error", "status", "detail"}`. The strangler router sends a route here once
 its batch has passed its cutover.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -105,8 +106,9 @@ class SearchResult(BaseModel):
 def current_user(authorization: Annotated[str | None, Header()] = None) -> dict | None:
     """The user of a bearer token, or None (the Flask session cookie is not shared with this app)."""
     if authorization and authorization.startswith("Bearer "):
-        return store.one("SELECT u.* FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = ?",
-                         [authorization[7:].strip()])
+        return store.one(
+            "SELECT u.* FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = ?", [authorization[7:].strip()]
+        )
     return None
 
 
@@ -137,8 +139,9 @@ trips = APIRouter(prefix="/trips", tags=["trips"])
 
 
 @trips.get("", response_model=TripPage)
-def list_trips(page: str | None = None, per_page: str | None = None, country: str | None = None,
-               sort: str = "recent") -> Any:
+def list_trips(
+    page: str | None = None, per_page: str | None = None, country: str | None = None, sort: str = "recent"
+) -> Any:
     page_n = bounded(page, "page", 1, 1, 10_000)
     size = bounded(per_page, "per_page", 20, 1, 50)
     where, params = ["is_public = 1"], []
@@ -152,8 +155,10 @@ def list_trips(page: str | None = None, per_page: str | None = None, country: st
         raise HTTPException(400, "sort must be recent or distance")
     clause = " AND ".join(where)
     total = store.one(f"SELECT count(*) AS n FROM trips WHERE {clause}", params)["n"]
-    rows = store.run(f"SELECT * FROM trips WHERE {clause} ORDER BY {orders[sort]} LIMIT ? OFFSET ?",
-                     params + [size, (page_n - 1) * size])
+    rows = store.run(
+        f"SELECT * FROM trips WHERE {clause} ORDER BY {orders[sort]} LIMIT ? OFFSET ?",
+        params + [size, (page_n - 1) * size],
+    )
     return TripPage(items=rows, page=page_n, per_page=size, total=total)
 
 
@@ -161,9 +166,12 @@ def list_trips(page: str | None = None, per_page: str | None = None, country: st
 def get_trip(trip_id: int, user: CurrentUser) -> Any:
     trip = visible_trip(trip_id, user)
     owner = store.one("SELECT id, username FROM users WHERE id = ?", [trip["user_id"]])
-    counts = store.one("SELECT (SELECT count(*) FROM steps WHERE trip_id = ?) AS steps, "
-                       "(SELECT count(*) FROM photos WHERE trip_id = ?) AS photos, "
-                       "(SELECT count(*) FROM likes WHERE trip_id = ?) AS likes", [trip_id] * 3)
+    counts = store.one(
+        "SELECT (SELECT count(*) FROM steps WHERE trip_id = ?) AS steps, "
+        "(SELECT count(*) FROM photos WHERE trip_id = ?) AS photos, "
+        "(SELECT count(*) FROM likes WHERE trip_id = ?) AS likes",
+        [trip_id] * 3,
+    )
     return TripDetail(**trip, owner=owner, **counts)
 
 
@@ -182,12 +190,14 @@ def home_feed(user: CurrentUser, before: str | None = None) -> Any:
     limit = 20
     params: list[Any] = []
     if user is not None:
-        sql = ("SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
-               "WHERE f.follower_id = ? AND t.is_public = 1")
+        sql = (
+            "SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
+            "WHERE f.follower_id = ? AND t.is_public = 1"
+        )
         params.append(user["id"])
     else:
         sql = "SELECT * FROM trips t WHERE t.is_public = 1"
-    if before is not None and before.lstrip("-").isdigit():   # Flask's type=int ignores what is not a number
+    if before is not None and before.lstrip("-").isdigit():  # Flask's type=int ignores what is not a number
         sql += " AND t.id < ?"
         params.append(int(before))
     rows = store.run(sql + " ORDER BY t.id DESC LIMIT ?", params + [limit])
@@ -197,8 +207,11 @@ def home_feed(user: CurrentUser, before: str | None = None) -> Any:
 @feed.get("/popular", response_model=Popular)
 def popular(limit: str | None = None) -> Any:
     n = bounded(limit, "limit", 10, 1, 50)
-    rows = store.run("SELECT t.*, count(l.user_id) AS likes FROM trips t LEFT JOIN likes l ON l.trip_id = t.id "
-                     "WHERE t.is_public = 1 GROUP BY t.id ORDER BY likes DESC, t.id LIMIT ?", [n])
+    rows = store.run(
+        "SELECT t.*, count(l.user_id) AS likes FROM trips t LEFT JOIN likes l ON l.trip_id = t.id "
+        "WHERE t.is_public = 1 GROUP BY t.id ORDER BY likes DESC, t.id LIMIT ?",
+        [n],
+    )
     return Popular(items=rows)
 
 
@@ -210,9 +223,12 @@ def get_user(user_id: int) -> Any:
     user = store.one("SELECT * FROM users WHERE id = ?", [user_id])
     if user is None:
         raise HTTPException(404, f"user {user_id} not found")
-    counts = store.one("SELECT (SELECT count(*) FROM trips WHERE user_id = ? AND is_public = 1) AS trips, "
-                       "(SELECT count(*) FROM follows WHERE followee_id = ?) AS followers, "
-                       "(SELECT count(*) FROM follows WHERE follower_id = ?) AS following", [user_id] * 3)
+    counts = store.one(
+        "SELECT (SELECT count(*) FROM trips WHERE user_id = ? AND is_public = 1) AS trips, "
+        "(SELECT count(*) FROM follows WHERE followee_id = ?) AS followers, "
+        "(SELECT count(*) FROM follows WHERE follower_id = ?) AS following",
+        [user_id] * 3,
+    )
     return User(**{k: user[k] for k in ("id", "username", "display_name", "country", "bio")}, **counts)
 
 
@@ -230,18 +246,30 @@ def search_all(q: str = "", type: str = "all") -> Any:
     found_trips: list[dict] = []
     found_users: list[dict] = []
     if type in ("all", "trips"):
-        found_trips = store.run("SELECT * FROM trips WHERE is_public = 1 AND (lower(title) LIKE ? OR "
-                                "lower(country) = ?) ORDER BY id LIMIT 10", [like, q.lower()])
+        found_trips = store.run(
+            "SELECT * FROM trips WHERE is_public = 1 AND (lower(title) LIKE ? OR "
+            "lower(country) = ?) ORDER BY id LIMIT 10",
+            [like, q.lower()],
+        )
     if type in ("all", "users"):
-        found_users = store.run("SELECT id, username, display_name FROM users WHERE lower(username) LIKE ? "
-                                "OR lower(display_name) LIKE ? ORDER BY id LIMIT 10", [like, like])
+        found_users = store.run(
+            "SELECT id, username, display_name FROM users WHERE lower(username) LIKE ? "
+            "OR lower(display_name) LIKE ? ORDER BY id LIMIT 10",
+            [like, like],
+        )
     return SearchResult(q=q, trips=found_trips, users=found_users)
 
 
 # --- the app ----------------------------------------------------------------------------------------------------
 
-_PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 500: "Internal Server Error"}
+_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+}
 
 
 def create_app() -> FastAPI:
@@ -250,8 +278,10 @@ def create_app() -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": _PHRASES.get(exc.status_code, "Error"), "status": exc.status_code,
-                             "detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": _PHRASES.get(exc.status_code, "Error"), "status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -259,8 +289,7 @@ def create_app() -> FastAPI:
         in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
         code = 404 if in_path else 400
         detail = f"no such page: {request.url.path}" if in_path else "invalid request"
-        return JSONResponse({"error": _PHRASES[code], "status": code, "detail": detail},
-                            status_code=code)
+        return JSONResponse({"error": _PHRASES[code], "status": code, "detail": detail}, status_code=code)
 
     for router in (trips, feed, users, search):
         api.include_router(router)

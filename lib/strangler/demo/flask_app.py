@@ -5,6 +5,7 @@ and a catch-all. Auth is a bearer token (`Authorization: Bearer <token>`, see `s
 cookie set by `/auth/login`. The routes of the migration batches have FastAPI twins in `fastapi_app`.
 A few routes are never called by the generated traffic (dead code the planner should find).
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,10 +15,24 @@ import json
 import math
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from flask import (Blueprint, Flask, Response, abort, current_app, g, jsonify, make_response, redirect, request,
-                   send_file, session, stream_with_context)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    send_file,
+    session,
+    stream_with_context,
+)
 from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 
@@ -28,18 +43,27 @@ from strangler.demo import store
 
 def login_required(view: Callable) -> Callable:
     """Answer 401 unless a user was loaded from the session or a bearer token."""
+
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any):
         if g.get("user") is None:
             abort(401, description="login required")
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def trip_summary(row: dict) -> dict:
     """The JSON of a trip in lists (same keys in the FastAPI app's TripSummary)."""
-    return {"id": row["id"], "title": row["title"], "country": row["country"], "start_date": row["start_date"],
-            "end_date": row["end_date"], "distance_km": row["distance_km"], "user_id": row["user_id"]}
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "country": row["country"],
+        "start_date": row["start_date"],
+        "end_date": row["end_date"],
+        "distance_km": row["distance_km"],
+        "user_id": row["user_id"],
+    }
 
 
 def visible_trip(trip_id: int) -> dict:
@@ -128,9 +152,18 @@ def get_user(user_id: int):
     trips = store.one("SELECT count(*) AS n FROM trips WHERE user_id = ? AND is_public = 1", [user_id])["n"]
     followers = store.one("SELECT count(*) AS n FROM follows WHERE followee_id = ?", [user_id])["n"]
     following = store.one("SELECT count(*) AS n FROM follows WHERE follower_id = ?", [user_id])["n"]
-    return jsonify({"id": user["id"], "username": user["username"], "display_name": user["display_name"],
-                    "country": user["country"], "bio": user["bio"], "trips": trips, "followers": followers,
-                    "following": following})
+    return jsonify(
+        {
+            "id": user["id"],
+            "username": user["username"],
+            "display_name": user["display_name"],
+            "country": user["country"],
+            "bio": user["bio"],
+            "trips": trips,
+            "followers": followers,
+            "following": following,
+        }
+    )
 
 
 @users.get("/<string:username>/profile")
@@ -138,8 +171,9 @@ def profile(username: str):
     user = store.one("SELECT id, username, display_name, country, bio FROM users WHERE username = ?", [username])
     if user is None:
         abort(404, description=f"user {username!r} not found")
-    recent = store.run("SELECT * FROM trips WHERE user_id = ? AND is_public = 1 ORDER BY start_date DESC LIMIT 5",
-                       [user["id"]])
+    recent = store.run(
+        "SELECT * FROM trips WHERE user_id = ? AND is_public = 1 ORDER BY start_date DESC LIMIT 5", [user["id"]]
+    )
     countries = sorted({t["country"] for t in recent})
     return jsonify({**user, "recent_trips": [trip_summary(t) for t in recent], "countries": countries})
 
@@ -171,8 +205,11 @@ def update_user(user_id: int):
 @users.get("/<int:user_id>/followers")
 def followers(user_id: int):
     page = int_arg("page", 1, 1, 1000)
-    rows = store.run("SELECT u.id, u.username FROM follows f JOIN users u ON u.id = f.follower_id "
-                     "WHERE f.followee_id = ? ORDER BY u.id LIMIT 20 OFFSET ?", [user_id, (page - 1) * 20])
+    rows = store.run(
+        "SELECT u.id, u.username FROM follows f JOIN users u ON u.id = f.follower_id "
+        "WHERE f.followee_id = ? ORDER BY u.id LIMIT 20 OFFSET ?",
+        [user_id, (page - 1) * 20],
+    )
     if not rows and page == 1 and store.one("SELECT id FROM users WHERE id = ?", [user_id]) is None:
         abort(404, description=f"user {user_id} not found")
     return jsonify({"user_id": user_id, "page": page, "items": rows})
@@ -222,8 +259,10 @@ def list_trips():
         abort(400, description="sort must be recent or distance")
     clause = " AND ".join(where)
     total = store.one(f"SELECT count(*) AS n FROM trips WHERE {clause}", params)["n"]
-    rows = store.run(f"SELECT * FROM trips WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
-                     params + [per_page, (page - 1) * per_page])
+    rows = store.run(
+        f"SELECT * FROM trips WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+        params + [per_page, (page - 1) * per_page],
+    )
     return jsonify({"items": [trip_summary(r) for r in rows], "page": page, "per_page": per_page, "total": total})
 
 
@@ -242,9 +281,11 @@ def create_trip():
     start, end = data.get("start_date"), data.get("end_date")
     if start and end and end < start:
         abort(400, description="end_date is before start_date")
-    new = store.run("INSERT INTO trips (user_id, title, country, start_date, end_date, distance_km, is_public, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, 0, ?, date('now'))",
-                    [g.user["id"], title, country, start, end, int(bool(data.get("public", True)))])
+    new = store.run(
+        "INSERT INTO trips (user_id, title, country, start_date, end_date, distance_km, is_public, "
+        "created_at) VALUES (?, ?, ?, ?, ?, 0, ?, date('now'))",
+        [g.user["id"], title, country, start, end, int(bool(data.get("public", True)))],
+    )
     trip = store.one("SELECT * FROM trips WHERE id = ?", [new[0]["id"]])
     response = make_response(jsonify(trip_summary(trip)), 201)
     response.headers["Location"] = f"/trips/{trip['id']}"
@@ -255,9 +296,12 @@ def create_trip():
 def get_trip(trip_id: int):
     trip = visible_trip(trip_id)
     owner = store.one("SELECT id, username FROM users WHERE id = ?", [trip["user_id"]])
-    counts = store.one("SELECT (SELECT count(*) FROM steps WHERE trip_id = ?) AS steps, "
-                       "(SELECT count(*) FROM photos WHERE trip_id = ?) AS photos, "
-                       "(SELECT count(*) FROM likes WHERE trip_id = ?) AS likes", [trip_id] * 3)
+    counts = store.one(
+        "SELECT (SELECT count(*) FROM steps WHERE trip_id = ?) AS steps, "
+        "(SELECT count(*) FROM photos WHERE trip_id = ?) AS photos, "
+        "(SELECT count(*) FROM likes WHERE trip_id = ?) AS likes",
+        [trip_id] * 3,
+    )
     return jsonify({**trip_summary(trip), "owner": owner, **counts})
 
 
@@ -270,9 +314,10 @@ def replace_trip(trip_id: int):
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not data.get("title"):
         abort(400, description="a trip needs a title")
-    store.run("UPDATE trips SET title = ?, country = ?, is_public = ? WHERE id = ?",
-              [data["title"], (data.get("country") or trip["country"]).upper(), int(bool(data.get("public", True))),
-               trip_id])
+    store.run(
+        "UPDATE trips SET title = ?, country = ?, is_public = ? WHERE id = ?",
+        [data["title"], (data.get("country") or trip["country"]).upper(), int(bool(data.get("public", True))), trip_id],
+    )
     return jsonify(trip_summary(store.one("SELECT * FROM trips WHERE id = ?", [trip_id])))
 
 
@@ -315,11 +360,21 @@ def trip_stats(trip_id: int):
         busiest = rows[0]["day"]
     photos_total = sum(per_step.values())
     untagged = per_step.get(None, 0)
-    return jsonify({"trip_id": trip_id, "unit": unit, "steps": len(rows), "days": len({r["day"] for r in rows}),
-                    "distance": round(total, 1), "declared_km": trip["distance_km"],
-                    "longest_leg": round(max(legs) * factor, 1) if legs else None,
-                    "busiest_day": busiest, "photos": photos_total, "photos_without_step": untagged,
-                    "photos_per_step": round(photos_total / len(rows), 2) if rows else None})
+    return jsonify(
+        {
+            "trip_id": trip_id,
+            "unit": unit,
+            "steps": len(rows),
+            "days": len({r["day"] for r in rows}),
+            "distance": round(total, 1),
+            "declared_km": trip["distance_km"],
+            "longest_leg": round(max(legs) * factor, 1) if legs else None,
+            "busiest_day": busiest,
+            "photos": photos_total,
+            "photos_without_step": untagged,
+            "photos_per_step": round(photos_total / len(rows), 2) if rows else None,
+        }
+    )
 
 
 @trips.get("/<int:trip_id>/export.gpx")
@@ -332,14 +387,14 @@ def export_gpx(trip_id: int):
         buf.write(f'<trkpt lat="{r["lat"]}" lon="{r["lon"]}"></trkpt>'.encode())
     buf.write(b"</trkseg></trk></gpx>")
     buf.seek(0)
-    return send_file(buf, mimetype="application/gpx+xml", as_attachment=True,
-                     download_name=f"trip-{trip['id']}.gpx")
+    return send_file(buf, mimetype="application/gpx+xml", as_attachment=True, download_name=f"trip-{trip['id']}.gpx")
 
 
 @trips.get("/by-country/<string(length=2):cc>")
 def trips_by_country(cc: str):
-    rows = store.run("SELECT * FROM trips WHERE country = ? AND is_public = 1 ORDER BY start_date DESC LIMIT 20",
-                     [cc.upper()])
+    rows = store.run(
+        "SELECT * FROM trips WHERE country = ? AND is_public = 1 ORDER BY start_date DESC LIMIT 20", [cc.upper()]
+    )
     return jsonify({"country": cc.upper(), "items": [trip_summary(r) for r in rows]})
 
 
@@ -360,8 +415,15 @@ def steps_need_trip():
 
 
 def step_json(row: dict) -> dict:
-    return {"id": row["id"], "position": row["position"], "title": row["title"], "place": row["place"],
-            "lat": row["lat"], "lon": row["lon"], "day": row["day"]}
+    return {
+        "id": row["id"],
+        "position": row["position"],
+        "title": row["title"],
+        "place": row["place"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "day": row["day"],
+    }
 
 
 @steps.get("")
@@ -383,10 +445,10 @@ def add_step(trip_id: int):
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         abort(400, description="lat/lon out of range")
     pos = store.one("SELECT coalesce(max(position), 0) + 1 AS p FROM steps WHERE trip_id = ?", [trip_id])["p"]
-    new = store.run("INSERT INTO steps (trip_id, position, title, place, lat, lon, day, note) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, '')",
-                    [trip_id, pos, data.get("title", f"Step {pos}"), data.get("place", ""), lat, lon,
-                     int(data.get("day", pos))])
+    new = store.run(
+        "INSERT INTO steps (trip_id, position, title, place, lat, lon, day, note) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+        [trip_id, pos, data.get("title", f"Step {pos}"), data.get("place", ""), lat, lon, int(data.get("day", pos))],
+    )
     return jsonify(step_json(store.one("SELECT * FROM steps WHERE id = ?", [new[0]["id"]]))), 201
 
 
@@ -493,8 +555,10 @@ def upload_photo():
     if existing >= current_app.config["MAX_PHOTOS_PER_TRIP"]:
         abort(409, description="this trip has too many photos")
     new_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{trip_id}/{upload.filename}/{len(data)}"))
-    store.run("INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, 0, 0, date('now'))",
-              [new_id, trip_id, step_id, g.user["id"], caption])
+    store.run(
+        "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, 0, 0, date('now'))",
+        [new_id, trip_id, step_id, g.user["id"], caption],
+    )
     session["last_upload"] = new_id
     response = make_response(jsonify({"id": new_id, "trip_id": trip_id, "step_id": step_id}), 201)
     response.headers["Location"] = f"/photos/{new_id}"
@@ -540,8 +604,10 @@ def home_feed():
     limit = 20
     params: list[Any] = []
     if g.get("user") is not None:
-        sql = ("SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
-               "WHERE f.follower_id = ? AND t.is_public = 1")
+        sql = (
+            "SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
+            "WHERE f.follower_id = ? AND t.is_public = 1"
+        )
         params.append(g.user["id"])
     else:
         sql = "SELECT * FROM trips t WHERE t.is_public = 1"
@@ -556,8 +622,11 @@ def home_feed():
 @feed.get("/popular")
 def popular():
     limit = int_arg("limit", 10, 1, 50)
-    rows = store.run("SELECT t.*, count(l.user_id) AS likes FROM trips t LEFT JOIN likes l ON l.trip_id = t.id "
-                     "WHERE t.is_public = 1 GROUP BY t.id ORDER BY likes DESC, t.id LIMIT ?", [limit])
+    rows = store.run(
+        "SELECT t.*, count(l.user_id) AS likes FROM trips t LEFT JOIN likes l ON l.trip_id = t.id "
+        "WHERE t.is_public = 1 GROUP BY t.id ORDER BY likes DESC, t.id LIMIT ?",
+        [limit],
+    )
     return jsonify({"items": [{**trip_summary(r), "likes": r["likes"]} for r in rows]})
 
 
@@ -565,8 +634,11 @@ def popular():
 @login_required
 def stream():
     user_id = g.user["id"]
-    rows = store.run("SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
-                     "WHERE f.follower_id = ? ORDER BY t.id DESC LIMIT 50", [user_id])
+    rows = store.run(
+        "SELECT t.* FROM trips t JOIN follows f ON f.followee_id = t.user_id "
+        "WHERE f.follower_id = ? ORDER BY t.id DESC LIMIT 50",
+        [user_id],
+    )
 
     def events():
         yield f"event: hello\ndata: {json.dumps({'user': user_id})}\n\n"
@@ -594,19 +666,26 @@ def search_all():
     found_trips: list[dict] = []
     found_users: list[dict] = []
     if kind in ("all", "trips"):
-        rows = store.run("SELECT * FROM trips WHERE is_public = 1 AND (lower(title) LIKE ? OR lower(country) = ?) "
-                         "ORDER BY id LIMIT 10", [like, q.lower()])
+        rows = store.run(
+            "SELECT * FROM trips WHERE is_public = 1 AND (lower(title) LIKE ? OR lower(country) = ?) "
+            "ORDER BY id LIMIT 10",
+            [like, q.lower()],
+        )
         found_trips = [trip_summary(r) for r in rows]
     if kind in ("all", "users"):
-        found_users = store.run("SELECT id, username, display_name FROM users WHERE lower(username) LIKE ? "
-                                "OR lower(display_name) LIKE ? ORDER BY id LIMIT 10", [like, like])
+        found_users = store.run(
+            "SELECT id, username, display_name FROM users WHERE lower(username) LIKE ? "
+            "OR lower(display_name) LIKE ? ORDER BY id LIMIT 10",
+            [like, like],
+        )
     return jsonify({"q": q, "trips": found_trips, "users": found_users})
 
 
 @search.get("/places/<string:name>")
 def search_places(name: str):
-    rows = store.run("SELECT trip_id, title, lat, lon FROM steps WHERE place = ? ORDER BY trip_id LIMIT 25",
-                     [name.lower()])
+    rows = store.run(
+        "SELECT trip_id, title, lat, lon FROM steps WHERE place = ? ORDER BY trip_id LIMIT 25", [name.lower()]
+    )
     if not rows:
         abort(404, description=f"no steps at {name!r}")
     return jsonify({"place": name.lower(), "steps": rows})
@@ -628,8 +707,10 @@ def admins_only():
 
 @admin.get("/stats")
 def admin_stats():
-    counts = store.one("SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM trips) AS trips, "
-                       "(SELECT count(*) FROM photos) AS photos")
+    counts = store.one(
+        "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM trips) AS trips, "
+        "(SELECT count(*) FROM photos) AS photos"
+    )
     return jsonify({**counts, "started": current_app.config["STARTED"]})
 
 
@@ -640,8 +721,9 @@ class UserAdminAPI(MethodView):
 
     def get(self):
         page = int_arg("page", 1, 1, 1000)
-        rows = store.run("SELECT id, username, email, is_admin FROM users ORDER BY id LIMIT 50 OFFSET ?",
-                         [(page - 1) * 50])
+        rows = store.run(
+            "SELECT id, username, email, is_admin FROM users ORDER BY id LIMIT 50 OFFSET ?", [(page - 1) * 50]
+        )
         return jsonify({"page": page, "items": rows})
 
     def post(self):
@@ -651,8 +733,11 @@ class UserAdminAPI(MethodView):
             abort(400, description="username must be letters and digits")
         if store.one("SELECT id FROM users WHERE username = ?", [name]) is not None:
             abort(409, description="username taken")
-        new = store.run("INSERT INTO users (username, display_name, email, country, bio, is_admin, created_at) "
-                        "VALUES (?, ?, ?, 'PT', '', 0, date('now'))", [name, name, f"{name}@journal.example"])
+        new = store.run(
+            "INSERT INTO users (username, display_name, email, country, bio, is_admin, created_at) "
+            "VALUES (?, ?, ?, 'PT', '', 0, date('now'))",
+            [name, name, f"{name}@journal.example"],
+        )
         return jsonify({"id": new[0]["id"], "username": name}), 201
 
 
@@ -684,10 +769,18 @@ def clear_cache():
 def create_app(config: dict | None = None) -> Flask:
     """Build the demo Flask app (the module's `app` is one of these)."""
     app = Flask(__name__, static_folder=None)
-    app.config.update(SECRET_KEY="demo-not-secret", TOKEN_TTL=3600, MAX_TITLE=120, MAX_UPLOAD=5_000_000,
-                      THUMB_SIZES={"s": 64, "m": 256, "l": 1024}, MAX_PHOTOS_PER_TRIP=500,
-                      PHOTO_TYPES=("image/jpeg", "image/png", "image/heic"), CDN="https://cdn.journal.example",
-                      STARTED="2026-01-05T00:00:00Z", JSON_SORT_KEYS=False)
+    app.config.update(
+        SECRET_KEY="demo-not-secret",
+        TOKEN_TTL=3600,
+        MAX_TITLE=120,
+        MAX_UPLOAD=5_000_000,
+        THUMB_SIZES={"s": 64, "m": 256, "l": 1024},
+        MAX_PHOTOS_PER_TRIP=500,
+        PHOTO_TYPES=("image/jpeg", "image/png", "image/heic"),
+        CDN="https://cdn.journal.example",
+        STARTED="2026-01-05T00:00:00Z",
+        JSON_SORT_KEYS=False,
+    )
     app.config.update(config or {})
 
     @app.before_request
@@ -695,8 +788,9 @@ def create_app(config: dict | None = None) -> Flask:
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            g.user = store.one("SELECT u.* FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = ?",
-                               [header[7:].strip()])
+            g.user = store.one(
+                "SELECT u.* FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = ?", [header[7:].strip()]
+            )
         elif "user_id" in session:
             g.user = store.one("SELECT * FROM users WHERE id = ?", [session["user_id"]])
 

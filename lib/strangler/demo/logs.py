@@ -4,6 +4,7 @@ Python only touches distinct values (routes, user agents, the 86,400 times of da
 every per-request step is an array operation. The same seed gives byte-identical files (gzip without a
 timestamp or name).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,26 +29,27 @@ S = pa.scalar  # a literal piece of a line
 @dataclass
 class Columns:
     """One array per field of a request, in time order (epoch seconds)."""
+
     ts: np.ndarray
-    method: np.ndarray        # index into METHODS
-    path: pa.Array            # string, without the query
-    query: pa.Array           # string, '' or '?...'
+    method: np.ndarray  # index into METHODS
+    path: pa.Array  # string, without the query
+    query: pa.Array  # string, '' or '?...'
     status: np.ndarray
     bytes: np.ndarray
-    ms: np.ndarray            # request time, whole milliseconds
+    ms: np.ndarray  # request time, whole milliseconds
     upstream_ms: np.ndarray
     ip: pa.Array
-    ua_idx: np.ndarray        # index into UAS
+    ua_idx: np.ndarray  # index into UAS
     referer_idx: np.ndarray
     proto_idx: np.ndarray
     port: np.ndarray
-    route: np.ndarray         # index into traffic.ROUTES; len(ROUTES) for a bot
+    route: np.ndarray  # index into traffic.ROUTES; len(ROUTES) for a bot
 
 
 UAS = tuple(u for u, _ in traffic.BROWSER_UAS) + tuple(u for u, _ in traffic.BOT_UAS) + (traffic.HEALTH_UA,)
 PROTOS = ("HTTP/1.1", "HTTP/2.0", "HTTP/1.0")
 BOT = len(traffic.ROUTES)
-TAIL_SHARE = 0.005   # requests in the heavy tail (x 1 + 3 Lomax(1.5)): above p99, so p99 stays measurable
+TAIL_SHARE = 0.005  # requests in the heavy tail (x 1 + 3 Lomax(1.5)): above p99, so p99 stays measurable
 
 
 def _epoch(t: dt.datetime) -> int:
@@ -79,11 +81,12 @@ def _ranked(rng: np.random.Generator, size: int, count: int, a: float = 1.1) -> 
     """`size` draws from 1..count where a few values are much more popular (Zipf-like, ranks shuffled)."""
     ranks = np.arange(1, count + 1, dtype=float)
     order = rng.permutation(count) + 1
-    return order[_pick(rng, ranks ** -a, size)]
+    return order[_pick(rng, ranks**-a, size)]
 
 
-def _values(rng: np.random.Generator, conv: str, name: str, size: int, unknown: np.ndarray,
-            context: dict[str, np.ndarray]) -> pa.Array:
+def _values(
+    rng: np.random.Generator, conv: str, name: str, size: int, unknown: np.ndarray, context: dict[str, np.ndarray]
+) -> pa.Array:
     """Strings for one converter of a rule; rows where `unknown` is set name something that does not exist."""
     if name in ("trip_id", "user_id"):
         count = store.N_TRIPS if name == "trip_id" else store.N_USERS
@@ -98,8 +101,9 @@ def _values(rng: np.random.Generator, conv: str, name: str, size: int, unknown: 
         return _str(ids)
     if name == "photo_id":
         known = store.photo_ids()
-        ghosts = [str(dt.datetime(2026, 1, 1).toordinal() + i).zfill(8) + "-0000-4000-8000-00000000dead"
-                  for i in range(40)]
+        ghosts = [
+            str(dt.datetime(2026, 1, 1).toordinal() + i).zfill(8) + "-0000-4000-8000-00000000dead" for i in range(40)
+        ]
         idx = _ranked(rng, size, len(known)) - 1
         idx = np.where(unknown, len(known) + rng.integers(0, len(ghosts), size), idx)
         return _lut(known + ghosts, idx)
@@ -112,8 +116,7 @@ def _values(rng: np.random.Generator, conv: str, name: str, size: int, unknown: 
         return _lut(store.COUNTRIES, _ranked(rng, size, len(store.COUNTRIES)) - 1)
     if name == "name":
         places = list(store.PLACES) + ["atlantis", "narnia", "el-dorado", "shangri-la"]
-        idx = np.where(unknown, len(store.PLACES) + rng.integers(0, 4, size),
-                       _ranked(rng, size, len(store.PLACES)) - 1)
+        idx = np.where(unknown, len(store.PLACES) + rng.integers(0, 4, size), _ranked(rng, size, len(store.PLACES)) - 1)
         return _lut(places, idx)
     if name == "n":
         return _lut(("5", "10", "20", "50"), _pick(rng, (3, 4, 2, 1), size))
@@ -131,7 +134,7 @@ def _route_paths(rng: np.random.Generator, rule: str, size: int, unknown: np.nda
     context: dict[str, np.ndarray] = {}
     pos = 0
     for m in _CONVERTER.finditer(rule):
-        parts.append(S(rule[pos:m.start()]))
+        parts.append(S(rule[pos : m.start()]))
         parts.append(_values(rng, m["conv"] or "default", m["name"], size, unknown, context))
         pos = m.end()
     parts.append(S(rule[pos:]))
@@ -143,7 +146,7 @@ def _route_paths(rng: np.random.Generator, rule: str, size: int, unknown: np.nda
 def _queries(rng: np.random.Generator, route: traffic.Route, size: int) -> pa.Array:
     options = [q for q, _ in route.queries]
     probs = [p for _, p in route.queries]
-    choice = _pick(rng, probs + [max(0.0, 1 - sum(probs))], size)      # last = no query string
+    choice = _pick(rng, probs + [max(0.0, 1 - sum(probs))], size)  # last = no query string
     table = options + [""]
     if route.method == "GET":
         utm = rng.random(size) < traffic.UTM[1]
@@ -157,13 +160,24 @@ def _queries(rng: np.random.Generator, route: traffic.Route, size: int) -> pa.Ar
 # Irrational steps, linearly independent over the rationals: each gives one dimension of a Kronecker sequence.
 _STATUS, _LATENCY, _TAIL, _TAIL_SIZE = 0.6180339887498949, 0.4142135623730951, 0.7320508075688772, 0.6457513110645906
 
-_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
-      -3.066479806614716e+01, 2.506628277459239e+00)
-_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
-      -1.328068155288572e+01)
-_C = (-7.784894802446129e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
-      4.374664141464968e+00, 2.938163982698783e+00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
+_C = (
+    -7.784894802446129e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 
 
 def _poly(coef, x: np.ndarray) -> np.ndarray:
@@ -209,8 +223,11 @@ def draw(n: int, seed: int) -> Columns:
     start = _epoch(traffic.START)
     hours = traffic.DAYS * 24
     h = np.arange(hours)
-    intensity = (np.asarray(traffic.HOURLY)[h % 24] * np.asarray(traffic.WEEKLY)[(h // 24) % 7]
-                 * (1 + traffic.GROWTH * h / hours))
+    intensity = (
+        np.asarray(traffic.HOURLY)[h % 24]
+        * np.asarray(traffic.WEEKLY)[(h // 24) % 7]
+        * (1 + traffic.GROWTH * h / hours)
+    )
     hour = np.sort(_pick(rng, intensity, n))
     ts = np.sort(start + hour * 3600 + rng.integers(0, 3600, n))
 
@@ -240,12 +257,18 @@ def draw(n: int, seed: int) -> Columns:
     p4o = per_route("p4xx_other", 0.0)
     u, u_body, u_tail, u_size = kronecker(rng, route, (_STATUS, _LATENCY, _TAIL, _TAIL_SIZE), BOT + 1)
     c = rng.random(n)
-    code5 = np.where(incident, np.select([c < 0.5, c < 0.8], [502, 504], 500),
-                     np.select([c < 0.6, c < 0.8, c < 0.9], [500, 502, 503], 504))
+    code5 = np.where(
+        incident,
+        np.select([c < 0.5, c < 0.8], [502, 504], 500),
+        np.select([c < 0.6, c < 0.8, c < 0.9], [500, 502, 503], 504),
+    )
     login = route == routes.index(traffic.route("POST", "/auth/login"))
     ok = per_route("ok", 404).astype(np.int64)
-    status = np.select([u < p5, u < p5 + p401, u < p5 + p401 + p404, u < p5 + p401 + p404 + p4o],
-                       [code5, 401, 404, np.where(login, 401, 400)], ok)
+    status = np.select(
+        [u < p5, u < p5 + p401, u < p5 + p401 + p404, u < p5 + p401 + p404 + p4o],
+        [code5, 401, 404, np.where(login, 401, 400)],
+        ok,
+    )
     status = np.where(is_bot, np.where(method == METHODS.index("GET"), 404, 405), status)
     unknown = status == 404
 
@@ -254,7 +277,7 @@ def draw(n: int, seed: int) -> Columns:
     z = inverse_normal(u_body)
     x = per_route("p50_ms", 2.0) * np.exp(per_route("sigma", 0.3) * z) * (0.85 + 0.3 * load)
     tail = u_tail < TAIL_SHARE
-    lomax = (1 - u_size) ** (-1 / 1.5) - 1          # numpy's pareto(1.5), by its inverse distribution function
+    lomax = (1 - u_size) ** (-1 / 1.5) - 1  # numpy's pareto(1.5), by its inverse distribution function
     x = np.where(tail, x * (1 + 3 * lomax), x)
     for b in traffic.BATCHES:
         if b.latency_factor != 1.0:
@@ -330,10 +353,31 @@ def combined(c: Columns) -> pa.Array:
     day_str = [f"{d.day:02d}/{_MONTHS[d.month - 1]}/{d.year}" for d in days]
     rel = c.ts - start
     uas = [u.replace('"', "\\x22") for u in UAS]
-    return _join(c.ip, S(" - - ["), _lut(day_str, rel // 86400), S(":"), _lut(_TOD, rel % 86400), S(' +0000] "'),
-                 _lut(METHODS, c.method), S(" "), c.path, c.query, S(" "), _lut(PROTOS, c.proto_idx), S('" '),
-                 _str(c.status), S(" "), _str(c.bytes), S(' "'), _lut([r for r, _ in traffic.REFERERS], c.referer_idx),
-                 S('" "'), _lut(uas, c.ua_idx), S('" '), _seconds(c.ms), S("\n"))
+    return _join(
+        c.ip,
+        S(" - - ["),
+        _lut(day_str, rel // 86400),
+        S(":"),
+        _lut(_TOD, rel % 86400),
+        S(' +0000] "'),
+        _lut(METHODS, c.method),
+        S(" "),
+        c.path,
+        c.query,
+        S(" "),
+        _lut(PROTOS, c.proto_idx),
+        S('" '),
+        _str(c.status),
+        S(" "),
+        _str(c.bytes),
+        S(' "'),
+        _lut([r for r, _ in traffic.REFERERS], c.referer_idx),
+        S('" "'),
+        _lut(uas, c.ua_idx),
+        S('" '),
+        _seconds(c.ms),
+        S("\n"),
+    )
 
 
 def json_lines(c: Columns, tokyo: np.ndarray) -> pa.Array:
@@ -341,24 +385,51 @@ def json_lines(c: Columns, tokyo: np.ndarray) -> pa.Array:
     dst = _epoch(traffic.NEW_YORK_DST)
     offset = np.where(tokyo, 9 * 3600, np.where(c.ts >= dst, -4 * 3600, -5 * 3600))
     off_str = np.where(tokyo, 0, np.where(c.ts >= dst, 2, 1))
-    local = c.ts + offset - (_epoch(traffic.START) - 86400)          # day 0 = the day before START
+    local = c.ts + offset - (_epoch(traffic.START) - 86400)  # day 0 = the day before START
     days = [(traffic.START + dt.timedelta(days=d - 1)).date().isoformat() for d in range(traffic.DAYS + 3)]
     uas = [u.replace("\\", "\\\\").replace('"', '\\"') for u in UAS]
     referers = ["" if r == "-" else r for r, _ in traffic.REFERERS]
-    return _join(S('{"time":"'), _lut(days, local // 86400), S("T"), _lut(_TOD, local % 86400),
-                 _lut(("+09:00", "-05:00", "-04:00"), off_str), S('","host":"'), c.ip, S('","port":'), _str(c.port),
-                 S(',"method":"'), _lut(METHODS, c.method), S('","uri":"'), c.path, c.query, S('","status":"'),
-                 _str(c.status), S('","body_bytes":'), _str(c.bytes), S(',"referer":"'),
-                 _lut(referers, c.referer_idx), S('","ua":"'), _lut(uas, c.ua_idx), S('","request_time":"'),
-                 _seconds(c.ms), S('","response_time":"'), _seconds(c.upstream_ms), S('"}\n'))
+    return _join(
+        S('{"time":"'),
+        _lut(days, local // 86400),
+        S("T"),
+        _lut(_TOD, local % 86400),
+        _lut(("+09:00", "-05:00", "-04:00"), off_str),
+        S('","host":"'),
+        c.ip,
+        S('","port":'),
+        _str(c.port),
+        S(',"method":"'),
+        _lut(METHODS, c.method),
+        S('","uri":"'),
+        c.path,
+        c.query,
+        S('","status":"'),
+        _str(c.status),
+        S('","body_bytes":'),
+        _str(c.bytes),
+        S(',"referer":"'),
+        _lut(referers, c.referer_idx),
+        S('","ua":"'),
+        _lut(uas, c.ua_idx),
+        S('","request_time":"'),
+        _seconds(c.ms),
+        S('","response_time":"'),
+        _seconds(c.upstream_ms),
+        S('"}\n'),
+    )
 
 
 def subset(c: Columns, mask: np.ndarray) -> Columns:
     """The rows of `c` where mask is set, every column alike."""
     idx = np.flatnonzero(mask)
     pidx = pa.array(idx)
-    return Columns(*(v.take(pidx) if isinstance(v, pa.Array) else v[idx]
-                     for v in (getattr(c, f) for f in Columns.__dataclass_fields__)))
+    return Columns(
+        *(
+            v.take(pidx) if isinstance(v, pa.Array) else v[idx]
+            for v in (getattr(c, f) for f in Columns.__dataclass_fields__)
+        )
+    )
 
 
 # --- writing, with a few broken lines -----------------------------------------------------------------------------
@@ -376,6 +447,7 @@ GARBAGE_TEXT = (
 @dataclass
 class Written:
     """What one log file holds: requests, and the malformed (truncated + garbage) and blank lines slipped in."""
+
     name: str
     format: str
     requests: int
@@ -397,12 +469,12 @@ def write(lines: pa.Array, dest: BinaryIO, rng: np.random.Generator, name: str, 
     extra = 2 * k + blank
     if n:
         lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + n + 1]
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + n + 1]
         blob = memoryview(lines.buffers()[2])
     else:
         offsets, blob = np.zeros(1, dtype=np.int64), memoryview(b"")
     positions = np.sort(rng.integers(0, n + 1, extra))
-    kinds = rng.permutation(np.repeat([0, 1, 2], [k, k, blank]))        # 0 truncated, 1 garbage, 2 blank
+    kinds = rng.permutation(np.repeat([0, 1, 2], [k, k, blank]))  # 0 truncated, 1 garbage, 2 blank
     cut = rng.uniform(0.25, 0.6, extra)
     junk = rng.integers(0, len(GARBAGE_TEXT), extra)
     prev = int(offsets[0])
@@ -412,19 +484,18 @@ def write(lines: pa.Array, dest: BinaryIO, rng: np.random.Generator, name: str, 
         prev = at
         if kind == 0:
             src = pos if pos < n else n - 1
-            line = bytes(blob[int(offsets[src]):int(offsets[src + 1]) - 1]) if n else b'{"time":"2026-'
-            dest.write(line[:max(1, int(len(line) * frac))] + b"\n")
+            line = bytes(blob[int(offsets[src]) : int(offsets[src + 1]) - 1]) if n else b'{"time":"2026-'
+            dest.write(line[: max(1, int(len(line) * frac))] + b"\n")
         elif kind == 1:
             text = GARBAGE_TEXT[j] if fmt == "nginx_combined" else ("not json: " + GARBAGE_TEXT[j])
             dest.write(text.encode() + b"\n")
         else:
             dest.write(b"\n")
-    dest.write(blob[prev:int(offsets[n])])
+    dest.write(blob[prev : int(offsets[n])])
     return Written(name, fmt, n, 2 * k, blank, k, k)
 
 
 def write_gz(lines: pa.Array, path: Path, rng: np.random.Generator, fmt: str) -> Written:
     """Like `write`, gzip-compressed with no timestamp and no file name, so the bytes depend on the seed only."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                compresslevel=3) as gz:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=3) as gz:
         return write(lines, gz, rng, path.name, fmt)

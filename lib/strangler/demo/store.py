@@ -7,6 +7,7 @@ consistent (a trip created through Flask is visible through FastAPI).
 The log generator reads the same constants (id ranges, usernames, photo UUIDs), so the paths it writes name
 rows that exist.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from strangler import dbtime
 
@@ -26,12 +28,64 @@ N_PHOTOS = 1500
 ADMIN_USER_ID = 1
 SEED = 20260105
 
-COUNTRIES = ("PT", "ES", "FR", "IT", "DE", "NL", "GR", "HR", "NO", "IS", "JP", "VN", "TH", "PE", "CL", "MX",
-             "US", "CA", "NZ", "AU", "MA", "ZA", "KE", "GE")
-PLACES = ("lisbon", "porto", "sevilla", "granada", "lyon", "napoli", "palermo", "berlin", "utrecht", "athens",
-          "split", "tromso", "reykjavik", "kyoto", "osaka", "hanoi", "hue", "chiang-mai", "cusco", "arequipa",
-          "valparaiso", "oaxaca", "quebec", "wanaka", "hobart", "fes", "cape-town", "nairobi", "tbilisi",
-          "kazbegi")
+COUNTRIES = (
+    "PT",
+    "ES",
+    "FR",
+    "IT",
+    "DE",
+    "NL",
+    "GR",
+    "HR",
+    "NO",
+    "IS",
+    "JP",
+    "VN",
+    "TH",
+    "PE",
+    "CL",
+    "MX",
+    "US",
+    "CA",
+    "NZ",
+    "AU",
+    "MA",
+    "ZA",
+    "KE",
+    "GE",
+)
+PLACES = (
+    "lisbon",
+    "porto",
+    "sevilla",
+    "granada",
+    "lyon",
+    "napoli",
+    "palermo",
+    "berlin",
+    "utrecht",
+    "athens",
+    "split",
+    "tromso",
+    "reykjavik",
+    "kyoto",
+    "osaka",
+    "hanoi",
+    "hue",
+    "chiang-mai",
+    "cusco",
+    "arequipa",
+    "valparaiso",
+    "oaxaca",
+    "quebec",
+    "wanaka",
+    "hobart",
+    "fes",
+    "cape-town",
+    "nairobi",
+    "tbilisi",
+    "kazbegi",
+)
 _SYLLABLES = ("ka", "lo", "mi", "ra", "ten", "su", "vo", "an", "el", "ri", "no", "da", "pe", "ju", "ko", "ma")
 
 _NAMESPACE = uuid.UUID("6f1c1a56-8d1e-4c54-9a4c-1f0a2d7d5e11")
@@ -82,9 +136,18 @@ def _seed(con: sqlite3.Connection) -> None:
     users = []
     for i in range(1, N_USERS + 1):
         name = username(i)
-        users.append((i, name, name.title(), f"{name}@journal.example", r.choice(COUNTRIES),
-                      f"Travelling since {2000 + i % 24}.", int(i == ADMIN_USER_ID),
-                      (base + dt.timedelta(days=i)).isoformat()))
+        users.append(
+            (
+                i,
+                name,
+                name.title(),
+                f"{name}@journal.example",
+                r.choice(COUNTRIES),
+                f"Travelling since {2000 + i % 24}.",
+                int(i == ADMIN_USER_ID),
+                (base + dt.timedelta(days=i)).isoformat(),
+            )
+        )
     con.executemany("INSERT INTO users VALUES (?,?,?,?,?,?,?,?)", users)
     con.executemany("INSERT INTO tokens VALUES (?,?)", [(token(i), i) for i in range(1, N_USERS + 1)])
     trips, steps = [], []
@@ -92,21 +155,50 @@ def _seed(con: sqlite3.Connection) -> None:
         start = base + dt.timedelta(days=r.randrange(700))
         days = r.randrange(2, 30)
         country = r.choice(COUNTRIES)
-        trips.append((t, r.randrange(1, N_USERS + 1), f"{r.choice(PLACES).title()} and around", country,
-                      start.isoformat(), (start + dt.timedelta(days=days)).isoformat(),
-                      round(r.uniform(20, 4000), 1), int(r.random() > 0.08), start.isoformat()))
+        trips.append(
+            (
+                t,
+                r.randrange(1, N_USERS + 1),
+                f"{r.choice(PLACES).title()} and around",
+                country,
+                start.isoformat(),
+                (start + dt.timedelta(days=days)).isoformat(),
+                round(r.uniform(20, 4000), 1),
+                int(r.random() > 0.08),
+                start.isoformat(),
+            )
+        )
         for k in range(1, STEPS_PER_TRIP + 1):
-            steps.append(((t - 1) * STEPS_PER_TRIP + k, t, k, f"Day {k}: {r.choice(PLACES).title()}",
-                          r.choice(PLACES), round(r.uniform(-50, 65), 5), round(r.uniform(-120, 150), 5),
-                          k, "Walked a lot." if r.random() < 0.5 else ""))
+            steps.append(
+                (
+                    (t - 1) * STEPS_PER_TRIP + k,
+                    t,
+                    k,
+                    f"Day {k}: {r.choice(PLACES).title()}",
+                    r.choice(PLACES),
+                    round(r.uniform(-50, 65), 5),
+                    round(r.uniform(-120, 150), 5),
+                    k,
+                    "Walked a lot." if r.random() < 0.5 else "",
+                )
+            )
     con.executemany("INSERT INTO trips VALUES (?,?,?,?,?,?,?,?,?)", trips)
     con.executemany("INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?)", steps)
     photos = []
     for n in range(1, N_PHOTOS + 1):
         t = r.randrange(1, N_TRIPS + 1)
-        photos.append((photo_id(n), t, (t - 1) * STEPS_PER_TRIP + r.randrange(1, STEPS_PER_TRIP + 1),
-                       trips[t - 1][1], f"Photo {n}", r.choice((4032, 3024, 1920)), r.choice((3024, 2268, 1080)),
-                       trips[t - 1][4]))
+        photos.append(
+            (
+                photo_id(n),
+                t,
+                (t - 1) * STEPS_PER_TRIP + r.randrange(1, STEPS_PER_TRIP + 1),
+                trips[t - 1][1],
+                f"Photo {n}",
+                r.choice((4032, 3024, 1920)),
+                r.choice((3024, 2268, 1080)),
+                trips[t - 1][4],
+            )
+        )
     con.executemany("INSERT INTO photos VALUES (?,?,?,?,?,?,?,?)", photos)
     follows = {(r.randrange(1, N_USERS + 1), r.randrange(1, N_USERS + 1)) for _ in range(1500)}
     con.executemany("INSERT INTO follows VALUES (?,?)", sorted((a, b) for a, b in follows if a != b))

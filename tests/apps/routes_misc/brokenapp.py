@@ -1,4 +1,5 @@
 """An app whose import fails the way real ones do: a setting missing from the environment."""
+
 import os
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """Project helpers the views call: their complexity and coupling count for the views, one level deep."""
+
 from flask import abort
 
 from .extensions import db, trip_saved

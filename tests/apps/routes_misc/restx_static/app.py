@@ -1,4 +1,5 @@
 """flask-restx patterns for the static inventory (read, never imported: flask-restx need not be installed)."""
+
 from flask import Flask
 from flask_restx import Api, Namespace, Resource
 

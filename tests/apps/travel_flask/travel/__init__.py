@@ -1,11 +1,13 @@
 """Flask test app for the route inventory: nested and prefixed blueprints, MethodView, flask-restful resources,
 converters with arguments, a catch-all and overlapping rules."""
+
 from flask import Flask
 from flask_restful import Api
 
 from travel import admin
-from travel.places import PlaceAPI
 from travel.notes import Note, Notes
+from travel.places import PlaceAPI
+
 from .views import bp as trips_bp
 
 API_PREFIX = "/api"
