@@ -67,6 +67,7 @@ from radon.metrics import h_visit, h_visit_ast, mi_visit
 from radon.raw import analyze
 from radon.visitors import ComplexityVisitor
 
+from strangler import sourcetree
 from strangler.errors import StranglerError
 
 WEIGHTS: dict[str, float] = {
@@ -172,16 +173,7 @@ class Source:
         if self.root is not None:
             if not self.root.is_dir():
                 raise StranglerError(f"source directory {root} does not exist")
-            files = sorted(
-                p
-                for p in self.root.rglob("*.py")
-                if not any(
-                    part.startswith(".")
-                    or part in {"__pycache__", "node_modules", *_INSTALLED}
-                    or part.endswith("venv")
-                    for part in p.relative_to(self.root).parts
-                )
-            )
+            files = list(sourcetree.python_files(self.root))
         known = {p.resolve() for p in files}
         for f in extra_files or []:
             if f.resolve() not in known:
@@ -198,20 +190,13 @@ class Source:
             if q.endswith(".signal") or q.startswith("blinker.")
         }
 
-    def _module_name(self, path: Path) -> str:
-        base = self.root if self.root and path.is_relative_to(self.root) else path.parent
-        parts = list(path.relative_to(base).with_suffix("").parts)
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(parts) or path.stem
-
     def _add(self, path: Path) -> None:
         try:
             text = path.read_text(encoding="utf-8")
             tree = ast.parse(text, filename=str(path))
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             return
-        mod = Module(path, self._module_name(path), tree, text.splitlines())
+        mod = Module(path, sourcetree.module_name(self.root, path), tree, text.splitlines())
         package = mod.name.split(".")[:-1] if path.name != "__init__.py" else mod.name.split(".")
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -243,21 +228,8 @@ class Source:
         self.by_name.setdefault(mod.name, mod)
 
     def find_module(self, dotted: str) -> Module | None:
-        """The tree module for an import path.
-
-        Module names are relative to the tree root, so `strangler.demo.store` is `store` when the root is
-        `.../strangler/demo`: a leading part of the import path may be dropped only when it names the root's
-        own folders (so `werkzeug.exceptions` never matches a project's `exceptions.py`).
-        """
-        parts = dotted.split(".")
-        root_parts = self.root.parts if self.root is not None else ()
-        for i in range(len(parts)):
-            if i and tuple(root_parts[-i:]) != tuple(parts[:i]):
-                continue
-            m = self.by_name.get(".".join(parts[i:]))
-            if m is not None:
-                return m
-        return None
+        """The tree module for an import path (`sourcetree.find_module`)."""
+        return sourcetree.find_module(self.by_name, self.root, dotted)
 
     def resolve(self, mod: Module, local: str) -> tuple[Module, str] | None:
         """Where a module-level name used in `mod` is defined inside the tree: (module, name)."""

@@ -1,0 +1,24 @@
+from flask import Blueprint, Flask
+from flask_restful import Api
+
+from .resources import Project, Projects, ping
+
+ROUTES = [("/projects", Projects), ("/projects/<int:project_id>", Project)]
+
+
+def configure_api(blueprint, routes, **kwargs):
+    api = Api(blueprint, **kwargs)
+    for path, resource in routes:
+        api.add_resource(resource, path)
+    return api
+
+
+def add_ping(target, rule, *methods):
+    target.add_url_rule(rule, view_func=ping, methods=list(methods) or None)
+
+
+app = Flask(__name__, static_folder=None)
+bp = Blueprint("projects", __name__, url_prefix="/data")
+configure_api(bp, ROUTES, prefix="/v1")
+app.register_blueprint(bp)
+add_ping(app, "/ping", "GET", "POST")
