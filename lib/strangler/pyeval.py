@@ -242,11 +242,19 @@ class Evaluator:
 
     # --- unresolved --------------------------------------------------------------------------------------------
 
-    def note(self, mod: Module, node: ast.AST, reason: str, **route: str | None) -> None:
+    def note(
+        self,
+        mod: Module,
+        node: ast.AST,
+        reason: str,
+        method: str | None = None,
+        rule: str | None = None,
+        unknown: str | None = None,
+    ) -> None:
         if self.loops and "loop" not in reason:
             reason += " (inside a loop)"
         line = getattr(node, "lineno", 0)
-        entry = Unresolved(str(mod.path), line, reason, mod.source(node), **route)  # type: ignore[arg-type]
+        entry = Unresolved(str(mod.path), line, reason, mod.source(node), method, rule, unknown)
         if entry not in self.unresolved[-200:]:
             self.unresolved.append(entry)
 
@@ -272,18 +280,18 @@ class Evaluator:
         elif isinstance(stmt, ast.ImportFrom):
             self.exec_import_from(stmt, mod, local)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            ref = FuncRef(mod, stmt)
-            local[stmt.name] = ref
-            self.decorate(stmt, mod, scopes, ref)
+            func = FuncRef(mod, stmt)
+            local[stmt.name] = func
+            self.decorate(stmt, mod, scopes, func)
         elif isinstance(stmt, ast.ClassDef):
-            ref = ClassRef(mod, stmt)
-            local[stmt.name] = ref
-            self.class_defined(ref, mod, scopes)
-            self.decorate(stmt, mod, scopes, ref)
+            cls = ClassRef(mod, stmt)
+            local[stmt.name] = cls
+            self.class_defined(cls, mod, scopes)
+            self.decorate(stmt, mod, scopes, cls)
         elif isinstance(stmt, ast.Assign):
             value = self.eval(stmt.value, mod, scopes)
-            for target in stmt.targets:
-                self.bind(target, value, mod, scopes)
+            for name in stmt.targets:
+                self.bind(name, value, mod, scopes)
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
             self.bind(stmt.target, self.eval(stmt.value, mod, scopes), mod, scopes)
         elif isinstance(stmt, ast.AugAssign):
@@ -613,8 +621,9 @@ class Evaluator:
         if isinstance(index_node, ast.Slice):
             if isinstance(value, (list, str)):
                 bounds = [self.eval(b, mod, scopes) for b in (index_node.lower, index_node.upper, index_node.step)]
+                lower, upper, step = bounds
                 if all(b is None or isinstance(b, int) for b in bounds):
-                    return value[slice(*bounds)]  # type: ignore[misc]
+                    return value[slice(lower, upper, step)]  # type: ignore[arg-type]
             return Unknown("slice")
         index = self.eval(index_node, mod, scopes)
         if isinstance(value, dict) and isinstance(index, (str, int, float, bool, type(None))):
@@ -789,7 +798,7 @@ class Evaluator:
         if name == "zip" and args:
             lists = [self.iterate(a) for a in args]
             if all(x is not None for x in lists):
-                return [list(t) for t in zip(*lists)]  # type: ignore[arg-type]
+                return [list(t) for t in zip(*[x or [] for x in lists])]
         if name == "enumerate" and items is not None:
             return [[i, v] for i, v in enumerate(items)]
         if name == "getattr" and len(args) in (2, 3) and isinstance(args[1], str):
@@ -809,9 +818,13 @@ class Evaluator:
         try:
             if name == "format" and all(isinstance(v, (str, int)) for v in [*args, *kw.values()]):
                 return text.format(*args, **kw)
-            if name == "join" and len(args) == 1 and isinstance(args[0], list):
-                if all(isinstance(a, str) for a in args[0]):
-                    return text.join(args[0])
+            if (
+                name == "join"
+                and len(args) == 1
+                and isinstance(args[0], list)
+                and all(isinstance(a, str) for a in args[0])
+            ):
+                return text.join(args[0])
             if (
                 name in ("strip", "lstrip", "rstrip", "lower", "upper", "replace", "removeprefix", "removesuffix")
                 and not kw
@@ -825,7 +838,7 @@ class Evaluator:
         return Unknown(f"str.{name}")
 
     def list_method(self, items: list, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        args, kw = self.call_args(node, mod, scopes)
+        args, _ = self.call_args(node, mod, scopes)
         if name == "append" and len(args) == 1:
             items.append(args[0])
         elif name == "extend" and len(args) == 1:

@@ -44,6 +44,14 @@ FASTAPI_DOCS = (
 )
 FRAMEWORK_CLASSES = ("Flask", "Blueprint", "FastAPI", "APIRouter", "Api", "Namespace")
 REGISTERING = ("add_url_rule", "register_blueprint", "include_router", "add_api_route", "add_resource", "add_namespace")
+KINDS = {
+    "Flask": "flask_app",
+    "Blueprint": "blueprint",
+    "FastAPI": "fastapi_app",
+    "APIRouter": "router",
+    "Api": "api",
+    "Namespace": "namespace",
+}
 APP_PARAMETERS = ("app", "application", "flask_app", "fastapi_app")
 PLACEHOLDER = "{?}"
 
@@ -138,7 +146,6 @@ class Scanner(Evaluator):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.containers: list[Container] = []
-        self.removed = 0  # routes made in loops over unknown values, listed as unresolved instead
 
     # --- what is a framework object ---------------------------------------------------------------------------
 
@@ -168,9 +175,7 @@ class Scanner(Evaluator):
         args, kw = self.call_args(node, mod, scopes)
         if kind in ("WSGIMiddleware", "StaticFiles"):
             return Wrapped(_arg(args, kw, 0, "app") if kind == "WSGIMiddleware" else "static")
-        c = self.new(
-            Container(self.KINDS[kind], None, None, str(mod.path), node.lineno, root_path=str(mod.path.parent))
-        )
+        c = self.new(Container(KINDS[kind], None, None, str(mod.path), node.lineno, root_path=str(mod.path.parent)))
         init = self.class_attributes(cls).get("__init__") if isinstance(cls, ClassRef) else None
         if isinstance(cls, ClassRef):
             c.cls = cls
@@ -179,15 +184,6 @@ class Scanner(Evaluator):
         else:
             self.configure(c, args, kw, mod, node)
         return c
-
-    KINDS = {
-        "Flask": "flask_app",
-        "Blueprint": "blueprint",
-        "FastAPI": "fastapi_app",
-        "APIRouter": "router",
-        "Api": "api",
-        "Namespace": "namespace",
-    }
 
     def super_call(self, receiver: object, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
         if isinstance(receiver, Container):
@@ -291,7 +287,8 @@ class Scanner(Evaluator):
                 return self.call_function(method, [c, *args], kw)
         args, kw = self.call_args(node, mod, scopes)
         if name in ("register_blueprint", "include_router", "add_namespace"):
-            return self.connect(c, name, args, kw, mod, node)
+            self.connect(c, name, args, kw, mod, node)
+            return None
         if name == "namespace" and c.kind == "api":
             ns = self.new(Container("namespace", None, None, str(mod.path), node.lineno))
             self.configure(ns, args, kw, mod, node)
@@ -303,7 +300,8 @@ class Scanner(Evaluator):
             c.registered = True
             return None
         if name == "mount" and c.kind == "fastapi_app":
-            return self.mount(c, args, kw, mod, node)
+            self.mount(c, args, kw, mod, node)
+            return None
         if name == "add_url_rule":
             rule = _arg(args, kw, 0, "rule")
             self.add_view(
@@ -321,7 +319,7 @@ class Scanner(Evaluator):
                 self.note(mod, node, "add_resource: the resource class is not known statically")
                 return None
             urls = args[1:] or kw.get("urls") or []
-            endpoint = kw.get("endpoint") if isinstance(kw.get("endpoint"), str) else args[0].node.name.lower()
+            endpoint = str(kw["endpoint"]) if isinstance(kw.get("endpoint"), str) else args[0].node.name.lower()
             self.add_resource(c, args[0], urls if isinstance(urls, list) else [urls], endpoint, mod, node)
             return None
         if name in ("route", "api_route", "resource", *HTTP):
@@ -369,7 +367,7 @@ class Scanner(Evaluator):
             c.items.append(Edge(inner, prefix.rstrip("/") if isinstance(prefix, str) else prefix))
             inner.registered = True
         elif inner == "static" and isinstance(path, str):
-            mount_name = kw.get("name") if isinstance(kw.get("name"), str) else "StaticFiles"
+            mount_name = str(kw["name"]) if isinstance(kw.get("name"), str) else "StaticFiles"
             c.items.append(Route(path.rstrip("/") + "/{path:path}", ["GET"], mount_name, "", 0, 0))
         else:
             self.note(mod, node, "mount: the mounted app is not known statically")
@@ -553,7 +551,7 @@ class Scanner(Evaluator):
             c, kind, args, kw = value.container, value.kind, value.args, value.kwargs
             if isinstance(ref, ClassRef):
                 if c.kind in ("api", "namespace") and kind in ("route", "resource"):
-                    endpoint = kw.get("endpoint") if isinstance(kw.get("endpoint"), str) else node.name.lower()  # type: ignore[attr-defined]
+                    endpoint = str(kw["endpoint"]) if isinstance(kw.get("endpoint"), str) else ref.node.name.lower()
                     self.add_resource(c, ref, list(args), endpoint, mod, dec)
                 continue
             rule = args[0] if args else kw.get("rule", kw.get("path"))
@@ -563,8 +561,8 @@ class Scanner(Evaluator):
                 methods = kw.get("methods", ["GET"])
             else:
                 methods = [kind.upper()]
-            endpoint = kw.get("endpoint") if c.kind not in ("fastapi_app", "router") else kw.get("name")
-            self.add_view(c, rule, methods, endpoint, ref, mod, dec)
+            view_name = kw.get("endpoint") if c.kind not in ("fastapi_app", "router") else kw.get("name")
+            self.add_view(c, rule, methods, view_name, ref, mod, dec)
             if c.kind in ("fastapi_app", "router") and c.items and isinstance(c.items[-1], Route):
                 c.items[-1].tags = self.tags(kw)
 
@@ -763,7 +761,7 @@ def scan(root: str | Path) -> Found:
 def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
     """Rows for the apps, then for Flask apps mounted in a FastAPI app (under the mount path). The routes of
     blueprints and routers never registered in the tree are unresolved: the prefix they get is not known."""
-    mounted: dict[int, str] = {}
+    mounted: dict[int, object] = {}
     for c in scanner.containers:
         if c.kind == "fastapi_app":
             for item in c.items:
