@@ -87,6 +87,20 @@ app = Flask(__name__)
 dashboard.bind(app, schedule=False)
 """
 
+FAVA_SHIM = """
+import tempfile, pathlib
+from fava.application import create_app
+ledger = pathlib.Path(tempfile.mkdtemp()) / "main.beancount"
+ledger.write_text('option "title" "bench"\\n')
+app = create_app([str(ledger)])
+"""
+
+ZOU_SHIM = """
+import os
+os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
+from zou.app import app
+"""
+
 APPS = [
     App("calibreweb", "shim:app", "calibreweb/cps", CALIBRE_SHIM),
     App("changedetection.io", "shim:app", "changedetectionio", CHANGEDETECTION_SHIM),
@@ -96,8 +110,8 @@ APPS = [
     App("flask-monitoringdashboard", "shim:app", "flask_monitoringdashboard", MONITORINGDASHBOARD_SHIM, blind=True),
     App("ihatemoney", "ihatemoney.run:create_app()", "ihatemoney", blind=True),
     App("prefect", "prefect.server.api.server:create_app()", "prefect/server", blind=True),
-    App("zou", "zou.app:app", "zou", blind=True),
-    App("flaskbb", "flaskbb:create_app()", "flaskbb", blind=True),
+    App("zou", "shim:app", "zou", ZOU_SHIM, blind=True),
+    App("fava", "shim:app", "fava", FAVA_SHIM, blind=True),
 ]
 
 

@@ -114,7 +114,7 @@ def test_route_tables_lists_dicts_and_built_by_a_function(con):
     assert assert_no_wrong_rule(found, unresolved, "tables.app:app") == set()
 
 
-def test_add_resource_and_add_url_rule_in_helper_functions(con):
+def test_add_resource_and_add_url_rule_in_helper_functions_and_decorators(con):
     found, unresolved = stored(con, APPS / "helpers")
     assert found == [
         ("flask", "GET", "/data/v1/projects", "projects.projects", "helpers/resources.py", 13, 14, "projects"),
@@ -140,6 +140,9 @@ def test_add_resource_and_add_url_rule_in_helper_functions(con):
         ),
         ("flask", "GET", "/ping", "ping", "helpers/resources.py", 17, 18, None),
         ("flask", "POST", "/ping", "ping", "helpers/resources.py", 17, 18, None),
+        # a decorator of the project registers the function, method and path taken from its name
+        ("flask", "GET", "/api/report", "get_report", "helpers/app.py", 34, 36, None),
+        ("flask", "PUT", "/api/report", "put_report", "helpers/app.py", 39, 41, None),
     ]
     assert unresolved == []
     assert assert_no_wrong_rule(found, unresolved, "helpers.app:app") == set()

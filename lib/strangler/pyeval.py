@@ -646,6 +646,8 @@ class Evaluator:
             return ModuleRef(self.run_module(sub)) if sub else Unknown(name)
         if isinstance(base, External):
             return External(f"{base.qualname}.{name}")
+        if isinstance(base, (FuncRef, ClassRef)) and name in ("__name__", "__qualname__"):
+            return base.node.name
         if isinstance(base, ClassRef):
             attrs = self.class_attributes(base)
             return attrs.get(name, Unknown(name))
@@ -770,6 +772,11 @@ class Evaluator:
         q = target.qualname
         if q.startswith("builtins."):
             return self.builtin(q.removeprefix("builtins."), node, mod, scopes)
+        if q in ("importlib.import_module", "werkzeug.utils.import_string", "werkzeug.import_string"):
+            args, kw = self.call_args(node, mod, scopes)
+            if args and isinstance(args[0], str) and not kw:
+                return self.resolve_dotted(args[0].replace(":", "."))
+            return Unknown(q)
         if q in ("os.path.join", "posixpath.join"):
             args, kw = self.call_args(node, mod, scopes)
             if args and all(isinstance(a, str) for a in args) and not kw:
@@ -830,6 +837,10 @@ class Evaluator:
                 and not kw
                 and all(isinstance(a, str) for a in args)
             ):
+                return getattr(text, name)(*args)
+            if name in ("partition", "rpartition") and len(args) == 1 and isinstance(args[0], str):
+                return list(getattr(text, name)(args[0]))
+            if name in ("split", "rsplit") and all(isinstance(a, (str, int)) for a in args) and not kw:
                 return getattr(text, name)(*args)
             if name in ("startswith", "endswith") and len(args) == 1 and isinstance(args[0], str):
                 return getattr(text, name)(args[0])

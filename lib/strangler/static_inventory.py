@@ -530,9 +530,13 @@ class Scanner(Evaluator):
 
     def decorate(self, node: ast.AST, mod: Module, scopes: list[dict], ref: object) -> None:
         for dec in reversed(node.decorator_list):  # type: ignore[attr-defined]
+            value = self.eval(dec, mod, scopes)
+            if isinstance(value, FuncRef) and isinstance(ref, (FuncRef, ClassRef)):
+                # a decorator of the tree runs when the function is defined: it may register it as a route
+                self.call_function(value, [ref], {})
+                continue
             if not isinstance(dec, ast.Call):
                 continue
-            value = self.eval(dec, mod, scopes)
             if not isinstance(value, Decorator):
                 if (
                     isinstance(value, Unknown)

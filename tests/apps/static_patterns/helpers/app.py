@@ -22,3 +22,20 @@ bp = Blueprint("projects", __name__, url_prefix="/data")
 configure_api(bp, ROUTES, prefix="/v1")
 app.register_blueprint(bp)
 add_ping(app, "/ping", "GET", "POST")
+
+
+def api_endpoint(func):
+    """A decorator of the project: the route's method and path come from the function's name."""
+    method, _, name = func.__name__.partition("_")
+    app.add_url_rule(f"/api/{name}", view_func=func, methods=[method.upper()])
+    return func
+
+
+@api_endpoint
+def get_report():
+    return {}
+
+
+@api_endpoint
+def put_report():
+    return {}
