@@ -265,3 +265,31 @@ def test_unresolved_count_is_in_the_summary_line(con):
         f"    4 flask    routes from {(APPS / 'config_prefix').resolve()}",
         "    2 unresolved route definitions (see table routes_unresolved)",
     ]
+
+
+def test_a_return_under_an_unknown_condition_and_a_registration_in_an_unknown_loop_are_not_guessed(con):
+    """normalize(None) returns "" only on one branch, and a loop over the environment may register a blueprint
+    any number of times: neither gives a rule (the old inventory listed GET /jobs and GET /extra/info)."""
+    found, unresolved = stored(con, APPS / "conditions")
+    assert found == [("flask", "GET", "/ok", "ok", "conditions/app.py", 31, 33, None)]
+    assert unresolved == [
+        (
+            "conditions/app.py",
+            26,
+            "register_blueprint: the url_prefix is not known statically",
+            'app.register_blueprint(jobs, url_prefix=normalize(os.environ.get("JOBS_PREFIX")))',
+            "GET",
+            "{?}/jobs",
+            'normalize(os.environ.get("JOBS_PREFIX"))',
+        ),
+        (
+            "conditions/app.py",
+            27,
+            "registered in a loop over values not known statically",
+            'for plugin in os.environ.get("PLUGINS", "").split(","):',
+            "GET",
+            "{?}/info",
+            'os.environ.get("PLUGINS", "").split(",")',
+        ),
+    ]
+    assert assert_no_wrong_rule(found, unresolved, "conditions.app:app") == {("GET", "/jobs"), ("GET", "/extra/info")}

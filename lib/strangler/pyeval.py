@@ -144,6 +144,13 @@ def truth(value: object) -> bool | None:
     return None
 
 
+def _same(a: object, b: object) -> bool:
+    if a is b:
+        return True
+    simple = (str, int, float, bool, type(None))
+    return isinstance(a, simple) and type(a) is type(b) and a == b
+
+
 # --- the evaluator ----------------------------------------------------------------------------------------------
 
 
@@ -159,6 +166,7 @@ class Evaluator:
         self.called: set[int] = set()
         self.depth = 0
         self.loops = 0
+        self.maybe_returns: list[list] = []  # per running function: values returned on a branch not known to run
         for path in sourcetree.python_files(root):
             name = sourcetree.module_name(root, path)
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -350,10 +358,19 @@ class Evaluator:
             self.exec_body(orelse, mod, scopes)
         else:
             local = scopes[0]
-            self.exec_body(body, mod, scopes)
+            self.exec_maybe(body, mod, scopes)
             kept = dict(local)
-            self.exec_body(orelse, mod, scopes)
+            self.exec_maybe(orelse, mod, scopes)
             self.keep_known(local, kept)
+
+    def exec_maybe(self, body: list[ast.stmt], mod: Module, scopes: list[dict]) -> None:
+        """A block that may or may not run: a `return` in it is remembered, and the code after it runs too (a
+        function returns a value only when every way out returns that same value, see `call_function`)."""
+        try:
+            self.exec_body(body, mod, scopes)
+        except _Return as ret:
+            if self.maybe_returns:
+                self.maybe_returns[-1].append(ret.args[0])
 
     def exec_for(self, stmt: ast.For | ast.AsyncFor, mod: Module, scopes: list[dict]) -> None:
         items = self.iterate(self.eval(stmt.iter, mod, scopes))
@@ -372,7 +389,7 @@ class Evaluator:
 
     def loop_over_unknown(self, stmt: ast.For | ast.AsyncFor, mod: Module, scopes: list[dict]) -> None:
         """The body of a loop whose items are not known, run once with the loop variable unknown."""
-        self.exec_body(stmt.body, mod, scopes)
+        self.exec_maybe(stmt.body, mod, scopes)
 
     def exec_aug_assign(self, stmt: ast.AugAssign, mod: Module, scopes: list[dict]) -> None:
         if not isinstance(stmt.target, ast.Name):
@@ -898,13 +915,18 @@ class Evaluator:
         self.called.add(id(ref.node))
         local = self.bind_args(ref, args, kwargs)
         self.depth += 1
+        self.maybe_returns.append([])
+        result: object = None
         try:
             self.exec_body(ref.node.body, ref.module, [local, ref.module.globals])
         except _Return as ret:
-            return ret.args[0]
+            result = ret.args[0]
         finally:
             self.depth -= 1
-        return None
+            maybe = self.maybe_returns.pop()
+        if any(not _same(value, result) for value in maybe):
+            return Unknown("the return value depends on a condition not known statically")
+        return result
 
     def bind_args(self, ref: FuncRef, args: list, kwargs: dict) -> dict:
         """Parameters bound as Python binds them: positional, keywords, defaults, *args and **kwargs; a parameter

@@ -607,12 +607,21 @@ class Scanner(Evaluator):
         """Routes made in the body of a loop over unknown values may not exist (or exist many times): they are not
         listed; each goes to unresolved with the loop as the unknown part."""
         before = {id(c): len(c.items) for c in self.containers}
-        self.exec_body(stmt.body, mod, scopes)
+        self.exec_maybe(stmt.body, mod, scopes)
         for c in self.containers:
             added = c.items[before.get(id(c), 0) :]
             del c.items[before.get(id(c), 0) :]
             for item in added:
-                if isinstance(item, Route):
+                if isinstance(item, Edge):  # registered in the loop: its routes are unresolved, with this reason
+                    item.prefix = UnknownPart(
+                        mod.source(stmt.iter),
+                        str(mod.path),
+                        stmt.lineno,
+                        "registered in a loop over values not known statically",
+                        mod.source(stmt),
+                    )
+                    c.items.append(item)
+                elif isinstance(item, Route):
                     for method in _methods(item):
                         self.note(
                             mod,
