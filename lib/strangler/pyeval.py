@@ -356,10 +356,13 @@ class Evaluator:
             self.exec_body(body, mod, scopes)
         elif known is False:
             self.exec_body(orelse, mod, scopes)
-        else:
+        else:  # both run, each from the state before the `if`; then each name is merged
             local = scopes[0]
+            before = dict(local)
             self.exec_maybe(body, mod, scopes)
             kept = dict(local)
+            local.clear()
+            local.update(before)
             self.exec_maybe(orelse, mod, scopes)
             self.keep_known(local, kept)
 
@@ -402,21 +405,23 @@ class Evaluator:
         value = self.binop(stmt.op, left, right)
         self.bind(stmt.target, value, mod, scopes)
 
-    @staticmethod
-    def keep_known(local: dict, kept: dict) -> None:
-        """Both branches ran: where one bound something known (an app, a view, a module, a value) and the other a
-        fallback (None, something unknown), keep the former (`try: from .kobo import kobo / except: kobo = None`).
-        Where both bound different known values the name is unknown."""
-        for name, value in kept.items():
-            now = local.get(name)
-            if now is value:
-                continue
-            if now is None or isinstance(now, Unknown):
-                local[name] = value
-            elif value is None or isinstance(value, Unknown):
-                continue
-            elif isinstance(value, (str, int, float, bool)) and value != now:
-                local[name] = Unknown(f"{name}: set differently on two branches")
+    def keep_known(self, local: dict, kept: dict) -> None:
+        """Two alternatives ran (`kept` after one, `local` after the other): each name gets `merge` of its two values
+        (`try: from .kobo import kobo / except: kobo = None` keeps the blueprint)."""
+        for name in set(kept) | set(local):
+            local[name] = self.merge(kept.get(name), local.get(name), name)
+
+    def merge(self, a: object, b: object, name: str = "value") -> object:
+        """One value for two alternatives. The same value stays. An object that is *which* thing (an app, a view, a
+        function, a class, a module) wins over a fallback (None, unknown): code that goes on to use it means that
+        one. Two different data values (strings, numbers, lists) are unknown: taking either would be a guess."""
+        if _same(a, b):
+            return a
+        identity = (FuncRef, ClassRef, ModuleRef, Instance, BoundMethod)
+        for x, y in ((a, b), (b, a)):
+            if (isinstance(x, identity) or self.is_framework(x)) and (y is None or isinstance(y, Unknown)):
+                return x
+        return Unknown(f"{name}: differs between branches")
 
     def bind(self, target: ast.expr, value: object, mod: Module, scopes: list[dict]) -> None:
         local = scopes[0]
@@ -924,8 +929,8 @@ class Evaluator:
         finally:
             self.depth -= 1
             maybe = self.maybe_returns.pop()
-        if any(not _same(value, result) for value in maybe):
-            return Unknown("the return value depends on a condition not known statically")
+        for value in maybe:
+            result = self.merge(value, result, "the return value")
         return result
 
     def bind_args(self, ref: FuncRef, args: list, kwargs: dict) -> dict:

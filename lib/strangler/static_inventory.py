@@ -768,7 +768,8 @@ def scan(root: str | Path) -> Found:
     scanner = Scanner(Path(root))
     scanner.run()
     rows, unresolved = _rows(scanner)
-    return Found(rows, scanner.unresolved + unresolved)
+    once = list(dict.fromkeys((u.file, u.line, u.reason, u.code, u.method, u.rule, u.unknown) for u in unresolved))
+    return Found(rows, scanner.unresolved + [Unresolved(*u) for u in once])
 
 
 def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:

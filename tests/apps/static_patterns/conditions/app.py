@@ -1,5 +1,6 @@
 import os
 
+from fastapi import FastAPI
 from flask import Blueprint, Flask
 
 app = Flask(__name__, static_folder=None)
@@ -31,3 +32,22 @@ for plugin in os.environ.get("PLUGINS", "").split(","):
 @app.route("/ok")
 def ok():
     return ""
+
+
+_APPS = {}
+
+
+def create_api(key=None):
+    if os.environ.get("API_KEY", key) in _APPS:  # a cache: the same app, made by this function before
+        return _APPS[os.environ.get("API_KEY", key)]
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.get("/items")
+    def items():
+        return []
+
+    return api
+
+
+root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+root.mount("/api", app=create_api())
