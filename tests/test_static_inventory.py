@@ -299,3 +299,12 @@ def test_a_return_under_an_unknown_condition_and_a_registration_in_an_unknown_lo
     flask = [r for r in found if r[0] == "flask"]
     assert assert_no_wrong_rule(flask, unresolved, "conditions.app:app") == {("GET", "/jobs"), ("GET", "/extra/info")}
     assert assert_no_wrong_rule([r for r in found if r[0] == "fastapi"], [], "conditions.app:root") == set()
+
+
+def test_a_factory_called_by_another_factory_is_not_listed_on_its_own(con):
+    """create_api() is called by create_app(), which mounts it under /api: run on its own first (as factories
+    nobody calls are), its app was listed as a second root without the prefix (GET /items)."""
+    found, unresolved = stored(con, APPS / "factories")
+    assert found == [("fastapi", "GET", "/api/items", "items", "factories/app.py", 7, 9, None)]
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, unresolved, "factories.app:create_app()") == set()

@@ -962,12 +962,24 @@ class Evaluator:
 
     def run_uncalled(self) -> None:
         """Run every module, then the bodies of module-level functions nobody in the tree calls (factories called by
-        a server, a CLI or tests), with their defaults."""
+        a server, a CLI or tests), with their defaults. A function whose name the tree calls somewhere waits for
+        that call (run on its own too, an app it makes would be listed without the prefix its caller mounts it
+        under); it runs on its own only if its callers never ran."""
         for mod in list(self.modules.values()):
             self.run_module(mod)
-        for mod in list(self.modules.values()):
-            for node in mod.tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in self.called:
+        referenced: set[str] = set()
+        for mod in self.modules.values():
+            for node in ast.walk(mod.tree):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    referenced.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", ""))
+        for later in (False, True):
+            for mod in list(self.modules.values()):
+                for node in mod.tree.body:
+                    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or id(node) in self.called:
+                        continue
+                    if (node.name in referenced) != later:
+                        continue
                     self.called.add(id(node))
                     self.depth += 1
                     try:
