@@ -144,6 +144,20 @@ def truth(value: object) -> bool | None:
     return None
 
 
+KEYS = (str, int, float, bool, type(None), External, FuncRef, ClassRef, ModuleRef)  # dict keys known statically
+
+
+def _memo_key(ref: object, args: list, kwargs: dict) -> tuple | None:
+    immutable = (str, int, float, bool, type(None), Unknown, External, FuncRef, ClassRef, ModuleRef)
+    values = [*args, *kwargs.values()]
+    if not all(isinstance(v, immutable) for v in values):
+        return None
+    try:
+        return (id(ref.node), tuple(args), tuple(sorted(kwargs.items())))  # type: ignore[attr-defined]
+    except TypeError:
+        return None
+
+
 def _same(a: object, b: object) -> bool:
     if a is b:
         return True
@@ -157,7 +171,7 @@ def _same(a: object, b: object) -> bool:
 class Evaluator:
     """Runs the modules of a tree statically. Subclasses give framework calls their meaning (see the hooks)."""
 
-    MAX_DEPTH = 14
+    MAX_DEPTH = 10
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -167,6 +181,8 @@ class Evaluator:
         self.depth = 0
         self.loops = 0
         self.maybe_returns: list[list] = []  # per running function: values returned on a branch not known to run
+        self.memo: dict[tuple, object] = {}  # (function, arguments) -> result, for calls with immutable arguments
+        self.class_cache: dict[int, dict] = {}
         for path in sourcetree.python_files(root):
             name = sourcetree.module_name(root, path)
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -214,6 +230,10 @@ class Evaluator:
     def is_framework(self, value: object) -> bool:
         """Whether a value is one of the framework's objects (those the hooks handle)."""
         return False
+
+    def is_identity(self, value: object) -> bool:
+        """Whether a framework value names *which* thing (an app, a view): it wins over a fallback in `merge`."""
+        return self.is_framework(value)
 
     # --- modules -----------------------------------------------------------------------------------------------
 
@@ -409,7 +429,10 @@ class Evaluator:
         """Two alternatives ran (`kept` after one, `local` after the other): each name gets `merge` of its two values
         (`try: from .kobo import kobo / except: kobo = None` keeps the blueprint)."""
         for name in set(kept) | set(local):
-            local[name] = self.merge(kept.get(name), local.get(name), name)
+            if name not in kept or name not in local:  # bound on one side only: code that uses it took that side
+                local[name] = kept[name] if name in kept else local[name]
+            else:
+                local[name] = self.merge(kept[name], local[name], name)
 
     def merge(self, a: object, b: object, name: str = "value") -> object:
         """One value for two alternatives. The same value stays. An object that is *which* thing (an app, a view, a
@@ -419,7 +442,7 @@ class Evaluator:
             return a
         identity = (FuncRef, ClassRef, ModuleRef, Instance, BoundMethod)
         for x, y in ((a, b), (b, a)):
-            if (isinstance(x, identity) or self.is_framework(x)) and (y is None or isinstance(y, Unknown)):
+            if (isinstance(x, identity) or self.is_identity(x)) and (y is None or isinstance(y, Unknown)):
                 return x
         return Unknown(f"{name}: differs between branches")
 
@@ -434,7 +457,7 @@ class Evaluator:
         elif isinstance(target, ast.Subscript):
             container = self.eval(target.value, mod, scopes)
             key = self.eval(target.slice, mod, scopes)
-            if isinstance(container, dict) and isinstance(key, (str, int)):
+            if isinstance(container, dict) and isinstance(key, KEYS):
                 container[key] = value
             elif isinstance(container, dict):
                 container.clear()  # an unknown key: nothing of it is known any more
@@ -648,7 +671,7 @@ class Evaluator:
                     return value[slice(lower, upper, step)]  # type: ignore[arg-type]
             return Unknown("slice")
         index = self.eval(index_node, mod, scopes)
-        if isinstance(value, dict) and isinstance(index, (str, int, float, bool, type(None))):
+        if isinstance(value, dict) and isinstance(index, KEYS):
             if index in value:
                 return value[index]
             return Unknown(f"[{index!r}]")
@@ -686,6 +709,11 @@ class Evaluator:
         return [self.eval(b, cls.module, [cls.module.globals]) for b in cls.node.bases]
 
     def class_attributes(self, cls: ClassRef, seen: frozenset = frozenset()) -> dict:
+        if id(cls.node) not in self.class_cache:
+            self.class_cache[id(cls.node)] = self._class_attributes(cls, seen)
+        return self.class_cache[id(cls.node)]
+
+    def _class_attributes(self, cls: ClassRef, seen: frozenset = frozenset()) -> dict:
         """A class's attributes: its bases' (in the tree) first, then its own simple assignments and defs, each
         evaluated in the class body as Python would (a name defined earlier in the body is visible)."""
         if id(cls.node) in seen:
@@ -897,7 +925,7 @@ class Evaluator:
             return list(mapping)
         if name == "values" and complete:
             return list(mapping.values())
-        if name == "get" and args and isinstance(args[0], (str, int)):
+        if name == "get" and args and isinstance(args[0], KEYS):
             if args[0] in mapping:
                 return mapping[args[0]]
             return (args[1] if len(args) > 1 else None) if complete else Unknown(f"[{args[0]!r}]")
@@ -915,8 +943,20 @@ class Evaluator:
         return Unknown(f"dict.{name}")
 
     def call_function(self, ref: FuncRef, args: list, kwargs: dict) -> object:
+        """Run a function's body with its arguments bound. A second call with the same immutable arguments (strings,
+        numbers, functions, classes, modules, unknowns) gives the first one's result without running again: it
+        would register the same routes again, and real code calls helpers many times."""
         if self.depth > self.MAX_DEPTH:
             return Unknown("recursion")
+        key = _memo_key(ref, args, kwargs)
+        if key is not None and key in self.memo:
+            return self.memo[key]
+        result = self._run_function(ref, args, kwargs)
+        if key is not None:
+            self.memo[key] = result
+        return result
+
+    def _run_function(self, ref: FuncRef, args: list, kwargs: dict) -> object:
         self.called.add(id(ref.node))
         local = self.bind_args(ref, args, kwargs)
         self.depth += 1

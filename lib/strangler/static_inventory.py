@@ -152,6 +152,9 @@ class Scanner(Evaluator):
     def is_framework(self, value: object) -> bool:
         return isinstance(value, Container)
 
+    def is_identity(self, value: object) -> bool:
+        return isinstance(value, (Container, ViewRef, Wrapped))
+
     def framework_kind(self, name: str, cls: object) -> str | None:
         """Which framework class a call makes: by the outside name, or by the outside base of a tree class."""
         if isinstance(cls, ClassRef):
