@@ -1004,28 +1004,44 @@ class Evaluator:
         """Run every module, then the bodies of module-level functions nobody in the tree calls (factories called by
         a server, a CLI or tests), with their defaults. A function whose name the tree calls somewhere waits for
         that call (run on its own too, an app it makes would be listed without the prefix its caller mounts it
-        under); it runs on its own only if its callers never ran."""
+        under): such functions run callers first, each only if no run reached it."""
         for mod in list(self.modules.values()):
             self.run_module(mod)
-        referenced: set[str] = set()
+        defs = [
+            (mod, node)
+            for mod in self.modules.values()
+            for node in mod.tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        callers: dict[str, set[int]] = {}  # a called name -> the module-level functions that call it
         for mod in self.modules.values():
-            for node in ast.walk(mod.tree):
-                if isinstance(node, ast.Call):
-                    func = node.func
-                    referenced.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", ""))
-        for later in (False, True):
-            for mod in list(self.modules.values()):
-                for node in mod.tree.body:
-                    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or id(node) in self.called:
-                        continue
-                    if (node.name in referenced) != later:
-                        continue
-                    self.called.add(id(node))
-                    self.depth += 1
-                    try:
-                        ref = FuncRef(mod, node)
-                        self.exec_body(node.body, mod, [self.bind_args(ref, [], {}), mod.globals])
-                    except _Return:
-                        pass
-                    finally:
-                        self.depth -= 1
+            for top in mod.tree.body:
+                for node in ast.walk(top):
+                    if isinstance(node, ast.Call):
+                        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                        callers.setdefault(name, set()).add(id(top))
+        pending = [(mod, node) for mod, node in defs if node.name in callers]
+        for mod, node in defs:
+            if node.name not in callers:
+                self.run_alone(mod, node)
+        while pending:
+            waiting = {id(node) for _, node in pending if id(node) not in self.called}
+            pick = next(
+                (i for i, (_, node) in enumerate(pending) if not (callers[node.name] - {id(node)}) & waiting), 0
+            )
+            mod, node = pending.pop(pick)
+            self.run_alone(mod, node)
+
+    def run_alone(self, mod: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """A module-level function run on its own with its defaults, unless a run reached it already."""
+        if id(node) in self.called:
+            return
+        self.called.add(id(node))
+        self.depth += 1
+        try:
+            ref = FuncRef(mod, node)
+            self.exec_body(node.body, mod, [self.bind_args(ref, [], {}), mod.globals])
+        except _Return:
+            pass
+        finally:
+            self.depth -= 1
