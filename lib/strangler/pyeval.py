@@ -231,6 +231,10 @@ class Evaluator:
         """Whether a value is one of the framework's objects (those the hooks handle)."""
         return False
 
+    def wrapped(self, args: list, kwargs: dict, result: object) -> object:
+        """What a call of one function on another gives (hook: a decorator applied by hand, `login_required(view)`)."""
+        return result
+
     def is_identity(self, value: object) -> bool:
         """Whether a framework value names *which* thing (an app, a view): it wins over a fallback in `merge`."""
         return self.is_framework(value)
@@ -804,11 +808,13 @@ class Evaluator:
             return self.call_function(target.func, [target.self, *args], kw)
         if isinstance(target, FuncRef):
             args, kw = self.call_args(node, mod, scopes)
-            return self.call_function(target, args, kw)
+            return self.wrapped(args, kw, self.call_function(target, args, kw))
         if isinstance(target, External):
             return self.call_external(target, node, mod, scopes)
         if isinstance(target, ClassRef):
             return self.construct(target.node.name, target, node, mod, scopes)
+        if node.args and not isinstance(target, (ModuleRef, Instance)):  # `unknown_decorator()(view)`
+            return self.wrapped(*self.call_args(node, mod, scopes), Unknown(name))
         return Unknown(name)
 
     def unknown_receiver(

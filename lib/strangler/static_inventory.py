@@ -155,6 +155,15 @@ class Scanner(Evaluator):
     def is_identity(self, value: object) -> bool:
         return isinstance(value, (Container, ViewRef, Wrapped))
 
+    def wrapped(self, args: list, kwargs: dict, result: object) -> object:
+        """A decorator applied by hand to a view (`view_func = login_required(view)`, `jwt_required()(view)`) gives
+        a wrapper that keeps the view's name and methods (functools.wraps): the view, as routing sees it."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], (FuncRef, ViewRef)):
+            nested = isinstance(result, FuncRef) and result.node not in result.module.tree.body
+            if isinstance(result, Unknown) or nested:
+                return args[0]
+        return result
+
     def framework_kind(self, name: str, cls: object) -> str | None:
         """Which framework class a call makes: by the outside name, or by the outside base of a tree class."""
         if isinstance(cls, ClassRef):
@@ -174,6 +183,8 @@ class Scanner(Evaluator):
         if kind is None:
             if isinstance(cls, External) and name in REGISTERING:
                 self.note(mod, node, f"{name}: called on {cls.qualname.rsplit('.', 1)[0]}, not known statically")
+            if isinstance(cls, External) and len(node.args) == 1 and not node.keywords:
+                return self.wrapped(*self.call_args(node, mod, scopes), Unknown(name))
             return super().construct(name, cls, node, mod, scopes)
         args, kw = self.call_args(node, mod, scopes)
         if kind in ("WSGIMiddleware", "StaticFiles"):

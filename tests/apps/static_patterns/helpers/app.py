@@ -1,3 +1,5 @@
+import functools
+
 from flask import Blueprint, Flask
 from flask_restful import Api
 
@@ -39,3 +41,23 @@ def get_report():
 @api_endpoint
 def put_report():
     return {}
+
+
+def audited(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def health():
+    return "ok"
+
+
+def cached_view():
+    return "cached"
+
+
+app.add_url_rule("/health", view_func=audited(health))
+app.add_url_rule("/cached", view_func=functools.cache(cached_view))
