@@ -311,3 +311,21 @@ def test_a_factory_called_by_another_factory_is_not_listed_on_its_own(con):
     assert found == [("fastapi", "GET", "/api/items", "items", "factories/app.py", 7, 9, None)]
     assert unresolved == []
     assert assert_no_wrong_rule(found, unresolved, "factories.app:create_app()") == set()
+
+
+def test_relative_imports_in_modules_at_the_root():
+    """`from . import create_app` in <root>/main.py names the root's own package (calibre-web's main.py; read as an
+    outside name, the app it returns was unknown and its 16 blueprints were lost)."""
+    import ast
+
+    scanner = static_inventory.Scanner(APPS / "tables")
+
+    def source(module: str, code: str) -> str:
+        node = ast.parse(code).body[0]
+        assert isinstance(node, ast.ImportFrom)
+        return scanner.import_from(scanner.modules[module], node)
+
+    assert source("app", "from . import views") == "tables"
+    assert source("app", "from .views import home") == "views"
+    assert source("tables", "from .views import home") == "views"
+    assert scanner.find_module(source("app", "from . import views")) is scanner.modules["tables"]

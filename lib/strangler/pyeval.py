@@ -251,13 +251,14 @@ class Evaluator:
             mod.state = "done"
         return mod
 
-    @staticmethod
-    def import_from(mod: Module, node: ast.ImportFrom) -> str:
+    def import_from(self, mod: Module, node: ast.ImportFrom) -> str:
+        """The absolute name a `from ... import` reads; `from . import x` in a module at the root names the root's
+        own package (its `__init__.py`, named after the root folder)."""
         if node.level:
-            base = mod.name.split(".")
-            is_pkg = mod.path.name == "__init__.py"
-            base = base[: len(base) - node.level + (1 if is_pkg else 0)]
-            return ".".join(base + ([node.module] if node.module else []))
+            is_pkg = mod.path.name == "__init__.py" and mod.path.parent != self.root
+            base = mod.name.split(".") if mod.path.parent != self.root or is_pkg else []
+            base = base[: len(base) - node.level + (1 if is_pkg else 0)] if base else []
+            return ".".join(base + ([node.module] if node.module else [])) or self.root.name
         return node.module or ""
 
     def resolve_dotted(self, dotted: str) -> object:
