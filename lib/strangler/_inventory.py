@@ -18,9 +18,21 @@ import sys
 import traceback
 
 
+class SpecError(LookupError):
+    """An app spec that names nothing in its module (the message says what is missing)."""
+
+
 def load(spec):
-    """Import the module and return the object SPEC names (calling the factory if SPEC ends with a call)."""
+    """Import the module and return the object SPEC names (calling the factory if SPEC ends with a call).
+
+    The one parser of app specs: strangler's router imports it too. `module` alone means its `app`,
+    `application` or `create_app()`; `module:a.b` a dotted attribute; `module:factory(...)` a call evaluated in
+    the module's namespace (the spec comes from the command line of the person running strangler, like
+    `flask --app`). ImportError comes from importing the module, SpecError when it lacks the named object.
+    """
     module_name, _, attr = spec.partition(":")
+    if not module_name:
+        raise SpecError("app %r must read MODULE:ATTR, e.g. myapp:app" % spec)
     module = importlib.import_module(module_name)
     if not attr:
         for candidate in ("app", "application"):
@@ -28,13 +40,15 @@ def load(spec):
                 return getattr(module, candidate)
         if hasattr(module, "create_app"):
             return module.create_app()
-        raise LookupError("module %s has no app, application or create_app" % module_name)
-    if "(" in attr:
-        # The spec comes from the command line of the person running strangler, like `flask --app`.
-        return eval(attr, vars(module))
+        raise SpecError("app %r: module %r has no app, application or create_app" % (spec, module_name))
+    head = attr.split("(", 1)[0].strip()
     obj = module
-    for part in attr.split("."):
+    for part in head.split("."):
+        if not hasattr(obj, part):
+            raise SpecError("app %r: module %r has no attribute %r" % (spec, module_name, head))
         obj = getattr(obj, part)
+    if "(" in attr:
+        return eval(attr, vars(module))
     return obj
 
 

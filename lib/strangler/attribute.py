@@ -434,13 +434,15 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
     counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
     """
     where, params = _window(start, end)
+    head_counts_for_get = routes_mod.counted_method_sql(
+        "q.method",
+        "EXISTS (SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route AND r.method = 'HEAD')",
+    )
     return con.execute(
         f"""
         WITH r AS (SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})),
         q AS (
-            SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
-                        SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route
-                        AND r.method = 'HEAD') THEN 'GET' ELSE q.method END AS route_method
+            SELECT q.*, {head_counts_for_get} AS route_method
             FROM requests q WHERE {where}),
         total AS (SELECT count(*) AS n FROM q),
         per AS (

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from strangler.errors import StranglerError
+
+if TYPE_CHECKING:  # pandas is imported where rows are stored: the router imports this module at start-up
+    import pandas as pd
 
 INVENTORY_SCRIPT = Path(__file__).with_name("_inventory.py")
 COLUMNS = [
@@ -98,6 +102,8 @@ def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path |
 
 def store(con: duckdb.DuckDBPyConnection, app: str, inventory: str, rows: list[dict]) -> dict[tuple[str, str], int]:
     """Replace the routes of `app` with `rows`; returns the number of rows per (app, framework)."""
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("inventory", "app")])
     frame["inventory"] = inventory
     frame["app"] = app
@@ -150,15 +156,37 @@ def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> I
     return result
 
 
+# --- one route across the two frameworks ------------------------------------------------------------------------
+# The template key and HEAD counting are defined here once, in a Python form (the router) and an SQL form (pairs,
+# endpoints), written side by side; tests/test_owners.py checks that the two forms agree.
+
 # Parameter syntax differs (`<int:trip_id>` vs `{trip_id:int}`); a template with every parameter written `{}`
-# identifies a route across the two frameworks.
-TEMPLATE_SQL = r"""regexp_replace(regexp_replace(regexp_replace(rule, '<[^<>]*>', '{}', 'g'),
-                  '\{[^{}]*\}', '{}', 'g'), '(.)/$', '\1')"""
+# identifies a route across the two frameworks. Nothing else changes: a trailing slash is part of the URL (Flask
+# `/trips/` and FastAPI `/trips` each redirect the other's form, so they are not twins). RE2 and Python's re both
+# take the leftmost alternative, so the two forms replace the same spans.
+_PARAM = re.compile(r"<[^<>]*>|\{[^{}]*\}")
+TEMPLATE_SQL = r"regexp_replace(rule, '<[^<>]*>|\{[^{}]*\}', '{}', 'g')"
+
+
+def template_key(rule: str) -> str:
+    """A path template with every parameter written `{}`: `/a/<int:x>` and `/a/{x}` give the same key."""
+    return _PARAM.sub("{}", rule)
+
+
+def counted_method(method: str, head_declared: bool) -> str:
+    """The method a request counts for on the route it matched: HEAD counts for GET (both frameworks answer it
+    with the GET view) unless the route declares HEAD itself."""
+    return "GET" if method == "HEAD" and not head_declared else method
+
+
+def counted_method_sql(method: str, head_declared: str) -> str:
+    """`counted_method` as an SQL expression over the column `method` and the boolean SQL `head_declared`."""
+    return f"CASE WHEN {method} = 'HEAD' AND NOT ({head_declared}) THEN 'GET' ELSE {method} END"
 
 
 def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Each Flask (method, rule) with its FastAPI twin: same method, same template modulo parameter syntax
-    and a trailing slash.
+    """Each Flask (method, rule) with its FastAPI twin: same method, same `template_key` (parameter syntax
+    ignored).
 
     Columns: method, template, flask_rule, fastapi_rule (NULL when the route has not been ported, and a row with
     a NULL flask_rule for FastAPI routes that have no Flask original).
