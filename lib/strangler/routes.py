@@ -67,37 +67,55 @@ class InventoryResult:
         return "\n".join(lines)
 
 
+def _run_script(args: list[str], spec: str, python: str, cwd: str | Path | None, out: Path) -> object:
+    """Run `_inventory.py ARGS` in `python` and return the JSON it wrote to `out`; its exit codes as errors."""
+    try:
+        proc = subprocess.run(
+            [python, str(INVENTORY_SCRIPT), *args],
+            cwd=cwd or os.getcwd(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except FileNotFoundError:
+        raise StranglerError(f"--python {python}: no such interpreter") from None
+    except subprocess.TimeoutExpired:
+        raise StranglerError(f"importing {spec} took more than 300 s; does importing it start a server?") from None
+    if proc.returncode == 3:
+        raise StranglerError(
+            f"importing {spec} with {python} failed; the app's traceback:\n{proc.stderr.rstrip()}\n{IMPORT_HINT}"
+        )
+    if proc.returncode == 4:
+        raise StranglerError(
+            f"{spec}: {proc.stderr.strip()}; name the app object (module:app) or its factory call (module:create_app())"
+        )
+    if proc.returncode != 0 or not out.exists():
+        raise StranglerError(
+            f"the route inventory of {spec} failed in {python} (exit {proc.returncode}):\n{proc.stderr.rstrip()}"
+        )
+    return json.loads(out.read_text())
+
+
 def run_inventory_script(spec: str, python: str | None = None, cwd: str | Path | None = None) -> dict:
     """Run `_inventory.py` for one app spec in the given interpreter; returns its parsed JSON."""
-    python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="strangler-inv-") as tmp:
         out = Path(tmp) / "routes.json"
-        try:
-            proc = subprocess.run(
-                [python, str(INVENTORY_SCRIPT), spec, str(out)],
-                cwd=cwd or os.getcwd(),
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-        except FileNotFoundError:
-            raise StranglerError(f"--python {python}: no such interpreter") from None
-        except subprocess.TimeoutExpired:
-            raise StranglerError(f"importing {spec} took more than 300 s; does importing it start a server?") from None
-        if proc.returncode == 3:
-            raise StranglerError(
-                f"importing {spec} with {python} failed; the app's traceback:\n{proc.stderr.rstrip()}\n{IMPORT_HINT}"
-            )
-        if proc.returncode == 4:
-            raise StranglerError(
-                f"{spec}: {proc.stderr.strip()}; name the app object (module:app) or its "
-                "factory call (module:create_app())"
-            )
-        if proc.returncode != 0 or not out.exists():
-            raise StranglerError(
-                f"the route inventory of {spec} failed in {python} (exit {proc.returncode}):\n{proc.stderr.rstrip()}"
-            )
-        return json.loads(out.read_text())
+        data = _run_script([spec, str(out)], spec, python or sys.executable, cwd, out)
+        assert isinstance(data, dict)
+        return data
+
+
+def run_match_script(
+    spec: str, mount: str, pairs: list[tuple[str, str]], python: str, cwd: str | Path
+) -> list[tuple[str, str | None]]:
+    """(outcome, rule) for each (method, path), matched by the Flask app at `mount` of `spec` itself, in its own
+    interpreter: one process for the whole batch."""
+    with tempfile.TemporaryDirectory(prefix="strangler-match-") as tmp:
+        src, out = Path(tmp) / "pairs.json", Path(tmp) / "matched.json"
+        src.write_text(json.dumps([list(p) for p in pairs]))
+        data = _run_script(["--match", spec, mount, str(src), str(out)], spec, python, cwd, out)
+        assert isinstance(data, list)
+        return [(outcome, rule) for outcome, rule in data]
 
 
 def store(con: duckdb.DuckDBPyConnection, app: str, inventory: str, rows: list[dict]) -> dict[tuple[str, str], int]:
@@ -124,9 +142,23 @@ def inventory_apps(
 ) -> InventoryResult:
     """Exact inventory: import each app (MODULE:ATTR or MODULE:factory()) in `python` and store its routes."""
     result = InventoryResult()
+    python = python or sys.executable
+    where = str(Path(cwd or os.getcwd()).resolve())
     for spec in specs:
-        data = run_inventory_script(spec, python=python, cwd=cwd)
+        data = run_inventory_script(spec, python=python, cwd=where)
         result.counts.update(store(con, spec, "app", data["routes"]))
+        converters = [
+            [spec, c["rule"], c["variable"], c["converter"], c["args"], c["regex"], c["part_isolating"]]
+            + [c["weight"], c["checked"], c["mount"], python, where]
+            for c in data.get("converters", [])
+        ]
+        versions = [[spec, v["method"], v["rule"], v["api_version"]] for v in data.get("versions", [])]
+        con.execute("DELETE FROM route_converters WHERE app = ?", [spec])
+        con.execute("DELETE FROM route_versions WHERE app = ?", [spec])
+        if converters:
+            con.executemany("INSERT INTO route_converters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", converters)
+        if versions:
+            con.executemany("INSERT INTO route_versions VALUES (?, ?, ?, ?)", versions)
         result.warnings += [f"{spec}: {w}" for w in data.get("warnings", [])]
     return result
 
