@@ -165,3 +165,78 @@ def test_custom_converter_without_the_app_matches_as_a_plain_segment_with_a_warn
     assert result.warnings == [
         "custom converter 'even' matched as a plain segment (run `strangler routes --app` to read it)"
     ]
+
+
+# --- Cadwyn and mounts --------------------------------------------------------------------------------------
+
+
+def walk(routes: list, prefix: str = "") -> list[tuple[str, str]]:
+    """The app's own route walk: (method, full path) of every HTTP route, through mounts and included routers;
+    HEAD only where declared (Starlette adds it to GET routes, FastAPI's APIRoute does not)."""
+    found = []
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's lazily included router
+            found += walk(route.original_router.routes, prefix + route.include_context.prefix)
+        elif type(route).__name__ == "Mount":
+            found += walk(route.app.routes, prefix + route.path)
+        elif getattr(route, "methods", None):
+            methods = set(route.methods) - ({"HEAD"} if type(route).__name__ != "APIRoute" else set())
+            found += [(m, prefix + route.path) for m in sorted(methods)]
+    return found
+
+
+def versions_walk(cadwyn_app, prefix: str) -> set[tuple[str, str, str]]:
+    """(method, rule, version) for every route a Cadwyn version serves that is not served unversioned."""
+    unversioned = set(walk(cadwyn_app.router.unversioned_routes, prefix))
+    return {
+        (m, r, version)
+        for version, router in cadwyn_app.router.versioned_routers.items()
+        for m, r in walk(router.routes, prefix)
+        if (m, r) not in unversioned
+    }
+
+
+@pytest.mark.parametrize("spec", ["cadwyn_app:app", "mounts:app"])
+def test_routes_app_lists_cadwyn_versions_and_mounts_as_the_apps_own_walk(db_path, capsys, monkeypatch, spec):
+    import asyncio
+
+    import httpx
+
+    from strangler import cli, db
+
+    module = __import__(spec.split(":")[0])
+    app = module.app
+    cadwyn_prefix = {"cadwyn_app:app": "/execution", "mounts:app": "/api/v1/exec"}[spec]
+
+    async def first_request() -> object:  # Cadwyn builds its versioned routers on the first request
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return (await client.get(cadwyn_prefix + "/users/7", headers={"x-api-version": "2023-01-01"})).json()
+
+    assert asyncio.run(first_request()) == {"id": 7}
+    expected = walk(app.routes)
+    monkeypatch.chdir(VERSIONED_DIR)
+    assert cli.main(["routes", "--app", spec, "--db", str(db_path)]) == 0
+    assert capsys.readouterr().out == f"{len(set(expected)):>5} fastapi  routes from {spec}\n"
+    con = db.connect(db_path)
+    got = con.execute("SELECT method, rule FROM routes ORDER BY position").fetchall()
+    assert len(got) == len(set(got))  # every (method, rule) once, though several versions serve it
+    assert set(got) == set(expected)
+    assert set(con.execute("SELECT method, rule, api_version FROM route_versions").fetchall()) == versions_walk(
+        module.execution, cadwyn_prefix
+    )
+    # each version's changes against the head (the newest version), read off the table
+    served: dict[str, set] = {}
+    for method, rule, version in con.execute("SELECT method, rule, api_version FROM route_versions").fetchall():
+        served.setdefault(version, set()).add((method, rule))
+    head = served[max(served)]
+    changes = sorted(
+        [(v, m, r, "missing") for v, s in served.items() for m, r in head - s]
+        + [(v, m, r, "extra") for v, s in served.items() for m, r in s - head]
+    )
+    p = cadwyn_prefix
+    assert changes == [
+        ("2023-01-01", "GET", f"{p}/users/{{user_id}}/addresses", "missing"),
+        ("2023-01-01", "GET", f"{p}/users/{{user_id}}/legacy-profile", "extra"),
+        ("2024-02-01", "GET", f"{p}/users/{{user_id}}/legacy-profile", "extra"),
+    ]
+    con.close()
