@@ -231,7 +231,9 @@ class Matchers:
     def match_many(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
         """`match` for many (method, raw path) pairs, asking each app once about its checked rules."""
         decoded = [(m, unquote(p, errors="surrogateescape") if "%" in p else p) for m, p in pairs]
-        flask = [self.flask(m, p) if self.flask else ("unmatched", None) for m, p in decoded]
+        flask: list[tuple[str, str | None]] = [
+            self.flask(m, p) if self.flask else ("unmatched", None) for m, p in decoded
+        ]
         asks: dict[AppCheck, list[int]] = {}
         for i, (outcome, rule) in enumerate(flask):
             if outcome == "matched" and rule in self.checked:
@@ -244,7 +246,7 @@ class Matchers:
             self.app_calls.append((check, len(indexes), time.perf_counter() - started))
             for i, answer in zip(indexes, answers):
                 flask[i] = answer
-        out = []
+        out: list[tuple[str, str | None, str | None]] = []
         for (method, path), flask_outcome in zip(decoded, flask):
             outcomes = []
             if self.flask is not None:
