@@ -151,6 +151,18 @@ def test_custom_converters_attribute_as_werkzeug_matches(con, conv_app):
     assert 0 < checked <= len({p for _, p in sample if p.startswith(("/items/", "/numbers/"))})
 
 
+def test_custom_converters_of_a_flask_app_mounted_in_fastapi(con, conv_app):
+    """The app check finds the Flask app under its mount and matches the path without the prefix."""
+    routes.inventory_apps(con, ["mounted:app"], cwd=CONV_DIR)
+    assert con.execute("SELECT DISTINCT mount FROM route_converters").fetchall() == [("/legacy",)]
+    sample = converter_paths(3_000, seed=14)
+    load_requests(con, [(m, "/legacy" + p) for m, p in sample])
+    result = attribute.attribute(con)
+    adapter = conv_app.url_map.bind("localhost")
+    assert attributed(con) == [werkzeug_answer(adapter, m, p, prefix="/legacy") for m, p in sample]
+    assert [app for app, _, _ in result.app_checks] == ["mounted:app"]
+
+
 def test_custom_converter_without_the_app_matches_as_a_plain_segment_with_a_warning(con):
     """The static inventory cannot read a converter: the rule matches like <string>, and attribute says so."""
     routes.store(
