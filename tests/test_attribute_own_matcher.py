@@ -147,8 +147,29 @@ def test_custom_converters_attribute_as_werkzeug_matches(con, conv_app):
     assert result.warnings == []
     [(app, checked, _)] = result.app_checks
     assert app == "convapp:app"
-    # only distinct paths that matched a rule with its own to_python went to the app, each once
-    assert 0 < checked <= len({p for _, p in sample if p.startswith(("/items/", "/numbers/"))})
+    # the app saw each distinct (method, path) that its checked rules took, once; nothing outside their prefixes
+    checked_rules = {"/items/<uuid_str:item_id>", "/items/<uuid_str:item_id>/parts/<int:part>", "/numbers/<even:n>"}
+    took = {(m, p) for (m, p), e in zip(sample, expected) if e in checked_rules}
+    assert len(took) <= checked <= len({(m, p) for m, p in sample if p.startswith(("/items/", "/numbers/"))})
+
+
+def test_custom_converters_beside_another_flask_app(con, conv_app):
+    """With a second Flask app in the table, paths are matched here first and only those that matched a checked
+    rule go to its app; the result is still Werkzeug's."""
+    from otherapp import app as other_app
+
+    routes.inventory_apps(con, ["convapp:app", "otherapp:app"], cwd=CONV_DIR)
+    sample = converter_paths(3_000, seed=15) + [("GET", "/other/12"), ("POST", "/other/12"), ("GET", "/other/x")]
+    load_requests(con, sample)
+    result = attribute.attribute(con)
+    conv, other = conv_app.url_map.bind("localhost"), other_app.url_map.bind("localhost")
+    expected = [werkzeug_answer(other if p.startswith("/other/") else conv, m, p) for m, p in sample]
+    assert attributed(con) == expected
+    assert expected[-3:] == ["/other/<int:x>", "method_not_allowed", "unmatched"]
+    checked_rules = {"/items/<uuid_str:item_id>", "/items/<uuid_str:item_id>/parts/<int:part>", "/numbers/<even:n>"}
+    [(app, checked, _)] = result.app_checks
+    assert app == "convapp:app"
+    assert checked >= len({(m, p) for (m, p), e in zip(sample, expected) if e in checked_rules})
 
 
 def test_custom_converters_of_a_flask_app_mounted_in_fastapi(con, conv_app):

@@ -217,11 +217,14 @@ class Matchers:
 
     `checked` maps the Flask rules whose converters have their own `to_python` to the app that decides them: a
     local match on such a rule only says the regexes agree, so the app's own `MapAdapter.match` (in its own
-    interpreter, one batch per app) gives the answer for those paths."""
+    interpreter, one batch per app) gives the answer for those paths. When that app holds every Flask rule,
+    `candidates` (a regex every path its checked rules could match or redirect matches) sends such paths to the
+    app without matching them here first: its answer is the whole Flask answer, and each path is matched once."""
 
     flask: Matcher | None
     fastapi: Matcher | None
     checked: dict[str, AppCheck] = field(default_factory=dict)
+    candidates: dict[AppCheck, re.Pattern] = field(default_factory=dict)
     app_calls: list[tuple[AppCheck, int, float]] = field(default_factory=list)  # (app, paths, seconds) per call
 
     def match(self, method: str, path: str) -> tuple[str, str | None, str | None]:
@@ -231,13 +234,18 @@ class Matchers:
     def match_many(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
         """`match` for many (method, raw path) pairs, asking each app once about its checked rules."""
         decoded = [(m, unquote(p, errors="surrogateescape") if "%" in p else p) for m, p in pairs]
-        flask: list[tuple[str, str | None]] = [
-            self.flask(m, p) if self.flask else ("unmatched", None) for m, p in decoded
-        ]
+        flask: list[tuple[str, str | None] | None] = [None] * len(decoded)
         asks: dict[AppCheck, list[int]] = {}
-        for i, (outcome, rule) in enumerate(flask):
-            if outcome == "matched" and rule in self.checked:
-                asks.setdefault(self.checked[rule], []).append(i)
+        for i, (m, p) in enumerate(decoded):
+            check = next((c for c, regex in self.candidates.items() if regex.match(p)), None)
+            if check is not None:
+                asks.setdefault(check, []).append(i)
+            elif self.flask is None:
+                flask[i] = ("unmatched", None)
+            else:
+                outcome, rule = flask[i] = self.flask(m, p)
+                if outcome == "matched" and rule in self.checked:
+                    asks.setdefault(self.checked[rule], []).append(i)
         for check, indexes in asks.items():
             started = time.perf_counter()
             answers = routes_mod.run_match_script(
@@ -248,6 +256,7 @@ class Matchers:
                 flask[i] = answer
         out: list[tuple[str, str | None, str | None]] = []
         for (method, path), flask_outcome in zip(decoded, flask):
+            assert flask_outcome is not None
             outcomes = []
             if self.flask is not None:
                 if flask_outcome[0] == "matched":
@@ -429,10 +438,19 @@ def matchers(rows: pd.DataFrame, warnings: list[str] | None = None, own: OwnConv
     warnings = [] if warnings is None else warnings
     own = own or OwnConverters()
     flask_rows, fastapi_rows = rows[rows.framework == "flask"], rows[rows.framework == "fastapi"]
+    candidates: dict[AppCheck, re.Pattern] = {}
+    checks = set(own.checked.values())
+    if len(checks) == 1 and set(flask_rows["app"]) == {next(iter(checks)).app}:
+        spanning = own.spanning
+        regexes = [
+            _guard_regex("flask", _split_segments(own.local_rule.get(rule, rule)), spanning) for rule in own.checked
+        ]
+        candidates[next(iter(checks))] = re.compile("|".join(f"(?:{r})" for r in regexes))
     return Matchers(
         build_flask(flask_rows, warnings, own) if len(flask_rows) else None,
         build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None,
         checked=dict(own.checked),
+        candidates=candidates,
     )
 
 
