@@ -101,7 +101,7 @@ def own_converters() -> None:
         print(f"{N_REQUESTS:,} requests, {distinct:,} distinct paths")
         print(result)
         for app, n, seconds in result.app_checks:
-            print(f"app check: {n:,} distinct paths in {seconds:.2f} s = {n / seconds:,.0f} paths/s through {app}")
+            print(f"app check: {n:,} distinct (method, path) in {seconds:.2f} s = {n / seconds:,.0f}/s through {app}")
         con.close()
 
 

@@ -482,7 +482,9 @@ class AttributionResult:
         for fw, n in sorted(self.by_framework.items()):
             lines.append(f"  matched a {fw:<9} rule {n:>8,}")
         for app, n, seconds in self.app_checks:
-            lines.append(f"  {n:,} distinct paths checked by {app}'s own converters in {seconds:.1f} s")
+            lines.append(
+                f"  {n:,} distinct (method, path) checked by {app} itself (its own converters) in {seconds:.1f} s"
+            )
         if not self.rules:
             lines.append("  no routes: run `strangler routes` first")
         lines += [f"warning: {w}" for w in self.warnings]
