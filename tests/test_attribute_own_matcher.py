@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from strangler import attribute, routes
+from strangler.errors import StranglerError
 
 APPS = Path(__file__).parent / "apps"
 CONV_DIR, VERSIONED_DIR = APPS / "converters", APPS / "versioned"
@@ -182,6 +183,19 @@ def test_custom_converters_of_a_flask_app_mounted_in_fastapi(con, conv_app):
     adapter = conv_app.url_map.bind("localhost")
     assert attributed(con) == [werkzeug_answer(adapter, m, p, prefix="/legacy") for m, p in sample]
     assert [app for app, _, _ in result.app_checks] == ["mounted:app"]
+
+
+def test_an_app_that_no_longer_imports_stops_attribution_with_its_traceback(con, tmp_path):
+    """The converters were read, but the app cannot be imported again to check matches: a refusal, not a guess."""
+    routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)
+    con.execute("UPDATE route_converters SET cwd = ?", [str(tmp_path)])
+    load_requests(con, [("GET", "/items/me"), ("GET", "/codes/abc")])
+    with pytest.raises(StranglerError) as err:
+        attribute.attribute(con)
+    lines = str(err.value).splitlines()
+    assert lines[0] == f"importing convapp:app with {sys.executable} failed; the app's traceback:"
+    assert lines[-2] == "ModuleNotFoundError: No module named 'convapp'"
+    assert con.execute("SELECT count(*) FROM requests WHERE match IS NOT NULL").fetchone() == (0,)
 
 
 def test_custom_converter_without_the_app_matches_as_a_plain_segment_with_a_warning(con):

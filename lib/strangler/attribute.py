@@ -11,6 +11,11 @@ apart (`<int(min=1):id>`, `<string(length=2):cc>`, a literal segment `2024`, `an
 converter): then that class is not collapsed at that segment position (or at all positions after a path
 converter), and such paths are matched one by one. This keeps the result exactly equal to Werkzeug's.
 
+An app's own converters (table `route_converters`, read by `routes --app`) enter the local Map with the app's
+regex, part_isolating and weight. Where a converter's `to_python` can still refuse a value, the app decides: the
+distinct (method, path) values its rules could take go to the app's own interpreter in one batch
+(`routes.run_match_script`), and its `MapAdapter.match` answer is the Flask answer for them.
+
 `requests.route` holds the Flask rule when a Flask rule matches and the FastAPI rule only when no Flask rule does;
 `route_framework` says which. `requests.match` is 'matched', 'method_not_allowed' (the path matches a rule, the
 method does not: a 405), 'redirect' (the framework would answer with a slash redirect) or 'unmatched'.

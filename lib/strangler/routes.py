@@ -3,7 +3,10 @@
 The exact inventory imports the app in *its own* interpreter (`--python`), by running the stdlib-only script
 `_inventory.py` there, so strangler never needs the app's dependencies and the app never sees strangler's. The
 static inventory (`static_inventory.py`) reads the source and runs nothing. Both replace only the rows of the app
-or directory they read, so a Flask app and its FastAPI successor live side by side in one table.
+or directory they read, so a Flask app and its FastAPI successor live side by side in one table. The exact
+inventory also stores the app's own Werkzeug converters (`route_converters`, which attribution uses and, for
+converters with their own `to_python`, asks the app about through `run_match_script`) and the API versions of a
+Cadwyn-versioned app (`route_versions`).
 """
 
 from __future__ import annotations
