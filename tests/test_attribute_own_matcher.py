@@ -125,6 +125,7 @@ def test_route_converters_read_from_the_app(con):
     assert con.execute("SELECT count(*) FROM route_converters").fetchone() == (7,)
 
 
+@pytest.mark.slow
 def test_custom_converters_attribute_as_werkzeug_matches(con, conv_app):
     """Every sampled path gets what the app's own MapAdapter.match answers: rules, 404s, 405s and redirects."""
     routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)
@@ -173,6 +174,7 @@ def test_custom_converters_beside_another_flask_app(con, conv_app):
     assert checked >= len({(m, p) for (m, p), e in zip(sample, expected) if e in checked_rules})
 
 
+@pytest.mark.slow
 def test_custom_converters_of_a_flask_app_mounted_in_fastapi(con, conv_app):
     """The app check finds the Flask app under its mount and matches the path without the prefix."""
     routes.inventory_apps(con, ["mounted:app"], cwd=CONV_DIR)
@@ -243,6 +245,7 @@ def versions_walk(cadwyn_app, prefix: str) -> set[tuple[str, str, str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["cadwyn_app:app", "mounts:app"])
 def test_routes_app_lists_cadwyn_versions_and_mounts_as_the_apps_own_walk(db_path, capsys, monkeypatch, spec):
     import asyncio

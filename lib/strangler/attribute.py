@@ -61,7 +61,9 @@ def _is_member(cls: str, text: str) -> bool:
 
 def _split_segments(rule: str) -> list[str]:
     """Split a rule on '/' outside its <...> or {...} parameters."""
-    segments, depth, current = [], 0, []
+    segments: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in rule:
         if ch in "<{":
             depth += 1
@@ -564,7 +566,8 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
 
 def pending(con: duckdb.DuckDBPyConnection) -> int:
     """Requests not attributed yet (ingested after the last `attribute` run)."""
-    return con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchone()[0]
+    (n,) = con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchall()[0]
+    return int(n)
 
 
 # --- views for notebook 02 ----------------------------------------------------------------------------------------
@@ -634,7 +637,7 @@ def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object =
                count(*) FILTER (match IS NULL)
         FROM requests WHERE {where}""",
         params,
-    ).fetchone()
+    ).fetchall()[0]
     return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], row))
 
 
