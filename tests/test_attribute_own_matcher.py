@@ -72,7 +72,11 @@ def conv_app():
 
 
 def test_route_converters_read_from_the_app(con):
-    routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)
+    result = routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)
+    assert str(result).splitlines() == [
+        "   16 flask    routes from convapp:app",
+        "    7 rule variables with convapp:app's own converters (see table route_converters)",
+    ]
     got = con.execute(
         "SELECT rule, variable, converter, args, regex, part_isolating, weight, checked, mount, python, cwd "
         "FROM route_converters ORDER BY rule, variable"
@@ -266,7 +270,10 @@ def test_routes_app_lists_cadwyn_versions_and_mounts_as_the_apps_own_walk(db_pat
     expected = walk(app.routes)
     monkeypatch.chdir(VERSIONED_DIR)
     assert cli.main(["routes", "--app", spec, "--db", str(db_path)]) == 0
-    assert capsys.readouterr().out == f"{len(set(expected)):>5} fastapi  routes from {spec}\n"
+    assert capsys.readouterr().out.splitlines() == [
+        f"{len(set(expected)):>5} fastapi  routes from {spec}",
+        f"    3 API versions of {spec} (see table route_versions)",
+    ]
     con = db.connect(db_path)
     got = con.execute("SELECT method, rule FROM routes ORDER BY position").fetchall()
     assert len(got) == len(set(got))  # every (method, rule) once, though several versions serve it

@@ -55,6 +55,8 @@ class InventoryResult:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (app, framework) -> rows
     unresolved: int = 0
     warnings: list[str] = field(default_factory=list)
+    converters: dict[str, int] = field(default_factory=dict)  # app -> rule variables with the app's own converter
+    api_versions: dict[str, int] = field(default_factory=dict)  # app -> Cadwyn API versions
 
     @property
     def routes(self) -> int:
@@ -64,6 +66,11 @@ class InventoryResult:
         lines = [f"{n:>5} {framework:<8} routes from {app}" for (app, framework), n in sorted(self.counts.items())]
         if not lines:
             lines.append("    0 routes found")
+        lines += [f"{n:>5} API versions of {app} (see table route_versions)" for app, n in self.api_versions.items()]
+        lines += [
+            f"{n:>5} rule variables with {app}'s own converters (see table route_converters)"
+            for app, n in self.converters.items()
+        ]
         if self.unresolved:
             lines.append(f"{self.unresolved:>5} unresolved route definitions (see table routes_unresolved)")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -160,8 +167,10 @@ def inventory_apps(
         con.execute("DELETE FROM route_versions WHERE app = ?", [spec])
         if converters:
             con.executemany("INSERT INTO route_converters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", converters)
+            result.converters[spec] = len(converters)
         if versions:
             con.executemany("INSERT INTO route_versions VALUES (?, ?, ?, ?)", versions)
+            result.api_versions[spec] = len({v[3] for v in versions})
         result.warnings += [f"{spec}: {w}" for w in data.get("warnings", [])]
     return result
 
