@@ -191,6 +191,19 @@ def test_custom_converters_of_a_flask_app_mounted_in_fastapi(con, conv_app):
     assert [app for app, _, _ in result.app_checks] == ["mounted:app"]
 
 
+def test_another_werkzeug_in_the_app_is_a_warning(con, monkeypatch):
+    """Local matching uses strangler's Werkzeug: when the app's differs, routes --app says so."""
+    from importlib.metadata import version
+
+    monkeypatch.setattr(routes, "_werkzeug_version", lambda: "2.3.0")
+    result = routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)
+    assert result.warnings == [
+        f"convapp:app: the app matches with Werkzeug {version('werkzeug')}, attribution with Werkzeug 2.3.0; where "
+        "they differ (slash redirects, empty segments) attribution follows 2.3.0, except on paths the app's own "
+        "converters decide"
+    ]
+
+
 def test_an_app_that_no_longer_imports_stops_attribution_with_its_traceback(con, tmp_path):
     """The converters were read, but the app cannot be imported again to check matches: a refusal, not a guess."""
     routes.inventory_apps(con, ["convapp:app"], cwd=CONV_DIR)

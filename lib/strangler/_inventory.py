@@ -9,7 +9,8 @@ SPEC is `module:attr`, `module:factory()` or `module:factory('arg')`. The result
 matching order for Starlette); `converters`, one object per rule variable whose converter is
 the app's own (not Werkzeug's default for its name): rule, variable, converter, args, regex, part_isolating,
 weight, checked (its to_python is not the identity, so a regex match is not enough), mount (the prefix of the
-Flask app it belongs to); and `versions`, one object per (Cadwyn API version, method, rule) that the version serves
+Flask app it belongs to); `werkzeug`, the version the app's Flask rules match with (when it has some); and
+`versions`, one object per (Cadwyn API version, method, rule) that the version serves
 (a Cadwyn app's `routes` hold every (method, rule) of any version once; unversioned routes have no version rows).
 
 `python _inventory.py --match SPEC MOUNT IN.json OUT.json` matches each [method, path] of IN with the app's own
@@ -301,13 +302,21 @@ def inventory(obj):
         raise TypeError("%r is neither a Flask app nor a FastAPI/Starlette app" % (obj,))
     for position, row in enumerate(rows, 1):
         row["position"] = position
-    return {
+    result = {
         "routes": rows,
         "converters": walk.converters,
         "versions": walk.versions,
         "warnings": walk.warnings,
         "python": "%d.%d.%d" % sys.version_info[:3],
     }
+    if walk.flask_apps:
+        try:
+            from importlib.metadata import version
+
+            result["werkzeug"] = version("werkzeug")
+        except Exception:  # a stand-in without Werkzeug installed
+            pass
+    return result
 
 
 def match(obj, mount, pairs):

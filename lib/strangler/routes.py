@@ -178,7 +178,23 @@ def inventory_apps(
             con.executemany("INSERT INTO route_versions VALUES (?, ?, ?, ?)", versions)
             result.api_versions[spec] = len({v[3] for v in versions})
         result.warnings += [f"{spec}: {w}" for w in data.get("warnings", [])]
+        theirs, ours = data.get("werkzeug"), _werkzeug_version()
+        if theirs and theirs != ours:
+            result.warnings.append(
+                f"{spec}: the app matches with Werkzeug {theirs}, attribution with Werkzeug {ours}; where they "
+                f"differ (slash redirects, empty segments) attribution follows {ours}, except on paths the app's "
+                "own converters decide"
+            )
     return result
+
+
+def _werkzeug_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("werkzeug")
+    except PackageNotFoundError:
+        return None
 
 
 def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> InventoryResult:
