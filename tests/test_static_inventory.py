@@ -329,3 +329,18 @@ def test_relative_imports_in_modules_at_the_root():
     assert source("app", "from .views import home") == "views"
     assert source("tables", "from .views import home") == "views"
     assert scanner.find_module(source("app", "from . import views")) is scanner.modules["tables"]
+
+
+def test_unresolved_reads_a_file_from_before_the_route_columns(tmp_path):
+    """A DuckDB file written before routes_unresolved had method, rule and unknown, opened read-only (as the
+    notebooks open it), still shows its rows."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute("CREATE TABLE routes_unresolved (file VARCHAR, line INTEGER, reason VARCHAR, code VARCHAR)")
+        old.execute("INSERT INTO routes_unresolved VALUES ('/a.py', 3, 'the rule is not known statically', 'x')")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert routes.unresolved(con).astype(object).where(lambda f: f.notna(), None).values.tolist() == [
+            ["/a.py", 3, "the rule is not known statically", "x", None, None, None]
+        ]

@@ -272,10 +272,12 @@ def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def unresolved(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """What the static inventory could not resolve: file, line, reason, code, and for a route whose path is
-    partly known its method, rule (unknown parts written {?}) and the unknown expression."""
-    return con.execute(
-        "SELECT file, line, reason, code, method, rule, unknown FROM routes_unresolved ORDER BY file, line, rule, method"
-    ).df()
+    partly known its method, rule (unknown parts written {?}) and the unknown expression. A file written before
+    those three columns existed, opened read-only, gives them empty."""
+    columns = ["file", "line", "reason", "code", "method", "rule", "unknown"]
+    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE routes_unresolved)").fetchall()}
+    select = ", ".join(c if c in have else f"NULL::VARCHAR AS {c}" for c in columns)
+    return con.execute(f"SELECT {select} FROM routes_unresolved ORDER BY file, line, rule, method").df()
 
 
 def inventory_diff(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
