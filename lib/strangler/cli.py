@@ -273,12 +273,12 @@ def add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    from strangler import compare, db, manifest
+    from strangler import db, manifest, review
 
     con = db.connect(args.db)
     manifest.apply(con, args.manifest)
     print(
-        compare.review(
+        review.review(
             con,
             batch=args.batch,
             before_days=args.before_days,
