@@ -146,19 +146,24 @@ CREATE TABLE IF NOT EXISTS rollup_peaks (
 );
 
 CREATE TABLE IF NOT EXISTS rollup_state (
-    source_id     INTEGER,            -- requests.source_id whose rows the rollups hold
+    source_id     INTEGER,            -- a source (requests.source_id) whose requests the rollups hold
+    origin        VARCHAR,            -- 'requests': rolled up from its raw rows by strangler.rollup, which keeps the
+                                      -- figures below to see what changed; 'ingest': aggregated while reading the
+                                      -- log (its raw rows, if any, are a sample and are never rolled up)
     rows          BIGINT,             -- count(*), count(route), count(ts), max(line_no) and a checksum of the
-    routed        BIGINT,             -- attribution (sum of hash(route, match)) of that source's rows when the
-    timed         BIGINT,             -- rollups were built: a source whose figures differ now is rolled up again
+    routed        BIGINT,             -- attribution (sum of hash(route, match, ts)) of that source's rows when
+    timed         BIGINT,             -- they were rolled up: a source whose old lines differ now is rolled up again
     max_line      BIGINT,
     checksum      HUGEINT,
     rolled_at     TIMESTAMPTZ
 );
 """
 
-# Parquet layout of a rollup directory (`strangler rollup --out DIR`, and the Spark job's output): each table of
-# ROLLUP_TABLES under DIR/<table>/day=YYYY-MM-DD/*.parquet (hive partitions of hour's UTC day; `day=NULL` holds
-# requests without a timestamp), and the routes the analyses join with as DIR/<table>.parquet.
+# Rollup rows are additive: several rows may share a key (readers sum them; `rollup.build` compacts the hours it
+# touches). Parquet layout of a rollup directory (`strangler rollup --out DIR`, and the Spark job's output): each
+# table of ROLLUP_TABLES under DIR/<table>/day=YYYY-MM-DD/*.parquet (hive partitions of hour's UTC day;
+# `day=__HIVE_DEFAULT_PARTITION__` holds requests without a timestamp), and the tables of ROLLUP_SIDE_TABLES the
+# analyses join with as DIR/<table>.parquet.
 ROLLUP_TABLES = ("rollups", "rollup_latency", "rollup_peaks")
 ROLLUP_SIDE_TABLES = ("routes", "routes_unresolved")
 
