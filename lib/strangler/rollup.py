@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from strangler import db as dbm
 from strangler import sketch
@@ -229,6 +230,39 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
     con.execute(f"INSERT INTO rollup_peaks {_MERGE_PEAKS.format(rows='SELECT * FROM _ru_part')} ORDER BY hour")
     con.execute("DROP TABLE _ru_part")
     return con.execute("SELECT count(*) FROM _ru_hours").fetchone()[0]
+
+
+def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does this database hold raw requests (a DuckDB file), rather than a rollup directory's views?"""
+    return _exists(con, "requests")
+
+
+def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, list]:
+    """SQL condition on a rollup table's hour for [start, end), with its parameters (TRUE when both are None).
+
+    Rollups count whole hours, so a bound inside an hour is refused rather than rounded: a number over a window
+    it does not cover would be wrong. A bound without a time zone is UTC.
+    """
+    cond, params = [], []
+    for name, value, op in (("start", start, ">="), ("end", end, "<")):
+        if value is None or value == "":
+            continue
+        try:
+            ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            ts = pd.NaT
+        if ts is pd.NaT:
+            raise StranglerError(
+                f"{name} {value!r} is not a date or date-time; write e.g. 2026-03-02 or 2026-03-02T09:00Z"
+            )
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if ts != ts.floor("h"):
+            raise StranglerError(
+                f"{name} {value} is not on a whole hour (UTC): the rollups count whole hours; use e.g. {ts.floor('h'):%Y-%m-%dT%H:00Z}"
+            )
+        cond.append(f"{column} {op} ?")
+        params.append(ts.to_pydatetime())
+    return (" AND ".join(cond) or "TRUE"), params
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:

@@ -6,8 +6,9 @@ value in it, so a quantile read from the histogram is within 1 % of the true one
 and the negative ones a log may carry) go to bucket ZERO, read as 0. Histograms of two parts of the data add up to
 the histogram of the whole, bucket by bucket.
 
-The rank of quantile q among n durations is floor(q (n - 1)) (0-based, the lower neighbour: `numpy.quantile`'s
-method 'lower'); its value is that of the bucket holding it. The bucket is computed the same way in DuckDB
+Quantile q of n durations is read as DuckDB's `quantile_cont` (and numpy's default) reads sorted values: at
+0-based rank h = q (n - 1), between the values of ranks floor(h) and ceil(h), linearly; each of the two is the
+value of the bucket holding it, so the result is within 1 % of `quantile_cont` of the durations themselves. The bucket is computed the same way in DuckDB
 (`bucket_sql`), in Python (`bucket_of`) and by the Spark job: ceil(ln(d) / LN_GAMMA) with LN_GAMMA as below.
 """
 
@@ -63,25 +64,28 @@ def quantile(buckets: Sequence[int] | np.ndarray, counts: Sequence[float] | np.n
     total = c.sum()
     if total <= 0:
         return math.nan
-    rank = math.floor(q * (total - 1))
-    i = int(np.searchsorted(np.cumsum(c), rank, side="right"))
-    return float(value_of(b[min(i, len(b) - 1)]))
+    h = q * (total - 1)
+    cum = np.cumsum(c)
+    lo, hi = (float(value_of(b[int(np.searchsorted(cum, r, side="right"))])) for r in (math.floor(h), math.ceil(h)))
+    return lo + (h - math.floor(h)) * (hi - lo)
 
 
 def quantiles_sql(source: str, keys: Sequence[str], qs: dict[str, float]) -> str:
-    """A query giving, per group of `keys`, the quantiles `qs` (column name -> q) of a histogram.
+    """A query giving, per group of `keys`, the quantiles `qs` (column name -> q) of a histogram, as `quantile`.
 
     `source` is a query or table with the key columns, `bucket` and `n` (several rows per bucket are summed).
     """
     k = ", ".join(keys)
     part = f"PARTITION BY {k}" if keys else ""
-    cols = ", ".join(
-        f"{value_sql(f'min(bucket) FILTER (WHERE cum > floor({q!r} * (total - 1)))')} AS {name}"
-        for name, q in qs.items()
-    )
+    cols = []
+    for name, q in qs.items():
+        h = f"({q!r} * (total - 1))"
+        lo = value_sql(f"min(bucket) FILTER (WHERE cum > floor({h}))")
+        hi = value_sql(f"min(bucket) FILTER (WHERE cum > ceil({h}))")
+        cols.append(f"{lo} + (any_value({h}) - floor(any_value({h}))) * ({hi} - {lo}) AS {name}")
+    lead = k + ", " if keys else ""
     return f"""
-        SELECT {k + ', ' if keys else ''}{cols}
-        FROM (SELECT {k + ', ' if keys else ''}bucket, sum(n) OVER ({part} ORDER BY bucket) AS cum,
-                     sum(n) OVER ({part}) AS total
-              FROM (SELECT {k + ', ' if keys else ''}bucket, sum(n) AS n FROM ({source}) GROUP BY ALL))
-        {'GROUP BY ALL' if keys else ''}"""
+        SELECT {lead}{", ".join(cols)}
+        FROM (SELECT {lead}bucket, sum(n) OVER ({part} ORDER BY bucket) AS cum, sum(n) OVER ({part}) AS total
+              FROM (SELECT {lead}bucket, sum(n) AS n FROM ({source}) GROUP BY ALL))
+        {"GROUP BY ALL" if keys else ""}"""
