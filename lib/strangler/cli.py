@@ -156,6 +156,33 @@ def run_attribute(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- rollup -------------------------------------------------------------------------------------------------
+
+
+def add_rollup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rollup",
+        help="hourly rollups of the attributed requests (what the analyses read)",
+        description="Aggregate requests per hour, route, method, backend and status with a latency histogram "
+        "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`.",
+    )
+    _db_arg(p)
+    p.add_argument("--out", metavar="DIR", help="also write the rollups as hive-partitioned Parquet (day=YYYY-MM-DD/)")
+    p.add_argument("--full", action="store_true", help="roll up every hour again")
+    p.set_defaults(run=run_rollup)
+
+
+def run_rollup(args: argparse.Namespace) -> int:
+    from strangler import db, rollup
+
+    con = db.connect(args.db)
+    result = rollup.build(con, full=args.full)
+    if args.out:
+        result.written = rollup.export(con, args.out)
+    print(result)
+    return 0
+
+
 # --- plan ---------------------------------------------------------------------------------------------------
 
 
@@ -273,12 +300,12 @@ def add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    from strangler import compare, db, manifest
+    from strangler import db, manifest, review
 
     con = db.connect(args.db)
     manifest.apply(con, args.manifest)
     print(
-        compare.review(
+        review.review(
             con,
             batch=args.batch,
             before_days=args.before_days,
@@ -429,7 +456,18 @@ def run_load(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------------------
 
-COMMANDS = [add_demo, add_ingest, add_routes, add_attribute, add_plan, add_review, add_report, add_serve, add_load]
+COMMANDS = [
+    add_demo,
+    add_ingest,
+    add_routes,
+    add_attribute,
+    add_rollup,
+    add_plan,
+    add_review,
+    add_report,
+    add_serve,
+    add_load,
+]
 
 
 def parser() -> argparse.ArgumentParser:

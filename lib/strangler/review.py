@@ -1,4 +1,4 @@
-"""Before/after review of migrated batches: what changed at each cutover, and how sure we are.
+"""Before/after review of migrated batches (the engine): what changed at each cutover, and how sure we are.
 
 For each batch of the manifest (table `batches`) and each of its routes, plus the batch as a whole
 (method = rule = '*'), `review` compares requests in a window *before* the cutover with a window *after* it:
@@ -640,11 +640,12 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
     return rows
 
 
-# --- views for the notebooks -----------------------------------------------------------------------------------
+# --- reading the reviews table ------------------------------------------------------------------------------
 
 
-def _route_label(method: str, rule: str) -> str:
-    return "(whole batch)" if method == "*" else f"{method} {rule}"
+def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The manifest's batches in file order."""
+    return [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
 
 
 def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
@@ -653,78 +654,18 @@ def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
 
 
-def latency_histogram(
-    con: duckdb.DuckDBPyConnection,
-    batch: str,
-    before_days: float = 7,
-    after_days: float = 7,
-    settle_hours: float = 1,
-    same_hours: bool = True,
-    bins_per_decade: int = 20,
-) -> pd.DataFrame:
-    """Latency distribution before and after, per route and whole batch, on the windows `review` compares.
-
-    One row per (route, side, log-spaced bin): bin_low_ms, bin_high_ms, requests, share (of that route's side).
-    """
-    _check_inputs(con, batch)
-    try:
-        _prepare(con, batch, before_days, after_days, settle_hours, same_hours)
-        df = con.execute(
-            """
-            WITH b AS (SELECT method, rule, side,
-                              floor(log10(greatest(duration_ms, 0.001)) * $k)::INTEGER AS bin
-                       FROM _rv_req WHERE comparison = 'before_after' AND duration_ms IS NOT NULL),
-            g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, bin, count(*) AS requests
-                  FROM b GROUP BY GROUPING SETS ((method, rule, side, bin), (side, bin)))
-            SELECT method, rule, CASE side WHEN 0 THEN 'before' ELSE 'after' END AS side,
-                   pow(10, bin / $k::DOUBLE) AS bin_low_ms, pow(10, (bin + 1) / $k::DOUBLE) AS bin_high_ms,
-                   requests, requests / sum(requests) OVER (PARTITION BY method, rule, side) AS share
-            FROM g ORDER BY method = '*' DESC, method, rule, side DESC, bin
-        """,
-            {"k": bins_per_decade},
-        ).df()
-    finally:
-        _cleanup(con)
-    df.insert(2, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
-    return df
+def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
+    """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
+    _ensure_table(con)
+    reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}
+    missing = [name for name in batch_names(con) if name not in reviewed]
+    for name in missing:
+        review(con, batch=name, **windows)
+    return missing
 
 
-def timeseries(
-    con: duckdb.DuckDBPyConnection,
-    batch: str,
-    bucket_hours: float = 6,
-    before_days: float = 7,
-    after_days: float = 7,
-    settle_hours: float = 1,
-) -> pd.DataFrame:
-    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates."""
-    _check_inputs(con, batch)
-    step = int(bucket_hours * HOUR_US)
-    df = con.execute(
-        """
-        WITH w AS (SELECT epoch_us(min(cutover_at)) AS c FROM batches WHERE batch = $batch),
-        r AS (SELECT r.method, r.route AS rule, (epoch_us(r.ts) // $step) * $step AS bu, r.status, r.duration_ms
-              FROM requests r JOIN batches b ON b.batch = $batch AND r.method = b.method AND r.route = b.rule, w
-              WHERE epoch_us(r.ts) >= w.c - $before AND epoch_us(r.ts) < w.c + $settle + $after),
-        g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, bu, count(*) AS requests,
-                     quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
-                     avg((status BETWEEN 400 AND 499)::INTEGER) AS error_rate_4xx,
-                     avg((status BETWEEN 500 AND 599)::INTEGER) AS error_rate_5xx
-              FROM r GROUP BY GROUPING SETS ((method, rule, bu), (bu)))
-        SELECT to_timestamp(bu / 1e6) AS bucket, method, rule, requests, p50_ms, p95_ms, error_rate_4xx,
-               error_rate_5xx, bu >= (SELECT c FROM w) AS after_cutover
-        FROM g ORDER BY method = '*' DESC, method, rule, bucket
-    """,
-        {
-            "batch": batch,
-            "step": step,
-            "before": int(before_days * DAY_US),
-            "after": int(after_days * DAY_US),
-            "settle": int(settle_hours * HOUR_US),
-        },
-    ).df()
-    df.insert(3, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
-    return df
+def _route_label(method: str, rule: str) -> str:
+    return "(whole batch)" if method == "*" else f"{method} {rule}"
 
 
 def verdict_table(
@@ -747,70 +688,6 @@ def verdict_table(
     ).df()
     df.insert(1, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df
-
-
-def _fmt_value(m: Metric, v: float | None) -> str:
-    if v is None or not np.isfinite(v):
-        return "-"
-    if m.unit == "%":
-        return f"{100 * v:.2f} %"
-    if m.unit == "ms":
-        return f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms"
-    if m.unit == "/h":
-        return f"{v:,.1f}/h"
-    if m.unit == "B":
-        return f"{v:,.0f} B"
-    return f"{v:.2f}"
-
-
-def _fmt_change(m: Metric, row: pd.Series) -> str:
-    b, a = row["before"], row["after"]
-    text = f"{m.label} {_fmt_value(m, b)} → {_fmt_value(m, a)}"
-    lo, hi = row["ci_low"], row["ci_high"]
-    if m.unit == "%":
-        return text + f" ({100 * (a - b):+.2f} points, 95 % CI {100 * lo:+.2f} to {100 * hi:+.2f})"
-    if b:
-        return text + f" ({100 * (a - b) / b:+.0f} %, 95 % CI {100 * lo / b:+.0f} % to {100 * hi / b:+.0f} %)"
-    return text
-
-
-def summaries(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.DataFrame:
-    """One generated sentence per reviewed route (and whole batch): what changed, by how much, how sure."""
-    t = verdict_table(con, batch)
-    out = []
-    for (b, method, rule), g in t.groupby(["batch", "method", "rule"], sort=False):
-        by = {r["metric"]: r for _, r in g.iterrows()}
-        worse = [_fmt_change(_BY_NAME[k], r) for k, r in by.items() if r["verdict"] == "worse"]
-        better = [_fmt_change(_BY_NAME[k], r) for k, r in by.items() if r["verdict"] == "better"]
-        short = [k for k, r in by.items() if r["verdict"] == "insufficient_data"]
-        label = _route_label(method, rule)
-        n0, n1 = (int(by["requests"][c]) if "requests" in by else 0 for c in ("n_before", "n_after"))
-        if len(short) == len(by):
-            text = f"{label}: not enough data for a verdict ({by[short[0]]['note']})."
-        else:
-            parts = []
-            if worse:
-                parts.append("worse: " + "; ".join(worse))
-            if better:
-                parts.append("better: " + "; ".join(better))
-            if not parts:
-                keep = [k for k in ("p95_ms", "error_rate_5xx") if k in by and by[k]["verdict"] == "no_change"]
-                keep = keep or [k for k, r in by.items() if r["verdict"] == "no_change"][:2]
-                parts.append(
-                    "no detectable change ("
-                    + ", ".join(
-                        f"{_BY_NAME[k].label} {_fmt_value(_BY_NAME[k], by[k]['before'])} → "
-                        f"{_fmt_value(_BY_NAME[k], by[k]['after'])}"
-                        for k in keep
-                    )
-                    + ")"
-                )
-            text = f"{label}: " + "; ".join(parts) + f" — {n0:,} requests before, {n1:,} after"
-            if short:
-                text += f"; too little data for {', '.join(_BY_NAME[k].label for k in short)}"
-            text += "."
-        out.append((b, method, rule, label, text))
-    return pd.DataFrame(out, columns=["batch", "method", "rule", "route", "sentence"])
 
 
 def batch_verdicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -838,246 +715,3 @@ def batch_verdicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                r.worse_on
         FROM b LEFT JOIN r USING (batch) ORDER BY b.position
     """).df()
-
-
-def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
-    """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
-    _ensure_table(con)
-    reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}
-    missing = [name for name in batch_names(con) if name not in reviewed]
-    for name in missing:
-        review(con, batch=name, **windows)
-    return missing
-
-
-# every timestamped request in its time bucket `bu` (epoch µs, `$step` wide), its batch, its logged backend, and
-# how much of it FastAPI served: 1/0 where the log names the backend, else what the manifest implies
-_ON_FASTAPI_CTE = """
-r AS (SELECT (epoch_us(r.ts) // $step) * $step AS bu, b.batch, r.backend,
-             CASE WHEN r.backend IS NOT NULL THEN (r.backend = 'fastapi')::DOUBLE
-                  WHEN b.batch IS NOT NULL AND r.ts >= b.cutover_at THEN coalesce(b.canary, 1.0)
-                  ELSE 0.0 END AS on_fastapi
-      FROM requests r LEFT JOIN batches b ON r.method = b.method AND r.route = b.rule
-      WHERE r.ts IS NOT NULL)"""
-
-
-def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
-    """Migration progress per time bucket: share of routes migrated and share of traffic served by FastAPI.
-
-    A route counts as migrated from its batch's cutover. Traffic on FastAPI is measured where the log names the
-    backend (the router's log); elsewhere it is what the manifest implies (batch routes after cutover, times the
-    canary fraction when one is set). `fastapi_measured` is the share of requests whose backend was logged.
-    """
-    step = int(bucket_hours * HOUR_US)
-    return con.execute(
-        f"""
-        WITH routes_all AS (
-            SELECT method, rule FROM routes WHERE framework = 'flask'
-            UNION SELECT method, route FROM requests WHERE route IS NOT NULL AND route_framework IS DISTINCT FROM 'fastapi'
-            UNION SELECT method, rule FROM batches),
-        {_ON_FASTAPI_CTE},
-        t AS (SELECT bu, count(*) AS requests, sum(on_fastapi) AS fastapi_requests,
-                     count(backend) / count(*) AS fastapi_measured
-              FROM r GROUP BY bu)
-        SELECT to_timestamp(t.bu / 1e6) AS bucket, t.requests, t.fastapi_requests,
-               t.fastapi_requests / t.requests AS share_traffic_fastapi,
-               (SELECT count(*) FROM routes_all) AS routes_total,
-               (SELECT count(*) FROM batches b WHERE epoch_us(b.cutover_at) < t.bu + $step) AS routes_migrated,
-               (SELECT count(*) FROM batches b WHERE epoch_us(b.cutover_at) < t.bu + $step)
-                 / (SELECT count(*) FROM routes_all) AS share_routes_migrated,
-               t.fastapi_measured
-        FROM t ORDER BY t.bu
-    """,
-        {"step": step},
-    ).df()
-
-
-def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
-    """Per time bucket and batch: its share of all traffic, the share of all traffic it sends to FastAPI,
-    whether it is past cutover, and its overall verdict (see `batch_verdicts`)."""
-    step = int(bucket_hours * HOUR_US)
-    df = con.execute(
-        f"""
-        WITH {_ON_FASTAPI_CTE},
-        t AS (SELECT bu, count(*) AS total FROM r GROUP BY bu),
-        g AS (SELECT bu, batch, count(*) AS requests, sum(on_fastapi) AS fastapi_requests
-              FROM r WHERE batch IS NOT NULL GROUP BY bu, batch),
-        bb AS (SELECT batch, min(position) AS position, min(cutover_at) AS cutover_at FROM batches GROUP BY batch)
-        SELECT to_timestamp(t.bu / 1e6) AS bucket, bb.batch, bb.position, coalesce(g.requests, 0) AS requests,
-               coalesce(g.requests, 0) / t.total AS share_traffic,
-               coalesce(g.fastapi_requests, 0) / t.total AS share_traffic_fastapi,
-               epoch_us(bb.cutover_at) < t.bu + $step AS migrated
-        FROM t CROSS JOIN bb LEFT JOIN g ON g.bu = t.bu AND g.batch = bb.batch
-        ORDER BY t.bu, bb.position
-    """,
-        {"step": step},
-    ).df()
-    verdicts = batch_verdicts(con)[["batch", "verdict"]]
-    return df.merge(verdicts, on="batch", how="left")
-
-
-def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The manifest's batches in file order."""
-    return [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
-
-
-def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
-    """One plain line for the report index: the batch's verdict and its clearest changes on the whole batch."""
-    v = batch_verdicts(con)
-    row = v[v["batch"] == batch]
-    if row.empty:
-        raise StranglerError(f"batch {batch!r} is not in the manifest")
-    row = row.iloc[0]
-    t = verdict_table(con, batch)
-    whole = t[(t["method"] == "*") & t["verdict"].isin(["better", "worse"])]
-    changes = [
-        f"{_BY_NAME[r.metric].label} {r.change_pct:+.0f} %"
-        if _BY_NAME[r.metric].unit != "%"
-        else f"{_BY_NAME[r.metric].label} {100 * r.change:+.2f} points"
-        for r in whole.itertuples()
-    ]
-    routes = t[t["method"] != "*"].groupby("route")["verdict"].agg(set)
-    n_worse = int(sum("worse" in s for s in routes))
-    n_better = int(sum("better" in s and "worse" not in s for s in routes))
-    cut = pd.Timestamp(row["cutover_at"]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
-    text = f"{batch} (cutover {cut}): {row['verdict']}"
-    if changes:
-        text += " — whole batch " + ", ".join(changes)
-    return text + f"; {len(routes)} routes: {n_worse} worse, {n_better} better."
-
-
-def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
-    """One plain line for the report index: routes migrated, traffic on FastAPI at the end, each batch's verdict."""
-    prog = progress(con)
-    if prog.empty:
-        return "no timestamped requests: no progress to show."
-    last = prog.iloc[-1]
-    verdicts = batch_verdicts(con)
-    each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
-    return (
-        f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
-        f"{last['share_traffic_fastapi']:.0%} of traffic on FastAPI on {pd.Timestamp(last['bucket']):%Y-%m-%d}; "
-        f"verdicts: {each}."
-    )
-
-
-# --- synthetic traffic for tests and the benchmark --------------------------------------------------------------
-
-
-def simulate(
-    con: duckdb.DuckDBPyConnection,
-    requests: int,
-    seed: int = 0,
-    start: dt.datetime = dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
-    days: float = 28,
-    routes: int = 6,
-    cutover: dt.datetime | None = None,
-    batch_routes: int = 3,
-    effects: dict[int, dict[str, float]] | None = None,
-    backend: bool = False,
-    canary: float | None = None,
-    source_id: int = 0,
-    prefix: str = "/api",
-) -> list[tuple[str, str]]:
-    """Insert about `requests` synthetic, already attributed requests into `requests`, generated in DuckDB.
-
-    Traffic has a daily and weekly cycle, skewed route popularity, lognormal latency, and hour-to-hour
-    random effects shared by all requests of an hour (load, slow dependencies) so that requests are
-    autocorrelated, as in real logs. Route i is `GET {prefix}/r{i}/<int:item_id>`; routes 0..batch_routes-1 form
-    the batch. `effects` maps a route index to multipliers applied from `cutover` on (or, with `backend`, to
-    the requests FastAPI serves): `latency` (× duration) and `error_5xx` (5xx probability, replaces the base).
-    With `backend`, batch routes after the cutover go to FastAPI with probability `canary` (default 1), else
-    Flask. Randomness comes from hashes of (row, seed), so the result does not depend on threads. Returns the
-    batch's (method, rule) pairs.
-    """
-    cut = cutover or (start + dt.timedelta(days=days / 2))
-    eff = effects or {}
-    rows = [
-        (
-            i,
-            f"{prefix}/r{i}/<int:item_id>",
-            20.0 * (1 + i % 4),
-            0.04,
-            0.004,
-            i < batch_routes,
-            float(eff.get(i, {}).get("latency", 1.0)),
-            eff.get(i, {}).get("error_5xx"),
-        )
-        for i in range(routes)
-    ]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sim_routes (idx INTEGER, rule VARCHAR, base_ms DOUBLE, p4 DOUBLE, "
-        "p5 DOUBLE, in_batch BOOLEAN, eff_lat DOUBLE, eff_5xx DOUBLE)"
-    )
-    con.executemany("INSERT INTO _sim_routes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    # candidates: `keep` below accepts 0.55 * (5 + 2 * 0.7) / 7 = 0.50286 of them on average
-    p = {
-        "n": int(requests / 0.50286) + 1,
-        "seed": seed,
-        "R": routes,
-        "start": int(start.timestamp() * 1e6),
-        "span": int(days * DAY_US),
-        "cut": int(cut.timestamp() * 1e6),
-        "backend": backend,
-        "canary": 1.0 if canary is None else canary,
-        "src": source_id,
-        "prefix": prefix,
-    }
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO _sim_u(x) AS ((hash(x::BIGINT) >> 11)::DOUBLE + 0.5) / 9007199254740992.0"
-    )
-    con.execute(
-        """
-        INSERT INTO requests (ts, method, path, status, bytes, duration_ms, backend, db_ms, db_queries, route,
-                              route_framework, match, source_id, line_no)
-        WITH u AS (
-            SELECT i, _sim_u(($seed * 1099511627776 + i) * 16 + 1) AS u1,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 2) AS u2,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 3) AS u3,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 4) AS u4,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 5) AS u5,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 6) AS u6,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 7) AS u7,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 8) AS u8,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 9) AS u9
-            FROM range($n) t(i)),
-        t AS (
-            SELECT *, $start + (u1 * $span)::BIGINT AS us,
-                   least(floor($R * u3 * u3), $R - 1)::INTEGER AS idx
-            FROM u),
-        c AS (   -- daily cycle peaking at 15:00 UTC, quieter weekends; thinning keeps about 50 %
-            SELECT *, us // 3600000000 AS hour,
-                   (0.55 + 0.45 * sin(2 * pi() * ((us // 3600000000) % 24 - 9) / 24))
-                   * CASE WHEN ((us // 3600000000 + 72) % 168) >= 120 THEN 0.7 ELSE 1.0 END AS keep
-            FROM t),
-        k AS (
-            SELECT c.*, r.rule, r.base_ms, r.p4, r.p5, r.in_batch, r.eff_lat, r.eff_5xx,
-                   sqrt(-2 * ln(u4)) * cos(2 * pi() * u5) AS z1,
-                   sqrt(-2 * ln(u4)) * sin(2 * pi() * u5) AS z2,
-                   sqrt(-2 * ln(_sim_u(($seed * 1099511627776 + c.hour) * 16 + 11)))
-                     * cos(2 * pi() * _sim_u(($seed * 1099511627776 + c.hour) * 16 + 12)) AS zh,
-                   sqrt(-2 * ln(_sim_u((($seed * 1099511627776 + c.hour) * 64 + c.idx) * 16 + 13)))
-                     * cos(2 * pi() * _sim_u((($seed * 1099511627776 + c.hour) * 64 + c.idx) * 16 + 14)) AS zr,
-                   CASE WHEN NOT $backend THEN NULL
-                        WHEN r.in_batch AND c.us >= $cut AND c.u8 < $canary THEN 'fastapi' ELSE 'flask' END AS be
-            FROM c JOIN _sim_routes r ON r.idx = c.idx
-            WHERE c.u2 < c.keep),
-        e AS (
-            SELECT *, CASE WHEN $backend THEN be = 'fastapi' ELSE in_batch AND us >= $cut END AS moved FROM k)
-        SELECT to_timestamp(us / 1e6), 'GET', $prefix || '/r' || idx || '/' || (i % 997),
-               CASE WHEN u7 < CASE WHEN moved AND eff_5xx IS NOT NULL THEN eff_5xx ELSE p5 * exp(0.5 * zr - 0.125) END
-                    THEN 500
-                    WHEN u7 > 1 - p4 THEN 404 ELSE 200 END::SMALLINT,
-               round(800 * (1 + idx) * exp(0.3 * z2))::BIGINT,
-               round(base_ms * exp(0.5 * z1 + 0.15 * zh + 0.1 * zr) * CASE WHEN moved THEN eff_lat ELSE 1 END, 3),
-               be,
-               round(base_ms * exp(0.5 * z1 + 0.15 * zh + 0.1 * zr) * (0.2 + 0.4 * u6), 3),
-               1 + idx % 4 + (u9 < 0.1)::INTEGER,
-               rule, 'flask', 'matched', $src, i + 1
-        FROM e
-    """,
-        p,
-    )
-    con.execute("DROP TABLE IF EXISTS _sim_routes")
-    con.execute("DROP MACRO IF EXISTS _sim_u")
-    return [("GET", r[1]) for r in rows if r[5]]

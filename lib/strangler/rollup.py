@@ -1,0 +1,341 @@
+"""Hourly rollups of the attributed requests: what every analysis reads (schema: `db.ROLLUP_SCHEMA`).
+
+`build(con)` brings tables `rollups`, `rollup_latency` and `rollup_peaks` up to date with `requests`,
+incrementally. For each source (`requests.source_id`) `rollup_state` keeps its row count, how many rows have a
+route and a timestamp, its last line and a checksum of its attribution. The rows of a new source, or the new lines
+of a source that grew (its old lines unchanged), are aggregated and merged into the rollups of the hours they touch
+(counts and sums added, histograms added bucket by bucket, first/last and examples by min/max, the busiest second
+counted again from the raw rows of those hours); no other hour changes. A source whose old rows changed
+(attributed again under other routes, deleted, edited) or vanished rebuilds everything. Running it again adds
+nothing. Sources the ingest rolled up itself (`rollup_state.origin = 'ingest'`) are left alone.
+
+`export(con, out)` writes the rollups as hive-partitioned Parquet (`out/<table>/day=YYYY-MM-DD/`) with the route
+tables beside them; `open_dir(out)` opens such a directory as an in-memory DuckDB database in which every analysis
+runs with no raw rows at all. `ensure(con)` is what the readers call first: it refreshes the rollups of a database
+that has raw requests, and accepts a rollup directory as it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from strangler import db as dbm
+from strangler import sketch
+from strangler.errors import StranglerError
+
+HOUR_US = 3_600_000_000
+
+# the UTC hour of a timestamp, whatever the session's time zone (epoch hours, back to TIMESTAMPTZ)
+HOUR_SQL = "to_timestamp(epoch_us({ts}) // 3600000000 * 3600)"
+
+# one row per request with its rollup key; `{where}` selects the hours to roll up
+_ROWS = f"""
+SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match,
+       CASE WHEN q.match <> 'matched' AND q.method IS NOT NULL THEN s.shape END AS shape,
+       q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
+FROM requests q LEFT JOIN path_shapes s ON s.path = q.path AND q.match <> 'matched'
+WHERE {{where}}
+"""
+_KEY = ", ".join(dbm.ROLLUP_KEY)
+
+_INSERT_ROLLUPS = f"""
+INSERT INTO rollups
+SELECT {_KEY}, count(*), count(bytes), sum(bytes), count(duration_ms), count(db_ms), sum(db_ms),
+       count(db_queries), sum(db_queries), min(ts), max(ts), CASE WHEN match <> 'matched' THEN min(path) END
+FROM ({_ROWS}) GROUP BY {_KEY} ORDER BY hour
+"""
+
+_INSERT_LATENCY = f"""
+INSERT INTO rollup_latency
+SELECT {_KEY}, {sketch.bucket_sql("duration_ms")} AS bucket, count(*)
+FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
+"""
+
+# A HEAD request counts for the GET route it matched unless the rule declares HEAD (as `attribute.endpoints`).
+_INSERT_PEAKS = f"""
+INSERT INTO rollup_peaks
+SELECT hour, route_framework, route, route_method, max(n) FROM (
+    SELECT r.hour, r.route_framework, r.route,
+           CASE WHEN r.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE r.method END AS route_method,
+           epoch_us(r.ts) // 1000000 AS second, count(*) AS n
+    FROM ({_ROWS}) r
+    LEFT JOIN (SELECT DISTINCT framework, rule FROM routes WHERE method = 'HEAD') h
+           ON h.framework = r.route_framework AND h.rule = r.route
+    WHERE r.route IS NOT NULL AND r.ts IS NOT NULL
+    GROUP BY ALL)
+GROUP BY ALL ORDER BY hour
+"""
+
+# what each raw source holds now, and (for one already rolled up) the same figures over its old lines only
+_FIGURES = """
+WITH f AS (
+    SELECT q.source_id, count(*) AS rows, count(q.route) AS routed, count(q.ts) AS timed, max(q.line_no) AS max_line,
+           coalesce(sum(hash(q.route, q.match, q.ts)), 0)::HUGEINT AS checksum,
+           count(*) FILTER (WHERE q.line_no <= s.max_line) AS old_rows,
+           count(q.route) FILTER (WHERE q.line_no <= s.max_line) AS old_routed,
+           count(q.ts) FILTER (WHERE q.line_no <= s.max_line) AS old_timed,
+           coalesce(sum(hash(q.route, q.match, q.ts)) FILTER (WHERE q.line_no <= s.max_line), 0)::HUGEINT
+               AS old_checksum
+    FROM requests q LEFT JOIN rollup_state s USING (source_id)
+    WHERE s.origin IS DISTINCT FROM 'ingest'
+    GROUP BY q.source_id)
+SELECT f.*, s.source_id IS NOT NULL AS known, s.max_line AS known_line,
+       coalesce(s.rows = f.rows AND s.routed = f.routed AND s.timed = f.timed AND s.checksum = f.checksum, false)
+           AS same,
+       coalesce(s.rows = f.old_rows AND s.routed = f.old_routed AND s.timed = f.old_timed
+                AND s.checksum = f.old_checksum, false) AS grew
+FROM f LEFT JOIN rollup_state s USING (source_id)
+"""
+
+# merging rollup rows: the aggregate of each column of rollups over rows of one key
+_MERGE_ROLLUPS = f"""
+SELECT {_KEY}, sum(requests), sum(bytes_n), sum(bytes_sum), sum(duration_n), sum(db_ms_n), sum(db_ms_sum),
+       sum(db_queries_n), sum(db_queries_sum), min(first_ts), max(last_ts), min(example_path)
+FROM ({{rows}}) GROUP BY {_KEY}
+"""
+_MERGE_LATENCY = f"SELECT {_KEY}, bucket, sum(n) FROM ({{rows}}) GROUP BY {_KEY}, bucket"
+_MERGE_PEAKS = "SELECT hour, route_framework, route, route_method, max(peak_rps) FROM ({rows}) GROUP BY ALL"
+MERGE = {"rollups": _MERGE_ROLLUPS, "rollup_latency": _MERGE_LATENCY, "rollup_peaks": _MERGE_PEAKS}
+
+
+@dataclass
+class RollupResult:
+    """What one `build` did."""
+
+    mode: str  # 'unchanged', 'incremental' or 'full'
+    hours: int  # hours rolled up again (the hour of requests without a timestamp counts as one)
+    requests: int  # requests in the rollups afterwards
+    rows: int  # rows of table rollups afterwards
+    latency_rows: int
+    seconds: float
+    written: list[Path] | None = None
+
+    def __str__(self) -> str:
+        what = {
+            "unchanged": "rollups up to date: nothing to add",
+            "incremental": f"rolled up {self.hours:,} hour(s) touched by new requests",
+            "full": f"rolled up every hour ({self.hours:,})",
+        }[self.mode]
+        text = (
+            f"{what}; {self.requests:,} requests in {self.rows:,} rollup rows and {self.latency_rows:,} "
+            f"latency buckets ({self.seconds:.1f} s)"
+        )
+        for p in self.written or []:
+            text += f"\nwrote {p}"
+        return text
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary",
+            [name],
+        ).fetchone()[0]
+        or con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT temporary",
+            [name],
+        ).fetchone()[0]
+    )
+
+
+def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
+    """Bring the rollups up to date with `requests` (only the hours new rows touched, unless `full`)."""
+    started = time.perf_counter()
+    con.execute(dbm.ROLLUP_SCHEMA)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ru_fig AS {_FIGURES}")
+    vanished, changed, fresh, grown, direct = con.execute("""
+        SELECT (SELECT count(*) FROM rollup_state s WHERE origin = 'requests' AND source_id NOT IN
+                    (SELECT source_id FROM _ru_fig)),
+               count(*) FILTER (WHERE known AND NOT same AND NOT grew),
+               count(*) FILTER (WHERE NOT known),
+               count(*) FILTER (WHERE known AND NOT same AND grew),
+               (SELECT count(*) FROM rollup_state WHERE origin = 'ingest')
+        FROM _ru_fig
+    """).fetchone()
+    mode = "full" if full or vanished or changed else "incremental" if fresh or grown else "unchanged"
+    if mode == "full" and direct:
+        raise StranglerError(
+            f"the raw requests changed, but {direct} source(s) were rolled up while ingesting and have no raw rows "
+            "to roll up again: ingest them again"
+        )
+    hours = 0
+    if mode != "unchanged":
+        con.execute("BEGIN TRANSACTION")
+        try:
+            hours = _roll(con, mode)
+            con.execute("DELETE FROM rollup_state WHERE origin = 'requests'")
+            con.execute("""INSERT INTO rollup_state SELECT source_id, 'requests', rows, routed, timed, max_line,
+                                  checksum, current_timestamp FROM _ru_fig""")
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            if "read-only" in str(exc).lower():
+                raise StranglerError(
+                    "the rollups are out of date and the database is open read-only: run `strangler rollup --db DB`"
+                ) from None
+            raise
+        finally:
+            for t in ("_ru_hours", "_ru_new"):
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute("DROP TABLE IF EXISTS _ru_fig")
+    n_req, n_rows = con.execute("SELECT coalesce(sum(requests), 0), count(*) FROM rollups").fetchone()
+    n_lat = con.execute("SELECT count(*) FROM rollup_latency").fetchone()[0]
+    return RollupResult(mode, hours, int(n_req), n_rows, n_lat, time.perf_counter() - started)
+
+
+def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
+    """Roll up the new rows (every raw row for `full`) and merge them into their hours; returns how many hours."""
+    if mode == "full":
+        for table in dbm.ROLLUP_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        for sql in (_INSERT_ROLLUPS, _INSERT_LATENCY, _INSERT_PEAKS):
+            con.execute(sql.format(where="TRUE"))
+        return (
+            con.execute("SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups").fetchone()[0] or 0
+        )
+    # the new rows: every row of a new source, the lines after the last one rolled up of a grown one
+    con.execute("""CREATE OR REPLACE TEMP TABLE _ru_new AS
+                   SELECT source_id, CASE WHEN known THEN known_line ELSE -1 END AS after_line
+                   FROM _ru_fig WHERE NOT same""")
+    new = "q.source_id IN (SELECT source_id FROM _ru_new) AND q.line_no > (SELECT after_line FROM _ru_new n WHERE n.source_id = q.source_id)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _ru_hours AS
+                    SELECT DISTINCT {HOUR_SQL.format(ts="q.ts")} AS hour FROM requests q WHERE {new}""")
+    in_hours = (
+        "hour IN (SELECT hour FROM _ru_hours) OR (hour IS NULL AND (SELECT bool_or(hour IS NULL) FROM _ru_hours))"
+    )
+    inserts = {"rollups": _INSERT_ROLLUPS, "rollup_latency": _INSERT_LATENCY}
+    for table, insert in inserts.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ru_part AS SELECT * FROM {table} LIMIT 0")
+        con.execute(insert.replace(f"INSERT INTO {table}", "INSERT INTO _ru_part").format(where=new))
+        con.execute(f"INSERT INTO _ru_part SELECT * FROM {table} WHERE {in_hours}")
+        con.execute(f"DELETE FROM {table} WHERE {in_hours}")
+        con.execute(f"INSERT INTO {table} {MERGE[table].format(rows='SELECT * FROM _ru_part')} ORDER BY hour")
+        con.execute("DROP TABLE _ru_part")
+    # the busiest second of a touched hour is counted again from every raw row of that hour (exact), and merged
+    # by max with what is there (sources rolled up while ingesting)
+    con.execute("CREATE OR REPLACE TEMP TABLE _ru_part AS SELECT * FROM rollup_peaks LIMIT 0")
+    con.execute(
+        _INSERT_PEAKS.replace("INSERT INTO rollup_peaks", "INSERT INTO _ru_part").format(
+            where=f"{HOUR_SQL.format(ts='q.ts')} IN (SELECT hour FROM _ru_hours)"
+        )
+    )
+    con.execute(f"INSERT INTO _ru_part SELECT * FROM rollup_peaks WHERE {in_hours}")
+    con.execute(f"DELETE FROM rollup_peaks WHERE {in_hours}")
+    con.execute(f"INSERT INTO rollup_peaks {_MERGE_PEAKS.format(rows='SELECT * FROM _ru_part')} ORDER BY hour")
+    con.execute("DROP TABLE _ru_part")
+    return con.execute("SELECT count(*) FROM _ru_hours").fetchone()[0]
+
+
+def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does this database hold raw requests (a DuckDB file), rather than a rollup directory's views?"""
+    return _exists(con, "requests")
+
+
+def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, list]:
+    """SQL condition on a rollup table's hour for [start, end), with its parameters (TRUE when both are None).
+
+    Rollups count whole hours, so a bound inside an hour is refused rather than rounded: a number over a window
+    it does not cover would be wrong. A bound without a time zone is UTC.
+    """
+    cond, params = [], []
+    for name, value, op in (("start", start, ">="), ("end", end, "<")):
+        if value is None or value == "":
+            continue
+        try:
+            ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            ts = pd.NaT
+        if ts is pd.NaT:
+            raise StranglerError(
+                f"{name} {value!r} is not a date or date-time; write e.g. 2026-03-02 or 2026-03-02T09:00Z"
+            )
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if ts != ts.floor("h"):
+            raise StranglerError(
+                f"{name} {value} is not on a whole hour (UTC): the rollups count whole hours; use e.g. {ts.floor('h'):%Y-%m-%dT%H:00Z}"
+            )
+        cond.append(f"{column} {op} ?")
+        params.append(ts.to_pydatetime())
+    return (" AND ".join(cond) or "TRUE"), params
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """Make sure the rollups a reader is about to use are current.
+
+    A database with raw requests gets its rollups refreshed (cheap when nothing changed); a rollup directory
+    opened by `open_dir` is used as it is; anything else is a one-line error.
+    """
+    if _exists(con, "requests"):
+        build(con)
+    elif not _exists(con, "rollups"):
+        raise StranglerError("no requests and no rollups: run `strangler ingest` and `strangler rollup` first")
+
+
+# --- Parquet ----------------------------------------------------------------------------------------------------
+
+
+def _literal(path: Path) -> str:
+    """A path as a SQL string literal (COPY and read_parquet take no parameters for it)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def export(con: duckdb.DuckDBPyConnection, out: str | Path) -> list[Path]:
+    """Write the rollups as hive-partitioned Parquet (`out/<table>/day=YYYY-MM-DD/`, requests without a timestamp
+    under `day=__HIVE_DEFAULT_PARTITION__`) and the route tables as `out/<table>.parquet`; replaces what was there."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in dbm.ROLLUP_TABLES:
+        tmp, final = out / f".{table}.tmp", out / table
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        con.execute(f"""
+            COPY (SELECT *, strftime(hour AT TIME ZONE 'UTC', '%Y-%m-%d') AS day FROM {table} ORDER BY hour)
+            TO {_literal(tmp)} (FORMAT parquet, PARTITION_BY (day), OVERWRITE_OR_IGNORE)
+        """)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        written.append(final)
+    for table in dbm.ROLLUP_SIDE_TABLES:
+        path = out / f"{table}.parquet"
+        con.execute(f"COPY {table} TO {_literal(path)} (FORMAT parquet)")
+        written.append(path)
+    return written
+
+
+def open_dir(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB database over a rollup directory: the rollups as views on its Parquet files, the route
+    tables loaded, the other input tables (batches …) empty; no `requests` table, so nothing reads raw rows."""
+    root = Path(path)
+    if not (root / "rollups").is_dir():
+        raise StranglerError(
+            f"{root} is not a rollup directory (no {root / 'rollups'}/): write one with "
+            "`strangler rollup --db DB --out DIR`"
+        )
+    con = duckdb.connect()
+    con.execute(dbm.SCHEMA)
+    con.execute(dbm.ROLLUP_SCHEMA)
+    for table in ("requests", "rejects", "path_shapes", "rollup_state"):
+        con.execute(f"DROP TABLE {table}")
+    for table in dbm.ROLLUP_TABLES:
+        if any((root / table).glob("*/*.parquet")):
+            con.execute(f"DROP TABLE {table}")
+            con.execute(f"""CREATE VIEW {table} AS SELECT * EXCLUDE (day) FROM read_parquet(
+                                {_literal(root / table / '*' / '*.parquet')}, hive_partitioning = true)""")
+    for table in dbm.ROLLUP_SIDE_TABLES:
+        if (root / f"{table}.parquet").is_file():
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({_literal(root / f'{table}.parquet')})"
+            )
+    return con
+
+
+def connect(db: str | Path, rollups: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The connection a notebook works on: the rollup directory `rollups` when given, else the database `db`."""
+    return open_dir(rollups) if rollups else dbm.connect(db)
