@@ -164,17 +164,56 @@ def add_rollup(sub: argparse._SubParsersAction) -> None:
         "rollup",
         help="hourly rollups of the attributed requests (what the analyses read)",
         description="Aggregate requests per hour, route, method, backend and status with a latency histogram "
-        "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`.",
+        "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`; or "
+        "with --logs straight from the logs (DuckDB in one pass, or Apache Spark with --engine spark).",
     )
-    _db_arg(p)
+    p.add_argument("--db", metavar="DB", help="DuckDB file that holds strangler's state (not with --engine spark)")
     p.add_argument("--out", metavar="DIR", help="also write the rollups as hive-partitioned Parquet (day=YYYY-MM-DD/)")
     p.add_argument("--full", action="store_true", help="roll up every hour again")
+    p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="duckdb (default): from the database's requests, or straight from --logs; spark: from --logs on "
+        "Apache Spark, writing --out",
+    )
+    p.add_argument(
+        "--logs",
+        nargs="+",
+        metavar="URI",
+        help="read these logs (files, directories, globs; with spark also s3a:// and other Hadoop paths) and "
+        "roll them up in one pass, keeping only rejects and a sample of raw rows",
+    )
+    p.add_argument("--routes", metavar="DB", help="spark: the DuckDB file whose routes attribute the requests")
+    p.add_argument(
+        "--master", metavar="URL", help="spark: the master (local[2], spark://host:7077; default: spark-submit's)"
+    )
+    p.add_argument("--format", default="auto", help="log format or 'auto' (see `strangler ingest --help`)")
+    p.add_argument("--tz", help="zone of timestamps without an offset (default UTC)")
     p.set_defaults(run=run_rollup)
 
 
 def run_rollup(args: argparse.Namespace) -> int:
     from strangler import db, rollup
 
+    if args.engine == "spark":
+        from strangler import spark_job
+
+        if not args.logs or not args.routes or not args.out:
+            raise StranglerError("--engine spark needs --logs URI..., --routes DB and --out DIR")
+        print(spark_job.run(args.logs, args.routes, args.out, master=args.master, fmt=args.format, tz=args.tz))
+        return 0
+    if not args.db:
+        raise StranglerError("--db DB is required (the Spark engine takes --routes DB instead)")
+    if args.logs:
+        from strangler import fastpath
+
+        con = db.connect(args.db)
+        result = fastpath.run(con, args.logs, fmt=args.format, tz=args.tz)
+        print(result)
+        if args.out:
+            print("\n".join(f"wrote {p}" for p in rollup.export(con, args.out)))
+        return 0 if result.ok else 1
     con = db.connect(args.db)
     result = rollup.build(con, full=args.full)
     if args.out:

@@ -18,7 +18,7 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
   `to_utc_timestamp`; `to_timestamp(epoch)` keeps microseconds;
 * a DOUBLE cast to an integer rounds half to even in DuckDB and truncates in Spark: `bround` first; text cast
   to an integer ('12.5') rounds half away from zero in DuckDB and is NULL in Spark: read as a decimal, `round`ed;
-* `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
+* `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
@@ -126,6 +126,8 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
             if not isinstance(fmt, exp.Literal):
                 raise StranglerError("try_strptime needs a literal format for Spark")
             return _fn("to_timestamp", args[0], exp.Literal.string(java_time_format(fmt.this)))
+        if name == "epoch_us":
+            return _fn("unix_micros", *args)
         if name == "strlen":
             return _fn("octet_length", *args)
         if name == "suffix":
@@ -133,9 +135,11 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
         if name == "timezone":
             return _fn("to_utc_timestamp", args[1], args[0])
         if name == "json_valid":
-            return exp.or_(
-                exp.Not(this=exp.Is(this=_fn("json_object_keys", args[0]), expression=exp.Null())),
-                exp.Not(this=exp.Is(this=_fn("json_array_length", args[0]), expression=exp.Null())),
+            return exp.Paren(
+                this=exp.or_(
+                    exp.Not(this=exp.Is(this=_fn("json_object_keys", args[0]), expression=exp.Null())),
+                    exp.Not(this=exp.Is(this=_fn("json_array_length", args[0].copy()), expression=exp.Null())),
+                )
             )
     if isinstance(node, exp.JSONType):
         # only compared with 'OBJECT' in strangler's SQL: objects are told apart exactly
@@ -148,7 +152,9 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
         if not all(isinstance(p, exp.Literal) for p in paths):
             raise StranglerError("json_extract_string needs literal paths for Spark")
         return exp.Array(
-            expressions=[_fn("get_json_object", node.this.copy(), exp.Literal.string(_json_path(p.this))) for p in paths]
+            expressions=[
+                _fn("get_json_object", node.this.copy(), exp.Literal.string(_json_path(p.this))) for p in paths
+            ]
         )
     if isinstance(node, exp.RegexpExtract) and isinstance(node.args.get("group"), exp.Array):
         names = node.args["group"].expressions
@@ -191,12 +197,14 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
                 "this",
                 _post_order(
                     lam.this,
-                    lambda n: exp.Paren(this=exp.Add(this=n, expression=exp.Literal.number(1)))
-                    if isinstance(n, (exp.Column, exp.Identifier))
-                    and n.name == index
-                    and not isinstance(n.parent, exp.Column)
-                    and not (isinstance(n, exp.Column) and n.table)
-                    else n,
+                    lambda n: (
+                        exp.Paren(this=exp.Add(this=n, expression=exp.Literal.number(1)))
+                        if isinstance(n, (exp.Column, exp.Identifier))
+                        and n.name == index
+                        and not isinstance(n.parent, exp.Column)
+                        and not (isinstance(n, exp.Column) and n.table)
+                        else n
+                    ),
                 ),
             )
     return node
