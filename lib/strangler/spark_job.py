@@ -373,7 +373,7 @@ def _side_tables(spark, routes_db: str, target: str, sources: pd.DataFrame, writ
     local = "://" not in target or target.startswith("file:")
     con = duckdb.connect(routes_db, read_only=True)
     try:
-        tables = {t: con.execute(f"SELECT * FROM {t}").to_arrow_table() for t in dbm.ROLLUP_SIDE_TABLES}
+        tables = {t: con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in dbm.ROLLUP_SIDE_TABLES}
     finally:
         con.close()
     tables["sources"] = pa.Table.from_pandas(sources, preserve_index=False)
