@@ -34,8 +34,8 @@ from sqlglot import exp
 
 from strangler import attribute as A
 from strangler import db as dbm
+from strangler import fastpath, ingest
 from strangler import formats as F
-from strangler import ingest
 from strangler import rollup as R
 from strangler import spark_sql as S
 from strangler.errors import StranglerError
@@ -143,16 +143,6 @@ def _head(spark, uri: str) -> bytes:
     finally:
         stream.close()
     return bytes(data)
-
-
-def detect(head: bytes, fmt_name: str = "auto") -> str | None:
-    """The format of a file from its first bytes, as `strangler ingest` decides it."""
-    if fmt_name != "auto":
-        return fmt_name
-    sample = head.decode("utf-8", "replace").splitlines()[:200]
-    if len(sample) > 1 and not head.endswith(b"\n"):
-        sample.pop()  # an unfinished last line says nothing about the format
-    return F.detect(sample)
 
 
 # --- the job ----------------------------------------------------------------------------------------------------
@@ -308,7 +298,7 @@ def run(
     files = list_files(spark, uris)
     by_format: dict[str, list[str]] = {}
     for f in files:
-        found = detect(_head(spark, f), name)
+        found = fastpath.detect(_head(spark, f), name)
         if found is None:
             raise StranglerError(f"{f}: format not recognised from the first lines; pass --format NAME")
         by_format.setdefault(found, []).append(f)

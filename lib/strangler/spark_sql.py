@@ -175,11 +175,11 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
     if isinstance(node, exp.Left):
         n = node.expression
         if isinstance(n, exp.Neg) or (isinstance(n, exp.Literal) and str(n.this).startswith("-")):
-            k = n.this if isinstance(n, exp.Neg) else exp.Literal.number(str(n.this)[1:])
+            cut: exp.Expression = n.this if isinstance(n, exp.Neg) else exp.Literal.number(str(n.this)[1:])
             return exp.Substring(
                 this=node.this,
                 start=exp.Literal.number(1),
-                length=exp.Sub(this=exp.Length(this=node.this.copy()), expression=k),
+                length=exp.Sub(this=exp.Length(this=node.this.copy()), expression=cut),
             )
     if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in _INT_TYPES:
         inner = node.this
@@ -228,6 +228,7 @@ def to_spark(sql: str, params: dict[str, object] | None = None, positional: Sequ
     except sqlglot.errors.ParseError as exc:
         raise StranglerError(f"cannot read this DuckDB SQL for Spark: {exc}") from None
     rest = list(positional)
+    assert isinstance(tree, exp.Expression)
     tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest))
     if rest:
         raise StranglerError(f"{len(rest)} ? parameters left without a place")
