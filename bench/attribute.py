@@ -15,8 +15,6 @@ from pathlib import Path
 
 from strangler import attribute, db, routes
 
-N_REQUESTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
-
 
 def rules() -> list[dict]:
     out = []
@@ -40,6 +38,7 @@ def rules() -> list[dict]:
 
 
 def main() -> None:
+    n_requests = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
     with tempfile.TemporaryDirectory() as tmp:
         con = db.connect(Path(tmp) / "bench.duckdb")
         routes.store(con, "bench:app", "app", rules())
@@ -58,13 +57,13 @@ def main() -> None:
                            WHEN 5 THEN '/' || (h2 % 2000) || '/actions/' || left(md5(CAST(h2 % 2000 AS VARCHAR)), 12)
                            ELSE '/x' || (h % 20) END AS p)
         """,
-            [N_REQUESTS],
+            [n_requests],
         )
         con.execute("CHECKPOINT")  # as after `strangler ingest`, which is another process
         load = time.perf_counter() - t0
         distinct = con.execute("SELECT count(DISTINCT path) FROM requests").fetchone()[0]
         result = attribute.attribute(con)
-        print(f"generated {N_REQUESTS:,} requests ({distinct:,} distinct paths) in {load:.1f} s")
+        print(f"generated {n_requests:,} requests ({distinct:,} distinct paths) in {load:.1f} s")
         print(result)
         con.close()
 

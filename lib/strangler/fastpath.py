@@ -112,6 +112,7 @@ class _State:
         self.shape_select, self.shape_params = A.shape_sql(guards)
         self.matched: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
         con.execute("CREATE OR REPLACE TEMP TABLE _fp_pairs (method VARCHAR, path VARCHAR, shape VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _fp_shapes (path VARCHAR, shape VARCHAR)")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_map (method VARCHAR, shape VARCHAR, match VARCHAR, route VARCHAR, "
             "route_framework VARCHAR)"
@@ -143,17 +144,23 @@ class _State:
         ).fetchall()
         if keys:
             out = [(m, s, *self.match_one.match(str(m).upper(), p)) for m, s, p in keys]
-            con.executemany("INSERT INTO _fp_map VALUES (?, ?, ?, ?, ?)", out)
+            frame = pd.DataFrame(out, columns=["method", "shape", "match", "route", "route_framework"])
+            con.register("_fp_matched", frame.astype("string"))
+            try:
+                con.execute("INSERT INTO _fp_map SELECT * FROM _fp_matched")
+            finally:
+                con.unregister("_fp_matched")
+        con.execute(
+            "INSERT INTO _fp_shapes SELECT DISTINCT n.path, p.shape FROM (SELECT DISTINCT path FROM _fp_new) n "
+            "JOIN _fp_pairs p USING (path) ANTI JOIN _fp_shapes s USING (path)"
+        )
 
     def aggregate(self) -> None:
         """The chunk's rows, attributed, added to the partial rollups."""
         con = self.con
-        con.execute("""CREATE OR REPLACE TEMP VIEW _fp_req AS
+        con.execute("""CREATE OR REPLACE TEMP TABLE _fp_req AS
             SELECT r.*, m.route, m.route_framework, coalesce(m.match, 'unmatched') AS match
             FROM _fp_rows r LEFT JOIN _fp_pairs p USING (method, path) LEFT JOIN _fp_map m USING (method, shape)""")
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _fp_shapes AS SELECT path, any_value(shape) AS shape FROM _fp_pairs GROUP BY path"
-        )
         con.execute(f"INSERT INTO _fp_rollups {_ROLLUPS}")
         con.execute(f"INSERT INTO _fp_latency {_LATENCY}")
         con.execute(
@@ -182,9 +189,9 @@ class _State:
             con.execute(f"INSERT INTO {table} {R.MERGE[table].format(rows='SELECT * FROM _fp_part')} ORDER BY hour")
 
     def drop(self) -> None:
-        for t in ("_fp_req", "_fp_shapes"):
-            self.con.execute(f"DROP VIEW IF EXISTS {t}")
         for t in (
+            "_fp_req",
+            "_fp_shapes",
             "_fp_pairs",
             "_fp_map",
             "_fp_rollups",
@@ -206,10 +213,15 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return con.execute(sql).fetchall()[0][0]
 
 
-def _create_rows(con: duckdb.DuckDBPyConnection, rows_sql: str, params: dict) -> None:
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _fp_rows AS {rows_sql}", {k: v for k, v in params.items() if f"${k}" in rows_sql}
-    )
+# the columns the rollups read: once the sample is full, only these are parsed (DuckDB drops the others' work)
+ROLLUP_COLUMNS = "ts, method, path, status, bytes, duration_ms, backend, db_ms, db_queries, line_no"
+
+
+def _create_rows(con: duckdb.DuckDBPyConnection, rows_sql: str, params: dict, full: bool) -> None:
+    """_fp_rows from one of ingest's row queries: every request column while the sample is not full, else only
+    the columns the rollups read."""
+    sql = rows_sql if full else f"SELECT {ROLLUP_COLUMNS} FROM ({rows_sql})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fp_rows AS {sql}", {k: v for k, v in params.items() if f"${k}" in sql})
 
 
 def _finish_chunk(
@@ -245,12 +257,14 @@ def _finish_chunk(
     return rows, rejects, sampled
 
 
-def _columns_chunk(con, fmt: F.Format, content, sub, group, after: int, newlines: int, params: dict) -> bool:
+def _columns_chunk(
+    con, fmt: F.Format, content, sub, group, after: int, newlines: int, params: dict, full: bool
+) -> bool:
     """_fp_rows from DuckDB's CSV reader splitting the fields (ingest's fastest reader); False when its line
     numbers cannot be trusted: the CSV reader skips blank lines and joins lines across an unbalanced quote, and
     then a piece's last line has no row of that number."""
     with ingest._Feed(content, sub) as pieces:
-        _create_rows(con, _select(ingest._columns_rows_sql(fmt, pieces), "requests"), params)
+        _create_rows(con, _select(ingest._columns_rows_sql(fmt, pieces), "requests"), params, full)
     ends = [g[2] for g in group[1:]] + [min(after, newlines)]
     ranges = [(g[2], hi) for g, hi in zip(group, ends) if g[2] < hi]
     if not ranges:
@@ -308,12 +322,12 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             done = False
             if fmt.csv_columns:
                 try:
-                    done = _columns_chunk(con, fmt, content, sub, group, after, scan.newlines, params)
+                    done = _columns_chunk(con, fmt, content, sub, group, after, scan.newlines, params, sampled < SAMPLE)
                 except duckdb.Error:  # what the CSV reader cannot split, the lines reader reads (as ingest)
                     done = False
             if not done:
                 with lines_src() as src:
-                    _create_rows(con, _select(ingest._rows_sql(fmt, src), "requests"), params)
+                    _create_rows(con, _select(ingest._rows_sql(fmt, src), "requests"), params, sampled < SAMPLE)
             n_rows, n_rej, sampled = _finish_chunk(con, state, fmt, params, sampled, after - first, lines_src)
             rows += n_rows
             rejects += n_rej
@@ -325,7 +339,7 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             con.register("_strangler_chunk", table)
             try:
                 params.update(lo=table["line_no"][0].as_py(), hi=table["line_no"][-1].as_py())
-                _create_rows(con, _select(ingest._rows_sql(fmt, src), "requests"), params)
+                _create_rows(con, _select(ingest._rows_sql(fmt, src), "requests"), params, sampled < SAMPLE)
                 n_rows, n_rej, sampled = _finish_chunk(
                     con, state, fmt, params, sampled, len(table), lambda: nullcontext(src)
                 )
