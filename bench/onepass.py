@@ -27,9 +27,8 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attribute import rules  # noqa: E402  (bench/attribute.py: the 500 rules)
-
-from strangler import db, routes  # noqa: E402
+from attribute import rules  # bench/attribute.py: the 500 rules
+from strangler import db, routes
 
 LINE_SQL = r"""
 SELECT (hash(i) % 223 + 1) || '.' || (i % 251) || '.' || (i // 251 % 251) || '.' || (i // 63001 % 251)
