@@ -461,7 +461,7 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
         LEFT JOIN peak ON peak.route_framework = r.framework AND peak.route = r.rule AND peak.route_method = r.method
         ORDER BY requests DESC, r.rule, r.method, r.framework
     """,
-        params * 3,
+        params,
     ).df()
 
 
@@ -521,9 +521,9 @@ def unmatched(
                string_agg(DISTINCT CAST(status AS VARCHAR), ' ' ORDER BY CAST(status AS VARCHAR)) AS statuses,
                min(example_path) AS example
         FROM rollups q WHERE {where} AND match IS NOT NULL AND match <> 'matched'
-        GROUP BY shape, match ORDER BY requests DESC, shape, match LIMIT ?
+        GROUP BY shape, match ORDER BY requests DESC, shape, match LIMIT $limit
     """,
-        params + [limit],
+        {**params, "limit": limit},
     ).df()
 
 

@@ -237,13 +237,14 @@ def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
     return _exists(con, "requests")
 
 
-def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, list]:
-    """SQL condition on a rollup table's hour for [start, end), with its parameters (TRUE when both are None).
+def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, dict]:
+    """SQL condition on a rollup table's hour for [start, end), with its named parameters $start and $end (TRUE
+    when both are None).
 
     Rollups count whole hours, so a bound inside an hour is refused rather than rounded: a number over a window
     it does not cover would be wrong. A bound without a time zone is UTC.
     """
-    cond, params = [], []
+    cond, params = [], {}
     for name, value, op in (("start", start, ">="), ("end", end, "<")):
         if value is None or value == "":
             continue
@@ -260,8 +261,8 @@ def window(start: object = None, end: object = None, column: str = "hour") -> tu
             raise StranglerError(
                 f"{name} {value} is not on a whole hour (UTC): the rollups count whole hours; use e.g. {ts.floor('h'):%Y-%m-%dT%H:00Z}"
             )
-        cond.append(f"{column} {op} ?")
-        params.append(ts.to_pydatetime())
+        cond.append(f"{column} {op} ${name}")
+        params[name] = ts.to_pydatetime()
     return (" AND ".join(cond) or "TRUE"), params
 
 
