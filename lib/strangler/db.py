@@ -138,10 +138,10 @@ CREATE TABLE IF NOT EXISTS rollup_latency (
 );
 
 CREATE TABLE IF NOT EXISTS rollup_peaks (
-    hour            TIMESTAMPTZ NOT NULL, -- timestamped, attributed requests only
-    route_framework VARCHAR NOT NULL,
+    hour            TIMESTAMPTZ NOT NULL, -- timestamped requests with a route only
+    route_framework VARCHAR,
     route           VARCHAR NOT NULL,
-    route_method    VARCHAR NOT NULL,  -- the method the route is counted under: HEAD -> GET unless the rule declares HEAD
+    route_method    VARCHAR,  -- the method the route is counted under: HEAD -> GET unless the rule declares HEAD
     peak_rps        BIGINT NOT NULL    -- the most requests in one second of this hour (merge by max)
 );
 

@@ -201,9 +201,10 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
         )
     # the new rows: every row of a new source, the lines after the last one rolled up of a grown one
     con.execute("""CREATE OR REPLACE TEMP TABLE _ru_new AS
-                   SELECT source_id, CASE WHEN known THEN known_line ELSE -1 END AS after_line
+                   SELECT source_id, CASE WHEN known THEN known_line END AS after_line
                    FROM _ru_fig WHERE NOT same""")
-    new = "q.source_id IN (SELECT source_id FROM _ru_new) AND q.line_no > (SELECT after_line FROM _ru_new n WHERE n.source_id = q.source_id)"
+    new = """EXISTS (SELECT 1 FROM _ru_new n WHERE n.source_id = q.source_id
+                     AND (n.after_line IS NULL OR q.line_no > n.after_line))"""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _ru_hours AS
                     SELECT DISTINCT {HOUR_SQL.format(ts="q.ts")} AS hour FROM requests q WHERE {new}""")
     in_hours = (
@@ -264,6 +265,15 @@ def window(start: object = None, end: object = None, column: str = "hour") -> tu
         cond.append(f"{column} {op} ${name}")
         params[name] = ts.to_pydatetime()
     return (" AND ".join(cond) or "TRUE"), params
+
+
+def step_us(bucket_hours: float) -> int:
+    """A time bucket of `bucket_hours` in µs; the rollups count whole hours, so it must be a whole number of them."""
+    if not bucket_hours >= 1 or bucket_hours != int(bucket_hours):
+        raise StranglerError(
+            f"bucket_hours must be a whole number of hours (the rollups count hours), not {bucket_hours:g}"
+        )
+    return int(bucket_hours) * HOUR_US
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
