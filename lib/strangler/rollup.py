@@ -235,7 +235,8 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
 
 def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
     """Does this database hold raw requests (a DuckDB file), rather than a rollup directory's views?"""
-    return _exists(con, "requests")
+    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'rollups' AND NOT temporary").fetchone()
+    return _exists(con, "requests") and not views[0]
 
 
 def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, dict]:
@@ -282,7 +283,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     A database with raw requests gets its rollups refreshed (cheap when nothing changed); a rollup directory
     opened by `open_dir` is used as it is; anything else is a one-line error.
     """
-    if _exists(con, "requests"):
+    if has_raw(con):
         build(con)
     elif not _exists(con, "rollups"):
         raise StranglerError("no requests and no rollups: run `strangler ingest` and `strangler rollup` first")
@@ -320,16 +321,23 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path) -> list[Path]:
     return written
 
 
-def open_dir(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB database over a rollup directory: the rollups as views on its Parquet files, the route
-    tables loaded, the other input tables (batches …) empty; no `requests` table, so nothing reads raw rows."""
-    root = Path(path)
+def open_dir(path: str | Path, db: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database over a rollup directory: the rollups as views on its Parquet files, the route tables
+    loaded, the other input tables (batches …) empty, and no `requests` table, so nothing reads raw rows.
+
+    In memory by default; with `db`, that file is created (replaced) and keeps the views, so other processes (the
+    report's notebooks) can open it like any strangler database.
+    """
+    root = Path(path).resolve()
     if not (root / "rollups").is_dir():
         raise StranglerError(
             f"{root} is not a rollup directory (no {root / 'rollups'}/): write one with "
             "`strangler rollup --db DB --out DIR`"
         )
-    con = duckdb.connect()
+    if db is not None:
+        Path(db).unlink(missing_ok=True)
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db) if db is not None else ":memory:")
     con.execute(dbm.SCHEMA)
     con.execute(dbm.ROLLUP_SCHEMA)
     for table in ("requests", "rejects", "path_shapes", "rollup_state"):
@@ -338,7 +346,7 @@ def open_dir(path: str | Path) -> duckdb.DuckDBPyConnection:
         if any((root / table).glob("*/*.parquet")):
             con.execute(f"DROP TABLE {table}")
             con.execute(f"""CREATE VIEW {table} AS SELECT * EXCLUDE (day) FROM read_parquet(
-                                {_literal(root / table / '*' / '*.parquet')}, hive_partitioning = true)""")
+                                {_literal(root / table / "*" / "*.parquet")}, hive_partitioning = true)""")
     for table in dbm.ROLLUP_SIDE_TABLES:
         if (root / f"{table}.parquet").is_file():
             con.execute(
