@@ -147,7 +147,11 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
     """Bring the rollups up to date with `requests` (only the hours new rows touched, unless `full`)."""
     started = time.perf_counter()
-    con.execute(dbm.ROLLUP_SCHEMA)
+    if not _exists(con, "rollup_state"):  # a database from before the rollups (a read-only one cannot get them)
+        try:
+            con.execute(dbm.ROLLUP_SCHEMA)
+        except duckdb.Error as exc:
+            raise StranglerError(f"this database has no rollups yet: run `strangler rollup --db DB` ({exc})") from None
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ru_fig AS {_FIGURES}")
     vanished, changed, fresh, grown, direct = con.execute("""
         SELECT (SELECT count(*) FROM rollup_state s WHERE origin = 'requests' AND source_id NOT IN
