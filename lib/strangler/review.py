@@ -198,10 +198,11 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
     if batch is not None and batch not in names:
         raise StranglerError(f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}")
     rollup.ensure(con)
-    n, with_ts, with_route = con.execute(
+    n, with_ts, with_route = rollup.one_row(
+        con,
         "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE hour IS NOT NULL), 0), "
-        "coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups"
-    ).fetchone()
+        "coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups",
+    )
     if n and not with_ts:
         raise StranglerError("the requests have no timestamps (e.g. uvicorn's log): a before/after review needs them")
     if n and not with_route:

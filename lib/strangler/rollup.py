@@ -131,16 +131,25 @@ class RollupResult:
         return text
 
 
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple:
+    """The one row an aggregate query returns."""
+    row = con.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return row
+
+
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
-        con.execute(
+        one_row(
+            con,
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary",
             [name],
-        ).fetchone()[0]
-        or con.execute(
+        )[0]
+        or one_row(
+            con,
             "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT temporary",
             [name],
-        ).fetchone()[0]
+        )[0]
     )
 
 
@@ -153,7 +162,9 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
         except duckdb.Error as exc:
             raise StranglerError(f"this database has no rollups yet: run `strangler rollup --db DB` ({exc})") from None
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ru_fig AS {_FIGURES}")
-    vanished, changed, fresh, grown, direct = con.execute("""
+    vanished, changed, fresh, grown, direct = one_row(
+        con,
+        """
         SELECT (SELECT count(*) FROM rollup_state s WHERE origin = 'requests' AND source_id NOT IN
                     (SELECT source_id FROM _ru_fig)),
                count(*) FILTER (WHERE known AND NOT same AND NOT grew),
@@ -161,7 +172,8 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
                count(*) FILTER (WHERE known AND NOT same AND grew),
                (SELECT count(*) FROM rollup_state WHERE origin = 'ingest')
         FROM _ru_fig
-    """).fetchone()
+    """,
+    )
     mode = "full" if full or vanished or changed else "incremental" if fresh or grown else "unchanged"
     if mode == "full" and direct:
         raise StranglerError(
@@ -188,8 +200,8 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
             for t in ("_ru_hours", "_ru_new"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute("DROP TABLE IF EXISTS _ru_fig")
-    n_req, n_rows = con.execute("SELECT coalesce(sum(requests), 0), count(*) FROM rollups").fetchone()
-    n_lat = con.execute("SELECT count(*) FROM rollup_latency").fetchone()[0]
+    n_req, n_rows = one_row(con, "SELECT coalesce(sum(requests), 0), count(*) FROM rollups")
+    n_lat = one_row(con, "SELECT count(*) FROM rollup_latency")[0]
     return RollupResult(mode, hours, int(n_req), n_rows, n_lat, time.perf_counter() - started)
 
 
@@ -200,9 +212,7 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
             con.execute(f"DELETE FROM {table}")
         for sql in (_INSERT_ROLLUPS, _INSERT_LATENCY, _INSERT_PEAKS):
             con.execute(sql.format(where="TRUE"))
-        return (
-            con.execute("SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups").fetchone()[0] or 0
-        )
+        return one_row(con, "SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups")[0] or 0
     # the new rows: every row of a new source, the lines after the last one rolled up of a grown one
     con.execute("""CREATE OR REPLACE TEMP TABLE _ru_new AS
                    SELECT source_id, CASE WHEN known THEN known_line END AS after_line
@@ -234,12 +244,12 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
     con.execute(f"DELETE FROM rollup_peaks WHERE {in_hours}")
     con.execute(f"INSERT INTO rollup_peaks {_MERGE_PEAKS.format(rows='SELECT * FROM _ru_part')} ORDER BY hour")
     con.execute("DROP TABLE _ru_part")
-    return con.execute("SELECT count(*) FROM _ru_hours").fetchone()[0]
+    return one_row(con, "SELECT count(*) FROM _ru_hours")[0]
 
 
 def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
     """Does this database hold raw requests (a DuckDB file), rather than a rollup directory's views?"""
-    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'rollups' AND NOT temporary").fetchone()
+    views = one_row(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'rollups' AND NOT temporary")
     return _exists(con, "requests") and not views[0]
 
 
@@ -255,7 +265,7 @@ def window(start: object = None, end: object = None, column: str = "hour") -> tu
         if value is None or value == "":
             continue
         try:
-            ts = pd.Timestamp(value)  # type: ignore[arg-type]
+            ts = pd.Timestamp(value)
         except (TypeError, ValueError):
             ts = pd.NaT
         if ts is pd.NaT:

@@ -393,9 +393,10 @@ def plan(
             "or `strangler routes --source DIR` first"
         )
     rollup.ensure(con)
-    n_req, n_attr = con.execute(
-        "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups"
-    ).fetchone()
+    n_req, n_attr = rollup.one_row(
+        con,
+        "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups",
+    )
     if n_req and not n_attr:
         raise StranglerError("no request is attributed to a route yet: run `strangler attribute` first")
     where, params = rollup.window(t0, t1)
