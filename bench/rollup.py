@@ -20,7 +20,7 @@ DEMO_SOURCE = Path(__file__).resolve().parent.parent / "lib" / "strangler" / "de
 
 
 def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def main() -> None:

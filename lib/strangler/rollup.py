@@ -34,13 +34,19 @@ HOUR_US = 3_600_000_000
 # the UTC hour of a timestamp, whatever the session's time zone (epoch hours, back to TIMESTAMPTZ)
 HOUR_SQL = "to_timestamp(epoch_us({ts}) // 3600000000 * 3600)"
 
-# one row per request with its rollup key; `{where}` selects the hours to roll up
+# one row per request with its rollup key (the shape looked up only for requests no route took); `{where}` selects
+# the rows to roll up
 _ROWS = f"""
-SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match,
-       CASE WHEN q.match <> 'matched' AND q.method IS NOT NULL THEN s.shape END AS shape,
+SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match, NULL::VARCHAR AS shape,
        q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
-FROM requests q LEFT JOIN path_shapes s ON s.path = q.path AND q.match <> 'matched'
-WHERE {{where}}
+FROM requests q
+WHERE q.match = 'matched' AND {{where}}
+UNION ALL
+SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match,
+       CASE WHEN q.match IS NOT NULL AND q.method IS NOT NULL THEN s.shape END AS shape,
+       q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
+FROM requests q LEFT JOIN path_shapes s ON s.path = q.path
+WHERE q.match IS DISTINCT FROM 'matched' AND {{where}}
 """
 _KEY = ", ".join(dbm.ROLLUP_KEY)
 
