@@ -446,3 +446,23 @@ def test_report_from_parquet_alone(demo_db, small_demo, tmp_path, monkeypatch):
     assert "users-search (cutover 2026-02-23 09:00 UTC): worse" in index
     assert "verdicts: trips-read better, feed no_change, users-search worse." in index
     assert "99.8% of 50,000 requests matched a route" in index
+
+
+def test_stale_rollups_on_a_read_only_database_are_a_one_line_error(db_path, tmp_path):
+    log = tmp_path / "a.log"
+    t0 = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+    log.write_text(_log([(t0, "/trips/1", 200, 0.01)]))
+    con = db.connect(db_path)
+    ingest.ingest(con, [str(log)])
+    rollup.build(con)
+    log.write_text(_log([(t0, "/trips/1", 200, 0.01), (t0 + dt.timedelta(hours=2), "/trips/2", 200, 0.02)]))
+    ingest.ingest(con, [str(log)])  # grew: one request not rolled up yet
+    con.close()
+    ro = db.connect(db_path, read_only=True)
+    with pytest.raises(StranglerError, match=r"^the rollups are out of date .* run `strangler rollup --db DB`$"):
+        attribute.coverage(ro)
+    ro.close()
+    assert cli.main(["rollup", "--db", str(db_path)]) == 0
+    ro = db.connect(db_path, read_only=True)
+    assert attribute.coverage(ro)["requests"] == 2
+    ro.close()
