@@ -10,8 +10,8 @@ counted again from the raw rows of those hours); no other hour changes. A source
 nothing. Sources the ingest rolled up itself (`rollup_state.origin = 'ingest'`) are left alone.
 
 `export(con, out)` writes the rollups as hive-partitioned Parquet (`out/<table>/day=YYYY-MM-DD/`) with the route
-tables beside them; `open_dir(out)` opens such a directory as an in-memory DuckDB database in which every analysis
-runs with no raw rows at all. `ensure(con)` is what the readers call first: it refreshes the rollups of a database
+tables beside them; `open_dir(out)` opens such a directory as a DuckDB database of views (in memory, or a file the
+report's notebooks open) in which every analysis runs with no raw rows at all. `ensure(con)` is what the readers call first: it refreshes the rollups of a database
 that has raw requests, and accepts a rollup directory as it is.
 """
 
