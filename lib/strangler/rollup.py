@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from strangler import db as dbm
-from strangler import sketch
+from strangler import routes, sketch
 from strangler.errors import StranglerError
 
 HOUR_US = 3_600_000_000
@@ -63,12 +63,12 @@ SELECT {_KEY}, {sketch.bucket_sql("duration_ms")} AS bucket, count(*)
 FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
 """
 
-# A HEAD request counts for the GET route it matched unless the rule declares HEAD (as `attribute.endpoints`).
+# A HEAD request counts for the GET route it matched unless the rule declares HEAD (`routes.counted_method`).
 _INSERT_PEAKS = f"""
 INSERT INTO rollup_peaks
 SELECT hour, route_framework, route, route_method, max(n) FROM (
     SELECT r.hour, r.route_framework, r.route,
-           CASE WHEN r.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE r.method END AS route_method,
+           {routes.counted_method_sql("r.method", "h.rule IS NOT NULL")} AS route_method,
            epoch_us(r.ts) // 1000000 AS second, count(*) AS n
     FROM ({_ROWS}) r
     LEFT JOIN (SELECT DISTINCT framework, rule FROM routes WHERE method = 'HEAD') h

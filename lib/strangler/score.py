@@ -53,6 +53,8 @@ import pandas as pd
 
 from strangler import effort as effort_mod
 from strangler import manifest, rollup, sketch
+from strangler import routes as routes_mod
+from strangler.attribute import ROUTE_PER_RULE
 from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
@@ -190,12 +192,11 @@ def _timestamp(value, name: str) -> dt.datetime | None:
     return ts.to_pydatetime()
 
 
-_ROUTES_SQL = """
+# One row per Flask (method, rule): the same row the endpoints and dead-routes reports read (ROUTE_PER_RULE).
+_ROUTES_SQL = f"""
 SELECT method, rule, endpoint, file, line, end_line, blueprint
-FROM routes
+FROM ({ROUTE_PER_RULE})
 WHERE framework = 'flask'
-QUALIFY row_number() OVER (PARTITION BY method, rule
-                           ORDER BY (inventory = 'app') DESC NULLS LAST, file, line) = 1
 ORDER BY rule, method
 """
 
@@ -209,7 +210,7 @@ total AS (SELECT coalesce(sum(requests), 0)::BIGINT AS n,
                      AS rate_5xx
           FROM win),
 req AS (
-    SELECT CASE WHEN w.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE w.method END AS method,
+    SELECT {counted_w} AS method,
            w.route AS rule, w.status, w.requests
     FROM win w
     LEFT JOIN heads h ON h.rule = w.route
@@ -245,7 +246,7 @@ LEFT JOIN lat USING (method, rule)
 LEFT JOIN planned USING (method, rule)
 """
 _VALUE_LATENCY = """
-SELECT CASE WHEN q.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE q.method END AS method, q.route AS rule,
+SELECT {counted_q} AS method, q.route AS rule,
        q.bucket, q.n
 FROM rollup_latency q LEFT JOIN heads h ON h.rule = q.route
 WHERE q.route IS NOT NULL AND coalesce(q.route_framework, 'flask') = 'flask' AND {where}
@@ -400,9 +401,17 @@ def plan(
     if n_req and not n_attr:
         raise StranglerError("no request is attributed to a route yet: run `strangler attribute` first")
     where, params = rollup.window(t0, t1)
-    latency = sketch.quantiles_sql(_VALUE_LATENCY.format(where=where), ["method", "rule"], {"p95_ms": 0.95})
+    counted = {alias: routes_mod.counted_method_sql(f"{alias}.method", "h.rule IS NOT NULL") for alias in "wq"}
+    latency = sketch.quantiles_sql(
+        _VALUE_LATENCY.format(where=where, counted_q=counted["q"]), ["method", "rule"], {"p95_ms": 0.95}
+    )
     value = con.execute(
-        _VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", ""), where=where, latency=latency),
+        _VALUE_SQL.format(
+            routes=_ROUTES_SQL.replace("ORDER BY rule, method", ""),
+            where=where,
+            latency=latency,
+            counted_w=counted["w"],
+        ),
         {**params, "prior": PRIOR_REQUESTS},
     ).df()
     if not value["total"].iloc[0]:
