@@ -82,3 +82,21 @@ def test_notebooks_are_paired_and_committed_without_outputs():
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert [(c.cell_type, c.source) for c in nb.cells] == [(c.cell_type, c.source) for c in paired.cells], stem
         assert [(c.outputs, c.execution_count) for c in code] == [([], None)] * len(code), stem
+
+
+def test_papermill_sees_every_parameter_of_every_notebook():
+    """A parameter papermill cannot parse ('x: str | None = None') is silently not injected."""
+    import ast
+
+    import nbformat
+    import papermill
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assigned = [
+            n.target.id if isinstance(n, ast.AnnAssign) else n.targets[0].id
+            for n in ast.parse(cell.source).body
+            if isinstance(n, ast.AnnAssign | ast.Assign)
+        ]
+        assert sorted(papermill.inspect_notebook(str(path))) == sorted(assigned), path.name

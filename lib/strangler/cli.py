@@ -377,6 +377,13 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--source", type=Path, default=None, metavar="DIR", help="source tree for complexity and static inventory"
     )
+    p.add_argument(
+        "--rollups",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run 02-05 on a rollup directory (strangler rollup --out) instead of --db: no raw rows, no 01",
+    )
     p.set_defaults(run=run_report)
 
 
@@ -391,6 +398,7 @@ def run_report(args: argparse.Namespace) -> int:
         apps=args.app,
         source=args.source,
         progress=True,
+        rollups=args.rollups,
     )  # one line per notebook on stderr
     print(f"wrote {index}")
     return 0

@@ -12,8 +12,8 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
   (mean per request) and `bytes` (mean per request).
 - **Uncertainty.** Requests close in time are not independent (bursts, slow minutes, incidents), so a bootstrap
   over single requests would give intervals that are too narrow. We use a *paired hourly block bootstrap*:
-  DuckDB aggregates the requests into one block per hour of the week and side (counts, sums, and a latency
-  histogram with 1 %-wide log bins); numpy resamples the hour-of-week slots with replacement (the same draw
+  DuckDB sums the hourly rollups (`strangler.rollup`) into one block per hour of the week and side (counts,
+  sums, and the latency histogram in 1 % log buckets, `strangler.sketch`); numpy resamples the hour-of-week slots with replacement (the same draw
   for before and after, so both sides keep the same mix of hours) `N_BOOT` times and recomputes each metric
   from the resampled blocks. The 95 % interval of after − before is the 2.5–97.5 percentile of the
   resampled differences. Without `same_hours`, hours are resampled independently on each side.
@@ -30,6 +30,9 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
   (column `after`) on that route in the after window, paired by hour; those rows have
   `comparison = 'flask_vs_fastapi'`, the before/after rows `comparison = 'before_after'`.
 
+Everything is read from the rollups (refreshed first when the database has raw requests), so the windows count
+whole hours: an hour that a window does not cover entirely (a cutover or settling period ending inside an hour)
+is left out of that side. p50/p95/p99 are read from the histogram (within 1 % of the exact ones).
 DuckDB does the selection and aggregation; Python only sees per-hour blocks of each route.
 """
 
@@ -44,11 +47,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from strangler import rollup, sketch
 from strangler.errors import StranglerError
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-BINS_PER_LN = 100  # latency histogram: 100 bins per unit of ln(ms), i.e. 1 % wide
 N_BOOT = 1000  # bootstrap resamples
 MIN_BLOCKS = 24  # hours with traffic needed on each side for any verdict
 ALPHA = 0.05  # family-wise error rate per batch and comparison (Holm)
@@ -194,7 +197,12 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
         raise StranglerError("table batches is empty: load a manifest first (strangler review --manifest M)")
     if batch is not None and batch not in names:
         raise StranglerError(f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}")
-    n, with_ts, with_route = con.execute("SELECT count(*), count(ts), count(route) FROM requests").fetchone()
+    rollup.ensure(con)
+    n, with_ts, with_route = rollup.one_row(
+        con,
+        "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE hour IS NOT NULL), 0), "
+        "coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups",
+    )
     if n and not with_ts:
         raise StranglerError("the requests have no timestamps (e.g. uvicorn's log): a before/after review needs them")
     if n and not with_route:
@@ -210,7 +218,8 @@ def _prepare(
     settle_hours: float,
     same_hours: bool,
 ) -> None:
-    """Create temp tables: _rv_windows, _rv_slots (hours compared, per side) and _rv_req (requests in them)."""
+    """Create temp tables: _rv_windows, _rv_slots (hours compared, per side), _rv_req (the rollup rows of the batch
+    routes in them) and _rv_lat (their latency histograms)."""
     if before_days <= 0 or after_days <= 0 or settle_hours < 0:
         raise StranglerError(
             "windows: before_days and after_days must be > 0 and settle_hours >= 0 "
@@ -233,15 +242,16 @@ def _prepare(
     """,
         {k: p[k] for k in ("batch", "before", "after", "settle")},
     )
-    # Every hour touched by a window, its exposure (hours) on each side and its slot: the hour of the week
-    # (epoch hour 0 is a Thursday 00:00 UTC, so +72 makes slot 0 Monday 00:00) when pairing same hours.
+    # Every hour touched by a window, its exposure on each side (1 when the window covers all of it, else 0: the
+    # rollups cannot split an hour) and its slot: the hour of the week (epoch hour 0 is a Thursday 00:00 UTC, so
+    # +72 makes slot 0 Monday 00:00) when pairing same hours.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _rv_hours AS
         WITH h AS (SELECT w.*, unnest(range(w.b0 // $H, (w.a1 - 1) // $H + 1)) AS hour FROM _rv_windows w)
         SELECT batch, hour, CASE WHEN $same THEN (hour + 72) % 168 ELSE hour END AS slot,
-               greatest(0, least((hour + 1) * $H, b1) - greatest(hour * $H, b0)) / $H::DOUBLE AS e0,
-               greatest(0, least((hour + 1) * $H, a1) - greatest(hour * $H, a0)) / $H::DOUBLE AS e1
+               (hour * $H >= b0 AND (hour + 1) * $H <= b1)::DOUBLE AS e0,
+               (hour * $H >= a0 AND (hour + 1) * $H <= a1)::DOUBLE AS e1
         FROM h
     """,
         {k: p[k] for k in ("H", "same")},
@@ -259,35 +269,32 @@ def _prepare(
     """,
         {"same": same_hours},
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _rv_req AS
-        WITH r AS (
-            SELECT b.batch, r.method, r.route AS rule, epoch_us(r.ts) AS us, r.status, r.duration_ms, r.db_ms,
-                   r.db_queries, r.bytes, r.backend, w.b1, w.a0
-            FROM requests r
-            JOIN batches b ON r.method = b.method AND r.route = b.rule
-            JOIN _rv_windows w ON w.batch = b.batch
-            WHERE epoch_us(r.ts) >= w.b0 AND epoch_us(r.ts) < w.a1),
-        s AS (
-            SELECT 'before_after' AS comparison, batch, method, rule, us, status, duration_ms, db_ms, db_queries,
-                   bytes, CASE WHEN us < b1 THEN 0 WHEN us >= a0 THEN 1 END AS side
-            FROM r
-            UNION ALL
-            SELECT 'flask_vs_fastapi', batch, method, rule, us, status, duration_ms, db_ms, db_queries, bytes,
-                   CASE backend WHEN 'flask' THEN 0 ELSE 1 END
-            FROM r WHERE us >= a0 AND backend IN ('flask', 'fastapi'))
-        SELECT s.comparison, s.batch, s.method, s.rule, s.side, sl.slot, s.status, s.duration_ms, s.db_ms,
-               s.db_queries, s.bytes
-        FROM s JOIN _rv_slots sl ON sl.comparison = s.comparison AND sl.batch = s.batch AND sl.side = s.side
-                                AND sl.hour = s.us // $H
-    """,
-        {"H": HOUR_US},
-    )
+    # before/after: the side is the hour's; Flask against FastAPI: the side is the backend, in the after window
+    for target, source, cols in (
+        (
+            "_rv_req",
+            "rollups",
+            "q.status, q.requests, q.duration_n, q.db_ms_n, q.db_ms_sum, q.db_queries_n, "
+            "q.db_queries_sum, q.bytes_n, q.bytes_sum",
+        ),
+        ("_rv_lat", "rollup_latency", "q.bucket, q.n"),
+    ):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {target} AS
+            SELECT sl.comparison, b.batch, q.method, q.route AS rule, sl.side, sl.slot, {cols}
+            FROM {source} q
+            JOIN batches b ON q.method = b.method AND q.route = b.rule
+            JOIN _rv_slots sl ON sl.batch = b.batch AND sl.hour = epoch_us(q.hour) // $H
+            WHERE sl.comparison = 'before_after'
+               OR (q.backend IN ('flask', 'fastapi') AND sl.side = CASE q.backend WHEN 'flask' THEN 0 ELSE 1 END)
+        """,
+            {"H": HOUR_US},
+        )
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_rv_windows", "_rv_hours", "_rv_slots", "_rv_req", "_rv_groups"):
+    for t in ("_rv_windows", "_rv_hours", "_rv_slots", "_rv_req", "_rv_lat", "_rv_groups"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -295,10 +302,10 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (columns) of each row of histogram `counts` over log bins `bins`; NaN for an empty row.
+    """Quantiles (columns) of each row of histogram `counts` over the sketch's buckets `bins`; NaN for an empty row.
 
-    Bin k holds ln(ms) in [(k - 0.5) / BINS_PER_LN, (k + 0.5) / BINS_PER_LN); a quantile is interpolated linearly
-    (in ln ms) inside its bin, so resampled quantiles vary continuously instead of in 1 % steps.
+    Bucket i holds (gamma^(i-1), gamma^i] ms (`strangler.sketch`); a quantile is interpolated linearly (in ln ms)
+    inside its bucket, so resampled quantiles vary continuously instead of in 2 % steps (the zero bucket reads 0).
     """
     cum = np.cumsum(counts, axis=1)
     tot = cum[:, -1]
@@ -311,7 +318,8 @@ def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> n
         inside = counts[rows, idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.clip(np.where(inside > 0, (target - below) / inside, 0.5), 0.0, 1.0)
-        out[:, j] = np.exp((bins[idx] - 0.5 + frac) / BINS_PER_LN)
+        b = bins[idx]
+        out[:, j] = np.where(b == sketch.ZERO, 0.0, np.power(sketch.GAMMA, b - 1 + frac))
     out[tot <= 0] = np.nan
     return out
 
@@ -387,6 +395,17 @@ def _direction(m: Metric, before: float, after: float) -> str:
     return "better" if after < before else "worse"
 
 
+def holm(p_values: list[float], alpha: float = ALPHA) -> set[int]:
+    """Indices of the tests that pass Holm's step-down test at `alpha` (family-wise error rate)."""
+    m_total = len(p_values)
+    passed: set[int] = set()
+    for k, i in enumerate(sorted(range(m_total), key=lambda i: p_values[i])):
+        if p_values[i] > alpha / (m_total - k):
+            break
+        passed.add(i)
+    return passed
+
+
 def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     """Set verdict and note of the tested rows of one family (one batch, one comparison) with Holm's method.
 
@@ -395,12 +414,7 @@ def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     at least the metric's minimum relevant change; otherwise it is no_change, with the reason in `note`.
     """
     m_total = len(tests)
-    order = sorted(range(m_total), key=lambda i: tests[i][1])
-    passed = set()
-    for k, i in enumerate(order):
-        if tests[i][1] > ALPHA / (m_total - k):
-            break
-        passed.add(i)
+    passed = holm([p for _, p, _ in tests])
     c = {name: j for j, name in enumerate(_COLUMNS)}
     for i, (row_i, p, m) in enumerate(tests):
         row = rows[row_i]
@@ -503,36 +517,37 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
     blocks = con.execute("""
         SELECT g.gid, a.side, a.slot, a.n, a.n4, a.n5, a.dur_n, a.db_n, a.db_sum, a.dq_n, a.dq_sum, a.by_n, a.by_sum
         FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, slot,
-                     count(*) AS n,
-                     count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS n4,
-                     count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS n5,
-                     count(duration_ms) AS dur_n,
-                     count(db_ms) AS db_n, coalesce(sum(db_ms), 0) AS db_sum,
-                     count(db_queries) AS dq_n, coalesce(sum(db_queries), 0)::DOUBLE AS dq_sum,
-                     count(bytes) AS by_n, coalesce(sum(bytes), 0)::DOUBLE AS by_sum
+                     sum(requests) AS n,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0) AS n4,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 500 AND 599), 0) AS n5,
+                     sum(duration_n) AS dur_n,
+                     sum(db_ms_n) AS db_n, coalesce(sum(db_ms_sum), 0) AS db_sum,
+                     sum(db_queries_n) AS dq_n, coalesce(sum(db_queries_sum), 0)::DOUBLE AS dq_sum,
+                     sum(bytes_n) AS by_n, coalesce(sum(bytes_sum), 0)::DOUBLE AS by_sum
               FROM _rv_req
               GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot), (comparison, batch, side, slot))) a
         JOIN _rv_groups g USING (comparison, batch, method, rule)
         ORDER BY g.gid, a.side, a.slot
     """).df()
-    hist = con.execute(f"""
+    hist = con.execute("""
         SELECT g.gid, a.side, a.slot, a.bin, a.n
         FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, slot,
-                     bin, count(*) AS n
-              FROM (SELECT *, round(ln(greatest(duration_ms, 0.001)) * {BINS_PER_LN})::INTEGER AS bin
-                    FROM _rv_req WHERE duration_ms IS NOT NULL)
-              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot, bin),
-                                      (comparison, batch, side, slot, bin))) a
+                     bucket AS bin, sum(n) AS n
+              FROM _rv_lat
+              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot, bucket),
+                                      (comparison, batch, side, slot, bucket))) a
         JOIN _rv_groups g USING (comparison, batch, method, rule)
         ORDER BY g.gid
     """).df()
-    exact = con.execute("""
-        SELECT g.gid, a.side, a.q[1] AS p50, a.q[2] AS p95, a.q[3] AS p99
-        FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side,
-                     quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q
-              FROM _rv_req
-              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side), (comparison, batch, side))) a
-        JOIN _rv_groups g USING (comparison, batch, method, rule)
+    quantiles = sketch.quantiles_sql(
+        "SELECT comparison, batch, method, rule, side, bucket, n FROM _rv_lat "
+        "UNION ALL SELECT comparison, batch, '*', '*', side, bucket, n FROM _rv_lat",
+        ["comparison", "batch", "method", "rule", "side"],
+        {"p50": 0.5, "p95": 0.95, "p99": 0.99},
+    )
+    quantile_rows = con.execute(f"""
+        SELECT g.gid, a.side, a.p50, a.p95, a.p99
+        FROM ({quantiles}) a JOIN _rv_groups g USING (comparison, batch, method, rule)
     """).df()
     slots = con.execute("""
         SELECT comparison, batch, side, slot, sum(exposure) AS exposure FROM _rv_slots
@@ -547,7 +562,7 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
         k: {c: v[c].to_numpy() for c in ("side", "slot", "exposure")}
         for k, v in slots.groupby(["comparison", "batch"], sort=False)
     }
-    exact_q = {(int(r.gid), int(r.side)): (r.p50, r.p95, r.p99) for r in exact.itertuples()}
+    point_q = {(int(r.gid), int(r.side)): (r.p50, r.p95, r.p99) for r in quantile_rows.itertuples()}
     b_bounds = np.searchsorted(blocks["gid"].to_numpy(), np.arange(len(groups) + 1))
     h_bounds = np.searchsorted(hist["gid"].to_numpy(), np.arange(len(groups) + 1))
     has_field = {c: bool((blocks[c] > 0).any()) for c in ("db_n", "dq_n", "by_n")} if len(blocks) else {}
@@ -577,7 +592,7 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
             side: _metric_values(
                 np.array([[t[c] for c in _BLOCK_COLS]]),
                 np.array([t["exposure"]]),
-                np.array([exact_q.get((gid, side), (np.nan,) * 3)], dtype=float),
+                np.array([point_q.get((gid, side), (np.nan,) * 3)], dtype=float),
             )
             for side, t in ((0, t0), (1, t1))
         }

@@ -7,6 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from strangler import rollup, sketch
 from strangler.errors import StranglerError
 from strangler.review import (
     _BY_NAME,
@@ -34,16 +35,18 @@ def latency_histogram(
     """Latency distribution before and after, per route and whole batch, on the windows `review` compares.
 
     One row per (route, side, log-spaced bin): bin_low_ms, bin_high_ms, requests, share (of that route's side).
+    Read from the rollups' latency histograms: each 1 % bucket counts in the bin holding its centre.
     """
     _check_inputs(con, batch)
     try:
         _prepare(con, batch, before_days, after_days, settle_hours, same_hours)
         df = con.execute(
-            """
-            WITH b AS (SELECT method, rule, side,
-                              floor(log10(greatest(duration_ms, 0.001)) * $k)::INTEGER AS bin
-                       FROM _rv_req WHERE comparison = 'before_after' AND duration_ms IS NOT NULL),
-            g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, bin, count(*) AS requests
+            f"""
+            WITH b AS (SELECT method, rule, side, n,
+                              floor(log10(greatest({sketch.value_sql("bucket")}, 0.001)) * $k)::INTEGER AS bin
+                       FROM _rv_lat WHERE comparison = 'before_after'),
+            g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, bin,
+                         sum(n)::BIGINT AS requests
                   FROM b GROUP BY GROUPING SETS ((method, rule, side, bin), (side, bin)))
             SELECT method, rule, CASE side WHEN 0 THEN 'before' ELSE 'after' END AS side,
                    pow(10, bin / $k::DOUBLE) AS bin_low_ms, pow(10, (bin + 1) / $k::DOUBLE) AS bin_high_ms,
@@ -66,31 +69,42 @@ def timeseries(
     after_days: float = 7,
     settle_hours: float = 1,
 ) -> pd.DataFrame:
-    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates."""
+    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95 (from the latency
+    histogram, within 1 %), 4xx and 5xx rates. Buckets are whole hours of the rollups."""
     _check_inputs(con, batch)
-    step = int(bucket_hours * HOUR_US)
+    params = {
+        "batch": batch,
+        "step": rollup.step_us(bucket_hours),
+        "before": int(before_days * DAY_US),
+        "after": int(after_days * DAY_US),
+        "settle": int(settle_hours * HOUR_US),
+    }
+    rows = """
+        SELECT q.method, q.route AS rule, (epoch_us(q.hour) // $step) * $step AS bu, {cols}
+        FROM {table} q JOIN batches b ON b.batch = $batch AND q.method = b.method AND q.route = b.rule,
+             (SELECT epoch_us(min(cutover_at)) AS c FROM batches WHERE batch = $batch) w
+        WHERE epoch_us(q.hour) >= w.c - $before AND epoch_us(q.hour) < w.c + $settle + $after"""
+    lat = rows.format(table="rollup_latency", cols="q.bucket, q.n")
+    quantiles = sketch.quantiles_sql(
+        f"SELECT * FROM ({lat}) UNION ALL SELECT '*', '*', bu, bucket, n FROM ({lat})",
+        ["method", "rule", "bu"],
+        {"p50_ms": 0.5, "p95_ms": 0.95},
+    )
     df = con.execute(
-        """
-        WITH w AS (SELECT epoch_us(min(cutover_at)) AS c FROM batches WHERE batch = $batch),
-        r AS (SELECT r.method, r.route AS rule, (epoch_us(r.ts) // $step) * $step AS bu, r.status, r.duration_ms
-              FROM requests r JOIN batches b ON b.batch = $batch AND r.method = b.method AND r.route = b.rule, w
-              WHERE epoch_us(r.ts) >= w.c - $before AND epoch_us(r.ts) < w.c + $settle + $after),
-        g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, bu, count(*) AS requests,
-                     quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
-                     avg((status BETWEEN 400 AND 499)::INTEGER) AS error_rate_4xx,
-                     avg((status BETWEEN 500 AND 599)::INTEGER) AS error_rate_5xx
-              FROM r GROUP BY GROUPING SETS ((method, rule, bu), (bu)))
-        SELECT to_timestamp(bu / 1e6) AS bucket, method, rule, requests, p50_ms, p95_ms, error_rate_4xx,
-               error_rate_5xx, bu >= (SELECT c FROM w) AS after_cutover
-        FROM g ORDER BY method = '*' DESC, method, rule, bucket
+        f"""
+        WITH r AS ({rows.format(table="rollups", cols="q.status, q.requests")}),
+        g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, bu, sum(requests)::BIGINT AS requests,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0)
+                         / sum(requests) FILTER (WHERE status IS NOT NULL) AS error_rate_4xx,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 500 AND 599), 0)
+                         / sum(requests) FILTER (WHERE status IS NOT NULL) AS error_rate_5xx
+              FROM r GROUP BY GROUPING SETS ((method, rule, bu), (bu))),
+        l AS ({quantiles})
+        SELECT to_timestamp(bu / 1e6) AS bucket, method, rule, requests, l.p50_ms, l.p95_ms, error_rate_4xx,
+               error_rate_5xx, bu >= (SELECT epoch_us(min(cutover_at)) FROM batches WHERE batch = $batch) AS after_cutover
+        FROM g LEFT JOIN l USING (method, rule, bu) ORDER BY method = '*' DESC, method, rule, bucket
     """,
-        {
-            "batch": batch,
-            "step": step,
-            "before": int(before_days * DAY_US),
-            "after": int(after_days * DAY_US),
-            "settle": int(settle_hours * HOUR_US),
-        },
+        params,
     ).df()
     df.insert(3, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df

@@ -10,8 +10,8 @@ counted again from the raw rows of those hours); no other hour changes. A source
 nothing. Sources the ingest rolled up itself (`rollup_state.origin = 'ingest'`) are left alone.
 
 `export(con, out)` writes the rollups as hive-partitioned Parquet (`out/<table>/day=YYYY-MM-DD/`) with the route
-tables beside them; `open_dir(out)` opens such a directory as an in-memory DuckDB database in which every analysis
-runs with no raw rows at all. `ensure(con)` is what the readers call first: it refreshes the rollups of a database
+tables beside them; `open_dir(out)` opens such a directory as a DuckDB database of views (in memory, or a file the
+report's notebooks open) in which every analysis runs with no raw rows at all. `ensure(con)` is what the readers call first: it refreshes the rollups of a database
 that has raw requests, and accepts a rollup directory as it is.
 """
 
@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from strangler import db as dbm
-from strangler import sketch
+from strangler import routes, sketch
 from strangler.errors import StranglerError
 
 HOUR_US = 3_600_000_000
@@ -34,13 +34,19 @@ HOUR_US = 3_600_000_000
 # the UTC hour of a timestamp, whatever the session's time zone (epoch hours, back to TIMESTAMPTZ)
 HOUR_SQL = "to_timestamp(epoch_us({ts}) // 3600000000 * 3600)"
 
-# one row per request with its rollup key; `{where}` selects the hours to roll up
+# one row per request with its rollup key (the shape looked up only for requests no route took); `{where}` selects
+# the rows to roll up
 _ROWS = f"""
-SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match,
-       CASE WHEN q.match <> 'matched' AND q.method IS NOT NULL THEN s.shape END AS shape,
+SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match, NULL::VARCHAR AS shape,
        q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
-FROM requests q LEFT JOIN path_shapes s ON s.path = q.path AND q.match <> 'matched'
-WHERE {{where}}
+FROM requests q
+WHERE q.match = 'matched' AND {{where}}
+UNION ALL
+SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match,
+       CASE WHEN q.match IS NOT NULL AND q.method IS NOT NULL THEN s.shape END AS shape,
+       q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
+FROM requests q LEFT JOIN path_shapes s ON s.path = q.path
+WHERE q.match IS DISTINCT FROM 'matched' AND {{where}}
 """
 _KEY = ", ".join(dbm.ROLLUP_KEY)
 
@@ -57,12 +63,12 @@ SELECT {_KEY}, {sketch.bucket_sql("duration_ms")} AS bucket, count(*)
 FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
 """
 
-# A HEAD request counts for the GET route it matched unless the rule declares HEAD (as `attribute.endpoints`).
+# A HEAD request counts for the GET route it matched unless the rule declares HEAD (`routes.counted_method`).
 _INSERT_PEAKS = f"""
 INSERT INTO rollup_peaks
 SELECT hour, route_framework, route, route_method, max(n) FROM (
     SELECT r.hour, r.route_framework, r.route,
-           CASE WHEN r.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE r.method END AS route_method,
+           {routes.counted_method_sql("r.method", "h.rule IS NOT NULL")} AS route_method,
            epoch_us(r.ts) // 1000000 AS second, count(*) AS n
     FROM ({_ROWS}) r
     LEFT JOIN (SELECT DISTINCT framework, rule FROM routes WHERE method = 'HEAD') h
@@ -131,25 +137,40 @@ class RollupResult:
         return text
 
 
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple:
+    """The one row an aggregate query returns."""
+    row = con.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return row
+
+
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
-        con.execute(
+        one_row(
+            con,
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary",
             [name],
-        ).fetchone()[0]
-        or con.execute(
+        )[0]
+        or one_row(
+            con,
             "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT temporary",
             [name],
-        ).fetchone()[0]
+        )[0]
     )
 
 
 def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
     """Bring the rollups up to date with `requests` (only the hours new rows touched, unless `full`)."""
     started = time.perf_counter()
-    con.execute(dbm.ROLLUP_SCHEMA)
+    if not _exists(con, "rollup_state"):  # a database from before the rollups (a read-only one cannot get them)
+        try:
+            con.execute(dbm.ROLLUP_SCHEMA)
+        except duckdb.Error as exc:
+            raise StranglerError(f"this database has no rollups yet: run `strangler rollup --db DB` ({exc})") from None
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ru_fig AS {_FIGURES}")
-    vanished, changed, fresh, grown, direct = con.execute("""
+    vanished, changed, fresh, grown, direct = one_row(
+        con,
+        """
         SELECT (SELECT count(*) FROM rollup_state s WHERE origin = 'requests' AND source_id NOT IN
                     (SELECT source_id FROM _ru_fig)),
                count(*) FILTER (WHERE known AND NOT same AND NOT grew),
@@ -157,7 +178,8 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
                count(*) FILTER (WHERE known AND NOT same AND grew),
                (SELECT count(*) FROM rollup_state WHERE origin = 'ingest')
         FROM _ru_fig
-    """).fetchone()
+    """,
+    )
     mode = "full" if full or vanished or changed else "incremental" if fresh or grown else "unchanged"
     if mode == "full" and direct:
         raise StranglerError(
@@ -184,8 +206,8 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
             for t in ("_ru_hours", "_ru_new"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute("DROP TABLE IF EXISTS _ru_fig")
-    n_req, n_rows = con.execute("SELECT coalesce(sum(requests), 0), count(*) FROM rollups").fetchone()
-    n_lat = con.execute("SELECT count(*) FROM rollup_latency").fetchone()[0]
+    n_req, n_rows = one_row(con, "SELECT coalesce(sum(requests), 0), count(*) FROM rollups")
+    n_lat = one_row(con, "SELECT count(*) FROM rollup_latency")[0]
     return RollupResult(mode, hours, int(n_req), n_rows, n_lat, time.perf_counter() - started)
 
 
@@ -196,14 +218,13 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
             con.execute(f"DELETE FROM {table}")
         for sql in (_INSERT_ROLLUPS, _INSERT_LATENCY, _INSERT_PEAKS):
             con.execute(sql.format(where="TRUE"))
-        return (
-            con.execute("SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups").fetchone()[0] or 0
-        )
+        return one_row(con, "SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups")[0] or 0
     # the new rows: every row of a new source, the lines after the last one rolled up of a grown one
     con.execute("""CREATE OR REPLACE TEMP TABLE _ru_new AS
-                   SELECT source_id, CASE WHEN known THEN known_line ELSE -1 END AS after_line
+                   SELECT source_id, CASE WHEN known THEN known_line END AS after_line
                    FROM _ru_fig WHERE NOT same""")
-    new = "q.source_id IN (SELECT source_id FROM _ru_new) AND q.line_no > (SELECT after_line FROM _ru_new n WHERE n.source_id = q.source_id)"
+    new = """EXISTS (SELECT 1 FROM _ru_new n WHERE n.source_id = q.source_id
+                     AND (n.after_line IS NULL OR q.line_no > n.after_line))"""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _ru_hours AS
                     SELECT DISTINCT {HOUR_SQL.format(ts="q.ts")} AS hour FROM requests q WHERE {new}""")
     in_hours = (
@@ -229,26 +250,28 @@ def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
     con.execute(f"DELETE FROM rollup_peaks WHERE {in_hours}")
     con.execute(f"INSERT INTO rollup_peaks {_MERGE_PEAKS.format(rows='SELECT * FROM _ru_part')} ORDER BY hour")
     con.execute("DROP TABLE _ru_part")
-    return con.execute("SELECT count(*) FROM _ru_hours").fetchone()[0]
+    return one_row(con, "SELECT count(*) FROM _ru_hours")[0]
 
 
 def has_raw(con: duckdb.DuckDBPyConnection) -> bool:
     """Does this database hold raw requests (a DuckDB file), rather than a rollup directory's views?"""
-    return _exists(con, "requests")
+    views = one_row(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'rollups' AND NOT temporary")
+    return _exists(con, "requests") and not views[0]
 
 
-def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, list]:
-    """SQL condition on a rollup table's hour for [start, end), with its parameters (TRUE when both are None).
+def window(start: object = None, end: object = None, column: str = "hour") -> tuple[str, dict]:
+    """SQL condition on a rollup table's hour for [start, end), with its named parameters $start and $end (TRUE
+    when both are None).
 
     Rollups count whole hours, so a bound inside an hour is refused rather than rounded: a number over a window
     it does not cover would be wrong. A bound without a time zone is UTC.
     """
-    cond, params = [], []
+    cond, params = [], {}
     for name, value, op in (("start", start, ">="), ("end", end, "<")):
         if value is None or value == "":
             continue
         try:
-            ts = pd.Timestamp(value)  # type: ignore[arg-type]
+            ts = pd.Timestamp(value)
         except (TypeError, ValueError):
             ts = pd.NaT
         if ts is pd.NaT:
@@ -260,9 +283,18 @@ def window(start: object = None, end: object = None, column: str = "hour") -> tu
             raise StranglerError(
                 f"{name} {value} is not on a whole hour (UTC): the rollups count whole hours; use e.g. {ts.floor('h'):%Y-%m-%dT%H:00Z}"
             )
-        cond.append(f"{column} {op} ?")
-        params.append(ts.to_pydatetime())
+        cond.append(f"{column} {op} ${name}")
+        params[name] = ts.to_pydatetime()
     return (" AND ".join(cond) or "TRUE"), params
+
+
+def step_us(bucket_hours: float) -> int:
+    """A time bucket of `bucket_hours` in µs; the rollups count whole hours, so it must be a whole number of them."""
+    if not bucket_hours >= 1 or bucket_hours != int(bucket_hours):
+        raise StranglerError(
+            f"bucket_hours must be a whole number of hours (the rollups count hours), not {bucket_hours:g}"
+        )
+    return int(bucket_hours) * HOUR_US
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
@@ -271,7 +303,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     A database with raw requests gets its rollups refreshed (cheap when nothing changed); a rollup directory
     opened by `open_dir` is used as it is; anything else is a one-line error.
     """
-    if _exists(con, "requests"):
+    if has_raw(con):
         build(con)
     elif not _exists(con, "rollups"):
         raise StranglerError("no requests and no rollups: run `strangler ingest` and `strangler rollup` first")
@@ -309,16 +341,23 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path) -> list[Path]:
     return written
 
 
-def open_dir(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB database over a rollup directory: the rollups as views on its Parquet files, the route
-    tables loaded, the other input tables (batches …) empty; no `requests` table, so nothing reads raw rows."""
-    root = Path(path)
+def open_dir(path: str | Path, db: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database over a rollup directory: the rollups as views on its Parquet files, the route tables
+    loaded, the other input tables (batches …) empty, and no `requests` table, so nothing reads raw rows.
+
+    In memory by default; with `db`, that file is created (replaced) and keeps the views, so other processes (the
+    report's notebooks) can open it like any strangler database.
+    """
+    root = Path(path).resolve()
     if not (root / "rollups").is_dir():
         raise StranglerError(
             f"{root} is not a rollup directory (no {root / 'rollups'}/): write one with "
             "`strangler rollup --db DB --out DIR`"
         )
-    con = duckdb.connect()
+    if db is not None:
+        Path(db).unlink(missing_ok=True)
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db) if db is not None else ":memory:")
     con.execute(dbm.SCHEMA)
     con.execute(dbm.ROLLUP_SCHEMA)
     for table in ("requests", "rejects", "path_shapes", "rollup_state"):
@@ -327,7 +366,7 @@ def open_dir(path: str | Path) -> duckdb.DuckDBPyConnection:
         if any((root / table).glob("*/*.parquet")):
             con.execute(f"DROP TABLE {table}")
             con.execute(f"""CREATE VIEW {table} AS SELECT * EXCLUDE (day) FROM read_parquet(
-                                {_literal(root / table / '*' / '*.parquet')}, hive_partitioning = true)""")
+                                {_literal(root / table / "*" / "*.parquet")}, hive_partitioning = true)""")
     for table in dbm.ROLLUP_SIDE_TABLES:
         if (root / f"{table}.parquet").is_file():
             con.execute(
