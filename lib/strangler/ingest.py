@@ -40,10 +40,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from strangler import detect
 from strangler import formats as F
+from strangler import parse_sql as P
 from strangler.errors import StranglerError
 
-MAX_LINE = 1 << 20  # a longer line is a reject (too_long)
+MAX_LINE = P.MAX_LINE  # a longer line is a reject (too_long)
 RAW_MAX = 2048  # rejects keep the raw line cut at 2 KB
 BLOCK = 16 << 20  # bytes per block on the robust path
 PIECES: int | None = None  # a plain file is read in up to this many pieces side by side (None: 2 per thread) ...
@@ -54,23 +56,7 @@ REOPEN = ("unterminated", "truncated_gzip")
 PROGRESS_DELAY = 1.0  # seconds before the progress bar shows: short runs print only the summary
 MEMORY_LIMIT = "1GB"  # DuckDB's memory while ingesting (it spills beyond); the user's setting comes back after
 
-REQUEST_COLUMNS = [
-    "ts",
-    "method",
-    "path",
-    "query",
-    "status",
-    "bytes",
-    "duration_ms",
-    "client",
-    "user_agent",
-    "referer",
-    "request_id",
-    "backend",
-    "logged_route",
-    "db_ms",
-    "db_queries",
-]
+REQUEST_COLUMNS = P.COLUMNS
 SUMMARY_COLUMNS = ["file", "format", "lines", "rows", "rejects", "seconds", "lines/s", "note"]
 
 
@@ -277,68 +263,43 @@ class _Lines:
 # --- SQL ------------------------------------------------------------------------------------------------------
 
 
-def _cleaned(src: str) -> str:
-    return (
-        f"SELECT line_no, flag, CASE WHEN suffix(line, chr(13)) THEN left(line, -1) ELSE coalesce(line, '') END "
-        f"AS line FROM ({src})"
-    )
-
-
-def _layered(layers: list[dict[str, str]], rel: str) -> str:
-    """`rel` with each layer's helper columns added on top (a layer may use the columns of the ones before)."""
-    for layer in layers:
-        rel = "SELECT *" + "".join(f", {expr} AS {name}" for name, expr in layer.items()) + f" FROM ({rel})"
-    return rel
-
-
-def _classified(fmt: F.Format, src: str) -> str:
-    """Lines of `src` (line_no, line, flag) with the format's helpers and a reject `reason` (NULL: a request)."""
-    checks = [
-        ("flag IS NOT NULL", "flag"),
-        ("line IS NULL OR trim(line) = ''", "'blank'"),
-        (f"strlen(line) > {MAX_LINE}", "'too_long'"),
-        ("starts_with(line, '#')", "'header'"),
-    ]
-    checks += [(cond, f"'{reason}'") for cond, reason in fmt.extra_invalid]
-    checks.append((f"NOT coalesce({fmt.valid}, false)", f"'{fmt.invalid_reason}'"))
-    reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in checks) + " END"
-    return f"SELECT *, {reason} AS reason FROM ({_layered(fmt.prep, _cleaned(src))})"
-
-
 def _rows_sql(fmt: F.Format, src: str) -> str:
-    """Requests from the lines of `src` that fit the format. Rows whose timestamp does not parse are deleted
-    afterwards (`_drop_bad_ts`) rather than filtered here: a filter on a derived column would make DuckDB
-    compute the whole parse twice."""
+    """Requests from the lines of `src` that have the format's layout. Rows that fail a field check are deleted
+    afterwards (`_drop_bad`) rather than filtered here: a filter on a derived column would make DuckDB compute
+    the whole parse twice."""
     cols = ", ".join(f"{fmt.columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
-    if fmt.valid_line:
-        base = f"SELECT * FROM ({_cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} AND {fmt.valid_line}"
-        rel = _layered(fmt.prep, base)
+    if fmt.valid_line and not fmt.extra_invalid and not fmt.late_invalid:
+        base = (
+            f"SELECT * FROM ({P.cleaned(src)}) WHERE flag IS NULL AND strlen(line) <= {MAX_LINE} AND {fmt.valid_line}"
+        )
+        rel = P.layered(fmt.prep, base)
     else:
-        rel = f"SELECT * FROM ({_classified(fmt, src)}) WHERE reason IS NULL"
+        rel = f"SELECT * FROM ({P.classified(fmt, src)}) WHERE reason IS NULL"
     return (
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
         f"SELECT {cols}, $sid AS source_id, line_no FROM ({rel})"
     )
 
 
-def _drop_bad_ts(con: duckdb.DuckDBPyConnection, fmt: F.Format, params: dict) -> int:
-    """Delete the rows just inserted whose timestamp did not parse: they become rejects (fmt.bad_value)."""
-    if not fmt.ts_required:
-        return 0
+def _drop_bad(con: duckdb.DuckDBPyConnection, fmt: F.Format, params: dict) -> int:
+    """Delete the rows just inserted that fail a field check (`parse_sql.checks`): they become rejects."""
     return _run(
-        con, "DELETE FROM requests WHERE source_id = $sid AND line_no BETWEEN $lo AND $hi AND ts IS NULL", params
+        con,
+        f"DELETE FROM requests WHERE source_id = $sid AND line_no BETWEEN $lo AND $hi AND {P.bad_row(fmt)}",
+        params,
     )
 
 
 def _rejects_sql(fmt: F.Format, src: str) -> str:
-    """Rejects are the lines of `src` that did not become requests: accounted for by construction."""
+    """Rejects are the lines of `src` that did not become requests: accounted for by construction; the reason is
+    the layout's, else the first field check that fails."""
     missing = (
         f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
         f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)"
     )
     return (
         f"INSERT INTO rejects SELECT $sid, line_no, coalesce(reason, '{fmt.bad_value}'), left(line, {RAW_MAX}) "
-        f"FROM ({_classified(fmt, missing)})"
+        f"FROM ({P.verdict(fmt, missing)})"
     )
 
 
@@ -382,7 +343,7 @@ def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
     and become rejects through the line reader's anti-join."""
     rel = f"SELECT * FROM ({_numbered(pieces, _READ_FIELDS)}) WHERE line_no <= $last AND {fmt.csv_valid}"
-    rel = _layered(F.request_layers("c6"), rel)
+    rel = P.layered(F.request_layers("c6"), rel)
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
@@ -451,6 +412,28 @@ class _Feed:
         for t in self._threads:
             t.join(timeout=10)  # a daemon: never hang the ingest on a stuck pipe
         self._read_fds, self._threads = [], []
+
+
+def sample(content: _Content, lines: int = detect.SAMPLE_LINES, cap: int = 8 << 20) -> list[str]:
+    """Detection's sample: the first `lines` complete lines, and as many from the middle of a plain file (each
+    part read from at most `cap` bytes; a gzip stream is sampled from its start only)."""
+
+    def complete(raw: bytes) -> list[str]:
+        return raw[: raw.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()[:lines]
+
+    buf = bytearray()
+    for block in content.blocks():
+        buf += block
+        if buf.count(b"\n") >= lines or len(buf) >= cap:
+            break
+    got = complete(bytes(buf[:cap])) if buf.rfind(b"\n") >= 0 else [bytes(buf[:cap]).decode("utf-8", "replace")]
+    size = content.path.stat().st_size
+    if not content.gz and size > 2 * len(buf) > 0:
+        with open(content.path, "rb") as f:
+            f.seek(size // 2)
+            f.readline()  # to the next line start
+            got += complete(f.read(cap))
+    return got
 
 
 # --- one file ---------------------------------------------------------------------------------------------------
@@ -605,6 +588,7 @@ def _load(
     tz: str,
     fast: str | bool,
     bar,
+    chosen: str | None = None,
 ) -> None:
     """Read `path` from byte `start` into requests/rejects as source `sid`, in one transaction.
 
@@ -614,9 +598,9 @@ def _load(
     try:
         if new:
             con.execute(
-                "INSERT INTO sources (source_id, path, format, lines, rows, rejects, fingerprint, bytes_read, "
-                "seconds, ingested_at) VALUES (?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
-                [sid, str(path), fmt.name, fp],
+                "INSERT INTO sources (source_id, path, format, chosen, lines, rows, rejects, fingerprint, bytes_read, "
+                "seconds, ingested_at) VALUES (?, ?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
+                [sid, str(path), fmt.name, chosen, fp],
             )
         first = prev_lines + 1
         if prev_lines:
@@ -661,11 +645,11 @@ def _load(
                     )
                     if list(tops) != ends:
                         raise _Fallback
-                    rows -= _drop_bad_ts(con, fmt, params)
+                    rows -= _drop_bad(con, fmt, params)
                 else:
                     with feed as pieces:
                         rows = _run(con, _rows_sql(fmt, _csv_source(pieces)), params)
-                    rows -= _drop_bad_ts(con, fmt, params)
+                    rows -= _drop_bad(con, fmt, params)
                 if rows < total:
                     with _Feed(content, scan) as pieces:
                         rejects = _run(con, _rejects_sql(fmt, _csv_source(pieces)), params)
@@ -692,7 +676,7 @@ def _load(
                     lo, hi = table["line_no"][0].as_py(), table["line_no"][-1].as_py()
                     params.update(lo=lo, hi=hi)
                     rows = _run(con, _rows_sql(fmt, src), params)
-                    rows -= _drop_bad_ts(con, fmt, params)
+                    rows -= _drop_bad(con, fmt, params)
                     if rows < len(table):
                         _run(con, _rejects_sql(fmt, src), params)
                     if fmt.windowed:
@@ -751,15 +735,15 @@ def _ingest_file(
     if known is not None and not content.gz and size < known[3]:
         known = None  # same first bytes but shorter: a different file
     if known is None:
-        sample = head.decode("utf-8", "replace").splitlines()[:200]
-        if len(sample) > 1 and not head.endswith(b"\n"):
-            sample.pop()  # an unfinished last line says nothing about the format
-        name = fmt_name if fmt_name != "auto" else F.detect(sample)
-        if name is None:
-            if not head:
-                name = "combined"  # an empty file: nothing to detect, nothing to parse
-            else:
-                raise _Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
+        if fmt_name != "auto":
+            name, chosen = fmt_name, "declared"
+        elif not head:
+            name, chosen = "combined", "empty file"  # nothing to detect, nothing to parse
+        else:
+            try:
+                name, chosen = detect.choose(detect.candidates(con, sample(content), fmts, tz), fmts)
+            except detect.NoFormat as exc:
+                raise _Unreadable(str(exc), explicit) from None
         sid = int(_fetch1(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
         new, start, prev_lines, note, before = True, 0, 0, "new", (0, 0)
     else:
@@ -780,7 +764,7 @@ def _ingest_file(
     modes = [*modes, False] if start == 0 and size > 0 else [False]
     for mode in modes:
         try:
-            _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar)
+            _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar, chosen if new else None)
             break
         except _Fallback:
             continue
