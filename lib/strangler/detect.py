@@ -112,10 +112,11 @@ def choose(found: list[Candidate], fmts: dict[str, Format]) -> tuple[str, str]:
     """(format name, how it was chosen) from `candidates`; raises NoFormat when none fits or a tie remains."""
     fit = [c for c in found if c.fits]
     if not fit:
-        near = ", ".join(f"{c.name} {c.parsed}/{c.lines}" for c in found[:3] if c.lines)
+        near = ", ".join(f"{c.name} {c.parsed}/{c.lines}" for c in found[:3] if c.parsed)
+        n = max((c.lines for c in found), default=0)
         raise NoFormat(
-            "format not recognised: no format reads the sample lines"
-            + (f" (nearest: {near} lines parsed)" if near else "")
+            "format not recognised: no format reads the sample"
+            + (f" (nearest: {near} lines parsed)" if near else f" (none parsed any of its {n} lines)")
             + "; pass --format NAME"
         )
     best = [c for c in fit if c.fields == fit[0].fields]

@@ -312,11 +312,11 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
     derived = {
         "f_ts_v": json_ts(first("ts")),
         "f_target": f"coalesce({first('target')}, split_part({req}, ' ', 2))",
-        "f_method": f"upper(coalesce({first('method')}, nullif(split_part({req}, ' ', 1), '')))",
+        "f_method_v": f"upper(coalesce({first('method')}, nullif(split_part({req}, ' ', 1), '')))",
     }
     cols = {
         "ts": "f_ts_v",
-        "method": "f_method",
+        "method": "f_method_v",
         "path": target_path("f_target"),
         "query": f"coalesce({first('query')}, {target_query('f_target')})",
         "status": f"try_cast({first('status')} AS SMALLINT)",
