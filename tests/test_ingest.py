@@ -878,3 +878,47 @@ def test_gzip_blocks_stay_bounded(tmp_path, monkeypatch):
     sizes = [len(b) for b in content.blocks()]
     assert max(sizes) <= 1 << 20
     assert (sum(sizes), content.size, content.truncated) == (len(nginx(1)) * 100_000 + len(nginx(1, 7)),) * 2 + (None,)
+
+
+# --- confusion: every real log read with every other format --------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("log", list(REAL))
+def test_real_log_read_as_another_format_never_keeps_a_wrong_value(real_db, real_logs, tmp_path, log):
+    """Read by name with each other format, a real log gives rejects or a refusal: every row kept agrees with the
+    trusted reading (the detected format, checked above) on method, path, status and duration, or leaves the
+    field NULL; and no row is kept from a line that the trusted reading rejects."""
+    con, _ = real_db
+    sid = list(REAL).index(log) + 1
+    trusted = REAL[log][0]
+    wrong = {}
+    for name in sorted(ingest.F.FORMATS):
+        if name == trusted:
+            continue
+        dbfile = tmp_path / f"{name}.duckdb"
+        other = db.connect(dbfile)
+        other.close()
+        other = db.connect(dbfile)
+        ingest.ingest(other, [str(real_logs / log)], fmt=name)
+        other.close()
+        con.execute("ATTACH ? AS other (READ_ONLY)", [str(dbfile)])
+        try:
+            rows = con.execute(
+                """
+                SELECT o.line_no, o.method, o.path, o.status, o.duration_ms, t.method, t.path, t.status, t.duration_ms
+                FROM other.requests o LEFT JOIN requests t ON t.source_id = ? AND t.line_no = o.line_no
+                WHERE t.line_no IS NULL
+                   OR o.method IS DISTINCT FROM t.method AND o.method IS NOT NULL
+                   OR o.path IS DISTINCT FROM t.path AND o.path IS NOT NULL
+                   OR o.status IS DISTINCT FROM t.status AND o.status IS NOT NULL
+                   OR o.duration_ms IS NOT NULL
+                      AND (t.duration_ms IS NULL OR abs(o.duration_ms - t.duration_ms) > 1e-9 + 1e-9 * t.duration_ms)
+                ORDER BY o.line_no LIMIT 3""",
+                [sid],
+            ).fetchall()
+        finally:
+            con.execute("DETACH other")
+        if rows:
+            wrong[name] = rows
+    assert wrong == {}

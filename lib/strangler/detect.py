@@ -44,7 +44,8 @@ class Candidate:
         return (
             self.error is None
             and self.parsed > 0
-            and 2 * self.parsed >= self.lines
+            and 2 * self.parsed >= self.lines - self.noise
+            and 10 * self.parsed >= self.lines
             and self.bad <= max(1, (self.lines - self.noise) // 100)
         )
 
@@ -91,7 +92,8 @@ def candidates(con: duckdb.DuckDBPyConnection, lines: list[str], fmts: dict[str,
         none = {f.name for f, n in zip(quick, counts[1:]) if n == 0}
         for fmt in fmts.values():
             if fmt.name in none:
-                out.append(Candidate(fmt.name, counts[0], 0, 0, 0, reasons={fmt.invalid_reason: counts[0]}))
+                reason = fmt.extra_invalid[0][1] if fmt.extra_invalid else fmt.invalid_reason  # bad_json first
+                out.append(Candidate(fmt.name, counts[0], 0, 0, 0, reasons={reason: counts[0]}))
                 continue
             sql = _sample_sql(fmt, f"SELECT line_no, line, flag FROM {name}")
             params = {"tz": tz, "w3c_fields": None}

@@ -132,7 +132,9 @@ def _clf(name: str, description: str, agent: bool, unit: str | None, aliases: tu
     if agent:
         layout += f" {_QUOTED} {_QUOTED}"
     # the request time must be the last field: a tail such as Traefik's 'count "router" "url" 12ms' is not one
-    layout += f" {_TIME}$" if unit else _TRAIL + "$"
+    # milliseconds and microseconds are written as integers (Apache %{ms}T and %D, gunicorn %(D)s): a decimal there
+    # is some other unit's number
+    layout += (f" {_TIME}$" if unit == "s" else r" (?:\d+|-)$") if unit else _TRAIL + "$"
     prep = [
         {"esc": "contains(line, '\\')"},
         # escaped quotes and backslashes (Apache writes \" and \\) become placeholders, then split on quotes
@@ -172,9 +174,9 @@ def _clf(name: str, description: str, agent: bool, unit: str | None, aliases: tu
         "starts_with(c4, '[')",
         "ends_with(c5, ']')",
         "c6 IS NOT NULL",
-        "strlen(c7) = 3",
+        "try_cast(c7 AS SMALLINT)::VARCHAR = c7",  # the same text back: three digits, nothing else
         "try_cast(c7 AS SMALLINT) >= 100",
-        "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)",
+        "(c8 = '-' OR try_cast(c8 AS UBIGINT)::VARCHAR = c8)",
     ]  # a ts that does not parse: _drop_bad_ts
     if agent:
         csv_cols["referer"] = "CASE WHEN c9 = '-' THEN NULL ELSE c9 END"
@@ -183,10 +185,11 @@ def _clf(name: str, description: str, agent: bool, unit: str | None, aliases: tu
     detect_valid = None
     if unit:
         csv_cols["duration_ms"] = f"try_cast(c11 AS DOUBLE) * {_UNITS[unit]}"
-        valid += ["(c11 = '-' OR try_cast(c11 AS DOUBLE) IS NOT NULL)", "c12 IS NULL"]
-        # integers do not say their unit (ms or µs?): only decimals are taken for seconds when detecting
-        decimal = f"contains(split_part(trim({p}[7]), ' ', 1), '.')"
-        detect_valid = decimal if unit == "s" else f"NOT {decimal}"
+        # (a cast alone is not a check: DuckDB reads '0.019' as the integer 0 and '1e3' as 1000)
+        number = "try_cast(c11 AS DOUBLE) IS NOT NULL" if unit == "s" else "try_cast(c11 AS UBIGINT)::VARCHAR = c11"
+        valid += [f"(c11 = '-' OR {number})", "c12 IS NULL"]
+        if unit == "s":  # an integer does not say its unit (s, ms or µs?): only decimals are seconds when detecting
+            detect_valid = f"contains(split_part(trim({p}[7]), ' ', 1), '.')"
     return Format(
         name,
         description,

@@ -78,7 +78,7 @@ class IngestResult:
     def __str__(self) -> str:
         t = self.table.copy()
         if t.empty:
-            return "no files"
+            return "\n".join(["no files read", *(f"could not read {e}" for e in self.errors)])
         t["seconds"] = t["seconds"].map(lambda s: f"{s:.2f}")
         t["lines/s"] = t["lines/s"].map(lambda v: f"{v:,.0f}")
         for c in ("lines", "rows", "rejects"):
@@ -878,6 +878,24 @@ def ingest(
         con.execute(f"SET memory_limit = '{limit}'")
         con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
+
+
+def guess(path: str | Path, tz: str = "UTC") -> tuple[list[detect.Candidate], str]:
+    """What each built-in format makes of a file's sample (best first), and the verdict: the format detection
+    would choose and how, or why it refuses (`strangler formats --guess`)."""
+    p = Path(path)
+    if not p.is_file():
+        raise StranglerError(f"{path}: no such file")
+    con = duckdb.connect()
+    try:
+        found = detect.candidates(con, sample(_Content(p)), F.FORMATS, tz)
+    finally:
+        con.close()
+    try:
+        name, how = detect.choose(found, F.FORMATS)
+        return found, f"{name} ({how})"
+    except detect.NoFormat as exc:
+        return found, str(exc)
 
 
 # --- views for notebook 01 ----------------------------------------------------------------------------------------
