@@ -547,3 +547,84 @@ def test_cli_ingest_names_missing_paths_and_empty_globs(tmp_path, capsys):
         f"could not read {pattern}: no file matches this pattern",
         f"could not read {tmp_path / 'gone.log'}: no such file or directory",
     ]
+
+
+# --- OpenTelemetry ------------------------------------------------------------------------------------------------
+
+T0 = 1772445600_000_000_000  # 2026-03-02T10:00:00Z in ns
+
+
+def _kv(key: str, value) -> dict:
+    kind = "intValue" if isinstance(value, int) else "stringValue"
+    return {"key": key, "value": {kind: str(value) if kind == "intValue" else value}}
+
+
+def _span(trace, sid, parent, name, kind, start_ms, end_ms, **attributes) -> dict:
+    return {
+        "traceId": trace,
+        "spanId": sid,
+        "parentSpanId": parent,
+        "flags": 256,
+        "name": name,
+        "kind": kind,
+        "startTimeUnixNano": str(T0 + start_ms * 1_000_000),
+        "endTimeUnixNano": str(T0 + end_ms * 1_000_000),
+        "attributes": [_kv(k, v) for k, v in attributes.items()],
+        "status": {},
+    }
+
+
+def _export(*spans, scope="opentelemetry.instrumentation.flask") -> str:
+    """One line as the Collector's file exporter writes it: an ExportTraceServiceRequest in OTLP JSON."""
+    return json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": [_kv("service.name", "trips-api")]},
+                    "scopeSpans": [{"scope": {"name": scope, "version": "0.48b0"}, "spans": list(spans)}],
+                    "schemaUrl": "https://opentelemetry.io/schemas/1.11.0",
+                }
+            ]
+        },
+        separators=(",", ":"),
+    )
+
+
+def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
+    a, b, c = "5b8efff798038103d269b633813fc60c", "0af7651916cd43dd8448eb211c80319c", "4bf92f3577b34da6a3ce929d0e0e4736"
+    old = {"http.method": "GET", "http.target": "/trips/7?page=2", "http.status_code": 200}
+    route = {"http.route": "/trips/<int:trip_id>"}
+    pg, pg_stable = {"db.system": "postgresql"}, {"db.system.name": "postgresql"}
+    line1 = _export(
+        _span(a, "a1", "", "GET /trips/<int:trip_id>", 2, 0, 250, **old, **route),
+        _span(a, "a2", "a1", "SELECT trips", 3, 10, 22, **pg),
+        _span(a, "a3", "a1", "render", 1, 30, 200),
+        _span(a, "a4", "a3", "SELECT users", 3, 40, 45, **pg),  # below an INTERNAL span: still this request's
+        _span(a, "a5", "a1", "GET", 3, 100, 150, **{"http.method": "GET"}),  # an HTTP client call, not a database
+    )
+    stable = {"http.request.method": "POST", "url.path": "/trips", "http.response.status_code": 201}
+    health = {"http.request.method": "GET", "url.path": "/health", "http.response.status_code": 200}
+    line2 = _export(
+        _span(b, "b1", "", "POST /trips", 2, 1000, 1100, **stable, **{"http.route": "/trips"},
+              **{"user_agent.original": "curl/8.1"}),
+        _span(c, "c1", "", "GET /health", 2, 2000, 2001, **health),
+    )  # fmt: skip
+    line3 = _export(  # a later batch: the database span of line 2's request, with the stable attribute name
+        _span(b, "b2", "b1", "INSERT trips", 3, 1010, 1040, **pg_stable),
+        scope="opentelemetry.instrumentation.sqlalchemy",
+    )
+    text = "\n".join([line1, line2, line3, "not json"]) + "\n"
+    assert one(con, tmp_path, "traces.jsonl", text) == ["otel", 4, 3, 2]
+    got = con.execute(
+        "SELECT line_no, ts, method, path, query, status, duration_ms, logged_route, request_id, db_ms, db_queries, "
+        "user_agent FROM requests ORDER BY line_no, ts"
+    ).fetchall()
+    ts = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    second = dt.timedelta(seconds=1)
+    assert got == [
+        (1, ts, "GET", "/trips/7", "page=2", 200, 250.0, "/trips/<int:trip_id>", a, 17.0, 2, None),
+        (2, ts + second, "POST", "/trips", None, 201, 100.0, "/trips", b, 30.0, 1, "curl/8.1"),
+        (2, ts + 2 * second, "GET", "/health", None, 200, 1.0, None, c, None, None, None),
+    ]
+    assert [(n, r) for n, r, _ in rejects(con)] == [(3, "not_a_request"), (4, "bad_json")]
+    assert con.execute("SELECT lines, rows, rejects, chosen FROM sources").fetchall() == [(4, 3, 2, "detected 2/4")]

@@ -7,6 +7,7 @@ gives each `requests` column. Python never touches a line beyond the few sample 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from strangler.errors import StranglerError
@@ -39,6 +40,9 @@ class Format:
     detect_valid: str | None = None  # SQL over the helpers that must also hold for a sample line in detection only
     aliases: tuple[str, ...] = ()  # other names the user may give (--format)
     maybe: str | None = None  # cheap SQL on the raw `line` that every line of this format satisfies (detection)
+    # several requests per line (OpenTelemetry): SQL of (line_no, <columns>) over a relation of lines, for the whole
+    # file at once; the per-line fields above still classify lines and serve detection
+    spans: Callable[[str, list[str]], str] | None = None
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------
@@ -334,7 +338,7 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
         "db_ms": f"try_cast({first('db_ms')} AS DOUBLE)",
         "db_queries": f"try_cast(try_cast({first('db_queries')} AS DOUBLE) AS INTEGER)",
     }
-    is_obj = "(json_valid(line) AND json_type(line) = 'OBJECT')"
+    is_obj = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
     return Format(
         name,
         description,
@@ -394,7 +398,7 @@ def _w3c() -> Format:
 
 def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Format]:
     """All formats by name (the JSON ones use the field mapping with `json_overrides` first)."""
-    from strangler import formats_json, formats_text  # they build on the pieces above
+    from strangler import formats_json, formats_otel, formats_text  # they build on the pieces above
 
     fields = json_fields(json_overrides)
     fmts = [
@@ -439,24 +443,36 @@ def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Forma
         _w3c(),
         *formats_text.build(),
         *formats_json.build(),
+        formats_otel.otel(),
     ]
     return {f.name: f for f in fmts}
 
 
-FORMATS = build()
-ALIASES = {alias: f.name for f in FORMATS.values() for alias in f.aliases}
+_BUILT: dict[str, dict] = {}
+
+
+def __getattr__(name: str) -> dict:
+    """FORMATS (name -> Format) and ALIASES (alias -> name), built on first use: the producers' modules import
+    the pieces above, so building them at import time would depend on which module was imported first."""
+    if name not in ("FORMATS", "ALIASES"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _BUILT:
+        fmts = build()
+        _BUILT.update(FORMATS=fmts, ALIASES={alias: f.name for f in fmts.values() for alias in f.aliases})
+    return _BUILT[name]
 
 
 def resolve(name: str) -> str:
     """Canonical format name for a name or alias given by the user; 'auto' stays 'auto'."""
-    if name == "auto" or name in FORMATS:
+    fmts, aliases = __getattr__("FORMATS"), __getattr__("ALIASES")
+    if name == "auto" or name in fmts:
         return name
-    if name in ALIASES:
-        return ALIASES[name]
+    if name in aliases:
+        return aliases[name]
     raise StranglerError(
         f"unknown log format {name!r}; choose auto or one of: "
-        + ", ".join(sorted(FORMATS))
+        + ", ".join(sorted(fmts))
         + " (aliases: "
-        + ", ".join(sorted(ALIASES))
+        + ", ".join(sorted(aliases))
         + ")"
     )

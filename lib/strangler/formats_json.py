@@ -20,7 +20,7 @@ def _paths(paths: dict[str, str]) -> tuple[dict[str, str], Callable[[str], str]]
     """The prep layer that extracts `paths` (name -> dotted path) in one call, and `v(name)` for its SQL."""
     names = list(paths)
     jp = "[" + ", ".join("'" + json_path(p).replace("'", "''") + "'" for p in paths.values()) + "]"
-    obj = "(json_valid(line) AND json_type(line) = 'OBJECT')"
+    obj = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
     layer = {"j": f"CASE WHEN {obj} THEN json_extract_string(line, {jp}) END"}
     return layer, lambda name: f"nullif(j[{names.index(name) + 1}], '')"
 

@@ -267,6 +267,11 @@ def _rows_sql(fmt: F.Format, src: str) -> str:
     """Requests from the lines of `src` that have the format's layout. Rows that fail a field check are deleted
     afterwards (`_drop_bad`) rather than filtered here: a filter on a derived column would make DuckDB compute
     the whole parse twice."""
+    if fmt.spans:  # several requests per line, read from the whole file at once
+        return (
+            f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
+            f"SELECT * EXCLUDE (line_no), $sid, line_no FROM ({fmt.spans(P.cleaned(src), REQUEST_COLUMNS)})"
+        )
     cols = ", ".join(f"{fmt.columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     if fmt.valid_line and not fmt.extra_invalid and not fmt.late_invalid:
         base = (
@@ -666,6 +671,24 @@ def _load(
                 bar.update(path.stat().st_size)
             tail = scan.tail
             complete = content.size - tail
+        elif fmt.spans:  # the spans of a request may be on other lines: the whole file is read first
+            reader = _Lines(content, start, first)
+            con.execute("CREATE OR REPLACE TEMP TABLE _strangler_all (line_no BIGINT, line VARCHAR, flag VARCHAR)")
+            for table in reader:
+                con.register("_strangler_chunk", table)
+                try:
+                    con.execute("INSERT INTO _strangler_all SELECT line_no, line, flag FROM _strangler_chunk")
+                finally:
+                    con.unregister("_strangler_chunk")
+            src = "SELECT line_no, line, flag FROM _strangler_all"
+            params.update(lo=first, hi=max(first, reader.next_line - 1))
+            _run(con, _rows_sql(fmt, src), params)
+            _drop_bad(con, fmt, params)
+            _run(con, _rejects_sql(fmt, src), params)
+            con.execute("DROP TABLE _strangler_all")
+            complete = start + reader.complete_bytes
+            if bar is not None:
+                bar.update(path.stat().st_size)
         else:
             reader = _Lines(content, start, first)
             done = 0
@@ -696,22 +719,25 @@ def _load(
             complete = start + reader.complete_bytes
             if bar is not None and content.gz:
                 bar.update(path.stat().st_size)
+        # lines with requests: one per request, except where a line holds several (fmt.spans)
+        with_rows = "count(DISTINCT line_no)" if fmt.spans else "count(*)"
         counts = _fetch1(
             con.execute(
                 "SELECT (SELECT count(*) FROM requests WHERE source_id = $sid), "
                 "(SELECT count(*) FROM rejects WHERE source_id = $sid), "
                 "(SELECT max(line_no) FROM (SELECT line_no FROM requests WHERE source_id = $sid UNION ALL "
-                "SELECT line_no FROM rejects WHERE source_id = $sid))",
+                f"SELECT line_no FROM rejects WHERE source_id = $sid)), "
+                f"(SELECT {with_rows} FROM requests WHERE source_id = $sid)",
                 {"sid": sid},
             )
         )
-        rows_total, rejects_total, max_line = counts
+        rows_total, rejects_total, max_line, row_lines = counts
         con.execute(
             "UPDATE sources SET path = ?, lines = ?, rows = ?, rejects = ?, fingerprint = coalesce(?, fingerprint), "
             "bytes_read = ?, ingested_at = now() WHERE source_id = ?",
-            [str(path), rows_total + rejects_total, rows_total, rejects_total, fp, complete, sid],
+            [str(path), row_lines + rejects_total, rows_total, rejects_total, fp, complete, sid],
         )
-        if (max_line or 0) != rows_total + rejects_total:
+        if (max_line or 0) != row_lines + rejects_total:
             raise RuntimeError(
                 f"{path}: line accounting broke (max line {max_line}, {rows_total} rows + {rejects_total} rejects)"
             )
@@ -748,6 +774,7 @@ def _ingest_file(
         new, start, prev_lines, note, before = True, 0, 0, "new", (0, 0)
     else:
         sid, name, prev_lines, start, *before = known
+        chosen = None
         new, note = False, "grew"
         if not content.gz and size == start:
             last = _fetch1(
@@ -760,15 +787,15 @@ def _ingest_file(
                 return row
     fmt = fmts[name]
     # readers from fastest to most general; each gives way to the next when its counts do not add up
-    modes: list[str | bool] = ["columns", "lines"] if fmt.csv_columns else ["lines"]
+    modes: list[str | bool] = ["columns", "lines"] if fmt.csv_columns else [] if fmt.spans else ["lines"]
     modes = [*modes, False] if start == 0 and size > 0 else [False]
     for mode in modes:
         try:
-            _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar, chosen if new else None)
+            _load(con, path, content, fmt, sid, new, fp, start, prev_lines, tz, mode, bar, chosen)
             break
         except _Fallback:
             continue
-    after = _fetch1(con.execute("SELECT rows, rejects FROM sources WHERE source_id = ?", [sid]))
+    after = _fetch1(con.execute("SELECT rows, rejects, lines FROM sources WHERE source_id = ?", [sid]))
     secs = time.perf_counter() - t0
     con.execute("UPDATE sources SET seconds = coalesce(seconds, 0) + ? WHERE source_id = ?", [secs, sid])
     added_rows, added_rejects = after[0] - before[0], after[1] - before[1]
@@ -776,7 +803,7 @@ def _ingest_file(
         note = "unchanged"
     row.update(
         format=name,
-        lines=added_rows + added_rejects,
+        lines=after[2] - prev_lines,
         rows=added_rows,
         rejects=added_rejects,
         seconds=secs,
