@@ -132,10 +132,10 @@ def run_formats(args: argparse.Namespace) -> int:
     from strangler import formats, ingest
 
     if not args.guess:
-        rows = [(f.name, ", ".join(f.aliases), f.description) for f in formats.FORMATS.values()]
-        print(_table(["format", "aliases", "reads"], rows))
+        listed = [(f.name, ", ".join(f.aliases), f.description) for f in formats.FORMATS.values()]
+        print(_table(["format", "aliases", "reads"], listed))
         return 0
-    found, verdict = ingest.guess(args.guess, args.tz)
+    found, chosen, verdict = ingest.guess(args.guess, args.tz)
     show = ["method", "path", "status", "duration_ms", "ts"]
     rows = []
     for c in found:
@@ -146,8 +146,8 @@ def run_formats(args: argparse.Namespace) -> int:
             (c.name, f"{c.parsed}/{c.lines}", "yes" if c.fits else "", c.fields, f"{reason} {n}" if n else "", first)
         )
     print(_table(["format", "parsed", "fits", "fields", "most rejects", "first line read"], rows))
-    print(f"chosen: {verdict}" if verdict[:1] != "f" else verdict)
-    return 0 if verdict[:1] != "f" else 1
+    print(f"chosen: {chosen} ({verdict})" if chosen else verdict)
+    return 0 if chosen else 1
 
 
 # --- routes -------------------------------------------------------------------------------------------------

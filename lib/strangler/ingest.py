@@ -907,9 +907,9 @@ def ingest(
     return IngestResult(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), errors)
 
 
-def guess(path: str | Path, tz: str = "UTC") -> tuple[list[detect.Candidate], str]:
-    """What each built-in format makes of a file's sample (best first), and the verdict: the format detection
-    would choose and how, or why it refuses (`strangler formats --guess`)."""
+def guess(path: str | Path, tz: str = "UTC") -> tuple[list[detect.Candidate], str | None, str]:
+    """What each built-in format makes of a file's sample (best first), the format detection would choose (None
+    when it refuses) and how, or why it refuses (`strangler formats --guess`)."""
     p = Path(path)
     if not p.is_file():
         raise StranglerError(f"{path}: no such file")
@@ -920,9 +920,9 @@ def guess(path: str | Path, tz: str = "UTC") -> tuple[list[detect.Candidate], st
         con.close()
     try:
         name, how = detect.choose(found, F.FORMATS)
-        return found, f"{name} ({how})"
+        return found, name, how
     except detect.NoFormat as exc:
-        return found, str(exc)
+        return found, None, str(exc)
 
 
 # --- views for notebook 01 ----------------------------------------------------------------------------------------
