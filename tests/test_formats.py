@@ -628,3 +628,29 @@ def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
     ]
     assert [(n, r) for n, r, _ in rejects(con)] == [(3, "not_a_request"), (4, "bad_json")]
     assert con.execute("SELECT lines, rows, rejects, chosen FROM sources").fetchall() == [(4, 3, 2, "detected 2/4")]
+
+
+def test_classic_elb_without_a_backend_answer(con, tmp_path):
+    # timestamp elb client:port backend:port request_processing_time backend_processing_time
+    # response_processing_time elb_status_code backend_status_code received_bytes sent_bytes "request" "user_agent"
+    # ssl_cipher ssl_protocol   (-1 times and a '-' backend when no backend answered)
+    text = (
+        '2026-03-02T10:00:00.123456Z my-elb 192.0.2.7:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 '
+        '"GET http://www.example.com:80/trips/7?page=2 HTTP/1.1" "curl/8.1" - -\n'
+        '2026-03-02T10:00:01.000000Z my-elb 192.0.2.8:2818 - -1 -1 -1 504 - 0 0 '
+        '"POST https://www.example.com:443/trips HTTP/1.1" "okhttp/4.12" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2\n'
+    )
+    assert one(con, tmp_path, "elb.log", text) == ["elb", 2, 2, 0]
+    assert req(con, 1, 1) == base(
+        ts=dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC),
+        method="GET",
+        path="/trips/7",
+        query="page=2",
+        status=200,
+        bytes=29,
+        duration_ms=pytest.approx(1.178),
+        client="192.0.2.7",
+        user_agent="curl/8.1",
+    )
+    # no backend answered: the line gives no duration, so none is kept
+    assert (req(con, 1, 2)["status"], req(con, 1, 2)["path"], req(con, 1, 2)["duration_ms"]) == (504, "/trips", None)

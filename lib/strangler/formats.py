@@ -101,9 +101,8 @@ def unbackslash(expr: str) -> str:
     return f"CASE WHEN contains({expr}, '\\') THEN regexp_replace({expr}, '\\\\(.)', '\\1', 'g') ELSE {expr} END"
 
 
-def dash(expr: str) -> str:
-    """'-' (and '') mean missing in access logs."""
-    return _dash(expr)
+dash = _dash  # public name for the producers' modules
+_target_path, _target_query = target_path, target_query  # the names strangler.layouts (issue 11) imports
 
 
 def by_regex(
@@ -117,9 +116,6 @@ def by_regex(
     cols = {**(_REQUEST_COLUMNS if request else {}), **columns}
     match = f"regexp_full_match(line, '{pat}')"
     return Format(name, description, layers, match, cols, valid_line=match, **kw)
-
-
-REQUEST_COLUMNS = _REQUEST_COLUMNS
 
 
 # --- NCSA common / combined family (Apache, nginx, gunicorn) ------------------------------------------------

@@ -33,7 +33,7 @@ def elb() -> Format:
     # response_processing_time elb_status_code backend_status_code received_bytes sent_bytes "request" "user_agent"
     # ssl_cipher ssl_protocol
     pattern = (
-        rf"^{_ISO_Z} (\S+) (\S+):(\d+) (\S+) {_T} {_T} {_T} (\d{{3}}) (\d{{3}}|-) (\d+) (\d+) {Q} {Q} (\S+) (\S+)$"
+        rf"^{_ISO_Z} (\S+) (\S+):(\d+) (\S+) {_T} {_T} {_T} (\d{{3}}|-) (\d{{3}}|-) (\d+) (\d+) {Q} {Q} (\S+) (\S+)$"
     )
     names = ["time", "elb", "client", "port", "backend", "t1", "t2", "t3", "status", "bstatus", "recv", "sent"]
     names += ["request", "ua", "cipher", "tls"]
@@ -44,7 +44,7 @@ def elb() -> Format:
         names,
         {
             "ts": "try_cast(x.time AS TIMESTAMPTZ)",
-            "status": "x.status::SMALLINT",
+            "status": "try_cast(x.status AS SMALLINT)",
             "bytes": "x.sent::BIGINT",
             "duration_ms": _seconds_sum(["x.t1", "x.t2", "x.t3"]),
             "client": "x.client",
