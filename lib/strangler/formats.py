@@ -256,6 +256,11 @@ JSON_FIELDS: dict[str, list[str]] = {
 }
 
 
+# SQL: the line is a JSON object (a CASE: DuckDB would run json_type on invalid JSON under an AND, and fail)
+JSON_OBJECT = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+JSON_MAYBE = "starts_with(ltrim(line), '{')"  # what detection's pre-check asks of a JSON line
+
+
 def json_path(key: str) -> str:
     """'a.b' -> '$."a"."b"', 'a.b[0]' -> '$."a"."b"[0]' (keys are options or this project's own, never log content)."""
     if '"' in key or "\\" in key:
@@ -334,7 +339,7 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
         "db_ms": f"try_cast({first('db_ms')} AS DOUBLE)",
         "db_queries": f"try_cast(try_cast({first('db_queries')} AS DOUBLE) AS INTEGER)",
     }
-    is_obj = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+    is_obj = JSON_OBJECT
     return Format(
         name,
         description,
@@ -344,7 +349,7 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
         cols,
         ts_required=False,
         invalid_reason="not_a_request",
-        maybe="starts_with(ltrim(line), '{')",
+        maybe=JSON_MAYBE,
         extra_invalid=[("j IS NULL", "bad_json")],
         # a timestamp that is there must parse (ts is optional in these logs, so the row check cannot say it)
         late_invalid=[("f_ts IS NOT NULL AND f_ts_v IS NULL", "bad_timestamp")],

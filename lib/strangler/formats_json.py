@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from strangler.formats import Format, json_path, json_ts, target_path, target_query
+from strangler.formats import JSON_MAYBE, JSON_OBJECT, Format, json_path, json_ts, target_path, target_query
 
 _NUM = "regexp_full_match({v}, '-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?')"
 _INT = "regexp_full_match({v}, '\\d{{1,3}}')"
@@ -20,8 +20,7 @@ def _paths(paths: dict[str, str]) -> tuple[dict[str, str], Callable[[str], str]]
     """The prep layer that extracts `paths` (name -> dotted path) in one call, and `v(name)` for its SQL."""
     names = list(paths)
     jp = "[" + ", ".join("'" + json_path(p).replace("'", "''") + "'" for p in paths.values()) + "]"
-    obj = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
-    layer = {"j": f"CASE WHEN {obj} THEN json_extract_string(line, {jp}) END"}
+    layer = {"j": f"CASE WHEN {JSON_OBJECT} THEN json_extract_string(line, {jp}) END"}
     return layer, lambda name: f"nullif(j[{names.index(name) + 1}], '')"
 
 
@@ -49,7 +48,7 @@ def _producer(
         valid(v),
         columns(v),
         invalid_reason="not_a_request",
-        maybe="starts_with(ltrim(line), '{')",
+        maybe=JSON_MAYBE,
         extra_invalid=[("j IS NULL", "bad_json")],
         late_invalid=late,
         **kw,

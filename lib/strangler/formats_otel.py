@@ -12,9 +12,9 @@ source's `lines` are the lines with requests plus the rejects.
 
 from __future__ import annotations
 
-from strangler.formats import Format, target_path, target_query
+from strangler.formats import JSON_MAYBE, JSON_OBJECT, Format, target_path, target_query
 
-OBJ = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+OBJ = JSON_OBJECT
 SPANS = f"json_extract(CASE WHEN {OBJ} THEN line END, '$.resourceSpans[*].scopeSpans[*].spans[*]')"  # NULL: not JSON
 SERVER = "('2', 'SPAN_KIND_SERVER')"
 CLIENT = "('3', 'SPAN_KIND_CLIENT')"
@@ -117,7 +117,7 @@ def otel() -> Format:
         span_columns("sp", "a"),
         invalid_reason="not_a_request",
         extra_invalid=[(f"NOT {obj}", "bad_json")],
-        maybe="starts_with(ltrim(line), '{')",
+        maybe=JSON_MAYBE,
         spans=spans_sql,
         aliases=("opentelemetry", "otlp_json"),
     )
