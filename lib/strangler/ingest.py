@@ -1,8 +1,8 @@
 """Ingest access logs into DuckDB: every physical line becomes a request or a reject with its reason.
 
 Per file: expand (dirs, globs, rotated sets oldest first), recognise it by content (fingerprint of its first
-bytes), detect the format from its first lines, then parse it in SQL (`strangler.formats`) inside one
-transaction. Three readers, fastest first; each gives way to the next when its result does not add up:
+bytes), detect the format on a sample of its lines (`strangler.detect`), then parse it in SQL
+(`strangler.formats`, every field checked by `strangler.parse_sql`) inside one transaction. Three readers, fastest first; each gives way to the next when its result does not add up:
 
 * columns (common/combined family): DuckDB's CSV reader splits each line into its fields (delimiter ' ',
   quote '"'); checked by each piece's last request, which must sit on the piece's last line;
