@@ -795,15 +795,17 @@ def _ingest_file(
             break
         except _Fallback:
             continue
-    after = _fetch1(con.execute("SELECT rows, rejects, lines FROM sources WHERE source_id = ?", [sid]))
+    rows_now, rejects_now, lines_now = _fetch1(
+        con.execute("SELECT rows, rejects, lines FROM sources WHERE source_id = ?", [sid])
+    ) or (0, 0, 0)
     secs = time.perf_counter() - t0
     con.execute("UPDATE sources SET seconds = coalesce(seconds, 0) + ? WHERE source_id = ?", [secs, sid])
-    added_rows, added_rejects = after[0] - before[0], after[1] - before[1]
+    added_rows, added_rejects = rows_now - before[0], rejects_now - before[1]
     if not new and added_rows == 0 and added_rejects == 0:
         note = "unchanged"
     row.update(
         format=name,
-        lines=after[2] - prev_lines,
+        lines=lines_now - prev_lines,
         rows=added_rows,
         rejects=added_rejects,
         seconds=secs,
