@@ -654,3 +654,17 @@ def test_classic_elb_without_a_backend_answer(con, tmp_path):
     )
     # no backend answered: the line gives no duration, so none is kept
     assert (req(con, 1, 2)["status"], req(con, 1, 2)["path"], req(con, 1, 2)["duration_ms"]) == (504, "/trips", None)
+
+
+def test_sample_is_the_first_lines_and_a_stretch_from_the_middle(tmp_path):
+    lines = [f"line {i}" for i in range(5000)]
+    log = write(tmp_path / "a.log", "\n".join(lines) + "\n")
+    assert ingest.sample(ingest._Content(log)) == lines[:1000] + lines[2500:3500]
+    # a file larger than what is read at its start: the middle stretch is read from its middle byte
+    got = ingest.sample(ingest._Content(log), lines=10, cap=1000)
+    middle = len(log.read_bytes()) // 2
+    after = log.read_bytes()[middle:].split(b"\n", 1)[1].decode().splitlines()
+    assert got == lines[:10] + after[:10]
+    assert ingest.sample(ingest._Content(write(tmp_path / "b.log", "only line, unterminated"))) == [
+        "only line, unterminated"
+    ]

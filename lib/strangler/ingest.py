@@ -420,25 +420,30 @@ class _Feed:
 
 
 def sample(content: _Content, lines: int = detect.SAMPLE_LINES, cap: int = 8 << 20) -> list[str]:
-    """Detection's sample: the first `lines` complete lines, and as many from the middle of a plain file (each
-    part read from at most `cap` bytes; a gzip stream is sampled from its start only)."""
+    """Detection's sample: the first `lines` complete lines and `lines` more from the middle of the file (read
+    from the first `cap` bytes when the file fits in them, else from the middle byte of a plain file; a gzip
+    stream is sampled from its first `cap` bytes only)."""
 
     def complete(raw: bytes) -> list[str]:
-        return raw[: raw.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()[:lines]
+        return raw[: raw.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
 
     buf = bytearray()
     for block in content.blocks():
         buf += block
-        if buf.count(b"\n") >= lines or len(buf) >= cap:
+        if len(buf) >= cap:
             break
-    got = complete(bytes(buf[:cap])) if buf.rfind(b"\n") >= 0 else [bytes(buf[:cap]).decode("utf-8", "replace")]
-    size = content.path.stat().st_size
-    if not content.gz and size > 2 * len(buf) > 0:
-        with open(content.path, "rb") as f:
-            f.seek(size // 2)
-            f.readline()  # to the next line start
-            got += complete(f.read(cap))
-    return got
+    head = bytes(buf[:cap])
+    if b"\n" not in head:
+        return [head.decode("utf-8", "replace")] if head else []
+    got = complete(head)
+    whole = len(buf) < cap  # the file ended inside the buffer
+    if whole or content.gz:
+        mid = max(lines, len(got) // 2)
+        return got[:lines] + got[mid : mid + lines]
+    with open(content.path, "rb") as f:
+        f.seek(content.path.stat().st_size // 2)
+        f.readline()  # to the next line start
+        return got[:lines] + complete(f.read(cap))[:lines]
 
 
 # --- one file ---------------------------------------------------------------------------------------------------

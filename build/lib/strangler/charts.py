@@ -336,7 +336,8 @@ class Table:
         more = len(self.df) - self.max_rows
         note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
         cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
-        return cap + body + note
+        # a table wider than the page scrolls inside its own box instead of losing its last columns
+        return f'{cap}<div class="strangler-table-box" style="overflow-x: auto; max-width: 100%">{body}</div>{note}'
 
     def __repr__(self) -> str:
         return self.df.head(self.max_rows).to_string(index=False)
