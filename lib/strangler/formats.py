@@ -1,8 +1,10 @@
-"""Access-log formats: how to recognise each one from a file's first lines, and the SQL that parses it.
+"""Access-log formats: the `Format` every reader shares, the NCSA / uvicorn / JSON / W3C families, and the
+registry (FORMATS, ALIASES) that adds the producers of `formats_text`, `formats_json` and `formats_otel`.
 
 Every format is a set of DuckDB SQL expressions over one column `line` (one physical line, CR stripped).
 `prep` computes helpers once per line, `valid` says whether the line has the format's layout, and `columns`
-gives each `requests` column. Python never touches a line beyond the few sample lines used for detection.
+gives each `requests` column; `strangler.parse_sql` adds the field checks every format gets, and
+`strangler.detect` picks a format by running them on a sample. Python never loops over lines.
 """
 
 from __future__ import annotations
