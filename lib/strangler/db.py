@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sources (
     source_id   INTEGER PRIMARY KEY,
     path        VARCHAR NOT NULL,    -- as given on the command line, resolved to an absolute path
     format      VARCHAR NOT NULL,    -- format name, see strangler.formats.FORMATS
+    chosen      VARCHAR,             -- how: 'declared' (--format), 'detected 998/1000' (sample lines parsed), 'empty file'
     lines       BIGINT  NOT NULL,    -- every physical line read from the file
     rows        BIGINT  NOT NULL,    -- lines that became requests
     rejects     BIGINT  NOT NULL,    -- lines that became rejects; rows + rejects = lines
@@ -189,6 +190,10 @@ CREATE TABLE IF NOT EXISTS rollup_state (
 ROLLUP_TABLES = ("rollups", "rollup_latency", "rollup_peaks")
 ROLLUP_SIDE_TABLES = ("routes", "routes_unresolved")
 
+UPGRADE = """
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS chosen VARCHAR;  -- a file made before sources.chosen existed
+"""
+
 
 def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (or create) the DuckDB file and make sure the input tables exist."""
@@ -199,4 +204,5 @@ def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
     con.execute(ROLLUP_SCHEMA)
+    con.execute(UPGRADE)
     return con
