@@ -103,11 +103,17 @@ CREATE TABLE IF NOT EXISTS route_versions (
 );
 
 CREATE TABLE IF NOT EXISTS routes_unresolved (
-    file   VARCHAR,
-    line   INTEGER,
-    reason VARCHAR,
-    code   VARCHAR
+    file    VARCHAR,     -- where the definition or the expression that could not be resolved is
+    line    INTEGER,
+    reason  VARCHAR,
+    code    VARCHAR,     -- that line of source
+    method  VARCHAR,     -- for a route whose path is partly known: its method,
+    rule    VARCHAR,     -- its rule with each unknown part written {?},
+    unknown VARCHAR      -- and the expression whose value is not known
 );
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS method VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS unknown VARCHAR;
 
 CREATE TABLE IF NOT EXISTS batches (
     batch      VARCHAR NOT NULL,
