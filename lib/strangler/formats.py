@@ -35,6 +35,11 @@ class Format:
     csv_columns: dict[str, str] | None = None  # fastest path: columns over DuckDB's CSV split on ' ' and '"' (c1..)
     csv_valid: str | None = None  # SQL over c1.. that holds exactly for well-formed lines
     extra_invalid: list[tuple[str, str]] = field(default_factory=list)  # (SQL condition, reason) checked first
+    # declared layouts (strangler.layouts): the KIND:LAYOUT it was compiled from (kept in sources.layout) ...
+    layout: str | None = None
+    csv_read: str | None = None  # ... read_csv options of its columns path (None: ingest's, split on ' ')
+    csv_prep: list[dict[str, str]] | None = None  # ... helper layers over c1.. (None: the request line in c6)
+    csv_partial: bool = False  # ... lines its columns path leaves out go through `columns` before becoming rejects
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------
