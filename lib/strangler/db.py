@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS sources (
     fingerprint VARCHAR,             -- hash of the file's first bytes: recognises a rotated file by content
     bytes_read  BIGINT,              -- offset of the end of the last complete line read: growth is read from here
     seconds     DOUBLE,
-    ingested_at TIMESTAMPTZ
+    ingested_at TIMESTAMPTZ,
+    layout      VARCHAR              -- a declared layout (KIND:LAYOUT, see strangler.layouts); NULL for a built-in format
 );
 
 CREATE TABLE IF NOT EXISTS requests (
@@ -99,4 +100,5 @@ def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
+    con.execute("ALTER TABLE sources ADD COLUMN IF NOT EXISTS layout VARCHAR")  # files made before it existed
     return con
