@@ -18,6 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -720,3 +721,173 @@ def stored(con: duckdb.DuckDBPyConnection, source_id: int) -> F.Format:
     if not row or not row[0][1]:
         raise StranglerError(f"source {source_id} was read as {row[0][0] if row else '?'}, which is not a format")
     return declared(row[0][1])
+
+
+# --- config files ---------------------------------------------------------------------------------------------
+
+NGINX_COMBINED = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
+)
+APACHE_STOCK = {  # what the stock httpd.conf defines
+    "common": '%h %l %u %t "%r" %>s %b',
+    "combined": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
+}
+_NGINX_TOKEN = re.compile(
+    r"""\s+|#[^\n]*|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([;{}])|((?:[^\s;{}'"\\]|\\.)+)""", re.S
+)
+
+
+@dataclass
+class _Directive:
+    name: str
+    args: list[str]
+    where: str  # file:line
+
+
+def _nginx_directives(path: Path, seen: set[Path]) -> list[_Directive]:
+    """The directives of an nginx config (block structure flattened), `include` of existing files followed."""
+    if path in seen:
+        return []
+    seen.add(path)
+    text = path.read_text(errors="replace")
+    out: list[_Directive] = []
+    words: list[str] = []
+    line = 1
+    start = 1
+    pos = 0
+    while pos < len(text):
+        m = _NGINX_TOKEN.match(text, pos)
+        if m is None:
+            raise StranglerError(f"{path}:{line}: cannot read this nginx config (unbalanced quote?)")
+        if not words:
+            start = line
+        line += m[0].count("\n")
+        pos = m.end()
+        if m[1] is None and m[2] is None and m[3] is None and m[4] is None:
+            continue  # space or comment
+        if m[3]:
+            if m[3] == ";" and words:
+                out.append(_Directive(words[0], words[1:], f"{path}:{start}"))
+                if words[0] == "include":
+                    for inc in words[1:]:
+                        target = path.parent / inc if not Path(inc).is_absolute() else Path(inc)
+                        for f in sorted(target.parent.glob(target.name)) if target.parent.is_dir() else []:
+                            out += _nginx_directives(f.resolve(), seen)
+            words = []
+            continue
+        quoted = m[1] if m[1] is not None else m[2]
+        words.append(_conf_unescape(quoted) if quoted is not None else m[4])
+    return out
+
+
+def _apache_directives(path: Path, seen: set[Path]) -> list[_Directive]:
+    """The directives of an Apache config (continuation lines joined), Include of existing files followed."""
+    if path in seen:
+        return []
+    seen.add(path)
+    out: list[_Directive] = []
+    lines = path.read_text(errors="replace").splitlines()
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        text = lines[i]
+        while text.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text = text[:-1] + lines[i]
+        i += 1
+        text = text.strip()
+        if not text or text.startswith("#") or text.startswith("<"):
+            continue
+        words = [a if b is None else _conf_unescape(b) for a, b in _apache_words(text, f"{path}:{start}")]
+        out.append(_Directive(words[0], words[1:], f"{path}:{start}"))
+        if words[0].lower() in ("include", "includeoptional"):
+            for inc in words[1:]:
+                target = path.parent / inc if not Path(inc).is_absolute() else Path(inc)
+                for f in sorted(target.parent.glob(target.name)) if target.parent.is_dir() else []:
+                    out += _apache_directives(f.resolve(), seen)
+    return out
+
+
+def _apache_words(text: str, where: str) -> list[tuple[str, str | None]]:
+    """An Apache directive's words: (bare word, None) or ('', the text inside double quotes)."""
+    words: list[tuple[str, str | None]] = []
+    for m in re.finditer(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))', text):
+        if m[1] is None and m[2] is None:
+            continue
+        if m[2] is not None and m[2].startswith('"'):
+            raise StranglerError(f"{where}: unbalanced quote")
+        words.append((m[2] or "", m[1]))
+    return words
+
+
+def from_config(arg: str) -> F.Format:
+    """The Format of `--format-file CONF[:NAME]`: the `log_format` (nginx) or `LogFormat` (Apache) named NAME in
+    CONF, or without NAME the one its `access_log` / `CustomLog` line writes with."""
+    conf, name = Path(arg), None
+    if not conf.exists() and ":" in arg:
+        head, _, tail = arg.rpartition(":")
+        conf, name = Path(head), tail
+    if not conf.is_file():
+        raise StranglerError(f"{conf}: no such config file")
+    nginx = _nginx_directives(conf.resolve(), set())
+    if any(d.name in ("log_format", "access_log") for d in nginx):
+        return _from_nginx(conf, nginx, name)
+    apache = _apache_directives(conf.resolve(), set())
+    if any(d.name.lower() in ("logformat", "customlog") for d in apache):
+        return _from_apache(conf, apache, name)
+    raise StranglerError(f"{conf}: no log_format / access_log (nginx) or LogFormat / CustomLog (Apache) in it")
+
+
+def _pick(conf: Path, formats: dict[str, str], used: list[tuple[str, str]], name: str | None, what: str) -> str:
+    """The name of the format to use: `name`, or the one the log lines use."""
+    if name is None:
+        names = sorted({n for n, _ in used})
+        if not names:
+            raise StranglerError(
+                f"{conf}: no {what} line says which format it writes; name one: {conf}:NAME "
+                f"(defined: {', '.join(sorted(formats)) or 'none'})"
+            )
+        if len(names) > 1:
+            lines = "; ".join(f"{where} uses {n}" for n, where in used)
+            raise StranglerError(f"{conf}: several {what} lines use different formats ({lines}); name one: {conf}:NAME")
+        name = names[0]
+    if name not in formats:
+        raise StranglerError(f"{conf}: no format named {name!r} (defined: {', '.join(sorted(formats)) or 'none'})")
+    return name
+
+
+def _from_nginx(conf: Path, directives: list[_Directive], name: str | None) -> F.Format:
+    formats: dict[str, str] = {"combined": NGINX_COMBINED}
+    escapes: dict[str, str | None] = {"combined": None}
+    used: list[tuple[str, str]] = []
+    for d in directives:
+        if d.name == "log_format":
+            if len(d.args) < 2:
+                raise StranglerError(f"{d.where}: log_format needs a name and a layout")
+            fname, rest = d.args[0], d.args[1:]
+            esc = None
+            if rest[0].startswith("escape="):
+                esc, rest = rest[0].removeprefix("escape="), rest[1:]
+            formats[fname], escapes[fname] = "".join(rest), esc
+        elif d.name == "access_log" and d.args and d.args[0] != "off":
+            fmt = d.args[1] if len(d.args) > 1 and "=" not in d.args[1] else "combined"
+            used.append((fmt, d.where))
+    chosen = _pick(conf, formats, used, name, "access_log")
+    return compile("nginx", formats[chosen], escapes[chosen])
+
+
+def _from_apache(conf: Path, directives: list[_Directive], name: str | None) -> F.Format:
+    formats = dict(APACHE_STOCK)
+    used: list[tuple[str, str]] = []
+    for d in directives:
+        low = d.name.lower()
+        if low == "logformat" and len(d.args) >= 2:
+            formats[d.args[1]] = d.args[0]
+        elif low == "customlog" and len(d.args) >= 2:
+            fmt = d.args[1]
+            if "%" in fmt:  # a layout written on the CustomLog line itself
+                formats[f"{d.where}"] = fmt
+                fmt = d.where
+            used.append((fmt, d.where))
+    chosen = _pick(conf, formats, used, name, "CustomLog")
+    return compile("apache", formats[chosen])
