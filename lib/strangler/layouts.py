@@ -483,18 +483,24 @@ def _value_regex(tokens: list[Token], i: int, escape: str, quoted: bool) -> str:
     return free
 
 
-def _regex(tokens: list[Token], escape: str) -> tuple[str, list[int]]:
-    """The layout as one anchored regex with one group per variable (in order), and the token index of each."""
+def _literal(text: str) -> str:
+    return re.escape(text).replace("\\ ", " ")
+
+
+def _regex(tokens: list[Token], escape: str) -> tuple[str, list[int], list[str]]:
+    """The layout as one anchored regex with one group per variable (in order), the token index of each, and
+    each variable's own regex."""
     quoted = _quote_state(tokens)
-    parts, groups = [], []
+    parts, groups, values = [], [], []
     for i, t in enumerate(tokens):
         if isinstance(t, str):
-            parts.append(re.escape(t).replace("\\ ", " "))
+            parts.append(_literal(t))
             continue
         rx = _value_regex(tokens, i, escape, quoted[i])
         groups.append(i)
+        values.append(rx)
         parts.append(rx if t.kind == "query_q" else f"({rx})")
-    return "^" + "".join(parts) + "$", groups
+    return "^" + "".join(parts) + "$", groups, values
 
 
 def _check_tokens(tokens: list[Token]) -> None:
@@ -667,22 +673,131 @@ def compile(kind: str, layout: str, escape: str | None = None) -> F.Format:
     if not any(isinstance(t, Var) for t in tokens):
         raise StranglerError(f"the {kind} layout has no variables")
     _check_tokens(tokens)
-    rx, groups = _regex(tokens, style)
+    rx, groups, values = _regex(tokens, style)
     names = ["m_"] + [f"v{k}" for k in range(len(groups))]
     extract = f"regexp_extract(line, '{_sql_str('^(' + rx[1:-1] + ')$')}', {names!r})"
     layers, cols = _columns(tokens, groups, lambda k: f"x.v{k}", style)
     canonical = spec(kind, layout, escape)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
-    ts_required = "ts" in cols
+    csv = _csv(tokens, groups, values, style)
     return F.Format(
         f"{kind}:{digest}",
         f"declared {kind} layout: {layout}",
         [{"x": extract}, *layers],
         "x.m_ <> ''",
         cols,
-        ts_required=ts_required,
+        ts_required="ts" in cols,
         layout=canonical,
+        csv_read=csv[0] if csv else None,
+        csv_valid=csv[1] if csv else None,
+        csv_prep=csv[2] if csv else None,
+        csv_columns=csv[3] if csv else None,
+        csv_partial=True,
     )
+
+
+# --- the CSV reader's path ------------------------------------------------------------------------------------
+
+_DELIMITERS = " \t,|;"
+
+
+def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str):
+    """(read_csv options, validity, helper layers, columns) when DuckDB's CSV reader can split the layout's lines
+    into its cells exactly (see the module docstring), else None.
+
+    Each CSV column is a list of pieces: literal characters and (variable number, part) — a variable whose value
+    holds the separator a fixed number of times ($time_local holds one space) spans several columns."""
+    if escape not in ("default", "apache"):  # unescaped quotes inside values would make the split a guess
+        return None
+    quoted = _quote_state(tokens)
+    counts = {d: sum(t.count(d) for t, q in zip(tokens, quoted) if isinstance(t, str) and not q) for d in _DELIMITERS}
+    delim = max(_DELIMITERS, key=lambda d: counts[d])
+    if not counts[delim]:
+        return None
+    var_no = {i: k for k, i in enumerate(groups)}
+    items: list[str | tuple[int, int]] = []  # characters, and (variable, part) with the separator between parts
+    spanned: set[int] = set()
+    for i, t in enumerate(tokens):
+        if isinstance(t, str):
+            items += list(t)
+            continue
+        k = var_no[i]
+        if not quoted[i]:
+            if t.kind == "ts_local" and delim == " ":  # '10/Oct/2000:13:55:36 -0700': two cells
+                items += [(k, 0), delim, (k, 1)]
+                spanned.add(k)
+                continue
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if _KINDS[t.kind].shape is None and t.kind != "request":
+                if not (isinstance(nxt, str) and nxt.startswith(delim)):
+                    return None  # free text that does not end at a separator
+            elif (("\\" + delim) if delim == "|" else delim) in values[k]:
+                return None  # a value that may hold the separator (a list of times, an unquoted request line)
+        items.append((k, 0))
+    cols: list[list[str | tuple[int, int]]] = []
+    j = 0
+    while j <= len(items):
+        cell: list[str | tuple[int, int]] = []
+        if j < len(items) and items[j] == '"':
+            j += 1
+            while j < len(items) and items[j] != '"':
+                cell.append(items[j])
+                j += 1
+            if j >= len(items) or (j + 1 < len(items) and items[j + 1] != delim):
+                return None  # a quote that does not close at the end of its cell
+            j += 1
+        else:
+            while j < len(items) and items[j] != delim:
+                if items[j] == '"':
+                    return None
+                cell.append(items[j])
+                j += 1
+        cols.append(cell)
+        j += 1  # the separator
+    if any(sum(isinstance(p, tuple) for p in c) > 1 for c in cols):
+        return None  # two variables in one cell: the regex reads those
+    from strangler.ingest import MAX_LINE
+
+    n = len(cols)
+    names = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(1, n + 2)) + "}"
+    options = (
+        f"columns = {names}, delim = '{delim}', quote = '\"', escape = '', header = false, auto_detect = false, "
+        f"null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}"
+    )
+    checks = [f"c{n + 1} IS NULL"]
+    parts: dict[int, list[str]] = {}
+    for j, cell in enumerate(cols, 1):
+        c = f"c{j}"
+        checks.append(f"{c} IS NOT NULL")
+        pre = "".join(str(p) for p in cell[: next((x for x, p in enumerate(cell) if isinstance(p, tuple)), len(cell))])
+        var = next((p for p in cell if isinstance(p, tuple)), None)
+        if var is None:
+            checks.append(f"{c} = '{_sql_str(pre)}'")
+            continue
+        post = "".join(str(p) for p in cell[cell.index(var) + 1 :])
+        k, part = var
+        v = tokens[groups[k]]
+        assert isinstance(v, Var)
+        rx = values[k].split(delim)[part] if k in spanned else values[k]
+        inner = f"substr({c}, {len(pre) + 1}, strlen({c}) - {len(pre) + len(post)})" if pre or post else c
+        parts.setdefault(k, []).append(inner)
+        if _KINDS[v.kind].shape is None and v.kind != "query_q" and not post:
+            # free text ending its cell: no quote, and for Apache no backslash (a line with an escape goes through
+            # the regex); nginx's \xHH checked by the value's regex
+            no_quote = f"NOT contains({inner}, '\"')"
+            if escape == "apache":
+                checks.append(f"{no_quote} AND NOT contains({inner}, '\\')")
+            else:
+                checks.append(
+                    f"{no_quote} AND (NOT contains({inner}, '\\') OR regexp_full_match({inner}, '{_sql_str(rx)}'))"
+                )
+            if pre:
+                checks.append(f"starts_with({c}, '{_sql_str(pre)}')")
+        else:
+            checks.append(f"regexp_full_match({c}, '{_sql_str(_literal(pre) + '(?:' + rx + ')' + _literal(post))}')")
+    values_sql = {f"v{k}": f" || '{delim}' || ".join(ps) for k, ps in parts.items()}
+    layers, columns = _columns(tokens, groups, lambda k: f"v{k}", escape)
+    return options, " AND ".join(checks), [values_sql, *layers], columns
 
 
 def is_declared(fmt: str) -> bool:
