@@ -594,16 +594,16 @@ def _columns(tokens: list[Token], groups: list[int], val: Callable[[int], str], 
 
 def _ts(tokens, groups, chosen: tuple[Var, str], parts: list[int], val: Callable[[int], str]) -> str:
     v, x = chosen
-    utc = "timezone('UTC', make_timestamp({}))"
+    utc = "try(timezone('UTC', make_timestamp({})))"  # try: a number too large for a time is no time, not an error
     if v.kind == "ts_local":
         return f"try_strptime({x}, '%d/%b/%Y:%H:%M:%S %z')"
     if v.kind == "ts_iso":
         return f"try_strptime({x}, '%Y-%m-%dT%H:%M:%S%z')"
     if v.kind == "ts_msec":
-        return utc.format(f"try_cast(try_cast({x} AS DECIMAL(18, 6)) * 1000000 AS BIGINT)")
+        return utc.format(f"CAST(CAST({x} AS DECIMAL(38, 6)) * 1000000 AS BIGINT)")
     if v.kind in ("ts_sec", "ts_ms", "ts_us"):
         factor = {"ts_sec": 1000000, "ts_ms": 1000, "ts_us": 1}[v.kind]
-        return utc.format(f"try_cast({x} AS BIGINT) * {factor}")
+        return utc.format(f"CAST({x} AS BIGINT) * {factor}")
     # the pieces of Apache %{...}t, joined with '|' into one strptime
     fmts = []
     for k in parts:
@@ -729,8 +729,9 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 continue
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             if _KINDS[t.kind].shape is None and t.kind != "request":
-                if not (isinstance(nxt, str) and nxt.startswith(delim)):
-                    return None  # free text that does not end at a separator
+                if not (isinstance(nxt, str) and (nxt == "" or nxt.startswith(delim))):
+                    return None  # free text that does not end at a separator (at the end: a separator in it
+                    # makes one cell too many, and the regex reads that line)
             elif (("\\" + delim) if delim == "|" else delim) in values[k]:
                 return None  # a value that may hold the separator (a list of times, an unquoted request line)
         items.append((k, 0))

@@ -1,0 +1,453 @@
+"""Declared layouts (nginx log_format, Apache LogFormat, gunicorn access_log_format, config files): every column of
+every row and every reject checked line by line, through both readers (DuckDB's CSV reader and the one regex)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from strangler import cli, db, ingest, layouts
+from strangler.errors import StranglerError
+
+UTC = dt.UTC
+COLS = ingest.REQUEST_COLUMNS
+
+
+def row(line_no: int, **values) -> tuple:
+    """An expected request: its line number, then every column (NULL unless given)."""
+    unknown = set(values) - set(COLS)
+    assert not unknown, unknown
+    return (line_no, *(values.get(c) for c in COLS))
+
+
+def ts(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def regex_only(fmt):
+    """The same format without its CSV reader path: every line goes through the one regex."""
+    return dataclasses.replace(fmt, csv_read=None, csv_valid=None, csv_prep=None, csv_columns=None)
+
+
+@pytest.fixture
+def modes(monkeypatch) -> list:
+    """The reader each file was finally read with ('columns', 'lines' or False for the robust one)."""
+    done: list = []
+    load = ingest._load
+
+    def spy(*args):
+        load(*args)
+        done.append(args[10])
+
+    monkeypatch.setattr(ingest, "_load", spy)
+    return done
+
+
+def read(tmp_path: Path, fmt, text: str, tz: str | None = None) -> tuple[list[tuple], list[tuple]]:
+    """Ingest `text` with `fmt` into a fresh DuckDB file: (every request row, every reject as (line, reason))."""
+    log = tmp_path / "access.log"
+    log.write_bytes(text.encode())
+    path = tmp_path / f"t{len(list(tmp_path.glob('*.duckdb')))}.duckdb"
+    con = db.connect(path)
+    try:
+        result = ingest.ingest(con, [str(log)], fmt=fmt, tz=tz)
+        assert result.ok, result.errors
+        rows = con.execute(f"SELECT line_no, {', '.join(COLS)} FROM requests ORDER BY line_no").fetchall()
+        rej = con.execute("SELECT line_no, reason FROM rejects ORDER BY line_no").fetchall()
+        return rows, rej
+    finally:
+        con.close()
+
+
+def check_both(tmp_path, modes, fmt, text, expected_rows, expected_rejects, tz=None, csv=True) -> None:
+    """Both readers give exactly the expected table; the CSV reader really ran when `csv`."""
+    assert (fmt.csv_columns is not None) == csv
+    for f in (fmt, regex_only(fmt)) if csv else (fmt,):
+        modes.clear()
+        rows, rej = read(tmp_path, f, text, tz)
+        assert rows == expected_rows
+        assert rej == expected_rejects
+        assert modes == (["columns"] if f.csv_columns else ["lines"])
+
+
+# --- nginx ----------------------------------------------------------------------------------------------------
+
+NGINX_PIPE = (
+    'nginx:$remote_addr|$time_iso8601|"$request"|$status|$body_bytes_sent|$request_time|$upstream_response_time|'
+    '"$http_user_agent"|$request_id'
+)
+NGINX_PIPE_LINES = [
+    '10.0.0.1|2024-03-01T10:00:00+01:00|"GET /trips/42?page=2 HTTP/1.1"|200|512|0.012|0.010|"curl/8.1"|'
+    "0123456789abcdef0123456789abcdef",
+    '10.0.0.2|2024-03-01T10:00:01+01:00|"POST /trips HTTP/1.1"|201|0|0.250|0.100, 0.140 : 0.005|'
+    '"Mozilla/5.0 \\x22quoted\\x22 caf\\xC3\\xA9"|-',
+    '10.0.0.9 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"',  # another layout
+    '10.0.0.3|2024-03-01T10:00:02+01:00|"GET /a HTTP/1.1"|99|0|0.001|-|"x"|-',  # status 99
+    '10.0.0.4|2024-02-30T10:00:02+01:00|"GET /b HTTP/1.1"|404|0|0.001|-|"x"|-',  # 30 February
+    '10.0.0.5|2024-03-01T10:00:03+01:00|"GET /x\\x22y HTTP/1.1"|200|10|0.000|-|"-"|-',
+    '10.0.0.6|2024-03-01T10:00:04+01:00|"GET /c HTTP/1.1"|200|1|1.5|0.5|"a|b"|-',
+    '10.0.0.7|2024-03-01T10:00:05+01:00|"GET /d HTTP/1.1"|200|7|0.003|2.0|"ok"|1.5',  # request_id not 32 hex
+    '10.0.0.8|2024-03-01T10:00:06+01:00|"GET /e HTTP/1.1"|500|7|0.003|0.002|"ok"|-',
+]
+
+
+def test_nginx_pipes_default_escape(tmp_path, modes):
+    fmt = layouts.declared(NGINX_PIPE)
+    assert fmt.name.startswith("nginx:") and fmt.layout == NGINX_PIPE
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 9, 0, 0), method="GET", path="/trips/42", query="page=2", status=200, bytes=512,
+            duration_ms=12.0, client="10.0.0.1", user_agent="curl/8.1",
+            request_id="0123456789abcdef0123456789abcdef"),
+        row(2, ts=ts(2024, 3, 1, 9, 0, 1), method="POST", path="/trips", status=201, bytes=0, duration_ms=250.0,
+            client="10.0.0.2", user_agent='Mozilla/5.0 "quoted" café'),
+        row(6, ts=ts(2024, 3, 1, 9, 0, 3), method="GET", path='/x"y', status=200, bytes=10, duration_ms=0.0,
+            client="10.0.0.5"),
+        row(7, ts=ts(2024, 3, 1, 9, 0, 4), method="GET", path="/c", status=200, bytes=1, duration_ms=1500.0,
+            client="10.0.0.6", user_agent="a|b"),
+        row(9, ts=ts(2024, 3, 1, 9, 0, 6), method="GET", path="/e", status=500, bytes=7, duration_ms=3.0,
+            client="10.0.0.8", user_agent="ok"),
+    ]  # fmt: skip
+    rejects = [(3, "malformed"), (4, "malformed"), (5, "bad_timestamp"), (8, "malformed")]
+    check_both(tmp_path, modes, fmt, "\n".join(NGINX_PIPE_LINES) + "\n", rows, rejects)
+
+
+def test_nginx_tabs_upstream_times_summed(tmp_path, modes):
+    fmt = layouts.declared(
+        "nginx:$remote_addr\\t[$time_local]\\t$request_method\\t$request_uri\\t$status\\t$upstream_response_time"
+    )
+    text = (
+        "192.168.1.1\t[01/Mar/2024:10:00:00 +0000]\tGET\t/trips/7?x=1\t200\t0.500, 0.250 : 0.125\n"
+        "192.168.1.1\t[01/Mar/2024:10:00:01 +0000]\tPOST\t/trips\t502\t-\n"
+        '192.168.1.1 - - [01/Mar/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 5\n'
+        "192.168.1.2\t[01/Mar/2024:10:00:02 +0000]\tGET\t/a b\t200\t0.100, -\n"
+        "192.168.1.3\t[01/Mar/2024:10:00:03 +0000]\tGET\t/z\t404\t0.25\n"
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/trips/7", query="x=1", status=200, duration_ms=875.0,
+            client="192.168.1.1"),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 1), method="POST", path="/trips", status=502, client="192.168.1.1"),
+        row(4, ts=ts(2024, 3, 1, 10, 0, 2), method="GET", path="/a b", status=200, client="192.168.1.2"),
+        row(5, ts=ts(2024, 3, 1, 10, 0, 3), method="GET", path="/z", status=404, duration_ms=250.0,
+            client="192.168.1.3"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed")])
+
+
+def test_nginx_uri_is_args_args_and_msec(tmp_path, modes):
+    # nginx writes '-' for $args when there are none: '/a-' is /a without arguments, '/b--' is /b- without
+    fmt = layouts.declared("nginx:$msec $remote_addr $request_method $uri$is_args$args $status")
+    text = (
+        "1709287200.123 10.0.0.1 GET /a- 200\n"
+        "1709287200.500 10.0.0.1 GET /b-- 200\n"
+        "1709287201.000 10.0.0.1 GET /c?x=1&y=- 200\n"
+        "1709287201.000 10.0.0.1 GET /d 200\n"
+        "17092872 10.0.0.1 GET /e 200\n"
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0, 123000), method="GET", path="/a", status=200, client="10.0.0.1"),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 0, 500000), method="GET", path="/b-", status=200, client="10.0.0.1"),
+        row(3, ts=ts(2024, 3, 1, 10, 0, 1), method="GET", path="/c", query="x=1&y=-", status=200, client="10.0.0.1"),
+        row(4, ts=ts(2024, 3, 1, 10, 0, 1), method="GET", path="/d", status=200, client="10.0.0.1"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(5, "malformed")], csv=False)
+
+
+def test_nginx_escape_json(tmp_path, modes):
+    fmt = layouts.declared(
+        'nginx,escape=json:{"time":"$time_iso8601","remote_addr":"$remote_addr","request":"$request",'
+        '"status":$status,"bytes":$body_bytes_sent,"request_time":$request_time,"ua":"$http_user_agent",'
+        '"xff":"$http_x_forwarded_for"}'
+    )
+    assert fmt.layout.startswith("nginx,escape=json:{")
+    text = (
+        '{"time":"2024-03-01T10:00:00+00:00","remote_addr":"10.1.1.1","request":"GET /x?y=1 HTTP/1.1",'
+        '"status":200,"bytes":5,"request_time":0.004,"ua":"Mozilla \\"X\\" \\u00e9\\\\","xff":""}\n'
+        '{"time":"2024-03-01T10:00:01+00:00","remote_addr":"10.1.1.2","request":"DELETE /t/1 HTTP/1.1",'
+        '"status":404,"bytes":0,"request_time":0.250,"ua":"","xff":"1.2.3.4, 10.0.0.1"}\n'
+        '{"time":"2024-03-01T10:00:02+00:00","remote_addr":"10.1.1.3","request":"GET / HTTP/1.1",'
+        '"status":200,"bytes":0,"request_time":0.001,"ua":"a\\x22b","xff":""}\n'
+        '10.0.0.9 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"\n'
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/x", query="y=1", status=200, bytes=5,
+            duration_ms=4.0, client="10.1.1.1", user_agent='Mozilla "X" é\\'),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 1), method="DELETE", path="/t/1", status=404, bytes=0, duration_ms=250.0,
+            client="10.1.1.2"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed"), (4, "malformed")], csv=False)
+
+
+# --- Apache ---------------------------------------------------------------------------------------------------
+
+APACHE_COMMA = 'apache:%a,%{%Y-%m-%d %H:%M:%S}t.%{msec_frac}t,"%r",%>s,%B,%D,"%{User-Agent}i",%{X-Request-ID}i'
+
+
+def test_apache_commas_strftime_local_time(tmp_path, modes):
+    fmt = layouts.declared(APACHE_COMMA)
+    text = (
+        '10.2.0.1,2024-03-01 10:00:00.123,"GET /trips/1 HTTP/1.1",200,100,1500,"Mozilla \\"Q\\" 5.0",abc-1\n'
+        '10.2.0.2,2024-03-01 10:00:01.000,"GET /p?q=\\\\x HTTP/1.1",404,0,20,"-",-\n'
+        '10.2.0.3,2024-03-01 10:00:02.5,"GET / HTTP/1.1",200,0,1,"x",-\n'
+        '10.2.0.4,2024-07-01 10:00:03.000,"GET / HTTP/1.1",200,0,1,"x",-\n'
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 9, 0, 0, 123000), method="GET", path="/trips/1", status=200, bytes=100,
+            duration_ms=1.5, client="10.2.0.1", user_agent='Mozilla "Q" 5.0', request_id="abc-1"),
+        row(2, ts=ts(2024, 3, 1, 9, 0, 1), method="GET", path="/p", query="q=\\x", status=404, bytes=0,
+            duration_ms=0.02, client="10.2.0.2"),
+        row(4, ts=ts(2024, 7, 1, 8, 0, 3), method="GET", path="/", status=200, bytes=0, duration_ms=0.001,
+            client="10.2.0.4", user_agent="x"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed")], tz="Europe/Paris", csv=False)
+
+
+def test_apache_tabs_escaped_quotes(tmp_path, modes):
+    fmt = layouts.declared('apache:%h\\t%l\\t%u\\t%t\\t"%r"\\t%>s\\t%b\\t%{ms}T\\t"%{Referer}i"')
+    text = (
+        '1.1.1.1\t-\tbob\t[01/Mar/2024:10:00:00 +0100]\t"GET /a HTTP/1.1"\t200\t-\t12\t"http://r/"\n'
+        '1.1.1.2\t-\t-\t[01/Mar/2024:10:00:01 +0100]\t"GET /q?x=\\"y\\" HTTP/1.1"\t200\t5\t3\t"http://r/\\"x"\n'
+        '1.1.1.3 - - [01/Mar/2024:10:00:02 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"\n'
+        '1.1.1.4\t-\t-\t[01/Mar/2024:10:00:03 +0100]\t"GET / HTTP/1.1"\t200\t5\t0.5\t"-"\n'
+        '1.1.1.5\t-\t-\t[01/Mar/2024:10:00:04 +0100]\t"PUT /z HTTP/1.0"\t301\t0\t0\t"-"\n'
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 9, 0, 0), method="GET", path="/a", status=200, duration_ms=12.0, client="1.1.1.1",
+            referer="http://r/"),
+        row(2, ts=ts(2024, 3, 1, 9, 0, 1), method="GET", path="/q", query='x="y"', status=200, bytes=5,
+            duration_ms=3.0, client="1.1.1.2", referer='http://r/"x'),
+        row(5, ts=ts(2024, 3, 1, 9, 0, 4), method="PUT", path="/z", status=301, bytes=0, duration_ms=0.0,
+            client="1.1.1.5"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed"), (4, "malformed")])
+
+
+# --- gunicorn -------------------------------------------------------------------------------------------------
+
+
+def test_gunicorn_pipes_unescaped_quote_is_a_reject(tmp_path, modes):
+    fmt = layouts.declared('gunicorn:%(h)s|%(t)s|"%(r)s"|%(s)s|%(B)s|%(M)s|"%(a)s"|%({x-request-id}i)s|%(p)s')
+    text = (
+        '127.0.0.1|[01/Mar/2024:10:00:00 +0000]|"GET /api/trips?limit=5 HTTP/1.1"|200|42|7|"python-requests/2.31"|'
+        "req-1|<4242>\n"
+        '127.0.0.1|[01/Mar/2024:10:00:01 +0000]|"GET / HTTP/1.1"|200|42|7|"Mozilla "X""|-|<4242>\n'
+        '127.0.0.1|[01/Mar/2024:10:00:02 +0000]|"DELETE /api/trips/3 HTTP/1.1"|204|0|15|"-"|-|<4243>\n'
+        '127.0.0.1|[01/Mar/2024:10:00:03 +0000]|"GET / HTTP/1.1"|200|42|7.5|"x"|-|<4242>\n'
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/api/trips", query="limit=5", status=200, bytes=42,
+            duration_ms=7.0, client="127.0.0.1", user_agent="python-requests/2.31", request_id="req-1"),
+        row(3, ts=ts(2024, 3, 1, 10, 0, 2), method="DELETE", path="/api/trips/3", status=204, bytes=0,
+            duration_ms=15.0, client="127.0.0.1"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(2, "malformed"), (4, "malformed")], csv=False)
+
+
+# --- errors ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nginx:$remote_addr $bogus $status $request", r"unknown nginx variable \$bogus in the layout"),
+        ("nginx:$remote_addr ${upstream_magic} $status", r"unknown nginx variable \$upstream_magic"),
+        ("apache:%h %Z %>s %r", "unknown Apache directive %Z in the layout"),
+        ("apache:%h %{X}z %>s %r", r"unknown Apache directive %\{X\}z in the layout"),
+        ("apache:%{%c}t %>s %r", r"%\{%c\}t uses %c, which strangler cannot read back into a time"),
+        ("apache:%{%H:%M}t %>s %r", "has no full date and time"),
+        ("gunicorn:%(h)s %(zz)s %(s)s %(r)s", r"unknown gunicorn atom %\(zz\)s in the layout"),
+        ("gunicorn:%(h)s %(s)d %(r)s", r"write %\(s\)s, not %\(s\)d"),
+        ("nginx:$remote_addr $request", "the layout has no status"),
+        ("nginx:$remote_addr $status $http_user_agent", "the layout has no request line or path"),
+        ('nginx:$status "$http_user_agent$http_referer" $request', "written with nothing between them"),
+        ("nginx,escape=xml:$status $request", "unknown nginx escape=xml"),
+        ("apache,escape=json:%>s %r", "escape= is an nginx option"),
+        ("nginx:$status $ $request", "'\\$' at character 9 is not followed by a variable name"),
+    ],
+)
+def test_layout_errors_name_the_variable(spec, message):
+    with pytest.raises(StranglerError, match=message):
+        layouts.declared(spec)
+
+
+def test_cli_declared_format_and_unknown_variable(tmp_path, capsys, real_logs):
+    dbfile = str(tmp_path / "cli.duckdb")
+    log = str(real_logs / "nginx-combined-reqtime-isucon9" / "access.log")
+    assert cli.main(["ingest", log, "--db", dbfile, "--format", "nginx:$remote_addr $bogus_thing $status"]) == 2
+    err = capsys.readouterr().err
+    assert err == "strangler: error: unknown nginx variable $bogus_thing in the layout\n"
+    assert cli.main(["ingest", log, "--db", dbfile, "--format", f"nginx:{ISUCON9}"]) == 0
+    out = capsys.readouterr().out
+    assert "1,876 lines, 1,876 rows, 0 rejects" in out
+    con = db.connect(dbfile)
+    digest = layouts.declared(f"nginx:{ISUCON9}").name
+    assert con.execute("SELECT format, layout FROM sources").fetchall() == [(digest, f"nginx:{ISUCON9}")]
+    con.close()
+
+
+# --- config files ---------------------------------------------------------------------------------------------
+
+NGINX_CONF = """
+user nginx;
+http {
+    # the default, and one for the API
+    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
+                      '$status $body_bytes_sent "$http_referer" '
+                      '"$http_user_agent" $request_time';
+    log_format api escape=json
+        '{"t":"$time_iso8601","r":"$request","s":$status,'
+        '"rt":$request_time}';
+    include sites/*.conf;
+}
+"""
+
+
+def nginx_conf(tmp_path: Path, site: str) -> Path:
+    (tmp_path / "sites").mkdir(exist_ok=True)
+    (tmp_path / "sites" / "app.conf").write_text(site)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF)
+    return conf
+
+
+def test_config_nginx_access_log_picks_the_format(tmp_path, real_logs):
+    conf = nginx_conf(tmp_path, "server {\n  listen 80;\n  access_log /var/log/nginx/app.log main buffer=32k;\n}\n")
+    fmt = layouts.from_config(str(conf))
+    assert fmt.layout == f"nginx:{ISUCON9}"
+    assert fmt.name == layouts.declared(f"nginx:{ISUCON9}").name
+    api = layouts.from_config(f"{conf}:api")
+    assert api.layout == 'nginx,escape=json:{"t":"$time_iso8601","r":"$request","s":$status,"rt":$request_time}'
+    combined = layouts.from_config(f"{conf}:combined")
+    assert combined.layout == f"nginx:{layouts.NGINX_COMBINED}"
+    with pytest.raises(StranglerError, match="no format named 'nope' \\(defined: api, combined, main\\)"):
+        layouts.from_config(f"{conf}:nope")
+    # the format read from the config reads the real log as the built-in combined_s does
+    assert_same_as_builtin(tmp_path, real_logs / "nginx-combined-reqtime-isucon9" / "access.log", fmt, "combined_s")
+
+
+def test_config_nginx_two_access_logs(tmp_path):
+    conf = nginx_conf(
+        tmp_path,
+        "server {\n  access_log /var/log/a.log main;\n}\nserver {\n  access_log /var/log/b.log api if=$loggable;\n"
+        "  access_log off;\n}\n",
+    )
+    with pytest.raises(StranglerError) as err:
+        layouts.from_config(str(conf))
+    site = tmp_path / "sites" / "app.conf"
+    assert str(err.value) == (
+        f"{conf}: several access_log lines use different formats ({site}:2 uses main; {site}:5 uses api); "
+        f"name one: {conf}:NAME"
+    )
+    assert layouts.from_config(f"{conf}:api").layout.startswith("nginx,escape=json:")
+    (tmp_path / "sites" / "app.conf").write_text("server { listen 80; }\n")
+    with pytest.raises(StranglerError, match="no access_log line says which format it writes; name one"):
+        layouts.from_config(str(conf))
+    (tmp_path / "sites" / "app.conf").write_text("server { access_log /var/log/x.log; }\n")  # no name: combined
+    assert layouts.from_config(str(conf)).layout == f"nginx:{layouts.NGINX_COMBINED}"
+
+
+def test_config_apache(tmp_path, modes):
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        "ServerRoot /etc/httpd\n"
+        '<IfModule log_config_module>\n'
+        '    LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined\n'
+        '    LogFormat "%a|%t|\\"%r\\"|%>s|%O|%{us}T|%{UNIQUE_ID}e" \\\n'
+        "        timed\n"
+        "    CustomLog logs/access_log timed\n"
+        "</IfModule>\n"
+    )
+    fmt = layouts.from_config(str(conf))
+    assert fmt.layout == 'apache:%a|%t|"%r"|%>s|%O|%{us}T|%{UNIQUE_ID}e'
+    text = (
+        '10.3.0.1|[01/Mar/2024:10:00:00 +0000]|"GET /x HTTP/1.1"|200|1024|2500|ZeH3a0C0\n'
+        '10.3.0.2|[01/Mar/2024:10:00:01 +0000]|"GET /y\\" HTTP/1.1"|404|0|100|-\n'
+        '10.3.0.3|[01/Mar/2024:10:00:02 +0000]|"GET /z HTTP/1.1"|200|10|12.5|-\n'
+        '10.3.0.4|[01/Mar/2024:10:00:03 +0000]|"GET /w HTTP/1.1"|200|10|4|-\n'
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/x", status=200, bytes=1024, duration_ms=2.5,
+            client="10.3.0.1", request_id="ZeH3a0C0"),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 1), method="GET", path='/y"', status=404, bytes=0, duration_ms=0.1,
+            client="10.3.0.2"),
+        row(4, ts=ts(2024, 3, 1, 10, 0, 3), method="GET", path="/w", status=200, bytes=10, duration_ms=0.004,
+            client="10.3.0.4"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed")])
+    assert layouts.from_config(f"{conf}:combined").layout == (
+        'apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
+    )
+
+
+def test_cli_format_file(tmp_path, capsys, real_logs):
+    conf = nginx_conf(tmp_path, "server { access_log /var/log/app.log main; }\n")
+    dbfile = str(tmp_path / "cli.duckdb")
+    log = str(real_logs / "nginx-combined-reqtime-isucon9" / "access.log")
+    assert cli.main(["ingest", log, "--db", dbfile, "--format-file", str(conf)]) == 0
+    assert "1,876 lines, 1,876 rows, 0 rejects" in capsys.readouterr().out
+    assert cli.main(["ingest", log, "--db", dbfile, "--format-file", str(tmp_path / "missing.conf")]) == 2
+    assert capsys.readouterr().err == f"strangler: error: {tmp_path / 'missing.conf'}: no such config file\n"
+    assert cli.main(["ingest", log, "--db", dbfile, "--format", "combined", "--format-file", str(conf)]) == 2
+    assert "--format and --format-file both say the format" in capsys.readouterr().err
+
+
+# --- real logs: a declared layout reads them exactly as the built-in format does --------------------------------
+
+ISUCON9 = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+    '"$http_user_agent" $request_time'
+)
+
+
+def table(con) -> tuple[list[tuple], list[tuple]]:
+    rows = con.execute(f"SELECT line_no, {', '.join(COLS)} FROM requests ORDER BY line_no").fetchall()
+    return rows, con.execute("SELECT line_no, reason, raw FROM rejects ORDER BY line_no").fetchall()
+
+
+def assert_same_as_builtin(tmp_path: Path, log: Path, fmt, builtin: str, count: int | None = None) -> None:
+    tables = []
+    for i, f in enumerate([builtin, fmt, regex_only(fmt) if not isinstance(fmt, str) else fmt]):
+        con = db.connect(tmp_path / f"same{i}.duckdb")
+        result = ingest.ingest(con, [str(log)], fmt=f)
+        assert result.ok
+        tables.append(table(con))
+        con.close()
+    assert tables[1] == tables[0]
+    assert tables[2] == tables[0]
+    if count is not None:
+        assert len(tables[0][0]) == count
+
+
+@pytest.mark.parametrize(
+    ("folder", "spec", "builtin", "rows"),
+    [
+        ("nginx-combined-reqtime-isucon9", f"nginx:{ISUCON9}", "combined_s", 1_876),
+        ("apache-combined-blog", 'apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"', "combined", 9_999),
+        ("apache-combined-homeserver", 'apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"', "combined",
+         3_456),
+        ("nginx-combined-xff-shop", f"nginx:{layouts.NGINX_COMBINED} \"$http_x_forwarded_for\"", "combined", 1_000),
+        ("flask-api-gunicorn", 'gunicorn:%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"', "combined",
+         2_265),
+    ],
+)  # fmt: skip
+def test_real_logs_same_rows_as_builtin(tmp_path, real_logs, folder, spec, builtin, rows):
+    assert_same_as_builtin(tmp_path, real_logs / folder / "access.log", layouts.declared(spec), builtin, rows)
+
+
+def test_grown_file_is_read_again_with_its_stored_layout(tmp_path):
+    fmt = layouts.declared(NGINX_PIPE)
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(NGINX_PIPE_LINES[:2]) + "\n")
+    con = db.connect(tmp_path / "grow.duckdb")
+    first = ingest.ingest(con, [str(log)], fmt=fmt)
+    assert first.table[["format", "lines", "rows", "rejects", "note"]].values.tolist() == [[fmt.name, 2, 2, 0, "new"]]
+    with log.open("a") as f:
+        f.write("\n".join(NGINX_PIPE_LINES[2:]) + "\n")
+    again = ingest.ingest(con, [str(log)])  # auto: the source's own layout, from sources.layout
+    assert again.table[["format", "lines", "rows", "rejects", "note"]].values.tolist() == [[fmt.name, 7, 3, 4, "grew"]]
+    assert con.execute("SELECT format, layout, lines, rows, rejects FROM sources").fetchall() == [
+        (fmt.name, NGINX_PIPE, 9, 5, 4)
+    ]
+    con.close()
