@@ -450,4 +450,5 @@ def test_grown_file_is_read_again_with_its_stored_layout(tmp_path):
     assert con.execute("SELECT format, layout, lines, rows, rejects FROM sources").fetchall() == [
         (fmt.name, NGINX_PIPE, 9, 5, 4)
     ]
+    assert ingest.sources(con)[["format", "layout"]].values.tolist() == [[fmt.name, NGINX_PIPE]]
     con.close()

@@ -915,9 +915,10 @@ _FILE = "regexp_replace(s.path, '^.*/', '')"
 
 
 def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per source file: format, accounting (rows + rejects = lines) and throughput."""
+    """One row per source file: format (and the layout, when declared), accounting (rows + rejects = lines) and
+    throughput."""
     return con.execute(f"""
-        SELECT s.source_id, {_FILE} AS file, s.path, s.format, s.lines, s.rows, s.rejects,
+        SELECT s.source_id, {_FILE} AS file, s.path, s.format, s.layout, s.lines, s.rows, s.rejects,
                round(s.seconds, 3) AS seconds,
                CASE WHEN s.seconds > 0 THEN round(s.lines / s.seconds) END AS lines_per_s, s.ingested_at
         FROM sources s ORDER BY s.source_id""").df()

@@ -171,7 +171,6 @@ _NGINX_EXACT = {
     "request_filename": "free",
     "document_root": "free",
     "nginx_version": "free",
-    "server_software": "free",
 }
 _NGINX_PREFIX = {"http_": "free", "sent_http_": "free", "sent_trailer_": "free", "cookie_": "free", "arg_": "free"}
 _NGINX_VAR = re.compile(r"\$(?:\{(\w*)\}|(\w*))")
@@ -268,7 +267,7 @@ def _apache_item(text: str, letter: str, arg: str | None, final: bool, condition
             kind = _APACHE_HEADER.get(name) or ("request_id_header" if name in _REQUEST_ID_HEADERS else "free")
         else:
             kind = "free"
-    elif letter in "enCx^":
+    elif letter in "enCx":
         kind = "request_id_header" if (letter, arg) == ("e", "UNIQUE_ID") else "free"
     elif letter == "a":
         kind = "addr" if arg == "c" else None
