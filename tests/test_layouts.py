@@ -452,3 +452,34 @@ def test_grown_file_is_read_again_with_its_stored_layout(tmp_path):
     ]
     assert ingest.sources(con)[["format", "layout"]].values.tolist() == [[fmt.name, NGINX_PIPE]]
     con.close()
+
+
+def test_apache_query_cell_conditions_and_forwarded_client(tmp_path, modes):
+    # %q alone in its cell ('?query' or nothing), a status-conditional header ('-' for other statuses), and the
+    # client from X-Forwarded-For when the layout has no peer address
+    fmt = layouts.declared('apache:%{X-Forwarded-For}i;%t;%m;%U;%q;%>s;%400,404{Referer}i;%{ms}T')
+    text = (
+        "203.0.113.7, 10.0.0.1;[01/Mar/2024:10:00:00 +0000];GET;/trips;?page=2&x=;200;-;4\n"
+        "-;[01/Mar/2024:10:00:01 +0000];POST;/trips;;404;http://r/;9\n"
+        "203.0.113.8;[01/Mar/2024:10:00:02 +0000];GET;/a;page=1;200;-;1\n"
+        "203.0.113.9;[01/Mar/2024:10:00:03 +0000];GET;/b;?;200;-;2\n"
+    )
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/trips", query="page=2&x=", status=200,
+            duration_ms=4.0, client="203.0.113.7"),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 1), method="POST", path="/trips", status=404, duration_ms=9.0,
+            referer="http://r/"),
+        row(4, ts=ts(2024, 3, 1, 10, 0, 3), method="GET", path="/b", status=200, duration_ms=2.0,
+            client="203.0.113.9"),
+    ]  # fmt: skip
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed")])
+    with pytest.raises(StranglerError, match="%400,501>s is conditional, so it may write '-'"):
+        layouts.declared("apache:%h %400,501>s %r")
+
+
+def test_peer_address_before_forwarded_and_finest_duration():
+    fmt = layouts.declared('apache:%{X-Forwarded-For}i %h %a %T %D %{ms}T "%r" %>s %s')
+    # %a (the peer) before %h before X-Forwarded-For; %D (µs) before %{ms}T before %T; %>s before %s
+    assert fmt.columns["client"] == "CASE WHEN x.v2 IN ('-', '') THEN NULL ELSE x.v2 END"
+    assert fmt.columns["duration_ms"] == "try_cast(x.v4 AS DOUBLE) * 0.001"
+    assert fmt.columns["status"] == "try_cast(x.v7 AS SMALLINT)"

@@ -579,7 +579,7 @@ def _columns(tokens: list[Token], groups: list[int], val: Callable[[int], str], 
     if "client" in best:
         c, x = var("client")
         cols["client"] = (
-            f"nullif(trim(split_part({_decode(escape, x)}, ',', 1)), '-')" if c.kind == "xff" else F._dash(x)
+            F._dash(f"trim(split_part({_decode(escape, x)}, ',', 1))") if c.kind == "xff" else F._dash(x)
         )
     for col in ("user_agent", "referer"):
         if col in best:
@@ -780,7 +780,9 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
         assert isinstance(v, Var)
         rx = values[k].split(delim)[part] if k in spanned else values[k]
         inner = f"substr({c}, {len(pre) + 1}, strlen({c}) - {len(pre) + len(post)})" if pre or post else c
-        parts.setdefault(k, []).append(inner)
+        # the regex's group of %q / $is_args$args holds the query without its '?' (and nothing for nginx's '-')
+        qv = f"CASE WHEN starts_with({inner}, '?') THEN substr({inner}, 2) ELSE '' END"
+        parts.setdefault(k, []).append(qv if v.kind == "query_q" else inner)
         if _KINDS[v.kind].shape is None and v.kind != "query_q" and not post:
             # free text ending its cell: no quote, and for Apache no backslash (a line with an escape goes through
             # the regex); nginx's \xHH checked by the value's regex
