@@ -483,3 +483,27 @@ def test_peer_address_before_forwarded_and_finest_duration():
     assert fmt.columns["client"] == "CASE WHEN x.v2 IN ('-', '') THEN NULL ELSE x.v2 END"
     assert fmt.columns["duration_ms"] == "try_cast(x.v4 AS DOUBLE) * 0.001"
     assert fmt.columns["status"] == "try_cast(x.v7 AS SMALLINT)"
+
+
+def test_nginx_spaces_time_over_two_cells(tmp_path, modes):
+    # the CSV reader splits '[01/Mar/2024:10:00:00 +0100]' into two cells: checked by their lengths and the
+    # parse; a time of the right shape that is no date is bad_timestamp, one of another shape malformed
+    fmt = layouts.declared(f"nginx:{ISUCON9}")
+    ok = '"GET /a HTTP/1.1" 200 5 "-" "curl/8" 0.010'
+    text = (
+        f"10.9.0.1 - - [01/Mar/2024:10:00:00 +0100] {ok}\n"
+        f"10.9.0.2 - - [30/Feb/2024:10:00:00 +0100] {ok}\n"
+        f"10.9.0.3 - - [1/Mar/2024:10:00:00  +0100] {ok}\n"
+        f"10.9.0.4 - - [01/MAR/2024:10:00:00 +0100] {ok}\n"
+        f"10.9.0.5 - - [01/Mar/2024:10:00:00 +01:00] {ok}\n"
+        f"10.9.0.6 - - [01/Mar/24:10:00:00 +0100] {ok}\n"
+        f'10.9.0.7 - - [01/Mar/2024:10:00:01 +0100] "GET /b HTTP/1.1" 200 5 "-" "curl/8" 0.020\n'
+    )
+    common = {"method": "GET", "path": "/a", "status": 200, "bytes": 5, "duration_ms": 10.0, "user_agent": "curl/8"}
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 9, 0, 0), client="10.9.0.1", **common),
+        row(4, ts=ts(2024, 3, 1, 9, 0, 0), client="10.9.0.4", **common),
+        row(7, ts=ts(2024, 3, 1, 9, 0, 1), client="10.9.0.7", **{**common, "path": "/b", "duration_ms": 20.0}),
+    ]
+    rejects = [(2, "bad_timestamp"), (3, "malformed"), (5, "malformed"), (6, "malformed")]
+    check_both(tmp_path, modes, fmt, text, rows, rejects)

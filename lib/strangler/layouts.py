@@ -34,7 +34,7 @@ _SPEC = re.compile(r"^(?P<kind>nginx|apache|gunicorn)(?:,escape=(?P<escape>\w+))
 _HOST = r"[0-9A-Za-z._:%\[\]-]+"  # an IPv4/IPv6 address (with zone), a host name, unix:
 _INT = r"\d+|-"
 _NUM = r"\d+(?:\.\d+)?|-"
-_TIME_LOCAL = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+_TIME_LOCAL = r"\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
 _ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 _LIST = (
     r"(?:\d+(?:\.\d+)?|-)(?:(?:, | : )(?:\d+(?:\.\d+)?|-))*"  # nginx $upstream_*_time: ', ' servers, ' : ' redirects
@@ -578,9 +578,7 @@ def _columns(tokens: list[Token], groups: list[int], val: Callable[[int], str], 
             cols["duration_ms"] = f"try_cast({x} AS DOUBLE) * {factor}"
     if "client" in best:
         c, x = var("client")
-        cols["client"] = (
-            F._dash(f"trim(split_part({_decode(escape, x)}, ',', 1))") if c.kind == "xff" else F._dash(x)
-        )
+        cols["client"] = F._dash(f"trim(split_part({_decode(escape, x)}, ',', 1))") if c.kind == "xff" else F._dash(x)
     for col in ("user_agent", "referer"):
         if col in best:
             cols[col] = F._dash(text(col))
@@ -768,7 +766,7 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
     parts: dict[int, list[str]] = {}
     for j, cell in enumerate(cols, 1):
         c = f"c{j}"
-        checks.append(f"{c} IS NOT NULL")
+        # (a NULL cell, an empty quoted field or a missing one, fails every check below: the regex reads that line)
         pre = "".join(str(p) for p in cell[: next((x for x, p in enumerate(cell) if isinstance(p, tuple)), len(cell))])
         var = next((p for p in cell if isinstance(p, tuple)), None)
         if var is None:
@@ -795,6 +793,13 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 )
             if pre:
                 checks.append(f"starts_with({c}, '{_sql_str(pre)}')")
+        elif k in spanned:
+            # '[10/Oct/2000:13:55:36' and '-0700]': with the right lengths, a time that parses (a row whose time
+            # does not is taken out again and judged by the regex) has exactly the regex's shape
+            size = len(pre) + len(post) + (20 if part == 0 else 5)
+            checks.append(
+                f"strlen({c}) = {size} AND starts_with({c}, '{_sql_str(pre)}') AND ends_with({c}, '{_sql_str(post)}')"
+            )
         else:
             checks.append(f"regexp_full_match({c}, '{_sql_str(_literal(pre) + '(?:' + rx + ')' + _literal(post))}')")
     values_sql = {f"v{k}": f" || '{delim}' || ".join(ps) for k, ps in parts.items()}
