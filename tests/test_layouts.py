@@ -349,9 +349,12 @@ def test_config_nginx_two_access_logs(tmp_path):
 
 
 def test_config_apache(tmp_path, modes):
-    conf = tmp_path / "httpd.conf"
-    conf.write_text(
-        "ServerRoot /etc/httpd\n"
+    # httpd.conf in conf/, the log lines in conf.d/ included relative to ServerRoot (as Apache reads it)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf.d").mkdir()
+    conf = tmp_path / "conf" / "httpd.conf"
+    conf.write_text(f"ServerRoot {tmp_path}\n# a comment\nInclude conf.d/*.conf\n")
+    (tmp_path / "conf.d" / "log.conf").write_text(
         '<IfModule log_config_module>\n'
         '    LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined\n'
         '    LogFormat "%a|%t|\\"%r\\"|%>s|%O|%{us}T|%{UNIQUE_ID}e" \\\n'

@@ -866,8 +866,20 @@ class _Directive:
     where: str  # file:line
 
 
-def _nginx_directives(path: Path, seen: set[Path]) -> list[_Directive]:
-    """The directives of an nginx config (block structure flattened), `include` of existing files followed."""
+def _included(pattern: str, bases: list[Path]) -> list[Path]:
+    """The files an include names (a glob), relative to the first base folder where it matches anything."""
+    for base in bases:
+        target = Path(pattern) if Path(pattern).is_absolute() else base / pattern
+        found = sorted(target.parent.glob(target.name)) if target.parent.is_dir() else []
+        if found:
+            return [f.resolve() for f in found if f.is_file()]
+    return []
+
+
+def _nginx_directives(path: Path, seen: set[Path], bases: list[Path] | None = None) -> list[_Directive]:
+    """The directives of an nginx config (block structure flattened), `include` of existing files followed
+    (relative to the main config's folder, as nginx reads them)."""
+    bases = bases or [path.parent]
     if path in seen:
         return []
     seen.add(path)
@@ -892,9 +904,8 @@ def _nginx_directives(path: Path, seen: set[Path]) -> list[_Directive]:
                 out.append(_Directive(words[0], words[1:], f"{path}:{start}"))
                 if words[0] == "include":
                     for inc in words[1:]:
-                        target = path.parent / inc if not Path(inc).is_absolute() else Path(inc)
-                        for f in sorted(target.parent.glob(target.name)) if target.parent.is_dir() else []:
-                            out += _nginx_directives(f.resolve(), seen)
+                        for f in _included(inc, bases):
+                            out += _nginx_directives(f, seen, bases)
             words = []
             continue
         quoted = m[1] if m[1] is not None else m[2]
@@ -902,8 +913,10 @@ def _nginx_directives(path: Path, seen: set[Path]) -> list[_Directive]:
     return out
 
 
-def _apache_directives(path: Path, seen: set[Path]) -> list[_Directive]:
-    """The directives of an Apache config (continuation lines joined), Include of existing files followed."""
+def _apache_directives(path: Path, seen: set[Path], bases: list[Path] | None = None) -> list[_Directive]:
+    """The directives of an Apache config (continuation lines joined), Include of existing files followed
+    (relative to ServerRoot, else to the main config's folder)."""
+    bases = bases or [path.parent]
     if path in seen:
         return []
     seen.add(path)
@@ -922,11 +935,12 @@ def _apache_directives(path: Path, seen: set[Path]) -> list[_Directive]:
             continue
         words = [a if b is None else _conf_unescape(b) for a, b in _apache_words(text, f"{path}:{start}")]
         out.append(_Directive(words[0], words[1:], f"{path}:{start}"))
+        if words[0].lower() == "serverroot" and len(words) > 1:
+            bases.insert(0, Path(words[1]))
         if words[0].lower() in ("include", "includeoptional"):
             for inc in words[1:]:
-                target = path.parent / inc if not Path(inc).is_absolute() else Path(inc)
-                for f in sorted(target.parent.glob(target.name)) if target.parent.is_dir() else []:
-                    out += _apache_directives(f.resolve(), seen)
+                for f in _included(inc, bases):
+                    out += _apache_directives(f, seen, bases)
     return out
 
 
@@ -951,7 +965,10 @@ def from_config(arg: str) -> F.Format:
         conf, name = Path(head), tail
     if not conf.is_file():
         raise StranglerError(f"{conf}: no such config file")
-    nginx = _nginx_directives(conf.resolve(), set())
+    try:
+        nginx = _nginx_directives(conf.resolve(), set())
+    except StranglerError:  # not nginx's syntax: perhaps Apache's
+        nginx = []
     if any(d.name in ("log_format", "access_log") for d in nginx):
         return _from_nginx(conf, nginx, name)
     apache = _apache_directives(conf.resolve(), set())
