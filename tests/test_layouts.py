@@ -510,3 +510,20 @@ def test_nginx_spaces_time_over_two_cells(tmp_path, modes):
     ]
     rejects = [(2, "bad_timestamp"), (3, "malformed"), (5, "malformed"), (6, "malformed")]
     check_both(tmp_path, modes, fmt, text, rows, rejects)
+
+
+def test_epoch_times_and_duration_units(tmp_path, modes):
+    # Apache %{msec}t (epoch ms) with %T (s), %{usec}t with %{us}T; gunicorn %(L)s (decimal s) and %(T)s (whole s)
+    apache_ms = layouts.declared('apache:%{msec}t %a "%r" %>s %T')
+    apache_us = layouts.declared('apache:%{end:usec}t %a "%r" %>s %{us}T')
+    gunicorn = layouts.declared('gunicorn:%(h)s %(t)s "%(r)s" %(s)s %(T)s %(L)s')
+    cases = [
+        (apache_ms, '1709287200123 10.0.0.1 "GET /a HTTP/1.1" 200 2\n', ts(2024, 3, 1, 10, 0, 0, 123000), 2000.0),
+        (apache_us, '1709287200123456 10.0.0.1 "GET /a HTTP/1.1" 200 1500\n', ts(2024, 3, 1, 10, 0, 0, 123456), 1.5),
+        (gunicorn, '10.0.0.1 [01/Mar/2024:10:00:00 +0000] "GET /a HTTP/1.1" 200 0 0.042000\n',
+         ts(2024, 3, 1, 10, 0, 0), 42.0),
+    ]  # fmt: skip
+    for fmt, text, when, ms in cases:
+        expected = [row(1, ts=when, method="GET", path="/a", status=200, duration_ms=ms, client="10.0.0.1")]
+        check_both(tmp_path, modes, fmt, text, expected, [], csv=fmt.csv_columns is not None)
+    assert apache_ms.csv_columns is not None and gunicorn.csv_columns is None  # gunicorn: no escaping, no CSV
