@@ -857,8 +857,8 @@ def ingest(
     """Load log files (files, directories, globs; plain or gzip) into `requests` and `rejects`.
 
     `fmt` names the format or 'auto' (detected per file), or declares the server's layout ('nginx:$remote_addr
-    ...', 'apache:...', 'gunicorn:...', or a Format from `strangler.layouts`); `tz` is the zone of timestamps that carry no offset
-    (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
+    ...', 'apache:...', 'gunicorn:...', or a Format from `strangler.layouts`); `tz` is the zone of timestamps that
+    carry no offset (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
     e.g. {"duration_ms": ["took:ms"]}. Re-ingesting a file adds nothing; a grown file adds its new lines.
     """
     if isinstance(paths, (str, Path)):
