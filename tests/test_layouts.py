@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import pytest
@@ -527,3 +528,28 @@ def test_epoch_times_and_duration_units(tmp_path, modes):
         expected = [row(1, ts=when, method="GET", path="/a", status=200, duration_ms=ms, client="10.0.0.1")]
         check_both(tmp_path, modes, fmt, text, expected, [], csv=fmt.csv_columns is not None)
     assert apache_ms.csv_columns is not None and gunicorn.csv_columns is None  # gunicorn: no escaping, no CSV
+
+
+def test_stored_layout_is_read_back_exactly_and_gzip(tmp_path, modes):
+    # a layout that starts and ends with a quote, and holds a backslash once its config escape is read: what
+    # sources.layout keeps compiles to the same format; a gzip file goes through the CSV reader too
+    fmt = layouts.declared('nginx:"$request" $status "$http_user_agent\\\\"')
+    assert fmt.layout == 'nginx:"$request" $status "$http_user_agent\\"'
+    log = tmp_path / "access.log.gz"
+    text = '"GET /a HTTP/1.1" 200 "curl\\"\n"GET /b HTTP/1.1" 404 "x\\"\n'
+    log.write_bytes(gzip.compress(text.encode()))
+    con = db.connect(tmp_path / "gz.duckdb")
+    assert ingest.ingest(con, [str(log)], fmt=fmt).ok
+    assert modes == ["columns"]
+    again = layouts.stored(con, 1)
+    assert (again.name, again.layout, again.csv_valid, again.columns) == (
+        fmt.name,
+        fmt.layout,
+        fmt.csv_valid,
+        fmt.columns,
+    )
+    assert con.execute("SELECT line_no, method, path, status, user_agent FROM requests ORDER BY 1").fetchall() == [
+        (1, "GET", "/a", 200, "curl"),
+        (2, "GET", "/b", 404, "x"),
+    ]
+    con.close()

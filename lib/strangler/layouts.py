@@ -826,14 +826,17 @@ def _conf_unescape(s: str) -> str:
     return re.sub(r"\\([\"'\\t])", lambda m: "\t" if m[1] == "t" else m[1], s)
 
 
-def declared(fmt: str) -> F.Format:
-    """The Format of a --format KIND[,escape=E]:LAYOUT value."""
+def declared(fmt: str, exact: bool = False) -> F.Format:
+    """The Format of a --format KIND[,escape=E]:LAYOUT value (`exact`: the layout as kept in sources.layout, with
+    no quotes to take off and no config escapes to read)."""
     m = _SPEC.match(fmt)
     if not m:
         raise StranglerError(f"{fmt!r} is not KIND:LAYOUT (KIND: {', '.join(KINDS)})")
-    layout = _strip_quotes(m["layout"])
-    if "\\" in layout:
-        layout = _conf_unescape(layout)
+    layout = m["layout"]
+    if not exact:
+        layout = _strip_quotes(layout)
+        if "\\" in layout:
+            layout = _conf_unescape(layout)
     return compile(m["kind"], layout, m["escape"])
 
 
@@ -842,7 +845,7 @@ def stored(con: duckdb.DuckDBPyConnection, source_id: int) -> F.Format:
     row = con.execute("SELECT format, layout FROM sources WHERE source_id = ?", [source_id]).fetchall()
     if not row or not row[0][1]:
         raise StranglerError(f"source {source_id} was read as {row[0][0] if row else '?'}, which is not a format")
-    return declared(row[0][1])
+    return declared(row[0][1], exact=True)
 
 
 # --- config files ---------------------------------------------------------------------------------------------
