@@ -171,14 +171,18 @@ def test_nginx_escape_json(tmp_path, modes):
         '{"time":"2024-03-01T10:00:02+00:00","remote_addr":"10.1.1.3","request":"GET / HTTP/1.1",'
         '"status":200,"bytes":0,"request_time":0.001,"ua":"a\\x22b","xff":""}\n'
         '10.0.0.9 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"\n'
+        '{"time":"2024-03-01T10:00:03+00:00","remote_addr":"10.1.1.4","request":"GET /z HTTP/1.1",'
+        '"status":301,"bytes":0,"request_time":0.000,"ua":"caf\\u00e9 \\/ x","xff":"-"}\n'
     )
     rows = [
         row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/x", query="y=1", status=200, bytes=5,
             duration_ms=4.0, client="10.1.1.1", user_agent='Mozilla "X" é\\'),
         row(2, ts=ts(2024, 3, 1, 10, 0, 1), method="DELETE", path="/t/1", status=404, bytes=0, duration_ms=250.0,
             client="10.1.1.2"),
+        row(5, ts=ts(2024, 3, 1, 10, 0, 3), method="GET", path="/z", status=301, bytes=0, duration_ms=0.0,
+            client="10.1.1.4", user_agent="café / x"),
     ]  # fmt: skip
-    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed"), (4, "malformed")], csv=False)
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed"), (4, "malformed")])
 
 
 # --- Apache ---------------------------------------------------------------------------------------------------
@@ -236,14 +240,17 @@ def test_gunicorn_pipes_unescaped_quote_is_a_reject(tmp_path, modes):
         '127.0.0.1|[01/Mar/2024:10:00:01 +0000]|"GET / HTTP/1.1"|200|42|7|"Mozilla "X""|-|<4242>\n'
         '127.0.0.1|[01/Mar/2024:10:00:02 +0000]|"DELETE /api/trips/3 HTTP/1.1"|204|0|15|"-"|-|<4243>\n'
         '127.0.0.1|[01/Mar/2024:10:00:03 +0000]|"GET / HTTP/1.1"|200|42|7.5|"x"|-|<4242>\n'
+        '127.0.0.2|[01/Mar/2024:10:00:04 +0000]|"GET /b HTTP/1.1"|200|1|0|"a \\ b"|-|<4242>\n'
     )
     rows = [
         row(1, ts=ts(2024, 3, 1, 10, 0, 0), method="GET", path="/api/trips", query="limit=5", status=200, bytes=42,
             duration_ms=7.0, client="127.0.0.1", user_agent="python-requests/2.31", request_id="req-1"),
         row(3, ts=ts(2024, 3, 1, 10, 0, 2), method="DELETE", path="/api/trips/3", status=204, bytes=0,
             duration_ms=15.0, client="127.0.0.1"),
+        row(5, ts=ts(2024, 3, 1, 10, 0, 4), method="GET", path="/b", status=200, bytes=1, duration_ms=0.0,
+            client="127.0.0.2", user_agent="a \\ b"),
     ]  # fmt: skip
-    check_both(tmp_path, modes, fmt, text, rows, [(2, "malformed"), (4, "malformed")], csv=False)
+    check_both(tmp_path, modes, fmt, text, rows, [(2, "malformed"), (4, "malformed")])
 
 
 # --- errors ---------------------------------------------------------------------------------------------------
@@ -527,7 +534,7 @@ def test_epoch_times_and_duration_units(tmp_path, modes):
     for fmt, text, when, ms in cases:
         expected = [row(1, ts=when, method="GET", path="/a", status=200, duration_ms=ms, client="10.0.0.1")]
         check_both(tmp_path, modes, fmt, text, expected, [], csv=fmt.csv_columns is not None)
-    assert apache_ms.csv_columns is not None and gunicorn.csv_columns is None  # gunicorn: no escaping, no CSV
+    assert apache_ms.csv_columns is not None and gunicorn.csv_columns is not None
 
 
 def test_stored_layout_is_read_back_exactly_and_gzip(tmp_path, modes):
@@ -553,3 +560,27 @@ def test_stored_layout_is_read_back_exactly_and_gzip(tmp_path, modes):
         (2, "GET", "/b", 404, "x"),
     ]
     con.close()
+
+
+@pytest.mark.parametrize(
+    ("folder", "spec", "lines"),
+    [
+        ("nginx-combined-reqtime-isucon9", f"nginx:{layouts.NGINX_COMBINED}", 1_876),  # one field short
+        ("apache-combined-blog", f"nginx:{ISUCON9}", 10_000),  # one field too many
+        ("nginx-combined-xff-shop", 'apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D', 1_000),
+        ("flask-api-gunicorn", NGINX_PIPE, 2_265),
+    ],
+)
+def test_real_log_with_another_layout_is_all_rejects(tmp_path, real_logs, folder, spec, lines):
+    # a declared layout that is not the file's keeps nothing: every line is a reject, none a row with a wrong value
+    rows, rej = read(tmp_path, layouts.declared(spec), (real_logs / folder / "access.log").read_text())
+    assert rows == []
+    assert len(rej) == lines and {reason for _, reason in rej} == {"malformed"}
+
+
+def test_quotes_around_the_whole_layout_come_off():
+    assert layouts.declared(f"nginx:'{ISUCON9}'").layout == f"nginx:{ISUCON9}"
+    assert layouts.declared("apache:\"%h \\\"%r\\\" %>s\"").layout == 'apache:%h "%r" %>s'
+    assert layouts.declared('nginx:"$request" $status "$http_user_agent"').layout == (
+        'nginx:"$request" $status "$http_user_agent"'  # quotes inside: the layout's own
+    )

@@ -386,13 +386,15 @@ def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     """Requests straight from DuckDB's CSV reader splitting each line into fields (the fastest path, for the
     common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
     and become rejects through the line reader's anti-join."""
-    options = fmt.csv_read or _READ_FIELDS
-    rel = f"SELECT * FROM ({_numbered(pieces, options)}) WHERE line_no <= $last AND {fmt.csv_valid}"
-    rel = _layered(F.request_layers("c6") if fmt.csv_prep is None else fmt.csv_prep, rel)
+    lines = f"SELECT * FROM ({_numbered(pieces, fmt.csv_read or _READ_FIELDS)}) WHERE line_no <= $last"
+    if fmt.csv_prep is None:  # the combined family: checks on the fields, the request line in c6
+        rel, where = _layered(F.request_layers("c6"), f"{lines} AND {fmt.csv_valid}"), ""
+    else:  # a declared layout (strangler.layouts): its checks use its helper columns
+        rel, where = _layered(fmt.csv_prep, lines), f" WHERE {fmt.csv_valid}"
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
-        f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})"
+        f"SELECT {names}, $sid AS source_id, line_no FROM ({rel}){where}"
     )
 
 

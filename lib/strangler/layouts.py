@@ -696,115 +696,111 @@ def compile(kind: str, layout: str, escape: str | None = None) -> F.Format:
 # --- the CSV reader's path ------------------------------------------------------------------------------------
 
 _DELIMITERS = " \t,|;"
+_NULL = "\x01"  # read_csv's nullstr: no field is this, so an empty field is '' and only a missing one NULL
 
 
 def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str):
-    """(read_csv options, validity, helper layers, columns) when DuckDB's CSV reader can split the layout's lines
-    into its cells exactly (see the module docstring), else None.
+    """(read_csv options, validity, helper layers, columns) of the CSV reader's path, or None where the regex
+    reads every line.
 
-    Each CSV column is a list of pieces: literal characters and (variable number, part) — a variable whose value
-    holds the separator a fixed number of times ($time_local holds one space) spans several columns."""
-    if escape not in ("default", "apache"):  # unescaped quotes inside values would make the split a guess
-        return None
+    DuckDB's CSV reader cuts each line at its quotes (delimiter '"', no quoting): the segments alternate between
+    outside and inside the layout's quotes, so a line with a quote more or less than the layout (an escaped or
+    unescaped quote inside a value, another layout) has a segment too many or too few and goes to the regex. An
+    outside segment is split on the layout's separator into cells; an inside one is one cell. A cell holds at
+    most one variable (else None), checked with that variable's regex ($time_local spans two cells of a space)."""
     quoted = _quote_state(tokens)
     counts = {d: sum(t.count(d) for t, q in zip(tokens, quoted) if isinstance(t, str) and not q) for d in _DELIMITERS}
-    delim = max(_DELIMITERS, key=lambda d: counts[d])
-    if not counts[delim]:
-        return None
+    delim = max(_DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else None
     var_no = {i: k for k, i in enumerate(groups)}
-    items: list[str | tuple[int, int]] = []  # characters, and (variable, part) with the separator between parts
+    items: list[str | tuple[int, int]] = []  # characters, and (variable, part)
     spanned: set[int] = set()
     for i, t in enumerate(tokens):
         if isinstance(t, str):
             items += list(t)
             continue
         k = var_no[i]
-        if not quoted[i]:
-            if t.kind == "ts_local" and delim == " ":  # '10/Oct/2000:13:55:36 -0700': two cells
-                items += [(k, 0), delim, (k, 1)]
-                spanned.add(k)
-                continue
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if _KINDS[t.kind].shape is None and t.kind != "request":
-                if not (isinstance(nxt, str) and (nxt == "" or nxt.startswith(delim))):
-                    return None  # free text that does not end at a separator (at the end: a separator in it
-                    # makes one cell too many, and the regex reads that line)
-            elif (("\\" + delim) if delim == "|" else delim) in values[k]:
-                return None  # a value that may hold the separator (a list of times, an unquoted request line)
+        if not quoted[i] and delim == " " and t.kind == "ts_local":  # '10/Oct/2000:13:55:36 -0700': two cells
+            items += [(k, 0), delim, (k, 1)]
+            spanned.add(k)
+            continue
+        shaped = _KINDS[t.kind].shape is not None or t.kind == "request"
+        if not quoted[i] and delim and shaped and (("\\" + delim) if delim == "|" else delim) in values[k]:
+            return None  # a value that holds the separator (a list of times, an unquoted request line)
         items.append((k, 0))
-    cols: list[list[str | tuple[int, int]]] = []
-    j = 0
-    while j <= len(items):
-        cell: list[str | tuple[int, int]] = []
-        if j < len(items) and items[j] == '"':
-            j += 1
-            while j < len(items) and items[j] != '"':
-                cell.append(items[j])
-                j += 1
-            if j >= len(items) or (j + 1 < len(items) and items[j + 1] != delim):
-                return None  # a quote that does not close at the end of its cell
-            j += 1
+    segments: list[list[str | tuple[int, int]]] = [[]]
+    for it in items:
+        if it == '"':
+            segments.append([])
         else:
-            while j < len(items) and items[j] != delim:
-                if items[j] == '"':
-                    return None
-                cell.append(items[j])
-                j += 1
-        cols.append(cell)
-        j += 1  # the separator
-    if any(sum(isinstance(p, tuple) for p in c) > 1 for c in cols):
-        return None  # two variables in one cell: the regex reads those
+            segments[-1].append(it)
     from strangler.ingest import MAX_LINE
 
-    n = len(cols)
+    n = len(segments)
     names = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(1, n + 2)) + "}"
     options = (
-        f"columns = {names}, delim = '{delim}', quote = '\"', escape = '', header = false, auto_detect = false, "
-        f"null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}"
+        f"columns = {names}, delim = '\"', quote = '', escape = '', nullstr = '{_NULL}', header = false, "
+        f"auto_detect = false, null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}"
     )
-    checks = [f"c{n + 1} IS NULL"]
+    checks = [f"c{n + 1} IS NULL", f"c{n} IS NOT NULL"]
+    split: dict[str, str] = {}
     parts: dict[int, list[str]] = {}
-    for j, cell in enumerate(cols, 1):
-        c = f"c{j}"
-        # (a NULL cell, an empty quoted field or a missing one, fails every check below: the regex reads that line)
-        pre = "".join(str(p) for p in cell[: next((x for x, p in enumerate(cell) if isinstance(p, tuple)), len(cell))])
-        var = next((p for p in cell if isinstance(p, tuple)), None)
-        if var is None:
-            checks.append(f"{c} = '{_sql_str(pre)}'")
-            continue
-        post = "".join(str(p) for p in cell[cell.index(var) + 1 :])
-        k, part = var
-        v = tokens[groups[k]]
-        assert isinstance(v, Var)
-        rx = values[k].split(delim)[part] if k in spanned else values[k]
-        inner = f"substr({c}, {len(pre) + 1}, strlen({c}) - {len(pre) + len(post)})" if pre or post else c
-        # the regex's group of %q / $is_args$args holds the query without its '?' (and nothing for nginx's '-')
-        qv = f"CASE WHEN starts_with({inner}, '?') THEN substr({inner}, 2) ELSE '' END"
-        parts.setdefault(k, []).append(qv if v.kind == "query_q" else inner)
-        if _KINDS[v.kind].shape is None and v.kind != "query_q" and not post:
-            # free text ending its cell: no quote, and for Apache no backslash (a line with an escape goes through
-            # the regex); nginx's \xHH checked by the value's regex
-            no_quote = f"NOT contains({inner}, '\"')"
-            if escape == "apache":
-                checks.append(f"{no_quote} AND NOT contains({inner}, '\\')")
+    for si, seg in enumerate(segments):
+        col = f"c{si + 1}"
+        cells: list[list[str | tuple[int, int]]] = [[]]
+        for it in seg:
+            if si % 2 == 0 and it == delim:
+                cells.append([])
+            else:
+                cells[-1].append(it)
+        if len(cells) > 1:
+            split[f"s{si + 1}"] = f"string_split({col}, '{delim}')"
+            checks.append(f"len(s{si + 1}) = {len(cells)}")
+            exprs = [f"s{si + 1}[{j}]" for j in range(1, len(cells) + 1)]
+        else:
+            exprs = [col]
+        for c, cell in zip(exprs, cells):
+            where = [x for x, p in enumerate(cell) if isinstance(p, tuple)]
+            if len(where) > 1:
+                return None  # two variables in one cell: the regex reads those
+            if not where:
+                checks.append(f"{c} = '{_sql_str(''.join(str(p) for p in cell))}'")
+                continue
+            pre = "".join(str(p) for p in cell[: where[0]])
+            post = "".join(str(p) for p in cell[where[0] + 1 :])
+            item = cell[where[0]]
+            assert isinstance(item, tuple)
+            k, part = item
+            v = tokens[groups[k]]
+            assert isinstance(v, Var)
+            rx = values[k].split(delim or " ")[part] if k in spanned else values[k]
+            inner = f"substr({c}, {len(pre) + 1}, strlen({c}) - {len(pre) + len(post)})" if pre or post else c
+            # the regex's group of %q / $is_args$args holds the query without its '?' (nothing for nginx's '-')
+            qv = f"CASE WHEN starts_with({inner}, '?') THEN substr({inner}, 2) ELSE '' END"
+            parts.setdefault(k, []).append(qv if v.kind == "query_q" else inner)
+            if k in spanned:
+                # '[10/Oct/2000:13:55:36' and '-0700]': with these lengths, a time that parses (a row whose time
+                # does not is taken out again and judged by the regex) has exactly the regex's shape
+                size = len(pre) + len(post) + (20 if part == 0 else 5)
+                checks.append(
+                    f"strlen({c}) = {size} AND starts_with({c}, '{_sql_str(pre)}') "
+                    f"AND ends_with({c}, '{_sql_str(post)}')"
+                )
+            elif _KINDS[v.kind].shape is None and v.kind != "query_q" and not post:
+                # free text ending its cell (no quote, no separator outside quotes: the cuts saw to that, and it
+                # ends where the regex's would); Apache's escapes and nginx's
+                # \xHH are checked by the value's regex, and a line with an Apache escape goes to the regex
+                backslash = "false" if escape == "apache" else f"regexp_full_match({inner}, '{_sql_str(rx)}')"
+                checks.append(f"(NOT contains({inner}, '\\') OR {backslash})")
+                if pre:
+                    checks.append(f"starts_with({c}, '{_sql_str(pre)}')")
             else:
                 checks.append(
-                    f"{no_quote} AND (NOT contains({inner}, '\\') OR regexp_full_match({inner}, '{_sql_str(rx)}'))"
+                    f"regexp_full_match({c}, '{_sql_str(_literal(pre) + '(?:' + rx + ')' + _literal(post))}')"
                 )
-            if pre:
-                checks.append(f"starts_with({c}, '{_sql_str(pre)}')")
-        elif k in spanned:
-            # '[10/Oct/2000:13:55:36' and '-0700]': with the right lengths, a time that parses (a row whose time
-            # does not is taken out again and judged by the regex) has exactly the regex's shape
-            size = len(pre) + len(post) + (20 if part == 0 else 5)
-            checks.append(
-                f"strlen({c}) = {size} AND starts_with({c}, '{_sql_str(pre)}') AND ends_with({c}, '{_sql_str(post)}')"
-            )
-        else:
-            checks.append(f"regexp_full_match({c}, '{_sql_str(_literal(pre) + '(?:' + rx + ')' + _literal(post))}')")
     values_sql = {f"v{k}": f" || '{delim}' || ".join(ps) for k, ps in parts.items()}
     layers, columns = _columns(tokens, groups, lambda k: f"v{k}", escape)
-    return options, " AND ".join(checks), [values_sql, *layers], columns
+    prep = [split, values_sql, *layers] if split else [values_sql, *layers]
+    return options, " AND ".join(checks), prep, columns
 
 
 def is_declared(fmt: str) -> bool:
