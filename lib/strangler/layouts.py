@@ -752,18 +752,28 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 cells.append([])
             else:
                 cells[-1].append(it)
-        if len(cells) > 1:
+        if len(cells) > 1 and any(isinstance(p, tuple) for p in seg):
             split[f"s{si + 1}"] = f"string_split({col}, '{delim}')"
             checks.append(f"len(s{si + 1}) = {len(cells)}")
             exprs = [f"s{si + 1}[{j}]" for j in range(1, len(cells) + 1)]
-        else:
+        else:  # one cell, or only literal text: the segment as a whole
+            cells = [seg]
             exprs = [col]
-        for c, cell in zip(exprs, cells):
+        last = len(cells) - 1
+        for j, (c, cell) in enumerate(zip(exprs, cells)):
             where = [x for x, p in enumerate(cell) if isinstance(p, tuple)]
             if len(where) > 1:
                 return None  # two variables in one cell: the regex reads those
             if not where:
-                checks.append(f"{c} = '{_sql_str(''.join(str(p) for p in cell))}'")
+                text = _sql_str("".join(str(p) for p in cell))
+                if c == col:
+                    checks.append(f"{c} = '{text}'")
+                elif j == 0:  # the first and last cells of a split segment, seen on the segment itself
+                    checks.append(f"starts_with({col}, '{text}{delim}')")
+                elif j == last:
+                    checks.append(f"ends_with({col}, '{delim}{text}')")
+                else:
+                    checks.append(f"{c} = '{text}'")
                 continue
             pre = "".join(str(p) for p in cell[: where[0]])
             post = "".join(str(p) for p in cell[where[0] + 1 :])
@@ -781,10 +791,9 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 # '[10/Oct/2000:13:55:36' and '-0700]': with these lengths, a time that parses (a row whose time
                 # does not is taken out again and judged by the regex) has exactly the regex's shape
                 size = len(pre) + len(post) + (20 if part == 0 else 5)
-                checks.append(
-                    f"strlen({c}) = {size} AND starts_with({c}, '{_sql_str(pre)}') "
-                    f"AND ends_with({c}, '{_sql_str(post)}')"
-                )
+                checks.append(f"strlen({c}) = {size}")
+                checks += [f"starts_with({c}, '{_sql_str(pre)}')"] if pre else []
+                checks += [f"ends_with({c}, '{_sql_str(post)}')"] if post else []
             elif _KINDS[v.kind].shape is None and v.kind != "query_q" and not post:
                 # free text ending its cell (no quote, no separator outside quotes: the cuts saw to that, and it
                 # ends where the regex's would); Apache's escapes and nginx's
