@@ -6,10 +6,11 @@ Every variable has a shape (the regular expression its value matches: a status i
 what nginx writes) and, when it has one, the `requests` column it feeds; the others are matched and left out.
 
 The layout becomes ONE regular expression anchored at both ends, read with `regexp_extract` into a struct of
-groups. When the layout is cells on one separator (space, tab, comma, `|`, `;`) with each quoted part a whole
-cell and at most one variable per cell, DuckDB's CSV reader splits the lines instead and each cell is checked
-against the same shape; lines whose cells do not check out (an escaped quote, an empty quoted field, another
-layout) go through the regex, so both readers keep exactly the same rows. Python never sees a line.
+groups. Where every cell of the layout (cut at its quotes, then on one separator: space, tab, comma, `|`, `;`)
+holds at most one variable, DuckDB's CSV reader cuts the lines at their quotes instead (delimiter '"', no
+quoting), SQL splits the outside segments on the separator, and each cell is checked against its variable's
+regex; a line whose quotes are not the layout's (an escaped quote, another layout) has a segment too many or too
+few and goes through the regex, so both readers keep exactly the same rows. Python never sees a line.
 """
 
 from __future__ import annotations
