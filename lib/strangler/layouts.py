@@ -742,7 +742,7 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
         f"columns = {names}, delim = '\"', quote = '', escape = '', nullstr = '{_NULL}', header = false, "
         f"auto_detect = false, null_padding = true, strict_mode = false, max_line_size = {MAX_LINE + 2}"
     )
-    checks = [f"c{n + 1} IS NULL", f"c{n} IS NOT NULL"]
+    checks = [f"c{n + 1} IS NULL", f"c{n} IS NOT NULL", "NOT starts_with(c1, '#')"]  # '#': a header line
     split: dict[str, str] = {}
     parts: dict[int, list[str]] = {}
     for si, seg in enumerate(segments):
