@@ -25,7 +25,7 @@ from typing import Optional
 db: str = "data/demo/demo.duckdb"
 logs: list = []
 format: str = "auto"
-tz: str | None = None
+tz: Optional[str] = None
 
 # %%
 from strangler import charts

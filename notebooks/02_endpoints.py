@@ -25,9 +25,9 @@ from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
 apps: list = []
-source: str | None = None
-start: str | None = None
-end: str | None = None
+source: Optional[str] = None
+start: Optional[str] = None
+end: Optional[str] = None
 
 # %%
 from strangler import charts

@@ -26,8 +26,8 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: str | None = "data/demo/migration.toml"
-batch: str | None = None
+manifest: Optional[str] = "data/demo/migration.toml"
+batch: Optional[str] = None
 before_days: float = 7
 after_days: float = 7
 settle_hours: float = 1

@@ -22,7 +22,7 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: str | None = "data/demo/migration.toml"
+manifest: Optional[str] = "data/demo/migration.toml"
 
 # %%
 from strangler import charts

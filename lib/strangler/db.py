@@ -74,6 +74,28 @@ CREATE TABLE IF NOT EXISTS path_shapes (
     shape VARCHAR                  -- the path collapsed to a shape (ids replaced) under the current routes; by attribute
 );
 
+CREATE TABLE IF NOT EXISTS route_converters (
+    app            VARCHAR NOT NULL, -- the MODULE:ATTR the exact inventory imported
+    rule           VARCHAR NOT NULL, -- routes.rule (mount prefix included)
+    variable       VARCHAR NOT NULL,
+    converter      VARCHAR NOT NULL, -- the name the rule uses: <uuid_str:id> -> uuid_str
+    args           VARCHAR,          -- the text between its parentheses, if any
+    regex          VARCHAR NOT NULL, -- what the converter's instance matches, read from the app
+    part_isolating BOOLEAN NOT NULL, -- false: the match may span '/' (like path)
+    weight         INTEGER NOT NULL, -- Werkzeug's ordering weight
+    checked        BOOLEAN NOT NULL, -- its to_python is not the identity: attribute asks the app about matches
+    mount          VARCHAR NOT NULL, -- the prefix of the Flask app the rule belongs to ('' for the app itself)
+    python         VARCHAR NOT NULL, -- the interpreter and directory the app was imported with, to ask it again
+    cwd            VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS route_versions (
+    app         VARCHAR NOT NULL,
+    method      VARCHAR NOT NULL,
+    rule        VARCHAR NOT NULL,    -- routes.rule of a Cadwyn-versioned route
+    api_version VARCHAR NOT NULL     -- a Cadwyn API version that serves it
+);
+
 CREATE TABLE IF NOT EXISTS routes_unresolved (
     file   VARCHAR,
     line   INTEGER,

@@ -50,6 +50,7 @@ import pandas as pd
 
 from strangler import effort as effort_mod
 from strangler import manifest
+from strangler.attribute import ROUTE_PER_RULE
 from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
@@ -187,12 +188,11 @@ def _timestamp(value, name: str) -> dt.datetime | None:
     return ts.to_pydatetime()
 
 
-_ROUTES_SQL = """
+# One row per Flask (method, rule): the same row the endpoints and dead-routes reports read (ROUTE_PER_RULE).
+_ROUTES_SQL = f"""
 SELECT method, rule, endpoint, file, line, end_line, blueprint
-FROM routes
+FROM ({ROUTE_PER_RULE})
 WHERE framework = 'flask'
-QUALIFY row_number() OVER (PARTITION BY method, rule
-                           ORDER BY (inventory = 'app') DESC NULLS LAST, file, line) = 1
 ORDER BY rule, method
 """
 
