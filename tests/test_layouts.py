@@ -412,6 +412,13 @@ ISUCON9 = (
 )
 
 
+NGINX_JSON_TIMED = (  # the log_format that writes nginx-json-timed/access.log, as its keys and values show
+    'nginx,escape=json:{"time":"$time_iso8601","host":"$remote_addr","port":$remote_port,"method":"$request_method",'
+    '"uri":"$request_uri","status":"$status","body_bytes":$body_bytes_sent,"referer":"$http_referer",'
+    '"ua":"$http_user_agent","request_time":"$request_time","response_time":"$upstream_response_time"}'
+)
+
+
 def table(con) -> tuple[list[tuple], list[tuple]]:
     rows = con.execute(f"SELECT line_no, {', '.join(COLS)} FROM requests ORDER BY line_no").fetchall()
     return rows, con.execute("SELECT line_no, reason, raw FROM rejects ORDER BY line_no").fetchall()
@@ -441,6 +448,7 @@ def assert_same_as_builtin(tmp_path: Path, log: Path, fmt, builtin: str, count: 
         ("nginx-combined-xff-shop", f"nginx:{layouts.NGINX_COMBINED} \"$http_x_forwarded_for\"", "combined", 1_000),
         ("flask-api-gunicorn", 'gunicorn:%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"', "combined",
          2_265),
+        ("nginx-json-timed", NGINX_JSON_TIMED, "json", 4_122),
     ],
 )  # fmt: skip
 def test_real_logs_same_rows_as_builtin(tmp_path, real_logs, folder, spec, builtin, rows):

@@ -472,8 +472,8 @@ def _value_regex(tokens: list[Token], i: int, escape: str, quoted: bool) -> str:
         return _part(v.arg)[0]
     if v.kind == "request" and not quoted:  # an unquoted request line: three words
         return r'[^ "]+ [^ "]+(?: [A-Za-z]+/[0-9.]+)?|-'
-    if kind.shape is not None:
-        return kind.shape
+    if kind.shape is not None:  # nginx's escape=json writes a variable it has no value for as nothing, not '-'
+        return kind.shape + "|" if escape == "json" and "-" in kind.shape.split("|") else kind.shape
     free = _free(escape, _stops(tokens, i), quoted)
     if v.kind == "query_q":  # the group inside: the query without its '?'; nginx writes '-' for no arguments
         return rf"(?:\?({free}){'|-' if v.arg == 'nginx' else ''})?"
