@@ -592,3 +592,23 @@ def test_quotes_around_the_whole_layout_come_off():
     assert layouts.declared('nginx:"$request" $status "$http_user_agent"').layout == (
         'nginx:"$request" $status "$http_user_agent"'  # quotes inside: the layout's own
     )
+
+
+def test_config_apache_inline_customlog_and_two_logs(tmp_path):
+    conf = tmp_path / "httpd.conf"
+    conf.write_text('CustomLog "logs/access_log" "%a %t \\"%r\\" %>s %D"\n')
+    assert layouts.from_config(str(conf)).layout == 'apache:%a %t "%r" %>s %D'
+    conf.write_text(
+        'LogFormat "%h %l %u %t \\"%r\\" %>s %b" common\nCustomLog logs/a.log common\n'
+        "<VirtualHost *:80>\n  CustomLog logs/b.log combined env=!dontlog\n</VirtualHost>\n"
+    )
+    with pytest.raises(StranglerError) as err:
+        layouts.from_config(str(conf))
+    assert str(err.value) == (
+        f"{conf}: several CustomLog lines use different formats ({conf}:2 uses common; {conf}:4 uses combined); "
+        f"name one: {conf}:NAME"
+    )
+    assert layouts.from_config(f"{conf}:combined").layout == f"apache:{layouts.APACHE_STOCK['combined']}"
+    (tmp_path / "other.txt").write_text("nothing here\n")
+    with pytest.raises(StranglerError, match="no log_format / access_log \\(nginx\\) or LogFormat / CustomLog"):
+        layouts.from_config(str(tmp_path / "other.txt"))
