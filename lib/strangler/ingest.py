@@ -384,8 +384,9 @@ def _numbered(pieces: list[tuple[str, int]], options: str) -> str:
 
 def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     """Requests straight from DuckDB's CSV reader splitting each line into fields (the fastest path, for the
-    common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
-    and become rejects through the line reader's anti-join."""
+    common/combined family: no regex, no string splitting in SQL; a declared layout brings its own read_csv
+    options, helper layers and checks, `strangler.layouts`). Lines that are not well formed are left out and become
+    rejects through the line reader's anti-join (a declared layout's are read by the line reader first)."""
     lines = f"SELECT * FROM ({_numbered(pieces, fmt.csv_read or _READ_FIELDS)}) WHERE line_no <= $last"
     if fmt.csv_prep is None:  # the combined family: checks on the fields, the request line in c6
         rel, where = _layered(F.request_layers("c6"), f"{lines} AND {fmt.csv_valid}"), ""
