@@ -612,3 +612,13 @@ def test_config_apache_inline_customlog_and_two_logs(tmp_path):
     (tmp_path / "other.txt").write_text("nothing here\n")
     with pytest.raises(StranglerError, match="no log_format / access_log \\(nginx\\) or LogFormat / CustomLog"):
         layouts.from_config(str(tmp_path / "other.txt"))
+
+
+def test_braced_nginx_variables(tmp_path, modes):
+    fmt = layouts.declared('nginx:${remote_addr}:${remote_port} ${status} "${request}" ${request_time}s')
+    text = '10.0.0.1:5555 200 "GET /a?b=c HTTP/1.1" 0.250s\n10.0.0.2:5556 404 "GET /z HTTP/1.1" 0.001s\n'
+    rows = [
+        row(1, method="GET", path="/a", query="b=c", status=200, duration_ms=250.0, client="10.0.0.1"),
+        row(2, method="GET", path="/z", status=404, duration_ms=1.0, client="10.0.0.2"),
+    ]
+    check_both(tmp_path, modes, fmt, text, rows, [], csv=False)  # address and port in one cell: the regex
