@@ -622,3 +622,27 @@ def test_braced_nginx_variables(tmp_path, modes):
         row(2, method="GET", path="/z", status=404, duration_ms=1.0, client="10.0.0.2"),
     ]
     check_both(tmp_path, modes, fmt, text, rows, [], csv=False)  # address and port in one cell: the regex
+
+
+def test_nginx_timing_pairs_layout(tmp_path, modes):
+    # the popular "main + rt= uct= uht= urt=" layout: key=value cells, quoted lists
+    fmt = layouts.declared(
+        f'nginx:{layouts.NGINX_COMBINED} rt=$request_time uct="$upstream_connect_time" '
+        'uht="$upstream_header_time" urt="$upstream_response_time"'
+    )
+    text = (
+        '10.0.0.1 - - [01/Mar/2024:10:00:00 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8" rt=0.123 uct="0.001" '
+        'uht="0.100, 0.020" urt="0.110, 0.012"\n'
+        '10.0.0.1 - - [01/Mar/2024:10:00:01 +0000] "GET /b HTTP/1.1" 504 0 "-" "curl/8" rt=60.001 uct="-" '
+        'uht="-" urt="-"\n'
+        '10.0.0.1 - - [01/Mar/2024:10:00:02 +0000] "GET /c HTTP/1.1" 200 12 "-" "curl/8" 0.123\n'
+        '10.0.0.1 - - [01/Mar/2024:10:00:03 +0000] "GET /d HTTP/1.1" 200 1 "-" "curl/8" rt=0.002 uct="0.000" '
+        'uht="0.001" urt="0.001"\n'
+    )
+    common = {"method": "GET", "status": 200, "client": "10.0.0.1", "user_agent": "curl/8"}
+    rows = [
+        row(1, ts=ts(2024, 3, 1, 10, 0, 0), path="/a", bytes=12, duration_ms=123.0, **common),
+        row(2, ts=ts(2024, 3, 1, 10, 0, 1), path="/b", bytes=0, duration_ms=60001.0, **{**common, "status": 504}),
+        row(4, ts=ts(2024, 3, 1, 10, 0, 3), path="/d", bytes=1, duration_ms=2.0, **common),
+    ]
+    check_both(tmp_path, modes, fmt, text, rows, [(3, "malformed")])
