@@ -745,6 +745,7 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
     checks = [f"c{n + 1} IS NULL", f"c{n} IS NOT NULL", "NOT starts_with(c1, '#')"]  # '#': a header line
     split: dict[str, str] = {}
     parts: dict[int, list[str]] = {}
+    wrap: dict[int, tuple[str, str]] = {}  # a spanned $time_local: the literal text before and after it
     for si, seg in enumerate(segments):
         col = f"c{si + 1}"
         cells: list[list[str | tuple[int, int]]] = [[]]
@@ -753,11 +754,11 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 cells.append([])
             else:
                 cells[-1].append(it)
-        if len(cells) > 1 and any(isinstance(p, tuple) for p in seg):
+        if len(cells) > 1 and sum(isinstance(p, tuple) for p in seg) > 1:
             split[f"s{si + 1}"] = f"string_split({col}, '{delim}')"
             checks.append(f"len(s{si + 1}) = {len(cells)}")
             exprs = [f"s{si + 1}[{j}]" for j in range(1, len(cells) + 1)]
-        else:  # one cell, or only literal text: the segment as a whole
+        else:  # one cell, one variable or only literal text: the segment as a whole
             cells = [seg]
             exprs = [col]
         last = len(cells) - 1
@@ -787,7 +788,11 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
             inner = f"substr({c}, {len(pre) + 1}, strlen({c}) - {len(pre) + len(post)})" if pre or post else c
             # the regex's group of %q / $is_args$args holds the query without its '?' (nothing for nginx's '-')
             qv = f"CASE WHEN starts_with({inner}, '?') THEN substr({inner}, 2) ELSE '' END"
-            parts.setdefault(k, []).append(qv if v.kind == "query_q" else inner)
+            if k in spanned:  # the cells whole: their brackets go into the strptime format instead
+                parts.setdefault(k, []).append(c)
+                wrap[k] = (wrap.get(k, ("", ""))[0] + pre, post) if part else (pre, "")
+            else:
+                parts.setdefault(k, []).append(qv if v.kind == "query_q" else inner)
             if k in spanned:
                 # '[10/Oct/2000:13:55:36' and '-0700]': with these lengths, a time that parses (a row whose time
                 # does not is taken out again and judged by the regex) has exactly the regex's shape
@@ -809,6 +814,11 @@ def _csv(tokens: list[Token], groups: list[int], values: list[str], escape: str)
                 )
     values_sql = {f"v{k}": f" || '{delim}' || ".join(ps) for k, ps in parts.items()}
     layers, columns = _columns(tokens, groups, lambda k: f"v{k}", escape)
+    for k, (pre, post) in wrap.items():
+        plain = f"try_strptime(v{k}, '%d/%b/%Y:%H:%M:%S %z')"
+        if columns.get("ts") == plain:
+            esc = [_sql_str(x.replace("%", "%%")) for x in (pre, post)]
+            columns["ts"] = f"try_strptime(v{k}, '{esc[0]}%d/%b/%Y:%H:%M:%S %z{esc[1]}')"
     # a window between the cut and the checks: DuckDB would otherwise push the checks down through the layer and
     # cut the segment again for every cell they read (twice the time); it cannot push a filter through a window
     prep = [split, {"cut_": "row_number() OVER ()"}, values_sql, *layers] if split else [values_sql, *layers]
