@@ -465,6 +465,7 @@ def _stops(tokens: list[Token], i: int) -> str:
 
 
 def _value_regex(tokens: list[Token], i: int, escape: str, quoted: bool) -> str:
+    """The regex of the value of variable token i: its shape, or free text up to what follows it."""
     v = tokens[i]
     assert isinstance(v, Var)
     kind = _KINDS[v.kind]
@@ -504,6 +505,8 @@ def _regex(tokens: list[Token], escape: str) -> tuple[str, list[int], list[str]]
 
 
 def _check_tokens(tokens: list[Token]) -> None:
+    """Two variables with nothing between them only where the first cannot run into the second (a path before
+    '?query', an address before a path, the pieces of one strftime time)."""
     for i, t in enumerate(tokens):
         if isinstance(t, Var) and i + 1 < len(tokens) and isinstance(tokens[i + 1], Var):
             nxt = tokens[i + 1]
