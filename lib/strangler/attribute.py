@@ -32,6 +32,7 @@ from urllib.parse import unquote
 import duckdb
 import pandas as pd
 
+from strangler import rollup, sketch
 from strangler import routes as routes_mod
 
 # token -> (regular expression a whole segment must match, characters its members are made of)
@@ -375,6 +376,18 @@ def build_flask(rows: pd.DataFrame, warnings: list[str], own: OwnConverters | No
 FASTAPI_DOCS = {"openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"}
 
 
+def framework_added(framework: pd.Series, endpoint: pd.Series, rule: pd.Series) -> pd.Series:
+    """Routes the framework adds by itself, never delete candidates however little traffic they have: FastAPI's
+    documentation pages, Flask's `static` route and a blueprint's static folder (`<bp>.static`)."""
+    docs = (framework == "fastapi") & endpoint.isin(FASTAPI_DOCS)
+    static = (
+        (framework == "flask")
+        & ((endpoint == "static") | endpoint.fillna("").str.endswith(".static"))
+        & rule.fillna("").str.endswith("/<path:filename>")
+    )
+    return docs | static
+
+
 async def _endpoint() -> None:  # the Starlette routes below are never called, only matched
     return None
 
@@ -565,61 +578,60 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
 
 
 def pending(con: duckdb.DuckDBPyConnection) -> int:
-    """Requests not attributed yet (ingested after the last `attribute` run)."""
+    """Requests not attributed yet (ingested after the last `attribute` run); 0 on a rollup directory."""
+    if not rollup.has_raw(con):
+        return 0
     (n,) = con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchall()[0]
     return int(n)
 
 
-# --- views for notebook 02 ----------------------------------------------------------------------------------------
+# --- views for notebook 02 (from the rollups) ---------------------------------------------------------------------
 
-
-def _window(start: object, end: object) -> tuple[str, list]:
-    """SQL condition on requests.ts for [start, end), with its parameters; no condition when both are None."""
-    cond, params = [], []
-    if start is not None:
-        cond.append("ts >= CAST(? AS TIMESTAMPTZ)")
-        params.append(str(start))
-    if end is not None:
-        cond.append("ts < CAST(? AS TIMESTAMPTZ)")
-        params.append(str(end))
-    return (" AND ".join(cond) or "TRUE"), params
+# a rollup row's method as its route counts it (`routes.counted_method`: HEAD for the GET route it matched, unless
+# the rule declares HEAD)
+_ROUTE_METHOD = routes_mod.counted_method_sql(
+    "q.method",
+    f"EXISTS (SELECT 1 FROM ({ROUTE_PER_RULE}) r WHERE r.framework = q.route_framework AND r.rule = q.route "
+    "AND r.method = 'HEAD')",
+)
 
 
 def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Every route of both apps with its traffic in [start, end): one row per (framework, method, rule).
 
     Columns: framework, method, rule, endpoint, requests, share (of all requests in the window), peak_rps (most
-    requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms, first_seen, last_seen. A HEAD request
-    counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
+    requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms (from the latency histogram: within 1 %),
+    first_seen, last_seen. A HEAD request counts for the GET route it matched (unless the route declares HEAD
+    itself). Sorted by requests, busiest first. Read from the rollups; `start`/`end` must fall on whole hours.
     """
-    where, params = _window(start, end)
-    head_counts_for_get = routes_mod.counted_method_sql(
-        "q.method",
-        "EXISTS (SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route AND r.method = 'HEAD')",
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
+    lat = sketch.quantiles_sql(
+        f"SELECT route_framework, route, {_ROUTE_METHOD} AS route_method, bucket, n FROM rollup_latency q "
+        f"WHERE route IS NOT NULL AND {where}",
+        ["route_framework", "route", "route_method"],
+        {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99},
     )
     return con.execute(
         f"""
         WITH r AS (SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})),
-        q AS (
-            SELECT q.*, {head_counts_for_get} AS route_method
-            FROM requests q WHERE {where}),
-        total AS (SELECT count(*) AS n FROM q),
+        lat AS ({lat}),
+        q AS (SELECT q.*, {_ROUTE_METHOD} AS route_method FROM rollups q WHERE {where}),
+        total AS (SELECT sum(requests) AS n FROM q),
         per AS (
-            SELECT route_framework, route, route_method, count(*) AS requests,
-                   avg(CASE WHEN status BETWEEN 400 AND 499 THEN 1 ELSE 0 END) AS rate_4xx,
-                   avg(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS rate_5xx,
-                   quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
-                   quantile_cont(duration_ms, 0.99) AS p99_ms, min(ts) AS first_seen, max(ts) AS last_seen
+            SELECT route_framework, route, route_method, sum(requests)::BIGINT AS requests,
+                   coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0) / sum(requests) AS rate_4xx,
+                   coalesce(sum(requests) FILTER (WHERE status >= 500), 0) / sum(requests) AS rate_5xx,
+                   min(first_ts) AS first_seen, max(last_ts) AS last_seen
             FROM q WHERE route IS NOT NULL GROUP BY ALL),
-        peak AS (
-            SELECT route_framework, route, route_method, max(n) AS peak_rps FROM (
-                SELECT route_framework, route, route_method, date_trunc('second', ts) AS sec, count(*) AS n
-                FROM q WHERE route IS NOT NULL AND ts IS NOT NULL GROUP BY ALL) GROUP BY ALL)
+        peak AS (SELECT route_framework, route, route_method, max(peak_rps) AS peak_rps FROM rollup_peaks q
+                 WHERE {where} GROUP BY ALL)
         SELECT r.framework, r.method, r.rule, r.endpoint, coalesce(per.requests, 0) AS requests,
                coalesce(per.requests, 0) / nullif(total.n, 0) AS share, coalesce(peak.peak_rps, 0) AS peak_rps,
-               per.rate_4xx, per.rate_5xx, per.p50_ms, per.p95_ms, per.p99_ms, per.first_seen, per.last_seen
+               per.rate_4xx, per.rate_5xx, lat.p50_ms, lat.p95_ms, lat.p99_ms, per.first_seen, per.last_seen
         FROM r CROSS JOIN total
         LEFT JOIN per ON per.route_framework = r.framework AND per.route = r.rule AND per.route_method = r.method
+        LEFT JOIN lat ON lat.route_framework = r.framework AND lat.route = r.rule AND lat.route_method = r.method
         LEFT JOIN peak ON peak.route_framework = r.framework AND peak.route = r.rule AND peak.route_method = r.method
         ORDER BY requests DESC, r.rule, r.method, r.framework
     """,
@@ -629,26 +641,29 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
 
 def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> dict[str, int]:
     """Requests in [start, end) by outcome: requests, matched, method_not_allowed, redirect, unmatched, pending."""
-    where, params = _window(start, end)
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
     row = con.execute(
         f"""
-        SELECT count(*), count(*) FILTER (match = 'matched'), count(*) FILTER (match = 'method_not_allowed'),
-               count(*) FILTER (match = 'redirect'), count(*) FILTER (match = 'unmatched'),
-               count(*) FILTER (match IS NULL)
-        FROM requests WHERE {where}""",
+        SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (match = 'matched'), 0),
+               coalesce(sum(requests) FILTER (match = 'method_not_allowed'), 0),
+               coalesce(sum(requests) FILTER (match = 'redirect'), 0),
+               coalesce(sum(requests) FILTER (match = 'unmatched'), 0),
+               coalesce(sum(requests) FILTER (match IS NULL), 0)
+        FROM rollups q WHERE {where}""",
         params,
     ).fetchall()[0]
-    return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], row))
+    return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], map(int, row)))
 
 
 def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Routes with no request in [start, end): framework, method, rule, endpoint, file, line.
 
-    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and
-    FastAPI's own documentation pages.
+    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and routes the
+    framework adds by itself (`framework_added`: FastAPI's documentation pages, Flask's static routes).
     """
     table = endpoints(con, start, end)
-    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi") & table["endpoint"].isin(FASTAPI_DOCS))]
+    dead = table[(table["requests"] == 0) & ~framework_added(table["framework"], table["endpoint"], table["rule"])]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
     twins = (
         twins[["method", "fastapi_rule"]]
@@ -670,19 +685,19 @@ def unmatched(
     con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = None, end: object = None
 ) -> pd.DataFrame:
     """Requests no route took, by shape: shape, match ('method_not_allowed' for 405s, 'redirect', 'unmatched'),
-    requests, methods, statuses, example path. Busiest first, at most `limit` rows."""
-    where, params = _window(start, end)
+    requests, methods, statuses, example path (the smallest). Busiest first, at most `limit` rows."""
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
     return con.execute(
         f"""
-        SELECT s.shape, match, count(*) AS requests,
+        SELECT shape, match, sum(requests)::BIGINT AS requests,
                string_agg(DISTINCT method, ' ' ORDER BY method) AS methods,
                string_agg(DISTINCT CAST(status AS VARCHAR), ' ' ORDER BY CAST(status AS VARCHAR)) AS statuses,
-               min(r.path) AS example
-        FROM (SELECT * FROM requests WHERE {where} AND match IS NOT NULL AND match <> 'matched') r
-        LEFT JOIN path_shapes s ON s.path = r.path AND r.method IS NOT NULL
-        GROUP BY s.shape, match ORDER BY requests DESC, s.shape, match LIMIT ?
+               min(example_path) AS example
+        FROM rollups q WHERE {where} AND match IS NOT NULL AND match <> 'matched'
+        GROUP BY shape, match ORDER BY requests DESC, shape, match LIMIT $limit
     """,
-        params + [limit],
+        {**params, "limit": limit},
     ).df()
 
 
