@@ -2,10 +2,10 @@
 sample (`strangler rollup --logs LOG... --db DB`).
 
 Raw rows cost most of an ingest (storing 20 columns per line, then an UPDATE of three per line to attribute
-them); the rollups need none of it. Per file, inside one transaction, the file is read in chunks of a few
-pieces side by side with `strangler.ingest`'s own readers and SQL (pieces fed through pipes and numbered from
-the newlines before them, DuckDB's CSV reader splitting the fields; the robust block reader for files that are
-not clean), and each chunk is:
+them); the rollups need none of it. Each file is read in chunks with `strangler.ingest`'s own readers and SQL
+(a plain file in pieces side by side, fed through pipes and numbered from the newlines before them, DuckDB's CSV
+reader splitting the fields; gzip files and files that are not clean in the robust reader's 16 MB blocks), and
+each chunk is:
 
 1. parsed into a temporary in-memory table (rows whose timestamp does not parse become rejects, as in ingest);
 2. attributed: only the (method, path) pairs not seen before get a shape (`attribute.shape_sql`), and only the
@@ -15,9 +15,11 @@ not clean), and each chunk is:
 4. checked for rejects (the lines that did not become rows, with their reason and raw line) and sampled: the
    first SAMPLE rows of each source are kept in `requests` for drill-down.
 
-At the end the partials are merged into `rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes:
-`rollup.MERGE`), the source is recorded in `sources` (lines = rows + rejects) and in `rollup_state` with origin
-'ingest', so `strangler rollup` leaves it alone. A file read before (same fingerprint) is not read again.
+Everything a run reads waits in temporary tables; at the end, in one transaction, the partials are merged into
+`rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes: `rollup.MERGE`; the busiest second of an
+hour from the per-second counts of every file of the run), the files are recorded in `sources` (lines = rows +
+rejects) and in `rollup_state` with origin 'ingest', so `strangler rollup` leaves them alone, and the rejects and
+samples are stored. A run killed half way leaves nothing. A file read before (same fingerprint) is not read again.
 """
 
 from __future__ import annotations
@@ -70,13 +72,19 @@ def _on(sql: str, old: str, new: str) -> str:
     return sql.replace(old, new)
 
 
-# the rollup aggregation over this module's tables instead of requests and path_shapes
-_FROM = "FROM requests q LEFT JOIN path_shapes s"
-_OURS = "FROM _fp_req q LEFT JOIN _fp_shapes s"
-_ROLLUPS = _on(_select(R._INSERT_ROLLUPS.format(where="TRUE"), "rollups"), _FROM, _OURS)
-_LATENCY = _on(_select(R._INSERT_LATENCY.format(where="TRUE"), "rollup_latency"), _FROM, _OURS)
+def _ours(sql: str) -> str:
+    """rollup.py's aggregation reading this module's chunk tables instead of `requests` and `path_shapes`."""
+    out, n = re.subn(r"\b(FROM|JOIN)\s+requests\b", r"\1 _fp_req", sql)
+    out = re.sub(r"\b(FROM|JOIN)\s+path_shapes\b", r"\1 _fp_shapes", out)
+    if not n:
+        raise RuntimeError("rollup's aggregation no longer reads requests")
+    return out
+
+
+_ROLLUPS = _ours(_select(R._INSERT_ROLLUPS.format(where="TRUE"), "rollups"))
+_LATENCY = _ours(_select(R._INSERT_LATENCY.format(where="TRUE"), "rollup_latency"))
 # per-second counts: the peaks query without its last max()
-_PEAKS = _on(_select(R._INSERT_PEAKS.format(where="TRUE"), "rollup_peaks"), _FROM, _OURS)
+_PEAKS = _ours(_select(R._INSERT_PEAKS.format(where="TRUE"), "rollup_peaks"))
 _SECONDS = _on(
     _on(_PEAKS, "SELECT hour, route_framework, route, route_method, max(n) FROM (", "SELECT * FROM ("),
     "GROUP BY ALL)\nGROUP BY ALL ORDER BY hour",
@@ -106,11 +114,9 @@ class _State:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, warnings: list[str]):
         self.con = con
-        rows = A.route_rows(con)
-        self.match_one = A.matchers(rows, warnings)
-        guards = A.guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
-        self.shape_select, self.shape_params = A.shape_sql(guards)
-        self.matched: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
+        self.plan = A.plan(con, warnings)
+        self.warnings = warnings
+        self.shape_select, self.shape_params = self.plan.shape_select, self.plan.shape_params
         con.execute("CREATE OR REPLACE TEMP TABLE _fp_pairs (method VARCHAR, path VARCHAR, shape VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE _fp_shapes (path VARCHAR, shape VARCHAR)")
         con.execute(
@@ -143,7 +149,8 @@ class _State:
             "GROUP BY ALL"
         ).fetchall()
         if keys:
-            out = [(m, s, *self.match_one.match(str(m).upper(), p)) for m, s, p in keys]
+            outcomes = self.plan.outcomes([(m, p) for m, _, p in keys], self.warnings)
+            out = [(m, s, *o) for (m, s, _), o in zip(keys, outcomes)]
             frame = pd.DataFrame(out, columns=["method", "shape", "match", "route", "route_framework"])
             con.register("_fp_matched", frame.astype("string"))
             try:
@@ -304,7 +311,10 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
     rows = rejects = sampled = 0
     threads = int(_scalar(con, "SELECT current_setting('threads')"))
     size = path.stat().st_size
-    scan = ingest._prescan(content, max(threads, size // CHUNK_BYTES * threads)) if not fmt.windowed else None
+    # a gzip stream cannot be cut into pieces: its 16 MB blocks go through the robust reader, so that a big .gz
+    # never becomes one chunk in memory
+    plain = not fmt.windowed and not content.gz
+    scan = ingest._prescan(content, max(threads, size // CHUNK_BYTES * threads)) if plain else None
     if scan is not None and scan.clean:
         total = scan.newlines + (0 if scan.ends_with_newline else 1)
         params.update(last=scan.newlines, lo=1, hi=total)

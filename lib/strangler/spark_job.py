@@ -202,13 +202,11 @@ def _attributed(spark, requests, routes_db: str, warnings: list[str]):
 
     con = duckdb.connect(routes_db, read_only=True)
     try:
-        rows = A.route_rows(con)
+        how = A.plan(con, warnings)
         routes = con.execute("SELECT framework, method, rule FROM routes").df()
     finally:
         con.close()
-    match_one = A.matchers(rows, warnings)
-    rule_guards = A.guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
-    select, params = A.shape_sql(rule_guards)
+    select, params = how.shape_select, how.shape_params
     requests.createOrReplaceTempView("_requests")
     pairs = spark.sql(
         "SELECT DISTINCT method, path FROM _requests WHERE method IS NOT NULL AND path IS NOT NULL"
@@ -221,7 +219,7 @@ def _attributed(spark, requests, routes_db: str, warnings: list[str]):
         "SELECT q.method, s.shape, min(q.path) AS example FROM _pairs q JOIN path_shapes s USING (path) "
         "GROUP BY q.method, s.shape"
     ).toPandas()
-    outcomes = [match_one.match(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])]
+    outcomes = how.outcomes(list(zip(keys["method"], keys["example"])), warnings)
     matched = spark.createDataFrame(
         [(m, s, o[0], o[1], o[2]) for m, s, o in zip(keys["method"], keys["shape"], outcomes)],
         "method string, shape string, match string, route string, route_framework string",
