@@ -376,6 +376,18 @@ def build_flask(rows: pd.DataFrame, warnings: list[str], own: OwnConverters | No
 FASTAPI_DOCS = {"openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"}
 
 
+def framework_added(framework: pd.Series, endpoint: pd.Series, rule: pd.Series) -> pd.Series:
+    """Routes the framework adds by itself, never delete candidates however little traffic they have: FastAPI's
+    documentation pages, Flask's `static` route and a blueprint's static folder (`<bp>.static`)."""
+    docs = (framework == "fastapi") & endpoint.isin(FASTAPI_DOCS)
+    static = (
+        (framework == "flask")
+        & ((endpoint == "static") | endpoint.fillna("").str.endswith(".static"))
+        & rule.fillna("").str.endswith("/<path:filename>")
+    )
+    return docs | static
+
+
 async def _endpoint() -> None:  # the Starlette routes below are never called, only matched
     return None
 
@@ -671,11 +683,11 @@ def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object =
 def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Routes with no request in [start, end): framework, method, rule, endpoint, file, line.
 
-    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and
-    FastAPI's own documentation pages.
+    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and routes the
+    framework adds by itself (`framework_added`: FastAPI's documentation pages, Flask's static routes).
     """
     table = endpoints(con, start, end)
-    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi") & table["endpoint"].isin(FASTAPI_DOCS))]
+    dead = table[(table["requests"] == 0) & ~framework_added(table["framework"], table["endpoint"], table["rule"])]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
     twins = (
         twins[["method", "fastapi_rule"]]

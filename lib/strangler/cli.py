@@ -100,6 +100,56 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+# --- formats ------------------------------------------------------------------------------------------------
+
+
+def add_formats(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "formats",
+        help="list the log formats, or show what each makes of a file",
+        description="List every log format strangler reads (name, aliases, what it reads). With --guess FILE, "
+        "show what each format made of the file's sample lines and which one detection chooses.",
+    )
+    p.add_argument("--guess", metavar="FILE", help="a log file to try every format on")
+    p.add_argument("--tz", default="UTC", metavar="ZONE", help="time zone for timestamps without an offset")
+    p.set_defaults(run=run_formats)
+
+
+def _printable(value: object, width: int = 48) -> str:
+    """A value from a log line as safe terminal text: control characters escaped, cut to `width`."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(headers: list[str], rows: list[tuple]) -> str:
+    """A plain left-aligned text table."""
+    cells = [headers, *([str(v) for v in r] for r in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def run_formats(args: argparse.Namespace) -> int:
+    from strangler import formats, ingest
+
+    if not args.guess:
+        listed = [(f.name, ", ".join(f.aliases), f.description) for f in formats.FORMATS.values()]
+        print(_table(["format", "aliases", "reads"], listed))
+        return 0
+    found, chosen, verdict = ingest.guess(args.guess, args.tz)
+    show = ["method", "path", "status", "duration_ms", "ts"]
+    rows = []
+    for c in found:
+        values = {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in c.first.items() if v is not None}
+        first = " ".join(f"{k}={_printable(values[k], 40)}" for k in show if k in values)
+        reason, n = max(c.reasons.items(), key=lambda kv: kv[1], default=("", 0))
+        rows.append(
+            (c.name, f"{c.parsed}/{c.lines}", "yes" if c.fits else "", c.fields, f"{reason} {n}" if n else "", first)
+        )
+    print(_table(["format", "parsed", "fits", "fields", "most rejects", "first line read"], rows))
+    print(f"chosen: {chosen} ({verdict})" if chosen else verdict)
+    return 0 if chosen else 1
+
+
 # --- routes -------------------------------------------------------------------------------------------------
 
 
@@ -506,6 +556,7 @@ def run_load(args: argparse.Namespace) -> int:
 COMMANDS = [
     add_demo,
     add_ingest,
+    add_formats,
     add_routes,
     add_attribute,
     add_rollup,

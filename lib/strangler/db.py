@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sources (
     source_id   INTEGER PRIMARY KEY,
     path        VARCHAR NOT NULL,    -- as given on the command line, resolved to an absolute path
     format      VARCHAR NOT NULL,    -- format name, see strangler.formats.FORMATS
+    chosen      VARCHAR,             -- how: 'declared' (--format), 'detected 998/1000' (sample lines parsed), 'empty file'
     lines       BIGINT  NOT NULL,    -- every physical line read from the file
     rows        BIGINT  NOT NULL,    -- lines that became requests
     rejects     BIGINT  NOT NULL,    -- lines that became rejects; rows + rejects = lines
@@ -102,11 +103,17 @@ CREATE TABLE IF NOT EXISTS route_versions (
 );
 
 CREATE TABLE IF NOT EXISTS routes_unresolved (
-    file   VARCHAR,
-    line   INTEGER,
-    reason VARCHAR,
-    code   VARCHAR
+    file    VARCHAR,     -- where the definition or the expression that could not be resolved is
+    line    INTEGER,
+    reason  VARCHAR,
+    code    VARCHAR,     -- that line of source
+    method  VARCHAR,     -- for a route whose path is partly known: its method,
+    rule    VARCHAR,     -- its rule with each unknown part written {?},
+    unknown VARCHAR      -- and the expression whose value is not known
 );
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS method VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS unknown VARCHAR;
 
 CREATE TABLE IF NOT EXISTS batches (
     batch      VARCHAR NOT NULL,
@@ -189,6 +196,10 @@ CREATE TABLE IF NOT EXISTS rollup_state (
 ROLLUP_TABLES = ("rollups", "rollup_latency", "rollup_peaks")
 ROLLUP_SIDE_TABLES = ("routes", "routes_unresolved")
 
+UPGRADE = """
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS chosen VARCHAR;  -- a file made before sources.chosen existed
+"""
+
 
 def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (or create) the DuckDB file and make sure the input tables exist."""
@@ -199,4 +210,5 @@ def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
     con.execute(ROLLUP_SCHEMA)
+    con.execute(UPGRADE)
     return con

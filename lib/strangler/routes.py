@@ -200,8 +200,10 @@ def _werkzeug_version() -> str | None:
 def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> InventoryResult:
     """Static inventory: read the Python files under `directory` (running nothing) and store their routes.
 
-    Definitions it cannot resolve (a prefix read from config, routes made in a loop) go to `routes_unresolved`
-    with file and line, replacing earlier rows for files under the same directory.
+    Definitions it cannot resolve (a prefix from the environment, a blueprint never registered, routes made in a
+    loop over unknown values) go to `routes_unresolved` with file and line, and for a route its method, the rule
+    with each unknown part written {?} and the unknown expression; they replace earlier rows for files under the
+    same directory.
     """
     from strangler import static_inventory
 
@@ -215,8 +217,8 @@ def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> I
     con.execute("DELETE FROM routes_unresolved WHERE starts_with(file, ?)", [str(root) + os.sep])
     if found.unresolved:
         con.executemany(
-            "INSERT INTO routes_unresolved VALUES (?, ?, ?, ?)",
-            [(u.file, u.line, u.reason, u.code) for u in found.unresolved],
+            "INSERT INTO routes_unresolved (file, line, reason, code, method, rule, unknown) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(u.file, u.line, u.reason, u.code, u.method, u.rule, u.unknown) for u in found.unresolved],
         )
     result.unresolved = len(found.unresolved)
     return result
@@ -269,8 +271,11 @@ def pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def unresolved(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Route definitions the static inventory could not resolve: file, line, reason, code."""
-    return con.execute("SELECT file, line, reason, code FROM routes_unresolved ORDER BY file, line").df()
+    """What the static inventory could not resolve: file, line, reason, code, and for a route whose path is
+    partly known its method, rule (unknown parts written {?}) and the unknown expression."""
+    return con.execute(
+        "SELECT file, line, reason, code, method, rule, unknown FROM routes_unresolved ORDER BY file, line, rule, method"
+    ).df()
 
 
 def inventory_diff(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

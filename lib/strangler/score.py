@@ -30,7 +30,7 @@ are the defaults; a missing key keeps its default, 0 switches a term off):
 
 `rank` orders the live routes by score (ties: more requests first, then rule and method). A route with no request
 in the window and in no batch of the manifest is **dead** (`dead = true`, `status = 'dead'`): a delete candidate,
-never planned.
+never planned. Flask's own static routes are never dead (`attribute.framework_added`).
 
 **Batch plan.** Routes already in the `batches` table keep their batch (`status` `migrated` once its cutover is
 past by the wall clock, else `planned`). The other live routes (`status = 'proposed'`) are grouped by affinity
@@ -51,8 +51,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from strangler import attribute, manifest, rollup, sketch
 from strangler import effort as effort_mod
-from strangler import manifest, rollup, sketch
 from strangler import routes as routes_mod
 from strangler.attribute import ROUTE_PER_RULE
 from strangler.errors import StranglerError
@@ -441,7 +441,9 @@ def plan(
         on=["method", "rule"],
     ).merge(metrics, on=["method", "rule"])
     inputs["coupling"] = inputs[list(effort_mod.KINDS)].sum(axis=1)
-    inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna()
+    # a static route Flask adds by itself is never a delete candidate (attribute.framework_added)
+    added = attribute.framework_added(pd.Series("flask", index=inputs.index), inputs["endpoint"], inputs["rule"])
+    inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna() & ~added
     inputs["affinity"] = [_group(b, r) for b, r in zip(inputs["blueprint"], inputs["rule"])]
     inputs["window_start"], inputs["window_end"] = t0, t1
     con.register("_score_inputs", inputs)
