@@ -38,24 +38,15 @@ import pyarrow as pa
 
 from strangler import attribute as A
 from strangler import db as dbm
+from strangler import detect, ingest
 from strangler import formats as F
-from strangler import ingest
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler.errors import StranglerError
 
 SAMPLE = 10_000  # raw rows kept per source, for drill-down
 CHUNK_BYTES = 96 << 20  # bytes of a plain file parsed and aggregated at a time (one piece per DuckDB thread)
 COLS = ", ".join(ingest.REQUEST_COLUMNS)
-
-
-def detect(head: bytes, fmt_name: str = "auto") -> str | None:
-    """The format of a file from its first bytes, as `strangler ingest` decides it."""
-    if fmt_name != "auto":
-        return fmt_name
-    sample = head.decode("utf-8", "replace").splitlines()[:200]
-    if len(sample) > 1 and not head.endswith(b"\n"):
-        sample.pop()  # an unfinished last line says nothing about the format
-    return F.detect(sample)
 
 
 def _select(insert_sql: str, table: str) -> str:
@@ -253,8 +244,7 @@ def _finish_chunk(
     """After _fp_rows holds a chunk's rows: bad timestamps out, rejects (the chunk's lines with no row, read from
     `lines_src()`, a context giving the lines as SQL), attribution, aggregation and the sample.
     Returns (rows, rejects, rows sampled so far)."""
-    if fmt.ts_required:
-        con.execute("DELETE FROM _fp_rows WHERE ts IS NULL")
+    con.execute(f"DELETE FROM _fp_rows WHERE {P.bad_row(fmt)}")  # rows failing a field check become rejects
     rows = _scalar(con, "SELECT count(*) FROM _fp_rows")
     rejects = 0
     if rows < lines:
@@ -312,9 +302,15 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             note="unchanged: read before (a file that grew: use `strangler ingest`)", seconds=time.perf_counter() - t0
         )
         return row
-    name = detect(head, fmt_name) if head else "combined"
-    if name is None:
-        raise ingest._Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
+    if fmt_name != "auto":
+        name, chosen = fmt_name, "declared"
+    elif not head:
+        name, chosen = "combined", "empty file"  # nothing to detect, nothing to parse
+    else:
+        try:
+            name, chosen = detect.choose(detect.candidates(con, ingest.sample(content), F.FORMATS, tz), F.FORMATS)
+        except detect.NoFormat as exc:
+            raise ingest._Unreadable(str(exc), explicit) from None
     fmt = F.FORMATS[name]
     sid = int(
         _scalar(
@@ -381,8 +377,9 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
                 con.unregister("_strangler_chunk")
         complete = reader.complete_bytes
     con.execute(
-        "INSERT INTO _fp_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [sid, str(path), fmt.name, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
+        "INSERT INTO _fp_sources BY NAME SELECT ? AS source_id, ? AS path, ? AS format, ? AS chosen, ? AS lines, "
+        "? AS rows, ? AS rejects, ? AS fingerprint, ? AS bytes_read, ? AS seconds, now() AS ingested_at",
+        [sid, str(path), fmt.name, chosen, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
     )
     secs = time.perf_counter() - t0
     row.update(format=name, lines=rows + rejects, rows=rows, rejects=rejects, seconds=secs, note="new; rolled up")

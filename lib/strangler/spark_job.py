@@ -34,8 +34,9 @@ from sqlglot import exp
 
 from strangler import attribute as A
 from strangler import db as dbm
-from strangler import fastpath, ingest
+from strangler import detect, ingest
 from strangler import formats as F
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler import spark_sql as S
 from strangler.errors import StranglerError
@@ -61,22 +62,17 @@ REQUEST_TYPES = {
 
 
 def format_sql(fmt: F.Format, src: str) -> str:
-    """DuckDB SQL: every line of `src` (line_no, line, flag) with the request columns, `reason` (NULL for a
-    request, else the reject reason), the cleaned `line` and `line_no`, exactly as `strangler ingest` classifies
-    and parses it."""
-    if fmt.windowed:
-        raise StranglerError(f"format {fmt.name!r} reads its layout from lines above; the Spark engine cannot")
-    # computed for requests only (CASE is lazy in both engines): a reject may not even have the fields
-    cols = ", ".join(
-        f"CAST(CASE WHEN reason IS NULL THEN {fmt.columns.get(c, 'NULL')} END AS {REQUEST_TYPES[c]}) AS {c}"
-        for c in ingest.REQUEST_COLUMNS
-    )
-    bad_ts = f"WHEN ts IS NULL THEN '{fmt.bad_value}' " if fmt.ts_required else ""
-    names = ", ".join(ingest.REQUEST_COLUMNS)
-    return (
-        f"SELECT {names}, CASE WHEN reason IS NOT NULL THEN reason {bad_ts}END AS reason, line, line_no "
-        f"FROM (SELECT {cols}, reason, line, line_no FROM ({ingest._classified(fmt, src)}))"
-    )
+    """DuckDB SQL: every line of `src` (line_no, line, flag) with `reason` (NULL for a request, else the reject
+    reason), the request columns (typed as db.SCHEMA says), the cleaned `line` and `line_no`: exactly how
+    `strangler ingest` judges and parses it (`parse_sql.verdict`)."""
+    if fmt.windowed or fmt.spans:
+        raise StranglerError(
+            f"format {fmt.name!r} reads "
+            + ("its layout from lines above" if fmt.windowed else "several requests per line")
+            + "; the Spark engine cannot"
+        )
+    cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
+    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(fmt, src)})"
 
 
 # --- the session and the files --------------------------------------------------------------------------------
@@ -296,10 +292,7 @@ def run(
     files = list_files(spark, uris)
     by_format: dict[str, list[str]] = {}
     for f in files:
-        found = fastpath.detect(_head(spark, f), name)
-        if found is None:
-            raise StranglerError(f"{f}: format not recognised from the first lines; pass --format NAME")
-        by_format.setdefault(found, []).append(f)
+        by_format.setdefault(_detect(_head(spark, f), name, zone, f), []).append(f)
     parts = [_parsed(spark, fs, F.FORMATS[n], zone) for n, fs in by_format.items()]
     lines = parts[0]
     for p in parts[1:]:
@@ -348,6 +341,20 @@ def run(
         for df in cache:
             df.unpersist()
     return SparkResult(sources, written, time.perf_counter() - started, warnings)
+
+
+def _detect(head: bytes, fmt_name: str, tz: str, uri: str) -> str:
+    """The format of a file from its first bytes, by ingest's detector (`strangler.detect`)."""
+    if fmt_name != "auto":
+        return fmt_name
+    lines = head[: head.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines() if b"\n" in head else []
+    con = duckdb.connect()
+    try:
+        return detect.choose(detect.candidates(con, lines, F.FORMATS, tz), F.FORMATS)[0]
+    except detect.NoFormat as exc:
+        raise StranglerError(f"{uri}: {exc}") from None
+    finally:
+        con.close()
 
 
 def _path_key(uri: str) -> str:
