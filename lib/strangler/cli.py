@@ -67,7 +67,10 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
     _db_arg(p)
     p.add_argument(
-        "--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)"
+        "--format",
+        default="auto",
+        metavar="NAME",
+        help="log format or alias (`strangler formats` lists them), or auto to detect per file (default auto)",
     )
     p.add_argument(
         "--tz", default=None, metavar="ZONE", help="time zone for timestamps that carry no offset (default UTC)"
