@@ -35,8 +35,10 @@ import pandas as pd
 
 from strangler import attribute as A
 from strangler import db as dbm
+from strangler import detect as D
 from strangler import formats as F
 from strangler import ingest
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler.errors import StranglerError
 
@@ -46,13 +48,25 @@ COLS = ", ".join(ingest.REQUEST_COLUMNS)
 
 
 def detect(head: bytes, fmt_name: str = "auto") -> str | None:
-    """The format of a file from its first bytes, as `strangler ingest` decides it."""
+    """The format of a file from its first bytes, by `strangler ingest`'s detection (`strangler.detect`) on the
+    lines they hold; None when no format fits or a tie remains."""
+    return chosen(head, fmt_name)[0]
+
+
+def chosen(head: bytes, fmt_name: str = "auto") -> tuple[str | None, str]:
+    """(format name or None, how it was chosen: 'declared', 'detected 998/1000' or why none was)."""
     if fmt_name != "auto":
-        return fmt_name
-    sample = head.decode("utf-8", "replace").splitlines()[:200]
+        return fmt_name, "declared"
+    sample = head.decode("utf-8", "replace").splitlines()[: 2 * D.SAMPLE_LINES]
     if len(sample) > 1 and not head.endswith(b"\n"):
         sample.pop()  # an unfinished last line says nothing about the format
-    return F.detect(sample)
+    con = duckdb.connect()
+    try:
+        return D.choose(D.candidates(con, sample, F.FORMATS, "UTC"), F.FORMATS)
+    except D.NoFormat as exc:
+        return None, str(exc)
+    finally:
+        con.close()
 
 
 def _select(insert_sql: str, table: str) -> str:
@@ -227,11 +241,10 @@ def _create_rows(con: duckdb.DuckDBPyConnection, rows_sql: str, params: dict, fu
 def _finish_chunk(
     con, state: _State, fmt: F.Format, params: dict, sampled: int, lines: int, lines_src
 ) -> tuple[int, int, int]:
-    """After _fp_rows holds a chunk's rows: bad timestamps out, rejects (the chunk's lines with no row, read from
+    """After _fp_rows holds a chunk's rows: rows failing a field check out, rejects (the chunk's lines with no row, read from
     `lines_src()`, a context giving the lines as SQL), attribution, aggregation and the sample.
     Returns (rows, rejects, rows sampled so far)."""
-    if fmt.ts_required:
-        con.execute("DELETE FROM _fp_rows WHERE ts IS NULL")
+    con.execute(f"DELETE FROM _fp_rows WHERE {P.bad_row(fmt)}")  # the field checks ingest applies
     rows = _scalar(con, "SELECT count(*) FROM _fp_rows")
     rejects = 0
     if rows < lines:
@@ -289,10 +302,12 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             note="unchanged: read before (a file that grew: use `strangler ingest`)", seconds=time.perf_counter() - t0
         )
         return row
-    name = detect(head, fmt_name) if head else "combined"
+    name, how = chosen(head, fmt_name) if head else ("combined", "empty file")
     if name is None:
-        raise ingest._Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
+        raise ingest._Unreadable(how, explicit)
     fmt = F.FORMATS[name]
+    if fmt.spans:  # several requests per line: the per-chunk accounting below does not hold
+        raise ingest._Unreadable(f"format {name!r} holds several requests per line: use `strangler ingest`", explicit)
     sid = int(
         _scalar(
             con,
@@ -355,8 +370,9 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
                 con.unregister("_strangler_chunk")
         complete = reader.complete_bytes
     con.execute(
-        "INSERT INTO _fp_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [sid, str(path), fmt.name, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
+        "INSERT INTO _fp_sources (source_id, path, format, chosen, lines, rows, rejects, fingerprint, bytes_read, "
+        "seconds, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [sid, str(path), fmt.name, how, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
     )
     secs = time.perf_counter() - t0
     row.update(format=name, lines=rows + rejects, rows=rows, rejects=rejects, seconds=secs, note="new; rolled up")

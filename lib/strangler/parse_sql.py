@@ -105,6 +105,7 @@ def verdict(fmt: Format, src: str, detecting: bool = False) -> str:
         bad.append((f"NOT coalesce({fmt.detect_valid}, false)", "not_this_format"))
     check = "CASE " + " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in bad) + " END"
     inner = f"SELECT *, {cols} FROM ({classified(fmt, src)})"
-    judged = f"SELECT * REPLACE (coalesce(reason, {check}) AS reason) FROM ({inner})"
+    values = ", ".join(f"v_{c}" for c in COLUMNS)
+    judged = f"SELECT line_no, line, coalesce(reason, {check}) AS reason, {values} FROM ({inner})"
     out = ", ".join(f"CASE WHEN reason IS NULL THEN v_{c} END AS {c}" for c in COLUMNS)
     return f"SELECT line_no, line, reason, {out} FROM ({judged})"

@@ -3,7 +3,7 @@
 The same pipeline as DuckDB's, from the same definitions (`strangler.spark_sql` writes them in Spark's dialect):
 
 1. files: each URI (a file, a directory, a glob; local paths or object storage such as s3a://) expanded through
-   Hadoop's FileSystem; each file's format detected from its first lines (`formats.detect`, as `ingest` does);
+   Hadoop's FileSystem; each file's format detected from its first lines (`strangler.detect`, as `ingest` does);
 2. parse: per format, the lines of its files through the format's SQL (`format_sql`: `ingest`'s classification
    and the format's columns) compiled to Spark SQL; every line is a request or a reject with its reason;
 3. attribute: the distinct paths of the requests get their shape (`attribute.shape_sql`, compiled), the driver
@@ -36,6 +36,7 @@ from strangler import attribute as A
 from strangler import db as dbm
 from strangler import fastpath, ingest
 from strangler import formats as F
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler import spark_sql as S
 from strangler.errors import StranglerError
@@ -62,21 +63,14 @@ REQUEST_TYPES = {
 
 def format_sql(fmt: F.Format, src: str) -> str:
     """DuckDB SQL: every line of `src` (line_no, line, flag) with the request columns, `reason` (NULL for a
-    request, else the reject reason), the cleaned `line` and `line_no`, exactly as `strangler ingest` classifies
-    and parses it."""
+    request, else the reject reason), the cleaned `line` and `line_no`, exactly as `strangler ingest` classifies,
+    parses and checks it (`parse_sql.verdict`)."""
     if fmt.windowed:
         raise StranglerError(f"format {fmt.name!r} reads its layout from lines above; the Spark engine cannot")
-    # computed for requests only (CASE is lazy in both engines): a reject may not even have the fields
-    cols = ", ".join(
-        f"CAST(CASE WHEN reason IS NULL THEN {fmt.columns.get(c, 'NULL')} END AS {REQUEST_TYPES[c]}) AS {c}"
-        for c in ingest.REQUEST_COLUMNS
-    )
-    bad_ts = f"WHEN ts IS NULL THEN '{fmt.bad_value}' " if fmt.ts_required else ""
-    names = ", ".join(ingest.REQUEST_COLUMNS)
-    return (
-        f"SELECT {names}, CASE WHEN reason IS NOT NULL THEN reason {bad_ts}END AS reason, line, line_no "
-        f"FROM (SELECT {cols}, reason, line, line_no FROM ({ingest._classified(fmt, src)}))"
-    )
+    if fmt.spans:
+        raise StranglerError(f"format {fmt.name!r} holds several requests per line; the Spark engine cannot")
+    cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
+    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(fmt, src)})"
 
 
 # --- the session and the files --------------------------------------------------------------------------------
