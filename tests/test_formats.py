@@ -10,7 +10,7 @@ import pytest
 
 from strangler import detect, ingest
 from strangler import formats as F
-from test_ingest import base, rejects, req, write
+from test_ingest import base, misread, rejects, req, write
 
 UTC = dt.UTC
 TAB = "\t"
@@ -668,3 +668,33 @@ def test_sample_is_the_first_lines_and_a_stretch_from_the_middle(tmp_path):
     assert ingest.sample(ingest._Content(write(tmp_path / "b.log", "only line, unterminated"))) == [
         "only line, unterminated"
     ]
+
+
+# --- confusion: every producer's lines read with every other format ------------------------------------------------
+
+PRODUCERS = {  # format -> (the test that writes its lines and reads them as source 1, the file it writes)
+    "traefik": (test_traefik_clf_is_not_combined_with_microseconds, "traefik.log"),
+    "traefik_json": (test_traefik_json_duration_in_nanoseconds, "traefik.json"),
+    "caddy": (test_caddy_fields_by_their_real_paths, "caddy.log"),
+    "gcp": (test_gcp_cloud_run_and_load_balancer, "requests.json"),
+    "envoy": (test_envoy_default_format, "envoy.log"),
+    "haproxy": (test_haproxy_http_log_with_and_without_syslog_prefix, "haproxy.log"),
+    "cloudfront": (test_cloudfront_standard_log, "E2ABCDEF.2026-03-02-10.log"),
+    "ltsv": (test_ltsv_as_nginx_users_and_alp_write_it, "access.ltsv"),
+    "nginx_kv": (test_nginx_combined_with_key_value_timings, "access.log"),
+    "werkzeug": (test_werkzeug_dev_server_plain_prefixed_and_coloured, "flask.log"),
+    "otel": (test_opentelemetry_server_spans_with_their_database_spans, "traces.jsonl"),
+    "elb": (test_classic_elb_without_a_backend_answer, "elb.log"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(PRODUCERS))
+def test_producer_lines_read_as_another_format_never_keep_a_wrong_value(con, tmp_path, fmt):
+    """The lines each producer test writes (and checks), read by name with every other format: rejects or
+    refusals, never a method, path, status or duration that differs from the producer's own reading."""
+    write_and_check, name = PRODUCERS[fmt]
+    write_and_check(con, tmp_path)
+    work = tmp_path / "others"
+    work.mkdir()
+    assert misread(con, 1, tmp_path / name, fmt, work) == {}

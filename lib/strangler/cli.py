@@ -70,7 +70,8 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
         "--format",
         default="auto",
         metavar="NAME",
-        help="log format, or auto to detect per file (default auto), or the server's own layout: "
+        help="log format or alias (`strangler formats` lists them), or auto to detect per file (default auto), "
+        "or the server's own layout: "
         "nginx:'<log_format>' (nginx,escape=json:'...'), apache:'<LogFormat>', gunicorn:'<access_log_format>'",
     )
     p.add_argument(

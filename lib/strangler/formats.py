@@ -87,11 +87,11 @@ def request_layers(req: str) -> list[dict[str, str]]:
     return [
         {"rq": req},
         {"rq_p": "string_split(rq, ' ')"},
-        {"rq_n": "len(rq_p)"},
+        {"rq_n": "array_length(rq_p)"},
         {
             "rq_m": "CASE WHEN rq NOT IN ('-', '') THEN rq_p[1] END",
-            "rq_t": "CASE WHEN rq_n = 3 OR rq_n = 2 THEN rq_p[2] WHEN rq_n > 3 THEN array_to_string("
-            "rq_p[2:rq_n - starts_with(rq_p[rq_n], 'HTTP/')::INTEGER], ' ') END",
+            "rq_t": "CASE WHEN rq_n = 3 OR rq_n = 2 THEN rq_p[2] WHEN rq_n > 3 THEN "
+            "regexp_replace(substr(rq, strlen(rq_p[1]) + 2), ' HTTP/[0-9.]+$', '') END",
         },
     ]
 
@@ -326,14 +326,14 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
     values = {f"f_{c}": raw(c) for c in pick if c != "duration_ms"} | {"f_duration": dur}
     derived = {
         "f_ts_v": json_ts(first("ts")),
-        "f_target": f"coalesce({first('target')}, split_part({req}, ' ', 2))",
+        "f_target_v": f"coalesce({first('target')}, split_part({req}, ' ', 2))",
         "f_method_v": f"upper(coalesce({first('method')}, nullif(split_part({req}, ' ', 1), '')))",
     }
     cols = {
         "ts": "f_ts_v",
         "method": "f_method_v",
-        "path": target_path("f_target"),
-        "query": f"coalesce({first('query')}, {target_query('f_target')})",
+        "path": target_path("f_target_v"),
+        "query": f"coalesce({first('query')}, {target_query('f_target_v')})",
         "status": f"try_cast({first('status')} AS SMALLINT)",
         "bytes": f"try_cast(try_cast({first('bytes')} AS DOUBLE) AS BIGINT)",
         "duration_ms": "f_duration",
