@@ -18,7 +18,7 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
   `to_utc_timestamp`; `to_timestamp(epoch)` keeps microseconds;
 * a DOUBLE cast to an integer rounds half to even in DuckDB and truncates in Spark: `bround` first; text cast
   to an integer ('12.5') rounds half away from zero in DuckDB and is NULL in Spark: read as a decimal, `round`ed;
-* `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
+* `isfinite` is spelled out (`isnan`, infinity); `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
@@ -128,6 +128,12 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
             if not isinstance(fmt, exp.Literal):
                 raise StranglerError("try_strptime needs a literal format for Spark")
             return _fn("to_timestamp", args[0], exp.Literal.string(java_time_format(fmt.this)))
+        if name == "isfinite":  # not NaN and not ±infinity (NULL stays NULL)
+            x = args[0]
+            inf = exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
+            return exp.Paren(
+                this=exp.and_(exp.Not(this=_fn("isnan", x)), exp.NEQ(this=_fn("abs", x.copy()), expression=inf))
+            )
         if name == "epoch_us":
             return _fn("unix_micros", *args)
         if name == "strlen":
