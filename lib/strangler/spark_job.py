@@ -21,6 +21,7 @@ Spark's splits do not keep) is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -72,7 +73,21 @@ def format_sql(fmt: F.Format, src: str) -> str:
             + "; the Spark engine cannot"
         )
     cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
-    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(fmt, src)})"
+    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(_unshadowed(fmt), src)})"
+
+
+def _unshadowed(fmt: F.Format) -> F.Format:
+    """`fmt` with a helper that a later layer defines again renamed as DuckDB names it (`name_1`): DuckDB keeps
+    both columns and every later reference reads the first; Spark calls the name ambiguous."""
+    seen: set[str] = set()
+    layers = []
+    for layer in fmt.prep:
+        renamed = {}
+        for name, expr in layer.items():
+            renamed[f"{name}_1" if name in seen else name] = expr
+            seen.add(name)
+        layers.append(renamed)
+    return dataclasses.replace(fmt, prep=layers)
 
 
 # --- the session and the files --------------------------------------------------------------------------------

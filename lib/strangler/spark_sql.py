@@ -18,7 +18,7 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
   `to_utc_timestamp`; `to_timestamp(epoch)` keeps microseconds;
 * a DOUBLE cast to an integer rounds half to even in DuckDB and truncates in Spark: `bround` first; text cast
   to an integer ('12.5') rounds half away from zero in DuckDB and is NULL in Spark: read as a decimal, `round`ed;
-* `isfinite` is spelled out (`isnan`, infinity); `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
+* a list slice `l[a:b]` is `slice(l, a, b - a + 1)`; `isfinite` is spelled out (`isnan`, infinity); `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
@@ -149,6 +149,21 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
                     exp.Not(this=exp.Is(this=_fn("json_array_length", args[0].copy()), expression=exp.Null())),
                 )
             )
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        # DuckDB's l[a:b] (1-based, both ends in) is Spark's slice(l, a, b - a + 1), never a negative length
+        cut = node.expressions[0]
+        start, end = cut.this, cut.expression
+        if start is None or end is None:
+            raise StranglerError("a list slice needs both bounds for Spark")
+        length = _fn(
+            "greatest",
+            exp.Literal.number(0),
+            exp.Add(
+                this=exp.Sub(this=exp.Paren(this=end), expression=exp.Paren(this=start.copy())),
+                expression=exp.Literal.number(1),
+            ),
+        )
+        return _fn("slice", node.this, start, length)
     if isinstance(node, exp.JSONType):
         # only compared with 'OBJECT' in strangler's SQL: objects are told apart exactly
         keys = _fn("json_object_keys", node.this)
