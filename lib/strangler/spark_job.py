@@ -76,6 +76,18 @@ def format_sql(fmt: F.Format, src: str) -> str:
     return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(_unshadowed(fmt), src)})"
 
 
+def list_helpers(fmt: F.Format) -> frozenset[str]:
+    """The format's helper columns that hold lists (their DuckDB types, from an empty relation)."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE _lines (line_no BIGINT, line VARCHAR, flag VARCHAR)")
+        rel = P.layered(_unshadowed(fmt).prep, P.cleaned("SELECT * FROM _lines"))
+        described = con.execute(f"DESCRIBE {rel}", {"tz": "UTC"} if "$tz" in rel else {}).fetchall()
+        return frozenset(name for name, kind, *_ in described if kind.endswith("]"))
+    finally:
+        con.close()
+
+
 def _unshadowed(fmt: F.Format) -> F.Format:
     """`fmt` with a helper that a later layer defines again renamed as DuckDB names it (`name_1`): DuckDB keeps
     both columns and every later reference reads the first; Spark calls the name ambiguous."""
@@ -197,7 +209,7 @@ def _parsed(spark, files: list[str], fmt: F.Format, tz: str):
         .createOrReplaceTempView(view)
     )
     src = f"SELECT line_no, line, CAST(NULL AS VARCHAR) AS flag FROM {view}"
-    parse = S.to_spark(format_sql(fmt, src), {"tz": tz, "w3c_fields": None})
+    parse = S.to_spark(format_sql(fmt, src), {"tz": tz, "w3c_fields": None}, lists=list_helpers(fmt))
     keep = ", ".join(_KEEP)
     return spark.sql(
         f"SELECT line_no AS file, reason, CASE WHEN reason IS NOT NULL THEN left(line, {ingest.RAW_MAX}) END AS raw, "

@@ -99,8 +99,13 @@ def _fn(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[object]) -> exp.Expression:
-    """One node of the DuckDB tree in Spark's terms (called bottom-up by `transform`)."""
+def _rewrite(
+    node: exp.Expression, params: dict[str, object], positional: list[object], lists: frozenset[str] = frozenset()
+) -> exp.Expression:
+    """One node of the DuckDB tree in Spark's terms (called children first); `lists` names the columns that
+    hold lists (DuckDB's `len` counts their items: Spark's `size`)."""
+    if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and node.this.name in lists:
+        return exp.ArraySize(this=node.this)
     if isinstance(node, exp.Placeholder):
         name = node.name
         if name and name != "?":
@@ -243,16 +248,21 @@ def _post_order(node: exp.Expression, fn) -> exp.Expression:
     return fn(node)
 
 
-def to_spark(sql: str, params: dict[str, object] | None = None, positional: Sequence[object] = ()) -> str:
+def to_spark(
+    sql: str,
+    params: dict[str, object] | None = None,
+    positional: Sequence[object] = (),
+    lists: frozenset[str] = frozenset(),
+) -> str:
     """Spark SQL for a DuckDB query or expression, with `$name` parameters from `params` and `?` ones from
-    `positional` written in as literals."""
+    `positional` written in as literals; `lists` names the columns that hold lists."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise StranglerError(f"cannot read this DuckDB SQL for Spark: {exc}") from None
     rest = list(positional)
     assert isinstance(tree, exp.Expression)
-    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest))
+    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest, lists))
     if rest:
         raise StranglerError(f"{len(rest)} ? parameters left without a place")
     return tree.sql(dialect="spark")
