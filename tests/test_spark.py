@@ -130,7 +130,8 @@ def test_format_compiled_to_spark_agrees_with_duckdb(spark, name: str) -> None:
     duck = _duck(fmt, lines)
     spark.createDataFrame(list(enumerate(lines, 1)), "line_no bigint, line string").createOrReplaceTempView("_lines")
     sql = spark_job.format_sql(fmt, SRC)
-    ours = spark.sql(spark_sql.to_spark(sql, {"tz": "UTC"})).toPandas().sort_values("line_no")
+    lists = spark_job.list_helpers(fmt)
+    ours = spark.sql(spark_sql.to_spark(sql, {"tz": "UTC"}, lists=lists)).toPandas().sort_values("line_no")
     assert list(ours.columns) == list(duck.columns)
     assert _rows(ours) == _rows(duck)
     # and the DuckDB query is what `strangler ingest` does: the same requests and the same reject reasons

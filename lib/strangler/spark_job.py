@@ -21,6 +21,7 @@ Spark's splits do not keep) is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -72,7 +73,33 @@ def format_sql(fmt: F.Format, src: str) -> str:
             + "; the Spark engine cannot"
         )
     cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
-    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(fmt, src)})"
+    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(_unshadowed(fmt), src)})"
+
+
+def list_helpers(fmt: F.Format) -> frozenset[str]:
+    """The format's helper columns that hold lists (their DuckDB types, from an empty relation)."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE _lines (line_no BIGINT, line VARCHAR, flag VARCHAR)")
+        rel = P.layered(_unshadowed(fmt).prep, P.cleaned("SELECT * FROM _lines"))
+        described = con.execute(f"DESCRIBE {rel}", {"tz": "UTC"} if "$tz" in rel else {}).fetchall()
+        return frozenset(name for name, kind, *_ in described if kind.endswith("]"))
+    finally:
+        con.close()
+
+
+def _unshadowed(fmt: F.Format) -> F.Format:
+    """`fmt` with a helper that a later layer defines again renamed as DuckDB names it (`name_1`): DuckDB keeps
+    both columns and every later reference reads the first; Spark calls the name ambiguous."""
+    seen: set[str] = set()
+    layers = []
+    for layer in fmt.prep:
+        renamed = {}
+        for name, expr in layer.items():
+            renamed[f"{name}_1" if name in seen else name] = expr
+            seen.add(name)
+        layers.append(renamed)
+    return dataclasses.replace(fmt, prep=layers)
 
 
 # --- the session and the files --------------------------------------------------------------------------------
@@ -182,7 +209,7 @@ def _parsed(spark, files: list[str], fmt: F.Format, tz: str):
         .createOrReplaceTempView(view)
     )
     src = f"SELECT line_no, line, CAST(NULL AS VARCHAR) AS flag FROM {view}"
-    parse = S.to_spark(format_sql(fmt, src), {"tz": tz, "w3c_fields": None})
+    parse = S.to_spark(format_sql(fmt, src), {"tz": tz, "w3c_fields": None}, lists=list_helpers(fmt))
     keep = ", ".join(_KEEP)
     return spark.sql(
         f"SELECT line_no AS file, reason, CASE WHEN reason IS NOT NULL THEN left(line, {ingest.RAW_MAX}) END AS raw, "

@@ -18,7 +18,7 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
   `to_utc_timestamp`; `to_timestamp(epoch)` keeps microseconds;
 * a DOUBLE cast to an integer rounds half to even in DuckDB and truncates in Spark: `bround` first; text cast
   to an integer ('12.5') rounds half away from zero in DuckDB and is NULL in Spark: read as a decimal, `round`ed;
-* `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
+* a list slice `l[a:b]` is `slice(l, a, b - a + 1)`; `isfinite` is spelled out (`isnan`, infinity); `epoch_us` is `unix_micros`; `strlen` counts bytes (`octet_length`), `left(s, -n)` drops the last n characters, `suffix` is `endswith`;
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
@@ -99,8 +99,13 @@ def _fn(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[object]) -> exp.Expression:
-    """One node of the DuckDB tree in Spark's terms (called bottom-up by `transform`)."""
+def _rewrite(
+    node: exp.Expression, params: dict[str, object], positional: list[object], lists: frozenset[str] = frozenset()
+) -> exp.Expression:
+    """One node of the DuckDB tree in Spark's terms (called children first); `lists` names the columns that
+    hold lists (DuckDB's `len` counts their items: Spark's `size`)."""
+    if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and node.this.name in lists:
+        return exp.ArraySize(this=node.this)
     if isinstance(node, exp.Placeholder):
         name = node.name
         if name and name != "?":
@@ -128,6 +133,12 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
             if not isinstance(fmt, exp.Literal):
                 raise StranglerError("try_strptime needs a literal format for Spark")
             return _fn("to_timestamp", args[0], exp.Literal.string(java_time_format(fmt.this)))
+        if name == "isfinite":  # not NaN and not ±infinity (NULL stays NULL)
+            x = args[0]
+            inf = exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
+            return exp.Paren(
+                this=exp.and_(exp.Not(this=_fn("isnan", x)), exp.NEQ(this=_fn("abs", x.copy()), expression=inf))
+            )
         if name == "epoch_us":
             return _fn("unix_micros", *args)
         if name == "strlen":
@@ -143,6 +154,21 @@ def _rewrite(node: exp.Expression, params: dict[str, object], positional: list[o
                     exp.Not(this=exp.Is(this=_fn("json_array_length", args[0].copy()), expression=exp.Null())),
                 )
             )
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        # DuckDB's l[a:b] (1-based, both ends in) is Spark's slice(l, a, b - a + 1), never a negative length
+        cut = node.expressions[0]
+        start, end = cut.this, cut.expression
+        if start is None or end is None:
+            raise StranglerError("a list slice needs both bounds for Spark")
+        length = _fn(
+            "greatest",
+            exp.Literal.number(0),
+            exp.Add(
+                this=exp.Sub(this=exp.Paren(this=end), expression=exp.Paren(this=start.copy())),
+                expression=exp.Literal.number(1),
+            ),
+        )
+        return _fn("slice", node.this, start, length)
     if isinstance(node, exp.JSONType):
         # only compared with 'OBJECT' in strangler's SQL: objects are told apart exactly
         keys = _fn("json_object_keys", node.this)
@@ -222,16 +248,21 @@ def _post_order(node: exp.Expression, fn) -> exp.Expression:
     return fn(node)
 
 
-def to_spark(sql: str, params: dict[str, object] | None = None, positional: Sequence[object] = ()) -> str:
+def to_spark(
+    sql: str,
+    params: dict[str, object] | None = None,
+    positional: Sequence[object] = (),
+    lists: frozenset[str] = frozenset(),
+) -> str:
     """Spark SQL for a DuckDB query or expression, with `$name` parameters from `params` and `?` ones from
-    `positional` written in as literals."""
+    `positional` written in as literals; `lists` names the columns that hold lists."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise StranglerError(f"cannot read this DuckDB SQL for Spark: {exc}") from None
     rest = list(positional)
     assert isinstance(tree, exp.Expression)
-    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest))
+    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest, lists))
     if rest:
         raise StranglerError(f"{len(rest)} ? parameters left without a place")
     return tree.sql(dialect="spark")
