@@ -20,35 +20,24 @@
 # Method and thresholds: `strangler.compare` (also in the README).
 
 # %% tags=["parameters"]
-# db: the DuckDB file; manifest: migration.toml (None: use the batches already in the database);
-# batch: the batch to review (None: the first of the manifest); before_days, after_days: window lengths;
-# settle_hours: hours after the cutover left out
-from typing import Optional
-
-db: str = "data/demo/demo.duckdb"
-manifest: str | None = "data/demo/migration.toml"
-batch: str | None = None
-before_days: float = 7
-after_days: float = 7
-settle_hours: float = 1
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder); batch: the batch to show (None: the first of the manifest).
+# This notebook shows the review stored by `strangler review` (or `strangler report`): the windows
+# (--before-days, --after-days, --settle-hours) are that command's options, and the charts use the same ones.
+db = None
+batch = None
 
 # %%
-from strangler import charts
+from strangler import charts, compare, paths
 
 charts.enable()
-
-from strangler import compare
-from strangler import db as dbm
-from strangler import manifest as manifest_mod
-
-con = dbm.connect(db)
-if manifest:
-    manifest_mod.apply(con, manifest)
-batch = batch or compare.batch_names(con)[0]
-windows = dict(before_days=before_days, after_days=after_days, settle_hours=settle_hours)
-result = compare.review(con, batch=batch, **windows)
-cut = compare.cutover(con, batch)
-print(result)
+data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
+batch = batch or paths.first_batch(data)
+windows = data(compare.review_windows, batch)
+cut = data(compare.cutover, batch)
+verdicts = data(compare.verdict_table, batch)
+reviewed = not verdicts.empty  # False: `strangler review` could not review it (no attributed, timestamped requests)
+print(data(compare.batch_summary, batch))
 
 # %% [markdown]
 # ## Verdicts
@@ -56,8 +45,8 @@ print(result)
 # little data. Hover a cell for the values before and after and the 95 % interval of the difference.
 
 # %%
-verdicts = compare.verdict_table(con, batch)
-charts.verdict_grid(verdicts)
+not_reviewed = f"batch {batch} is not reviewed: strangler review needs attributed requests with timestamps"
+charts.verdict_grid(verdicts) if reviewed else print(not_reviewed)
 
 # %% [markdown]
 # ## In one sentence per route
@@ -65,7 +54,7 @@ charts.verdict_grid(verdicts)
 # can resolve: read its interval in the table below before calling it safe.
 
 # %%
-charts.table(compare.summaries(con, batch)[["route", "sentence"]], caption=f"batch {batch}")
+charts.table(data(compare.summaries, batch)[["route", "sentence"]], caption=f"batch {batch}")
 
 # %% [markdown]
 # ## Latency distributions before and after
@@ -73,7 +62,8 @@ charts.table(compare.summaries(con, batch)[["route", "sentence"]], caption=f"bat
 # speed-up and a fatter right tail is a new slow path. Only the compared windows are counted.
 
 # %%
-charts.latency_before_after(compare.latency_histogram(con, batch, **windows))
+hist = data(compare.latency_histogram, batch, **windows) if reviewed else []
+charts.latency_before_after(hist) if len(hist) else print("no request with a duration in the compared windows")
 
 # %% [markdown]
 # ## p95 latency over time
@@ -81,15 +71,18 @@ charts.latency_before_after(compare.latency_histogram(con, batch, **windows))
 # that starts earlier or later is something else.
 
 # %%
-series = compare.timeseries(con, batch, bucket_hours=6, **windows)
-charts.metric_over_time(series, "p95_ms", cut, title="p95 latency (ms, log scale)", log=True)
+series = data(compare.timeseries, batch, bucket_hours=6, **windows) if reviewed else []
+p95 = "p95 latency (ms, log scale)"
+charts.metric_over_time(series, "p95_ms", cut, title=p95, log=True) if len(series) else print(
+    "no request of this batch in its windows"
+)
 
 # %% [markdown]
 # ## Error rates over time
 # A 5xx rate that jumps at the cutover and stays up is a porting bug; a single spike is an incident.
 
 # %%
-charts.error_rates_over_time(series, cut)
+charts.error_rates_over_time(series, cut) if len(series) else print("no request of this batch in its windows")
 
 # %% [markdown]
 # ## The numbers
@@ -107,9 +100,11 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_ro
 
 # %%
 charts.table(
-    compare.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
+    data(compare.verdict_table, batch, comparison="flask_vs_fastapi")
+    .drop(columns=["batch", "method", "rule"])
+    .round(4),
     max_rows=200,
 )
 
 # %% tags=["summary"]
-print(compare.batch_summary(con, batch))
+print(data(compare.batch_summary, batch))

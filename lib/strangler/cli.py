@@ -16,13 +16,14 @@ from strangler.errors import StranglerError
 DEFAULT_DB = "data/strangler.duckdb"
 
 
-def _db_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+def _db_arg(p: argparse.ArgumentParser, required: bool = True, creates: bool = False) -> None:
     p.add_argument(
         "--db",
         required=required,
         default=None if required else DEFAULT_DB,
         metavar="DB",
-        help="DuckDB file that holds strangler's state (created if missing)"
+        help="DuckDB file that holds strangler's state"
+        + (" (created if missing)" if creates else " (must exist)")
         + ("" if required else f"; default {DEFAULT_DB}"),
     )
 
@@ -65,7 +66,7 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
         "Each line becomes a request or a reject with its reason; re-ingesting adds nothing.",
     )
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
-    _db_arg(p)
+    _db_arg(p, creates=True)
     p.add_argument(
         "--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)"
     )
@@ -92,7 +93,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         if not sep or not col.strip() or not keys.strip():
             raise StranglerError(f"--json-field {spec!r}: write COLUMN=KEY[,KEY...], e.g. duration_ms=took:ms")
         fields[col.strip()] = [k.strip() for k in keys.split(",") if k.strip()]
-    con = db.connect(args.db)
+    con = db.connect(args.db, "create")
     result = ingest.ingest(
         con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty(), json_fields=fields or None
     )
@@ -119,14 +120,14 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--source", type=Path, metavar="DIR", help="source tree to read without running anything")
     p.add_argument("--python", default=None, metavar="PY", help="the app's own interpreter (default: this one)")
-    _db_arg(p)
+    _db_arg(p, creates=True)
     p.set_defaults(run=run_routes)
 
 
 def run_routes(args: argparse.Namespace) -> int:
     from strangler import db, routes
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "create")
     if args.app:
         print(routes.inventory_apps(con, args.app, python=args.python))
     else:
@@ -151,7 +152,7 @@ def add_attribute(sub: argparse._SubParsersAction) -> None:
 def run_attribute(args: argparse.Namespace) -> int:
     from strangler import attribute, db
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     print(attribute.attribute(con))
     return 0
 
@@ -208,7 +209,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     from strangler import db, manifest, score
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     if args.manifest:
         manifest.apply(con, args.manifest)
     print(
@@ -275,7 +276,7 @@ def add_review(sub: argparse._SubParsersAction) -> None:
 def run_review(args: argparse.Namespace) -> int:
     from strangler import compare, db, manifest
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     manifest.apply(con, args.manifest)
     print(
         compare.review(

@@ -202,6 +202,17 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
     return [batch] if batch is not None else names
 
 
+def _check_batch(con: duckdb.DuckDBPyConnection, batch: str) -> None:
+    """StranglerError unless `batch` is one of the manifest's batches (what a view of stored rows needs)."""
+    names = batch_names(con)
+    if batch not in names:
+        raise StranglerError(
+            f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}"
+            if names
+            else "table batches is empty: load a manifest first (strangler review --manifest M)"
+        )
+
+
 def _prepare(
     con: duckdb.DuckDBPyConnection,
     batch: str | None,
@@ -434,14 +445,23 @@ def _fmt_count(m: Metric) -> str:
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `reviews`; a table from an older version without today's columns is derived data: rebuilt."""
+    """Create `reviews`; a table from an older version without today's columns is derived data: rebuilt.
+
+    Writes nothing when the table is there; on a read-only connection (a notebook) a missing or outdated table
+    reads as an empty one (a temporary table), so the views say "not reviewed" instead of failing.
+    """
     have = {
         r[0]
         for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'reviews' AND table_schema = 'main'"
         ).fetchall()
     }
-    if have and not set(_COLUMNS) <= have:
+    if have and set(_COLUMNS) <= have:
+        return
+    if con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]:
+        con.execute(REVIEWS_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+        return
+    if have:
         con.execute("DROP TABLE reviews")
     con.execute(REVIEWS_DDL)
 
@@ -649,8 +669,31 @@ def _route_label(method: str, rule: str) -> str:
 
 def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     """The cutover time of `batch` (UTC); StranglerError if the manifest has no such batch."""
-    _check_inputs(con, batch)
+    _check_batch(con, batch)
     return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
+
+
+def review_windows(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, float | bool]:
+    """The windows `batch` was last reviewed with (before_days, after_days, settle_hours, same_hours), so the
+    charts of a notebook count the requests the stored verdicts counted; the defaults when it has no review."""
+    _check_batch(con, batch)
+    _ensure_table(con)
+    row = con.execute(
+        """
+        SELECT epoch(min(cutover_at) - min(before_start)) / 86400, epoch(min(after_end) - min(after_start)) / 86400,
+               epoch(min(after_start) - min(cutover_at)) / 3600, bool_and(same_hours)
+        FROM reviews WHERE batch = ? AND comparison = 'before_after'
+    """,
+        [batch],
+    ).fetchone()
+    if row is None or row[0] is None:
+        return {"before_days": 7.0, "after_days": 7.0, "settle_hours": 1.0, "same_hours": True}
+    return {
+        "before_days": round(row[0], 6),
+        "after_days": round(row[1], 6),
+        "settle_hours": round(row[2], 6),
+        "same_hours": bool(row[3]),
+    }
 
 
 def latency_histogram(
@@ -696,8 +739,12 @@ def timeseries(
     before_days: float = 7,
     after_days: float = 7,
     settle_hours: float = 1,
+    same_hours: bool = True,
 ) -> pd.DataFrame:
-    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates."""
+    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates.
+
+    Every hour of both windows is shown; `same_hours` (which hours a review compares) is accepted so that the
+    windows of `review_windows` pass as they are."""
     _check_inputs(con, batch)
     step = int(bucket_hours * HOUR_US)
     df = con.execute(
@@ -941,6 +988,11 @@ def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     n_better = int(sum("better" in s and "worse" not in s for s in routes))
     cut = pd.Timestamp(row["cutover_at"]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
     text = f"{batch} (cutover {cut}): {row['verdict']}"
+    if t.empty:
+        return text + f" ({int(row['routes'])} routes): no review stored for this batch."
+    seen = t[(t["method"] == "*") & (t["metric"] == "requests")][["n_before", "n_after"]].fillna(0).sum()
+    if not seen.sum():
+        return text + f": no request of its {int(row['routes'])} routes in the compared windows."
     if changes:
         text += " — whole batch " + ", ".join(changes)
     return text + f"; {len(routes)} routes: {n_worse} worse, {n_better} better."
@@ -949,10 +1001,14 @@ def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
 def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
     """One plain line for the report index: routes migrated, traffic on FastAPI at the end, each batch's verdict."""
     prog = progress(con)
-    if prog.empty:
-        return "no timestamped requests: no progress to show."
-    last = prog.iloc[-1]
     verdicts = batch_verdicts(con)
+    if verdicts.empty:
+        return "no batches in the database: nothing migrated yet (strangler review --manifest M stores them)."
+    if prog.empty:
+        return f"{len(verdicts)} batches, but no timestamped requests: no progress to show."
+    if not con.execute("SELECT count(route) FROM requests").fetchall()[0][0]:
+        return f"{len(verdicts)} batches, but no request is attributed to a route yet: no progress to show."
+    last = prog.iloc[-1]
     each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
     return (
         f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
