@@ -512,7 +512,7 @@ def test_cli_review(db_path, tmp_path, capsys):
     assert capsys.readouterr().err == (
         "strangler: error: batch 'second' is not in the manifest; its batches are: first\n"
     )
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     assert con.execute("SELECT DISTINCT after_end - after_start FROM reviews").fetchall() == [(dt.timedelta(days=3),)]
     con.close()
 
@@ -610,7 +610,7 @@ def test_notebooks_04_and_05(db_path, tmp_path):
         for o in c.outputs
     )
     assert "&lt;b&gt;first&lt;/b&gt;" in html and "<b>first</b>" not in html.replace("\\u003cb\\u003e", "")
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     assert con.execute("SELECT batch, min(after_end - after_start) FROM reviews GROUP BY 1 ORDER BY 1").fetchall() == [
         ("<b>first</b>", dt.timedelta(days=5)),
         ("later", dt.timedelta(days=7)),
