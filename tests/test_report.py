@@ -350,7 +350,7 @@ def built(tmp_path_factory) -> dict:
 
 
 def test_build_runs_every_notebook_in_order_with_its_parameters(built):
-    tmp, out = built["tmp"], built["out"]
+    out = built["out"]
     names = ["01_ingest", "02_endpoints", "03_priorities", "04_batch_review-trips-read", "05_progress"]
     assert sorted(p.name for p in out.iterdir()) == sorted([f"{n}.html" for n in names] + ["index.html", "notebooks"])
     params = {
