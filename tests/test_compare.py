@@ -567,15 +567,27 @@ def test_notebooks_04_and_05(db_path, tmp_path):
         'routes = ["GET /api/r0/<int:item_id>", "GET /api/r1/<int:item_id>"]\n'
         '[[batch]]\nname = "later"\ncutover = 2026-03-01T09:00:00Z\nroutes = ["GET /api/r2/<int:item_id>"]\n'
     )
+    con = db.connect(db_path, "write")  # what `strangler review` stores; the notebooks only read it
+    manifest.apply(con, m)
+    compare.review(con)
+    compare.review(con, batch="<b>first</b>", after_days=5)
+    assert compare.review_windows(con, "<b>first</b>") == {  # what 04's charts count: the stored review's windows
+        "before_days": 7.0,
+        "after_days": 5.0,
+        "settle_hours": 1.0,
+        "same_hours": True,
+    }
+    assert compare.review_windows(con, "later")["after_days"] == 7.0
+    con.close()
     root = Path(__file__).resolve().parent.parent / "notebooks"
     outputs = {}
-    for stem, params in (("04_batch_review", {"batch": "<b>first</b>", "after_days": 5}), ("05_progress", {})):
+    for stem, params in (("04_batch_review", {"batch": "<b>first</b>"}), ("05_progress", {})):
         out = tmp_path / f"{stem}.ipynb"
         pm.execute_notebook(
             str(root / f"{stem}.ipynb"),
             str(out),
             kernel_name=report.kernel_name(),
-            parameters={"db": str(db_path), "manifest": str(m), **params},
+            parameters={"db": str(db_path), **params},
             progress_bar=False,
         )
         outputs[stem] = nbformat.read(out, as_version=4)

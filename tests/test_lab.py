@@ -74,11 +74,16 @@ def lab(home, tmp_path_factory):
     an unrelated folder, with STRANGLER_HOME pointing at the demo project."""
     port = _free_port()
     elsewhere = tmp_path_factory.mktemp("elsewhere")
+    settings = elsewhere / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')  # the test saves nothing
+    committed = {f.name: f.read_bytes() for f in NOTEBOOKS.iterdir() if f.is_file()}
     argv = [
         str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={NOTEBOOKS}",
         f"--config={ROOT / 'jupyter_server_config.json'}", "--LabApp.expose_app_in_browser=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.user_settings_dir={elsewhere / 'settings'}",
     ] + (["--allow-root"] if os.geteuid() == 0 else [])  # fmt: skip
     env = {**os.environ, "STRANGLER_HOME": str(home), "JUPYTER_RUNTIME_DIR": str(elsewhere / "runtime")}
     env.pop("STRANGLER_DB", None)
@@ -100,6 +105,7 @@ def lab(home, tmp_path_factory):
     server.terminate()
     server.wait(timeout=30)
     log.close()
+    assert {f.name: f.read_bytes() for f in NOTEBOOKS.iterdir() if f.is_file()} == committed  # nothing written
 
 
 class Kernel:
@@ -277,11 +283,14 @@ def test_a_chart_is_drawn_in_jupyterlab_in_chromium(lab):
             page.goto(f"{lab['base']}/lab/tree/05_progress.ipynb?token={TOKEN}")
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            page.wait_for_function(
-                "() => document.querySelector('.jp-Notebook-ExecutionIndicator, .jp-KernelStatus') !== null",
-                timeout=60_000,
+            page.wait_for_function(  # the notebook is the current widget and its kernel is up
+                """() => {
+                    const w = window.jupyterapp.shell.currentWidget;
+                    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                    return k && k.status === 'idle';
+                }""",
+                timeout=120_000,
             )
-            page.wait_for_timeout(2_000)  # the kernel connects
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_selector(
                 ".jp-OutputArea .strangler-chart svg.marks, .jp-OutputArea .strangler-chart canvas.marks",
