@@ -161,22 +161,19 @@ def test_reader_holds_the_file_only_during_a_call(tmp_path):
 
 def test_paths_resolve_against_the_project_not_the_cwd(tmp_path, monkeypatch):
     root = Path(__file__).resolve().parent.parent
-    for env in (paths.HOME_ENV, paths.DB_ENV, paths.MANIFEST_ENV):
+    for env in (paths.HOME_ENV, paths.DB_ENV):
         monkeypatch.delenv(env, raising=False)
     monkeypatch.chdir(tmp_path)
     assert paths.checkout() == root
     assert paths.home() == root
     assert paths.database() == root / "data" / "demo" / "demo.duckdb"
-    assert paths.manifest() == root / "data" / "demo" / "migration.toml"
     assert paths.database("x/my.duckdb") == root / "x" / "my.duckdb"
     assert paths.database(tmp_path / "abs.duckdb") == tmp_path / "abs.duckdb"
     monkeypatch.setenv(paths.HOME_ENV, str(tmp_path / "proj"))
     assert paths.database() == tmp_path / "proj" / "data" / "demo" / "demo.duckdb"
     monkeypatch.setenv(paths.DB_ENV, "data/api.duckdb")
-    monkeypatch.setenv(paths.MANIFEST_ENV, str(tmp_path / "m.toml"))
     assert paths.database() == tmp_path / "proj" / "data" / "api.duckdb"
     assert paths.database("given.duckdb") == tmp_path / "proj" / "given.duckdb"  # a given path wins
-    assert paths.manifest() == tmp_path / "m.toml"
 
 
 def test_notebook_db_says_how_to_make_the_missing_demo(tmp_path, monkeypatch):

@@ -16,14 +16,14 @@ from strangler.errors import StranglerError
 DEFAULT_DB = "data/strangler.duckdb"
 
 
-def _db_arg(p: argparse.ArgumentParser, required: bool = True, creates: bool = False) -> None:
+def _db_arg(p: argparse.ArgumentParser, required: bool = True, note: str = "") -> None:
     p.add_argument(
         "--db",
         required=required,
         default=None if required else DEFAULT_DB,
         metavar="DB",
         help="DuckDB file that holds strangler's state"
-        + (" (created if missing)" if creates else " (must exist)")
+        + (f" ({note})" if note else " (must exist)")
         + ("" if required else f"; default {DEFAULT_DB}"),
     )
 
@@ -66,7 +66,7 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
         "Each line becomes a request or a reject with its reason; re-ingesting adds nothing.",
     )
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
-    _db_arg(p, creates=True)
+    _db_arg(p, note="created if missing")
     p.add_argument(
         "--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)"
     )
@@ -120,7 +120,7 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--source", type=Path, metavar="DIR", help="source tree to read without running anything")
     p.add_argument("--python", default=None, metavar="PY", help="the app's own interpreter (default: this one)")
-    _db_arg(p, creates=True)
+    _db_arg(p, note="created if missing")
     p.set_defaults(run=run_routes)
 
 
@@ -302,7 +302,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         description="Run the notebooks with papermill (04 once per batch), export each to one "
         "self-contained HTML file, and write an index.html that links them.",
     )
-    _db_arg(p, required=False)
+    _db_arg(p, required=False, note="must exist unless --logs, --app or --source load into it")
     p.add_argument("--manifest", type=Path, default=None, metavar="M", help="migration.toml")
     p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default reports/)")
     p.add_argument("--logs", nargs="*", default=[], metavar="LOG", help="logs for 01_ingest to load first (optional)")

@@ -1,11 +1,11 @@
-"""Where strangler's files are when nobody says: the project folder, and the demo's database and manifest in it.
+"""Where strangler's files are when nobody says: the project folder, and the demo's database in it.
 
 A default path resolves against the project, never against the current folder by accident: JupyterLab starts a
 notebook's kernel in the notebook's folder, papermill in the folder `strangler report` ran from. The project is
 `$STRANGLER_HOME` when set; else the checkout strangler runs from (the folder holding its `pyproject.toml`, as
-after `pip install -e .` or `make venv`); else, for an installed wheel, the current folder. `$STRANGLER_DB` and
-`$STRANGLER_MANIFEST` replace the demo's database and manifest as the notebooks' defaults; a relative path,
-given or from the environment, is taken from the project too.
+after `pip install -e .` or `make venv`); else, for an installed wheel, the current folder. `$STRANGLER_DB`
+replaces the demo's database as the notebooks' default; a relative path, given or from the environment, is
+taken from the project too.
 
 `notebook_db` is what every notebook calls first: the database resolved, checked and opened for reading.
 """
@@ -21,7 +21,6 @@ from strangler.errors import StranglerError
 
 HOME_ENV = "STRANGLER_HOME"
 DB_ENV = "STRANGLER_DB"
-MANIFEST_ENV = "STRANGLER_MANIFEST"
 DEMO = Path("data") / "demo"
 DEMO_DB = DEMO / "demo.duckdb"
 DEMO_MANIFEST = DEMO / "migration.toml"
@@ -54,11 +53,6 @@ def resolve(path: str | Path | None, env: str, default: Path) -> Path:
 def database(db: str | Path | None = None) -> Path:
     """The database a notebook reads: `db`, else $STRANGLER_DB, else the project's data/demo/demo.duckdb."""
     return resolve(db, DB_ENV, DEMO_DB)
-
-
-def manifest(path: str | Path | None = None) -> Path:
-    """The manifest: `path`, else $STRANGLER_MANIFEST, else the project's data/demo/migration.toml."""
-    return resolve(path, MANIFEST_ENV, DEMO_MANIFEST)
 
 
 def demo_commands(folder: Path | None = None) -> list[str]:
