@@ -5,16 +5,19 @@ writes to the database while a kernel that has read it stays connected; the jupy
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -68,43 +71,50 @@ def _api(base: str, path: str, method: str = "GET", body: dict | None = None) ->
         return json.loads(r.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def lab(home, tmp_path_factory):
-    """`jupyter lab` as `make lab` starts it (root_dir notebooks/, the project's server config), headless, from
-    an unrelated folder, with STRANGLER_HOME pointing at the demo project."""
+@contextlib.contextmanager
+def _jupyter_lab(root_dir: Path, work: Path, home: Path) -> Iterator[dict]:
+    """`jupyter lab` as `make lab` starts it (the project's server config), headless on a free port with a token,
+    from `work` (not the notebooks' folder), STRANGLER_HOME = `home`, autosave off."""
     port = _free_port()
-    elsewhere = tmp_path_factory.mktemp("elsewhere")
-    settings = elsewhere / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings = work / "settings" / "@jupyterlab" / "docmanager-extension"
     settings.mkdir(parents=True)
-    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')  # the test saves nothing
-    committed = {f.name: f.read_bytes() for f in NOTEBOOKS.iterdir() if f.is_file()}
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
     argv = [
         str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-        f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={NOTEBOOKS}",
+        f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root_dir}",
         f"--config={ROOT / 'jupyter_server_config.json'}", "--LabApp.expose_app_in_browser=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={elsewhere / 'settings'}",
+        f"--LabApp.user_settings_dir={work / 'settings'}",
     ] + (["--allow-root"] if os.geteuid() == 0 else [])  # fmt: skip
-    env = {**os.environ, "STRANGLER_HOME": str(home), "JUPYTER_RUNTIME_DIR": str(elsewhere / "runtime")}
+    env = {**os.environ, "STRANGLER_HOME": str(home), "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
     env.pop("STRANGLER_DB", None)
-    log = (elsewhere / "lab.log").open("w")
-    server = subprocess.Popen(argv, cwd=elsewhere, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    with (work / "lab.log").open("w") as log:
+        server = subprocess.Popen(argv, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
         try:
-            _api(base, "/api/status")
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((elsewhere / "lab.log").read_text()) from None
-            time.sleep(0.5)
-    yield {"base": base, "port": port, "home": home}
-    for s in _api(base, "/api/sessions"):
-        _api(base, f"/api/sessions/{s['id']}", "DELETE")
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+            while True:
+                try:
+                    _api(base, "/api/status")
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError((work / "lab.log").read_text()) from None
+                    time.sleep(0.5)
+            yield {"base": base, "port": port, "home": home}
+            for s in _api(base, "/api/sessions"):
+                _api(base, f"/api/sessions/{s['id']}", "DELETE")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab(home, tmp_path_factory):
+    """The server on the real notebooks/ folder; the committed notebooks are unchanged afterwards."""
+    committed = {f.name: f.read_bytes() for f in NOTEBOOKS.iterdir() if f.is_file()}
+    with _jupyter_lab(NOTEBOOKS, tmp_path_factory.mktemp("elsewhere"), home) as server:
+        yield server
     assert {f.name: f.read_bytes() for f in NOTEBOOKS.iterdir() if f.is_file()} == committed  # nothing written
 
 
@@ -303,3 +313,32 @@ def test_a_chart_is_drawn_in_jupyterlab_in_chromium(lab):
             browser.close()
     assert drawn >= 1
     assert errors == 0
+
+
+def test_saving_a_notebook_updates_its_paired_py(tmp_path):
+    """Through the contents API on a copy of one pair: the .py is hidden, saving the .ipynb rewrites the .py,
+    and the .py itself opens as a notebook."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for f in NOTEBOOKS.glob("02_endpoints.*"):
+        shutil.copy(f, folder / f.name)
+    with _jupyter_lab(folder, tmp_path / "work", tmp_path) as server:
+        base = server["base"]
+        listing = _api(base, "/api/contents/")
+        assert isinstance(listing, dict) and [c["name"] for c in listing["content"]] == ["02_endpoints.ipynb"]
+        nb = _api(base, "/api/contents/02_endpoints.ipynb")
+        assert isinstance(nb, dict)
+        nb["content"]["cells"][0]["source"] = "# 02 · Endpoints, edited in JupyterLab\n"
+        _api(
+            base,
+            "/api/contents/02_endpoints.ipynb",
+            "PUT",
+            {"type": "notebook", "format": "json", "content": nb["content"]},
+        )
+        as_notebook = _api(base, "/api/contents/02_endpoints.py?type=notebook")
+    assert "# # 02 · Endpoints, edited in JupyterLab\n" in (folder / "02_endpoints.py").read_text()
+    assert isinstance(as_notebook, dict) and as_notebook["type"] == "notebook"
+    assert as_notebook["content"]["cells"][0]["source"] == "# 02 · Endpoints, edited in JupyterLab\n"
+    assert [c["source"] for c in as_notebook["content"]["cells"][1:]] == [
+        c["source"] for c in nb["content"]["cells"][1:]
+    ]
