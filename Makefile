@@ -7,7 +7,7 @@ DEMO   := data/demo
 APPS   := --app strangler.demo.flask_app:app --app strangler.demo.fastapi_app:app
 
 .DEFAULT_GOAL := help
-.PHONY: help venv chromium demo report test lab bench clean
+.PHONY: help venv chromium demo report test test-fast lint lab bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,14 @@ report: demo ## build the demo database and write reports/index.html plus one HT
 
 test: $(STAMP) chromium ## run the test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the tests not marked slow (no notebooks, browsers, servers or Spark): the inner loop
+	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: $(STAMP) ## ruff (lint and format) and mypy on lib/, as CI runs them
+	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff format --check lib tests bench notebooks/*.py
+	$(BIN)/mypy
 
 lab: $(STAMP) ## open the notebooks in JupyterLab (they read data/demo/demo.duckdb: run `make report` first)
 	@test -f $(DEMO)/demo.duckdb || echo "lab: $(DEMO)/demo.duckdb does not exist yet: run 'make report' to make it"

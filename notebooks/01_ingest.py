@@ -21,7 +21,9 @@
 # db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
 # relative path is taken from the project folder). This notebook only reads: `strangler ingest LOG --db DB` loads
 # logs (or `strangler report --logs ...`), then run it again.
-db = None
+from typing import Optional
+
+db: Optional[str] = None
 
 # %%
 from strangler import charts, ingest, paths

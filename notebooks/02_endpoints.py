@@ -22,9 +22,11 @@
 # db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
 # relative path is taken from the project folder); start/end: the window, ISO dates (UTC). This notebook only
 # reads: `strangler routes` and `strangler attribute` (or `strangler report --app/--source`) fill the database.
-db = None
-start = None
-end = None
+from typing import Optional
+
+db: Optional[str] = None
+start: Optional[str] = None
+end: Optional[str] = None
 
 # %%
 from strangler import attribute, charts, paths, routes

@@ -22,7 +22,9 @@
 # db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
 # relative path is taken from the project folder). This notebook shows the plan stored by `strangler plan`
 # (or `strangler report`); weights, budget, window and manifest are that command's options.
-db = None
+from typing import Optional
+
+db: Optional[str] = None
 
 # %%
 from strangler import charts, paths, score

@@ -24,8 +24,10 @@
 # relative path is taken from the project folder); batch: the batch to show (None: the first of the manifest).
 # This notebook shows the review stored by `strangler review` (or `strangler report`): the windows
 # (--before-days, --after-days, --settle-hours) are that command's options, and the charts use the same ones.
-db = None
-batch = None
+from typing import Optional
+
+db: Optional[str] = None
+batch: Optional[str] = None
 
 # %%
 from strangler import charts, compare, paths

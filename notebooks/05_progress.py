@@ -21,7 +21,9 @@
 # db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
 # relative path is taken from the project folder). This notebook shows the batches and reviews stored by
 # `strangler review --manifest M` (or `strangler report --manifest M`).
-db = None
+from typing import Optional
+
+db: Optional[str] = None
 
 # %%
 from strangler import charts, compare, paths

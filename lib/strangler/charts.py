@@ -29,18 +29,20 @@ def javascript_bundle() -> str:
 
     Building it takes vl-convert ~2 s, once per kernel; a copy is kept in ~/.cache/strangler per version.
     """
+    import importlib.metadata
     import os
     from pathlib import Path
 
     import vl_convert as vlc
 
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "strangler"
-    path = cache / f"vega-bundle-{vlc.__version__}-{vlc.get_vegalite_versions()[-1]}.js"
+    version = importlib.metadata.version("vl-convert-python")
+    path = cache / f"vega-bundle-{version}-{vlc.get_vegalite_versions()[-1]}.js"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
-    bundle = vlc.javascript_bundle()
+    bundle = vlc.javascript_bundle()  # type: ignore[call-arg]  # the stub marks the optional snippet required
     try:
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -107,7 +109,7 @@ def offline_renderer(spec: dict, **metadata: _Any) -> dict:
     return {"text/html": chart_html(spec, with_bundle=first), "text/plain": f"<Chart: {title}>"}
 
 
-def _theme() -> dict:
+def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
             "view": {"continuousWidth": 640, "continuousHeight": 300},
@@ -185,7 +187,7 @@ def timeseries(
     )
     if cut.empty:
         return base
-    return alt.layer(base, *_cutover_marks(cut))
+    return alt.LayerChart(layer=[base, *_cutover_marks(cut)])
 
 
 def _cutover_marks(cut: pd.DataFrame) -> list[alt.Chart]:
@@ -334,7 +336,8 @@ class Table:
         more = len(self.df) - self.max_rows
         note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
         cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
-        return cap + body + note
+        # a table wider than the page scrolls inside its own box instead of losing its last columns
+        return f'{cap}<div class="strangler-table-box" style="overflow-x: auto; max-width: 100%">{body}</div>{note}'
 
     def __repr__(self) -> str:
         return self.df.head(self.max_rows).to_string(index=False)
@@ -652,7 +655,7 @@ def metric_over_time(
             ],
         )
     )
-    return alt.layer(line, _cutover_layer(cutover), title=title)
+    return alt.LayerChart(layer=[line, _cutover_layer(cutover)], title=title)
 
 
 def error_rates_over_time(ts: pd.DataFrame, cutover: _Any, *, title: str = "Error rates over time") -> alt.VConcatChart:
@@ -720,7 +723,7 @@ def migration_progress(
     layers = [lines]
     if cutovers is not None and len(cutovers):
         layers += _cutover_marks(cutovers)
-    return alt.layer(*layers, title=title)
+    return alt.LayerChart(layer=layers, title=title)
 
 
 def fastapi_share_by_batch(
