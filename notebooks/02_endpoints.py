@@ -92,7 +92,12 @@ unresolved = data(routes.unresolved)
 charts.table(diff, caption=f"{len(diff)} routes found by one inventory only")
 
 # %%
-charts.table(unresolved, caption=f"{len(unresolved)} route definitions the static inventory could not resolve")
+partly = int(unresolved["rule"].notna().sum())
+charts.table(
+    unresolved,
+    caption=f"{len(unresolved)} route definitions the static inventory could not resolve; {partly} of them routes "
+    "left out because a part of their path is not known (written {?} in rule, the expression in unknown)",
+)
 
 # %% tags=["summary"]
 print(data(attribute.summary, start, end))

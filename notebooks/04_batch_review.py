@@ -17,7 +17,7 @@
 # after the cutover and, by default, keep only the hours of the week present on both sides, so the daily and weekly
 # cycles weigh the same. Every change comes with a 95 % interval from a paired hourly block bootstrap, and a verdict
 # (`better`, `worse`, `no_change`, `insufficient_data`) that is corrected for the many metrics tested at once.
-# Method and thresholds: `strangler.compare` (also in the README).
+# Method and thresholds: `strangler.review` (also in the README).
 
 # %% tags=["parameters"]
 # db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
@@ -30,16 +30,16 @@ db: Optional[str] = None
 batch: Optional[str] = None
 
 # %%
-from strangler import charts, compare, paths
+from strangler import charts, paths, review, review_views
 
 charts.enable()
 data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
 batch = batch or paths.first_batch(data)
-windows = data(compare.review_windows, batch)
-cut = data(compare.cutover, batch)
-verdicts = data(compare.verdict_table, batch)
+windows = data(review_views.review_windows, batch)
+cut = data(review.cutover, batch)
+verdicts = data(review.verdict_table, batch)
 reviewed = not verdicts.empty  # False: `strangler review` could not review it (no attributed, timestamped requests)
-print(data(compare.batch_summary, batch))
+print(data(review_views.batch_summary, batch))
 
 # %% [markdown]
 # ## Verdicts
@@ -56,7 +56,7 @@ charts.verdict_grid(verdicts) if reviewed else print(not_reviewed)
 # can resolve: read its interval in the table below before calling it safe.
 
 # %%
-charts.table(data(compare.summaries, batch)[["route", "sentence"]], caption=f"batch {batch}")
+charts.table(data(review_views.summaries, batch)[["route", "sentence"]], caption=f"batch {batch}")
 
 # %% [markdown]
 # ## Latency distributions before and after
@@ -64,7 +64,7 @@ charts.table(data(compare.summaries, batch)[["route", "sentence"]], caption=f"ba
 # speed-up and a fatter right tail is a new slow path. Only the compared windows are counted.
 
 # %%
-hist = data(compare.latency_histogram, batch, **windows) if reviewed else []
+hist = data(review_views.latency_histogram, batch, **windows) if reviewed else []
 charts.latency_before_after(hist) if len(hist) else print("no request with a duration in the compared windows")
 
 # %% [markdown]
@@ -73,7 +73,7 @@ charts.latency_before_after(hist) if len(hist) else print("no request with a dur
 # that starts earlier or later is something else.
 
 # %%
-series = data(compare.timeseries, batch, bucket_hours=6, **windows) if reviewed else []
+series = data(review_views.timeseries, batch, bucket_hours=6, **windows) if reviewed else []
 p95 = "p95 latency (ms, log scale)"
 charts.metric_over_time(series, "p95_ms", cut, title=p95, log=True) if len(series) else print(
     "no request of this batch in its windows"
@@ -102,11 +102,9 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_ro
 
 # %%
 charts.table(
-    data(compare.verdict_table, batch, comparison="flask_vs_fastapi")
-    .drop(columns=["batch", "method", "rule"])
-    .round(4),
+    data(review.verdict_table, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
     max_rows=200,
 )
 
 # %% tags=["summary"]
-print(data(compare.batch_summary, batch))
+print(data(review_views.batch_summary, batch))

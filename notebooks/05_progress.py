@@ -26,14 +26,15 @@ from typing import Optional
 db: Optional[str] = None
 
 # %%
-from strangler import charts, compare, paths
+from strangler import charts, paths, review
+from strangler import progress as progress_views
 
 charts.enable()
 data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
-verdicts = data(compare.batch_verdicts)
-progress = data(compare.progress, bucket_hours=24)
-by_batch = data(compare.progress_by_batch, bucket_hours=24)
-print(data(compare.progress_summary))
+verdicts = data(review.batch_verdicts)
+progress = data(progress_views.progress, bucket_hours=24)
+by_batch = data(progress_views.progress_by_batch, bucket_hours=24)
+print(data(progress_views.progress_summary))
 
 # %% [markdown]
 # ## Routes migrated and traffic on FastAPI
@@ -65,4 +66,4 @@ charts.table(verdicts) if len(verdicts) else print(
 )
 
 # %% tags=["summary"]
-print(data(compare.progress_summary))
+print(data(progress_views.progress_summary))

@@ -609,7 +609,7 @@ def latency_before_after(
     hist: pd.DataFrame, *, title: str = "Latency before and after the cutover", columns: int = 2
 ) -> alt.FacetChart:
     """Share of requests per log-spaced latency bin, before against after, one panel per route
-    (`compare.latency_histogram`)."""
+    (`review_views.latency_histogram`)."""
     data = hist[["route", "side", "bin_low_ms", "bin_high_ms", "requests", "share"]]
     base = (
         alt.Chart(data)
@@ -637,7 +637,7 @@ def latency_before_after(
 def metric_over_time(
     ts: pd.DataFrame, metric: str, cutover: _Any, *, title: str = "", log: bool = False, percent: bool = False
 ) -> alt.LayerChart:
-    """`metric` of `compare.timeseries` per bucket and route, with the cutover marked."""
+    """`metric` of `review_views.timeseries` per bucket and route, with the cutover marked."""
     data = ts[["bucket", "route", "requests", metric]].dropna(subset=[metric])
     axis = alt.Axis(format="%") if percent else alt.Axis()
     line = (
@@ -669,7 +669,7 @@ def error_rates_over_time(ts: pd.DataFrame, cutover: _Any, *, title: str = "Erro
 
 def verdict_grid(verdicts: pd.DataFrame, *, title: str = "Verdict per route and metric") -> alt.Chart:
     """Route × metric cells coloured by verdict, with before, after and the interval in the tooltip
-    (`compare.verdict_table`)."""
+    (`review.verdict_table`)."""
     data = verdicts[["route", "metric", "verdict", "before", "after", "ci_low", "ci_high", "n_before", "n_after"]]
     return (
         alt.Chart(data, title=title)
@@ -699,7 +699,7 @@ def verdict_grid(verdicts: pd.DataFrame, *, title: str = "Verdict per route and 
 def migration_progress(
     prog: pd.DataFrame, cutovers: pd.DataFrame | None = None, *, title: str = "Routes migrated and traffic on FastAPI"
 ) -> alt.LayerChart:
-    """Share of routes migrated and share of traffic served by FastAPI over time (`compare.progress`),
+    """Share of routes migrated and share of traffic served by FastAPI over time (`progress.progress`),
     with each batch's cutover marked (columns batch, cutover_at)."""
     data = prog[["bucket", "share_routes_migrated", "share_traffic_fastapi", "requests"]].rename(
         columns={"share_routes_migrated": "routes migrated", "share_traffic_fastapi": "traffic on FastAPI"}
@@ -729,7 +729,7 @@ def migration_progress(
 def fastapi_share_by_batch(
     by_batch: pd.DataFrame, *, title: str = "Share of all traffic served by FastAPI, per batch"
 ) -> alt.Chart:
-    """Stacked areas: each batch's share of all traffic that FastAPI served (`compare.progress_by_batch`);
+    """Stacked areas: each batch's share of all traffic that FastAPI served (`progress.progress_by_batch`);
     the legend names each batch with its verdict."""
     data = by_batch[["bucket", "batch", "position", "share_traffic_fastapi", "share_traffic", "verdict"]].copy()
     data["batch (verdict)"] = data["batch"] + " (" + data["verdict"].fillna("not reviewed") + ")"

@@ -89,9 +89,9 @@ def notebook_db(db: str | Path | None = None) -> Reader:
 
 def first_batch(data: Reader) -> str:
     """The first batch of the manifest stored in the database; stops the notebook with one line when none is."""
-    from strangler import compare
+    from strangler import review
 
-    names = data(compare.batch_names)
+    names = data(review.batch_names)
     if not names:
         raise StranglerError(
             f"{data.path} holds no batches: `strangler review --db {data.path} --manifest migration.toml` "

@@ -82,12 +82,17 @@ def notebooks(notebooks_dir: str | Path | None = None) -> dict[str, Path]:
     return {stem: _notebook_path(nbdir, stem) for stem in ORDER}
 
 
-def jobs(db: str | Path, batches: Sequence[str] = (), notebooks_dir: str | Path | None = None) -> list[Job]:
-    """The notebook runs of a report, in order; 04_batch_review once per batch. Each gets only the database
-    (and 04 its batch): what they show was computed by `prepare`."""
+def jobs(
+    db: str | Path, batches: Sequence[str] = (), notebooks_dir: str | Path | None = None, rollups: bool = False
+) -> list[Job]:
+    """The notebook runs of a report, in order; 04_batch_review once per batch; without 01 (the raw rows) on a
+    rollup directory's database (`rollups`). Each gets only the database (and 04 its batch): what they show was
+    computed by `prepare`."""
     db_s = _abs(db)
     out: list[Job] = []
     for stem, path in notebooks(notebooks_dir).items():
+        if rollups and stem == "01_ingest":
+            continue
         if stem == PER_BATCH:
             used: set[str] = set()
             for name in batches:
@@ -122,15 +127,17 @@ def prepare(
     apps: Sequence[str] = (),
     source: str | Path | None = None,
     say: Callable[[str], None] | None = None,
+    con: Any = None,
 ) -> Prepared:
     """Compute and store what the notebooks show, before they run: ingest `logs`, inventory `apps` and `source`,
     attribute the requests, store `manifest`, score the plan, review every batch (default windows).
 
     Only loading creates a database: without logs, apps or source, `db` must exist. A step the data cannot
     support yet (no routes to plan, no batches to review) is skipped with its reason in `steps`, and the derived
-    table it would have rebuilt is dropped, so no notebook shows a result computed from older data.
+    table it would have rebuilt is dropped, so no notebook shows a result computed from older data. With `con` (a
+    rollup directory's database from `rollup.open_dir`), that connection is used and left open.
     """
-    from strangler import attribute, compare, ingest, routes, score
+    from strangler import attribute, ingest, review, rollup, routes, score
     from strangler import db as db_mod
     from strangler import manifest as manifest_mod
 
@@ -142,7 +149,9 @@ def prepare(
             say(text)
 
     loading = bool(logs or apps or source)
-    con = db_mod.connect(db, "create" if loading else "write")
+    own = con is None
+    if own:
+        con = db_mod.connect(db, "create" if loading else "write")
     try:
         if logs:
             result = ingest.ingest(con, [str(p) for p in logs])
@@ -154,10 +163,14 @@ def prepare(
         if source:
             step(str(routes.inventory_source(con, source)))
         n_routes = con.execute("SELECT count(*) FROM routes").fetchall()[0][0]
-        if n_routes and (apps or source or attribute.pending(con)):
+        if not rollup.has_raw(con):
+            step("attribute: skipped, a rollup directory holds no raw requests")
+        elif n_routes and (apps or source or attribute.pending(con)):
             step(str(attribute.attribute(con)))
         elif not n_routes:
             step("attribute: skipped, the database holds no routes (`strangler routes`, or report --app/--source)")
+        if rollup.has_raw(con):
+            rollup.build(con)  # the notebooks read the rollups on a read-only connection: they must be current
         if manifest is not None:
             manifest_mod.apply(con, manifest)
             step(f"manifest {manifest}: stored")
@@ -166,10 +179,10 @@ def prepare(
         except StranglerError as exc:
             _drop(con, "scores", "coupling", "plan_settings")
             step(f"plan: skipped, {exc}")
-        done.batches = compare.batch_names(con)
+        done.batches = review.batch_names(con)
         if done.batches:
             try:
-                step(str(compare.review(con)))
+                step(str(review.review(con)))
             except StranglerError as exc:
                 _drop(con, "reviews")
                 step(f"review: skipped, {exc}")
@@ -177,7 +190,8 @@ def prepare(
             _drop(con, "reviews")
             step("review: skipped, the database holds no batches (give --manifest)")
     finally:
-        con.close()
+        if own:
+            con.close()
     return done
 
 
@@ -430,16 +444,32 @@ def build(
     source: str | Path | None = None,
     progress: bool = False,
     notebooks_dir: str | Path | None = None,
+    rollups: str | Path | None = None,
 ) -> Path:
     """Compute what the notebooks show (`prepare`), run every notebook headless (04 once per batch) and export
-    offline HTML; returns out/index.html."""
+    offline HTML; returns out/index.html.
+
+    With `rollups` (a directory written by `strangler rollup --out`), 02–05 run on out/rollups.duckdb, a database
+    of views over its Parquet files with no raw rows; `db` is not read.
+    """
     notebooks(notebooks_dir)  # a missing notebook is an error before minutes of computing
     if manifest is not None:
         from strangler import manifest as manifest_mod
 
         manifest_mod.load(manifest)  # so is a manifest with a mistake
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else None
-    prepared = prepare(db, manifest, logs=logs, apps=apps, source=source, say=say)
-    job_list = jobs(db, prepared.batches, notebooks_dir=notebooks_dir)
-    meta = [("database", str(db))] + ([("manifest", str(manifest))] if manifest is not None else [])
+    if rollups is not None:
+        from strangler import rollup
+
+        db = Path(out) / "rollups.duckdb"
+        con = rollup.open_dir(rollups, db)
+        try:
+            prepared = prepare(db, manifest, source=source, say=say, con=con)
+        finally:
+            con.close()
+    else:
+        prepared = prepare(db, manifest, logs=logs, apps=apps, source=source, say=say)
+    job_list = jobs(db, prepared.batches, notebooks_dir=notebooks_dir, rollups=rollups is not None)
+    meta = [("rollups", str(rollups))] if rollups is not None else [("database", str(db))]
+    meta += [("manifest", str(manifest))] if manifest is not None else []
     return run(job_list, out, progress=progress, meta=meta + prepared.facts)

@@ -1,4 +1,4 @@
-"""Before/after review of migrated batches: what changed at each cutover, and how sure we are.
+"""Before/after review of migrated batches (the engine): what changed at each cutover, and how sure we are.
 
 For each batch of the manifest (table `batches`) and each of its routes, plus the batch as a whole
 (method = rule = '*'), `review` compares requests in a window *before* the cutover with a window *after* it:
@@ -12,8 +12,8 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
   (mean per request) and `bytes` (mean per request).
 - **Uncertainty.** Requests close in time are not independent (bursts, slow minutes, incidents), so a bootstrap
   over single requests would give intervals that are too narrow. We use a *paired hourly block bootstrap*:
-  DuckDB aggregates the requests into one block per hour of the week and side (counts, sums, and a latency
-  histogram with 1 %-wide log bins); numpy resamples the hour-of-week slots with replacement (the same draw
+  DuckDB sums the hourly rollups (`strangler.rollup`) into one block per hour of the week and side (counts,
+  sums, and the latency histogram in 1 % log buckets, `strangler.sketch`); numpy resamples the hour-of-week slots with replacement (the same draw
   for before and after, so both sides keep the same mix of hours) `N_BOOT` times and recomputes each metric
   from the resampled blocks. The 95 % interval of after − before is the 2.5–97.5 percentile of the
   resampled differences. Without `same_hours`, hours are resampled independently on each side.
@@ -30,6 +30,9 @@ For each batch of the manifest (table `batches`) and each of its routes, plus th
   (column `after`) on that route in the after window, paired by hour; those rows have
   `comparison = 'flask_vs_fastapi'`, the before/after rows `comparison = 'before_after'`.
 
+Everything is read from the rollups (refreshed first when the database has raw requests), so the windows count
+whole hours: an hour that a window does not cover entirely (a cutover or settling period ending inside an hour)
+is left out of that side. p50/p95/p99 are read from the histogram (within 1 % of the exact ones).
 DuckDB does the selection and aggregation; Python only sees per-hour blocks of each route.
 """
 
@@ -44,11 +47,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from strangler import rollup, sketch
 from strangler.errors import StranglerError
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-BINS_PER_LN = 100  # latency histogram: 100 bins per unit of ln(ms), i.e. 1 % wide
 N_BOOT = 1000  # bootstrap resamples
 MIN_BLOCKS = 24  # hours with traffic needed on each side for any verdict
 ALPHA = 0.05  # family-wise error rate per batch and comparison (Holm)
@@ -194,7 +197,12 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
         raise StranglerError("table batches is empty: load a manifest first (strangler review --manifest M)")
     if batch is not None and batch not in names:
         raise StranglerError(f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}")
-    n, with_ts, with_route = con.execute("SELECT count(*), count(ts), count(route) FROM requests").fetchone()
+    rollup.ensure(con)
+    n, with_ts, with_route = rollup.one_row(
+        con,
+        "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE hour IS NOT NULL), 0), "
+        "coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups",
+    )
     if n and not with_ts:
         raise StranglerError("the requests have no timestamps (e.g. uvicorn's log): a before/after review needs them")
     if n and not with_route:
@@ -221,7 +229,8 @@ def _prepare(
     settle_hours: float,
     same_hours: bool,
 ) -> None:
-    """Create temp tables: _rv_windows, _rv_slots (hours compared, per side) and _rv_req (requests in them)."""
+    """Create temp tables: _rv_windows, _rv_slots (hours compared, per side), _rv_req (the rollup rows of the batch
+    routes in them) and _rv_lat (their latency histograms)."""
     if before_days <= 0 or after_days <= 0 or settle_hours < 0:
         raise StranglerError(
             "windows: before_days and after_days must be > 0 and settle_hours >= 0 "
@@ -244,15 +253,16 @@ def _prepare(
     """,
         {k: p[k] for k in ("batch", "before", "after", "settle")},
     )
-    # Every hour touched by a window, its exposure (hours) on each side and its slot: the hour of the week
-    # (epoch hour 0 is a Thursday 00:00 UTC, so +72 makes slot 0 Monday 00:00) when pairing same hours.
+    # Every hour touched by a window, its exposure on each side (1 when the window covers all of it, else 0: the
+    # rollups cannot split an hour) and its slot: the hour of the week (epoch hour 0 is a Thursday 00:00 UTC, so
+    # +72 makes slot 0 Monday 00:00) when pairing same hours.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _rv_hours AS
         WITH h AS (SELECT w.*, unnest(range(w.b0 // $H, (w.a1 - 1) // $H + 1)) AS hour FROM _rv_windows w)
         SELECT batch, hour, CASE WHEN $same THEN (hour + 72) % 168 ELSE hour END AS slot,
-               greatest(0, least((hour + 1) * $H, b1) - greatest(hour * $H, b0)) / $H::DOUBLE AS e0,
-               greatest(0, least((hour + 1) * $H, a1) - greatest(hour * $H, a0)) / $H::DOUBLE AS e1
+               (hour * $H >= b0 AND (hour + 1) * $H <= b1)::DOUBLE AS e0,
+               (hour * $H >= a0 AND (hour + 1) * $H <= a1)::DOUBLE AS e1
         FROM h
     """,
         {k: p[k] for k in ("H", "same")},
@@ -270,35 +280,32 @@ def _prepare(
     """,
         {"same": same_hours},
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _rv_req AS
-        WITH r AS (
-            SELECT b.batch, r.method, r.route AS rule, epoch_us(r.ts) AS us, r.status, r.duration_ms, r.db_ms,
-                   r.db_queries, r.bytes, r.backend, w.b1, w.a0
-            FROM requests r
-            JOIN batches b ON r.method = b.method AND r.route = b.rule
-            JOIN _rv_windows w ON w.batch = b.batch
-            WHERE epoch_us(r.ts) >= w.b0 AND epoch_us(r.ts) < w.a1),
-        s AS (
-            SELECT 'before_after' AS comparison, batch, method, rule, us, status, duration_ms, db_ms, db_queries,
-                   bytes, CASE WHEN us < b1 THEN 0 WHEN us >= a0 THEN 1 END AS side
-            FROM r
-            UNION ALL
-            SELECT 'flask_vs_fastapi', batch, method, rule, us, status, duration_ms, db_ms, db_queries, bytes,
-                   CASE backend WHEN 'flask' THEN 0 ELSE 1 END
-            FROM r WHERE us >= a0 AND backend IN ('flask', 'fastapi'))
-        SELECT s.comparison, s.batch, s.method, s.rule, s.side, sl.slot, s.status, s.duration_ms, s.db_ms,
-               s.db_queries, s.bytes
-        FROM s JOIN _rv_slots sl ON sl.comparison = s.comparison AND sl.batch = s.batch AND sl.side = s.side
-                                AND sl.hour = s.us // $H
-    """,
-        {"H": HOUR_US},
-    )
+    # before/after: the side is the hour's; Flask against FastAPI: the side is the backend, in the after window
+    for target, source, cols in (
+        (
+            "_rv_req",
+            "rollups",
+            "q.status, q.requests, q.duration_n, q.db_ms_n, q.db_ms_sum, q.db_queries_n, "
+            "q.db_queries_sum, q.bytes_n, q.bytes_sum",
+        ),
+        ("_rv_lat", "rollup_latency", "q.bucket, q.n"),
+    ):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {target} AS
+            SELECT sl.comparison, b.batch, q.method, q.route AS rule, sl.side, sl.slot, {cols}
+            FROM {source} q
+            JOIN batches b ON q.method = b.method AND q.route = b.rule
+            JOIN _rv_slots sl ON sl.batch = b.batch AND sl.hour = epoch_us(q.hour) // $H
+            WHERE sl.comparison = 'before_after'
+               OR (q.backend IN ('flask', 'fastapi') AND sl.side = CASE q.backend WHEN 'flask' THEN 0 ELSE 1 END)
+        """,
+            {"H": HOUR_US},
+        )
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_rv_windows", "_rv_hours", "_rv_slots", "_rv_req", "_rv_groups"):
+    for t in ("_rv_windows", "_rv_hours", "_rv_slots", "_rv_req", "_rv_lat", "_rv_groups"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -306,10 +313,10 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (columns) of each row of histogram `counts` over log bins `bins`; NaN for an empty row.
+    """Quantiles (columns) of each row of histogram `counts` over the sketch's buckets `bins`; NaN for an empty row.
 
-    Bin k holds ln(ms) in [(k - 0.5) / BINS_PER_LN, (k + 0.5) / BINS_PER_LN); a quantile is interpolated linearly
-    (in ln ms) inside its bin, so resampled quantiles vary continuously instead of in 1 % steps.
+    Bucket i holds (gamma^(i-1), gamma^i] ms (`strangler.sketch`); a quantile is interpolated linearly (in ln ms)
+    inside its bucket, so resampled quantiles vary continuously instead of in 2 % steps (the zero bucket reads 0).
     """
     cum = np.cumsum(counts, axis=1)
     tot = cum[:, -1]
@@ -322,7 +329,8 @@ def _quantiles(counts: np.ndarray, bins: np.ndarray, qs: tuple[float, ...]) -> n
         inside = counts[rows, idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.clip(np.where(inside > 0, (target - below) / inside, 0.5), 0.0, 1.0)
-        out[:, j] = np.exp((bins[idx] - 0.5 + frac) / BINS_PER_LN)
+        b = bins[idx]
+        out[:, j] = np.where(b == sketch.ZERO, 0.0, np.power(sketch.GAMMA, b - 1 + frac))
     out[tot <= 0] = np.nan
     return out
 
@@ -398,6 +406,17 @@ def _direction(m: Metric, before: float, after: float) -> str:
     return "better" if after < before else "worse"
 
 
+def holm(p_values: list[float], alpha: float = ALPHA) -> set[int]:
+    """Indices of the tests that pass Holm's step-down test at `alpha` (family-wise error rate)."""
+    m_total = len(p_values)
+    passed: set[int] = set()
+    for k, i in enumerate(sorted(range(m_total), key=lambda i: p_values[i])):
+        if p_values[i] > alpha / (m_total - k):
+            break
+        passed.add(i)
+    return passed
+
+
 def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     """Set verdict and note of the tested rows of one family (one batch, one comparison) with Holm's method.
 
@@ -406,12 +425,7 @@ def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     at least the metric's minimum relevant change; otherwise it is no_change, with the reason in `note`.
     """
     m_total = len(tests)
-    order = sorted(range(m_total), key=lambda i: tests[i][1])
-    passed = set()
-    for k, i in enumerate(order):
-        if tests[i][1] > ALPHA / (m_total - k):
-            break
-        passed.add(i)
+    passed = holm([p for _, p, _ in tests])
     c = {name: j for j, name in enumerate(_COLUMNS)}
     for i, (row_i, p, m) in enumerate(tests):
         row = rows[row_i]
@@ -523,36 +537,37 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
     blocks = con.execute("""
         SELECT g.gid, a.side, a.slot, a.n, a.n4, a.n5, a.dur_n, a.db_n, a.db_sum, a.dq_n, a.dq_sum, a.by_n, a.by_sum
         FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, slot,
-                     count(*) AS n,
-                     count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS n4,
-                     count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS n5,
-                     count(duration_ms) AS dur_n,
-                     count(db_ms) AS db_n, coalesce(sum(db_ms), 0) AS db_sum,
-                     count(db_queries) AS dq_n, coalesce(sum(db_queries), 0)::DOUBLE AS dq_sum,
-                     count(bytes) AS by_n, coalesce(sum(bytes), 0)::DOUBLE AS by_sum
+                     sum(requests) AS n,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0) AS n4,
+                     coalesce(sum(requests) FILTER (WHERE status BETWEEN 500 AND 599), 0) AS n5,
+                     sum(duration_n) AS dur_n,
+                     sum(db_ms_n) AS db_n, coalesce(sum(db_ms_sum), 0) AS db_sum,
+                     sum(db_queries_n) AS dq_n, coalesce(sum(db_queries_sum), 0)::DOUBLE AS dq_sum,
+                     sum(bytes_n) AS by_n, coalesce(sum(bytes_sum), 0)::DOUBLE AS by_sum
               FROM _rv_req
               GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot), (comparison, batch, side, slot))) a
         JOIN _rv_groups g USING (comparison, batch, method, rule)
         ORDER BY g.gid, a.side, a.slot
     """).df()
-    hist = con.execute(f"""
+    hist = con.execute("""
         SELECT g.gid, a.side, a.slot, a.bin, a.n
         FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, slot,
-                     bin, count(*) AS n
-              FROM (SELECT *, round(ln(greatest(duration_ms, 0.001)) * {BINS_PER_LN})::INTEGER AS bin
-                    FROM _rv_req WHERE duration_ms IS NOT NULL)
-              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot, bin),
-                                      (comparison, batch, side, slot, bin))) a
+                     bucket AS bin, sum(n) AS n
+              FROM _rv_lat
+              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side, slot, bucket),
+                                      (comparison, batch, side, slot, bucket))) a
         JOIN _rv_groups g USING (comparison, batch, method, rule)
         ORDER BY g.gid
     """).df()
-    exact = con.execute("""
-        SELECT g.gid, a.side, a.q[1] AS p50, a.q[2] AS p95, a.q[3] AS p99
-        FROM (SELECT comparison, batch, coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side,
-                     quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q
-              FROM _rv_req
-              GROUP BY GROUPING SETS ((comparison, batch, method, rule, side), (comparison, batch, side))) a
-        JOIN _rv_groups g USING (comparison, batch, method, rule)
+    quantiles = sketch.quantiles_sql(
+        "SELECT comparison, batch, method, rule, side, bucket, n FROM _rv_lat "
+        "UNION ALL SELECT comparison, batch, '*', '*', side, bucket, n FROM _rv_lat",
+        ["comparison", "batch", "method", "rule", "side"],
+        {"p50": 0.5, "p95": 0.95, "p99": 0.99},
+    )
+    quantile_rows = con.execute(f"""
+        SELECT g.gid, a.side, a.p50, a.p95, a.p99
+        FROM ({quantiles}) a JOIN _rv_groups g USING (comparison, batch, method, rule)
     """).df()
     slots = con.execute("""
         SELECT comparison, batch, side, slot, sum(exposure) AS exposure FROM _rv_slots
@@ -567,7 +582,7 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
         k: {c: v[c].to_numpy() for c in ("side", "slot", "exposure")}
         for k, v in slots.groupby(["comparison", "batch"], sort=False)
     }
-    exact_q = {(int(r.gid), int(r.side)): (r.p50, r.p95, r.p99) for r in exact.itertuples()}
+    point_q = {(int(r.gid), int(r.side)): (r.p50, r.p95, r.p99) for r in quantile_rows.itertuples()}
     b_bounds = np.searchsorted(blocks["gid"].to_numpy(), np.arange(len(groups) + 1))
     h_bounds = np.searchsorted(hist["gid"].to_numpy(), np.arange(len(groups) + 1))
     has_field = {c: bool((blocks[c] > 0).any()) for c in ("db_n", "dq_n", "by_n")} if len(blocks) else {}
@@ -597,7 +612,7 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
             side: _metric_values(
                 np.array([[t[c] for c in _BLOCK_COLS]]),
                 np.array([t["exposure"]]),
-                np.array([exact_q.get((gid, side), (np.nan,) * 3)], dtype=float),
+                np.array([point_q.get((gid, side), (np.nan,) * 3)], dtype=float),
             )
             for side, t in ((0, t0), (1, t1))
         }
@@ -660,11 +675,12 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
     return rows
 
 
-# --- views for the notebooks -----------------------------------------------------------------------------------
+# --- reading the reviews table ------------------------------------------------------------------------------
 
 
-def _route_label(method: str, rule: str) -> str:
-    return "(whole batch)" if method == "*" else f"{method} {rule}"
+def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The manifest's batches in file order."""
+    return [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
 
 
 def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
@@ -673,105 +689,18 @@ def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
 
 
-def review_windows(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, float | bool]:
-    """The windows `batch` was last reviewed with (before_days, after_days, settle_hours, same_hours), so the
-    charts of a notebook count the requests the stored verdicts counted; the defaults when it has no review."""
-    _check_batch(con, batch)
+def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
+    """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
     _ensure_table(con)
-    row = con.execute(
-        """
-        SELECT epoch(min(cutover_at) - min(before_start)) / 86400, epoch(min(after_end) - min(after_start)) / 86400,
-               epoch(min(after_start) - min(cutover_at)) / 3600, bool_and(same_hours)
-        FROM reviews WHERE batch = ? AND comparison = 'before_after'
-    """,
-        [batch],
-    ).fetchone()
-    if row is None or row[0] is None:
-        return {"before_days": 7.0, "after_days": 7.0, "settle_hours": 1.0, "same_hours": True}
-    return {
-        "before_days": round(row[0], 6),
-        "after_days": round(row[1], 6),
-        "settle_hours": round(row[2], 6),
-        "same_hours": bool(row[3]),
-    }
+    reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}
+    missing = [name for name in batch_names(con) if name not in reviewed]
+    for name in missing:
+        review(con, batch=name, **windows)
+    return missing
 
 
-def latency_histogram(
-    con: duckdb.DuckDBPyConnection,
-    batch: str,
-    before_days: float = 7,
-    after_days: float = 7,
-    settle_hours: float = 1,
-    same_hours: bool = True,
-    bins_per_decade: int = 20,
-) -> pd.DataFrame:
-    """Latency distribution before and after, per route and whole batch, on the windows `review` compares.
-
-    One row per (route, side, log-spaced bin): bin_low_ms, bin_high_ms, requests, share (of that route's side).
-    """
-    _check_inputs(con, batch)
-    try:
-        _prepare(con, batch, before_days, after_days, settle_hours, same_hours)
-        df = con.execute(
-            """
-            WITH b AS (SELECT method, rule, side,
-                              floor(log10(greatest(duration_ms, 0.001)) * $k)::INTEGER AS bin
-                       FROM _rv_req WHERE comparison = 'before_after' AND duration_ms IS NOT NULL),
-            g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, bin, count(*) AS requests
-                  FROM b GROUP BY GROUPING SETS ((method, rule, side, bin), (side, bin)))
-            SELECT method, rule, CASE side WHEN 0 THEN 'before' ELSE 'after' END AS side,
-                   pow(10, bin / $k::DOUBLE) AS bin_low_ms, pow(10, (bin + 1) / $k::DOUBLE) AS bin_high_ms,
-                   requests, requests / sum(requests) OVER (PARTITION BY method, rule, side) AS share
-            FROM g ORDER BY method = '*' DESC, method, rule, side DESC, bin
-        """,
-            {"k": bins_per_decade},
-        ).df()
-    finally:
-        _cleanup(con)
-    df.insert(2, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
-    return df
-
-
-def timeseries(
-    con: duckdb.DuckDBPyConnection,
-    batch: str,
-    bucket_hours: float = 6,
-    before_days: float = 7,
-    after_days: float = 7,
-    settle_hours: float = 1,
-    same_hours: bool = True,
-) -> pd.DataFrame:
-    """Per time bucket around the cutover, per route and whole batch: requests, p50/p95, 4xx and 5xx rates.
-
-    Every hour of both windows is shown; `same_hours` (which hours a review compares) is accepted so that the
-    windows of `review_windows` pass as they are."""
-    _check_inputs(con, batch)
-    step = int(bucket_hours * HOUR_US)
-    df = con.execute(
-        """
-        WITH w AS (SELECT epoch_us(min(cutover_at)) AS c FROM batches WHERE batch = $batch),
-        r AS (SELECT r.method, r.route AS rule, (epoch_us(r.ts) // $step) * $step AS bu, r.status, r.duration_ms
-              FROM requests r JOIN batches b ON b.batch = $batch AND r.method = b.method AND r.route = b.rule, w
-              WHERE epoch_us(r.ts) >= w.c - $before AND epoch_us(r.ts) < w.c + $settle + $after),
-        g AS (SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, bu, count(*) AS requests,
-                     quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
-                     avg((status BETWEEN 400 AND 499)::INTEGER) AS error_rate_4xx,
-                     avg((status BETWEEN 500 AND 599)::INTEGER) AS error_rate_5xx
-              FROM r GROUP BY GROUPING SETS ((method, rule, bu), (bu)))
-        SELECT to_timestamp(bu / 1e6) AS bucket, method, rule, requests, p50_ms, p95_ms, error_rate_4xx,
-               error_rate_5xx, bu >= (SELECT c FROM w) AS after_cutover
-        FROM g ORDER BY method = '*' DESC, method, rule, bucket
-    """,
-        {
-            "batch": batch,
-            "step": step,
-            "before": int(before_days * DAY_US),
-            "after": int(after_days * DAY_US),
-            "settle": int(settle_hours * HOUR_US),
-        },
-    ).df()
-    df.insert(3, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
-    return df
+def _route_label(method: str, rule: str) -> str:
+    return "(whole batch)" if method == "*" else f"{method} {rule}"
 
 
 def verdict_table(
@@ -794,70 +723,6 @@ def verdict_table(
     ).df()
     df.insert(1, "route", [_route_label(m, r) for m, r in zip(df["method"], df["rule"])])
     return df
-
-
-def _fmt_value(m: Metric, v: float | None) -> str:
-    if v is None or not np.isfinite(v):
-        return "-"
-    if m.unit == "%":
-        return f"{100 * v:.2f} %"
-    if m.unit == "ms":
-        return f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms"
-    if m.unit == "/h":
-        return f"{v:,.1f}/h"
-    if m.unit == "B":
-        return f"{v:,.0f} B"
-    return f"{v:.2f}"
-
-
-def _fmt_change(m: Metric, row: pd.Series) -> str:
-    b, a = row["before"], row["after"]
-    text = f"{m.label} {_fmt_value(m, b)} → {_fmt_value(m, a)}"
-    lo, hi = row["ci_low"], row["ci_high"]
-    if m.unit == "%":
-        return text + f" ({100 * (a - b):+.2f} points, 95 % CI {100 * lo:+.2f} to {100 * hi:+.2f})"
-    if b:
-        return text + f" ({100 * (a - b) / b:+.0f} %, 95 % CI {100 * lo / b:+.0f} % to {100 * hi / b:+.0f} %)"
-    return text
-
-
-def summaries(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.DataFrame:
-    """One generated sentence per reviewed route (and whole batch): what changed, by how much, how sure."""
-    t = verdict_table(con, batch)
-    out = []
-    for (b, method, rule), g in t.groupby(["batch", "method", "rule"], sort=False):
-        by = {r["metric"]: r for _, r in g.iterrows()}
-        worse = [_fmt_change(_BY_NAME[k], r) for k, r in by.items() if r["verdict"] == "worse"]
-        better = [_fmt_change(_BY_NAME[k], r) for k, r in by.items() if r["verdict"] == "better"]
-        short = [k for k, r in by.items() if r["verdict"] == "insufficient_data"]
-        label = _route_label(method, rule)
-        n0, n1 = (int(by["requests"][c]) if "requests" in by else 0 for c in ("n_before", "n_after"))
-        if len(short) == len(by):
-            text = f"{label}: not enough data for a verdict ({by[short[0]]['note']})."
-        else:
-            parts = []
-            if worse:
-                parts.append("worse: " + "; ".join(worse))
-            if better:
-                parts.append("better: " + "; ".join(better))
-            if not parts:
-                keep = [k for k in ("p95_ms", "error_rate_5xx") if k in by and by[k]["verdict"] == "no_change"]
-                keep = keep or [k for k, r in by.items() if r["verdict"] == "no_change"][:2]
-                parts.append(
-                    "no detectable change ("
-                    + ", ".join(
-                        f"{_BY_NAME[k].label} {_fmt_value(_BY_NAME[k], by[k]['before'])} → "
-                        f"{_fmt_value(_BY_NAME[k], by[k]['after'])}"
-                        for k in keep
-                    )
-                    + ")"
-                )
-            text = f"{label}: " + "; ".join(parts) + f" — {n0:,} requests before, {n1:,} after"
-            if short:
-                text += f"; too little data for {', '.join(_BY_NAME[k].label for k in short)}"
-            text += "."
-        out.append((b, method, rule, label, text))
-    return pd.DataFrame(out, columns=["batch", "method", "rule", "route", "sentence"])
 
 
 def batch_verdicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -885,255 +750,3 @@ def batch_verdicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                r.worse_on
         FROM b LEFT JOIN r USING (batch) ORDER BY b.position
     """).df()
-
-
-def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
-    """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
-    _ensure_table(con)
-    reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}
-    missing = [name for name in batch_names(con) if name not in reviewed]
-    for name in missing:
-        review(con, batch=name, **windows)
-    return missing
-
-
-# every timestamped request in its time bucket `bu` (epoch µs, `$step` wide), its batch, its logged backend, and
-# how much of it FastAPI served: 1/0 where the log names the backend, else what the manifest implies
-_ON_FASTAPI_CTE = """
-r AS (SELECT (epoch_us(r.ts) // $step) * $step AS bu, b.batch, r.backend,
-             CASE WHEN r.backend IS NOT NULL THEN (r.backend = 'fastapi')::DOUBLE
-                  WHEN b.batch IS NOT NULL AND r.ts >= b.cutover_at THEN coalesce(b.canary, 1.0)
-                  ELSE 0.0 END AS on_fastapi
-      FROM requests r LEFT JOIN batches b ON r.method = b.method AND r.route = b.rule
-      WHERE r.ts IS NOT NULL)"""
-
-
-def progress(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
-    """Migration progress per time bucket: share of routes migrated and share of traffic served by FastAPI.
-
-    A route counts as migrated from its batch's cutover. Traffic on FastAPI is measured where the log names the
-    backend (the router's log); elsewhere it is what the manifest implies (batch routes after cutover, times the
-    canary fraction when one is set). `fastapi_measured` is the share of requests whose backend was logged.
-    """
-    step = int(bucket_hours * HOUR_US)
-    return con.execute(
-        f"""
-        WITH routes_all AS (
-            SELECT method, rule FROM routes WHERE framework = 'flask'
-            UNION SELECT method, route FROM requests WHERE route IS NOT NULL AND route_framework IS DISTINCT FROM 'fastapi'
-            UNION SELECT method, rule FROM batches),
-        {_ON_FASTAPI_CTE},
-        t AS (SELECT bu, count(*) AS requests, sum(on_fastapi) AS fastapi_requests,
-                     count(backend) / count(*) AS fastapi_measured
-              FROM r GROUP BY bu)
-        SELECT to_timestamp(t.bu / 1e6) AS bucket, t.requests, t.fastapi_requests,
-               t.fastapi_requests / t.requests AS share_traffic_fastapi,
-               (SELECT count(*) FROM routes_all) AS routes_total,
-               (SELECT count(*) FROM batches b WHERE epoch_us(b.cutover_at) < t.bu + $step) AS routes_migrated,
-               (SELECT count(*) FROM batches b WHERE epoch_us(b.cutover_at) < t.bu + $step)
-                 / (SELECT count(*) FROM routes_all) AS share_routes_migrated,
-               t.fastapi_measured
-        FROM t ORDER BY t.bu
-    """,
-        {"step": step},
-    ).df()
-
-
-def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) -> pd.DataFrame:
-    """Per time bucket and batch: its share of all traffic, the share of all traffic it sends to FastAPI,
-    whether it is past cutover, and its overall verdict (see `batch_verdicts`)."""
-    step = int(bucket_hours * HOUR_US)
-    df = con.execute(
-        f"""
-        WITH {_ON_FASTAPI_CTE},
-        t AS (SELECT bu, count(*) AS total FROM r GROUP BY bu),
-        g AS (SELECT bu, batch, count(*) AS requests, sum(on_fastapi) AS fastapi_requests
-              FROM r WHERE batch IS NOT NULL GROUP BY bu, batch),
-        bb AS (SELECT batch, min(position) AS position, min(cutover_at) AS cutover_at FROM batches GROUP BY batch)
-        SELECT to_timestamp(t.bu / 1e6) AS bucket, bb.batch, bb.position, coalesce(g.requests, 0) AS requests,
-               coalesce(g.requests, 0) / t.total AS share_traffic,
-               coalesce(g.fastapi_requests, 0) / t.total AS share_traffic_fastapi,
-               epoch_us(bb.cutover_at) < t.bu + $step AS migrated
-        FROM t CROSS JOIN bb LEFT JOIN g ON g.bu = t.bu AND g.batch = bb.batch
-        ORDER BY t.bu, bb.position
-    """,
-        {"step": step},
-    ).df()
-    verdicts = batch_verdicts(con)[["batch", "verdict"]]
-    return df.merge(verdicts, on="batch", how="left")
-
-
-def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The manifest's batches in file order."""
-    return [r[0] for r in con.execute("SELECT batch FROM batches GROUP BY batch ORDER BY min(position)").fetchall()]
-
-
-def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
-    """One plain line for the report index: the batch's verdict and its clearest changes on the whole batch."""
-    v = batch_verdicts(con)
-    row = v[v["batch"] == batch]
-    if row.empty:
-        raise StranglerError(f"batch {batch!r} is not in the manifest")
-    row = row.iloc[0]
-    t = verdict_table(con, batch)
-    whole = t[(t["method"] == "*") & t["verdict"].isin(["better", "worse"])]
-    changes = [
-        f"{_BY_NAME[r.metric].label} {r.change_pct:+.0f} %"
-        if _BY_NAME[r.metric].unit != "%"
-        else f"{_BY_NAME[r.metric].label} {100 * r.change:+.2f} points"
-        for r in whole.itertuples()
-    ]
-    routes = t[t["method"] != "*"].groupby("route")["verdict"].agg(set)
-    n_worse = int(sum("worse" in s for s in routes))
-    n_better = int(sum("better" in s and "worse" not in s for s in routes))
-    cut = pd.Timestamp(row["cutover_at"]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
-    text = f"{batch} (cutover {cut}): {row['verdict']}"
-    if t.empty:
-        return text + f" ({int(row['routes'])} routes): no review stored for this batch."
-    seen = t[(t["method"] == "*") & (t["metric"] == "requests")][["n_before", "n_after"]].fillna(0).sum()
-    if not seen.sum():
-        return text + f": no request of its {int(row['routes'])} routes in the compared windows."
-    if changes:
-        text += " — whole batch " + ", ".join(changes)
-    return text + f"; {len(routes)} routes: {n_worse} worse, {n_better} better."
-
-
-def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
-    """One plain line for the report index: routes migrated, traffic on FastAPI at the end, each batch's verdict."""
-    prog = progress(con)
-    verdicts = batch_verdicts(con)
-    if verdicts.empty:
-        return "no batches in the database: nothing migrated yet (strangler review --manifest M stores them)."
-    if prog.empty:
-        return f"{len(verdicts)} batches, but no timestamped requests: no progress to show."
-    if not con.execute("SELECT count(route) FROM requests").fetchall()[0][0]:
-        return f"{len(verdicts)} batches, but no request is attributed to a route yet: no progress to show."
-    last = prog.iloc[-1]
-    each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
-    return (
-        f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "
-        f"{last['share_traffic_fastapi']:.0%} of traffic on FastAPI on {pd.Timestamp(last['bucket']):%Y-%m-%d}; "
-        f"verdicts: {each}."
-    )
-
-
-# --- synthetic traffic for tests and the benchmark --------------------------------------------------------------
-
-
-def simulate(
-    con: duckdb.DuckDBPyConnection,
-    requests: int,
-    seed: int = 0,
-    start: dt.datetime = dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
-    days: float = 28,
-    routes: int = 6,
-    cutover: dt.datetime | None = None,
-    batch_routes: int = 3,
-    effects: dict[int, dict[str, float]] | None = None,
-    backend: bool = False,
-    canary: float | None = None,
-    source_id: int = 0,
-    prefix: str = "/api",
-) -> list[tuple[str, str]]:
-    """Insert about `requests` synthetic, already attributed requests into `requests`, generated in DuckDB.
-
-    Traffic has a daily and weekly cycle, skewed route popularity, lognormal latency, and hour-to-hour
-    random effects shared by all requests of an hour (load, slow dependencies) so that requests are
-    autocorrelated, as in real logs. Route i is `GET {prefix}/r{i}/<int:item_id>`; routes 0..batch_routes-1 form
-    the batch. `effects` maps a route index to multipliers applied from `cutover` on (or, with `backend`, to
-    the requests FastAPI serves): `latency` (× duration) and `error_5xx` (5xx probability, replaces the base).
-    With `backend`, batch routes after the cutover go to FastAPI with probability `canary` (default 1), else
-    Flask. Randomness comes from hashes of (row, seed), so the result does not depend on threads. Returns the
-    batch's (method, rule) pairs.
-    """
-    cut = cutover or (start + dt.timedelta(days=days / 2))
-    eff = effects or {}
-    rows = [
-        (
-            i,
-            f"{prefix}/r{i}/<int:item_id>",
-            20.0 * (1 + i % 4),
-            0.04,
-            0.004,
-            i < batch_routes,
-            float(eff.get(i, {}).get("latency", 1.0)),
-            eff.get(i, {}).get("error_5xx"),
-        )
-        for i in range(routes)
-    ]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sim_routes (idx INTEGER, rule VARCHAR, base_ms DOUBLE, p4 DOUBLE, "
-        "p5 DOUBLE, in_batch BOOLEAN, eff_lat DOUBLE, eff_5xx DOUBLE)"
-    )
-    con.executemany("INSERT INTO _sim_routes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    # candidates: `keep` below accepts 0.55 * (5 + 2 * 0.7) / 7 = 0.50286 of them on average
-    p = {
-        "n": int(requests / 0.50286) + 1,
-        "seed": seed,
-        "R": routes,
-        "start": int(start.timestamp() * 1e6),
-        "span": int(days * DAY_US),
-        "cut": int(cut.timestamp() * 1e6),
-        "backend": backend,
-        "canary": 1.0 if canary is None else canary,
-        "src": source_id,
-        "prefix": prefix,
-    }
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO _sim_u(x) AS ((hash(x::BIGINT) >> 11)::DOUBLE + 0.5) / 9007199254740992.0"
-    )
-    con.execute(
-        """
-        INSERT INTO requests (ts, method, path, status, bytes, duration_ms, backend, db_ms, db_queries, route,
-                              route_framework, match, source_id, line_no)
-        WITH u AS (
-            SELECT i, _sim_u(($seed * 1099511627776 + i) * 16 + 1) AS u1,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 2) AS u2,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 3) AS u3,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 4) AS u4,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 5) AS u5,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 6) AS u6,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 7) AS u7,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 8) AS u8,
-                   _sim_u(($seed * 1099511627776 + i) * 16 + 9) AS u9
-            FROM range($n) t(i)),
-        t AS (
-            SELECT *, $start + (u1 * $span)::BIGINT AS us,
-                   least(floor($R * u3 * u3), $R - 1)::INTEGER AS idx
-            FROM u),
-        c AS (   -- daily cycle peaking at 15:00 UTC, quieter weekends; thinning keeps about 50 %
-            SELECT *, us // 3600000000 AS hour,
-                   (0.55 + 0.45 * sin(2 * pi() * ((us // 3600000000) % 24 - 9) / 24))
-                   * CASE WHEN ((us // 3600000000 + 72) % 168) >= 120 THEN 0.7 ELSE 1.0 END AS keep
-            FROM t),
-        k AS (
-            SELECT c.*, r.rule, r.base_ms, r.p4, r.p5, r.in_batch, r.eff_lat, r.eff_5xx,
-                   sqrt(-2 * ln(u4)) * cos(2 * pi() * u5) AS z1,
-                   sqrt(-2 * ln(u4)) * sin(2 * pi() * u5) AS z2,
-                   sqrt(-2 * ln(_sim_u(($seed * 1099511627776 + c.hour) * 16 + 11)))
-                     * cos(2 * pi() * _sim_u(($seed * 1099511627776 + c.hour) * 16 + 12)) AS zh,
-                   sqrt(-2 * ln(_sim_u((($seed * 1099511627776 + c.hour) * 64 + c.idx) * 16 + 13)))
-                     * cos(2 * pi() * _sim_u((($seed * 1099511627776 + c.hour) * 64 + c.idx) * 16 + 14)) AS zr,
-                   CASE WHEN NOT $backend THEN NULL
-                        WHEN r.in_batch AND c.us >= $cut AND c.u8 < $canary THEN 'fastapi' ELSE 'flask' END AS be
-            FROM c JOIN _sim_routes r ON r.idx = c.idx
-            WHERE c.u2 < c.keep),
-        e AS (
-            SELECT *, CASE WHEN $backend THEN be = 'fastapi' ELSE in_batch AND us >= $cut END AS moved FROM k)
-        SELECT to_timestamp(us / 1e6), 'GET', $prefix || '/r' || idx || '/' || (i % 997),
-               CASE WHEN u7 < CASE WHEN moved AND eff_5xx IS NOT NULL THEN eff_5xx ELSE p5 * exp(0.5 * zr - 0.125) END
-                    THEN 500
-                    WHEN u7 > 1 - p4 THEN 404 ELSE 200 END::SMALLINT,
-               round(800 * (1 + idx) * exp(0.3 * z2))::BIGINT,
-               round(base_ms * exp(0.5 * z1 + 0.15 * zh + 0.1 * zr) * CASE WHEN moved THEN eff_lat ELSE 1 END, 3),
-               be,
-               round(base_ms * exp(0.5 * z1 + 0.15 * zh + 0.1 * zr) * (0.2 + 0.4 * u6), 3),
-               1 + idx % 4 + (u9 < 0.1)::INTEGER,
-               rule, 'flask', 'matched', $src, i + 1
-        FROM e
-    """,
-        p,
-    )
-    con.execute("DROP TABLE IF EXISTS _sim_routes")
-    con.execute("DROP MACRO IF EXISTS _sim_u")
-    return [("GET", r[1]) for r in rows if r[5]]
