@@ -218,7 +218,11 @@ def add_rollup(sub: argparse._SubParsersAction) -> None:
         "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`; or "
         "with --logs straight from the logs (DuckDB in one pass, or Apache Spark with --engine spark).",
     )
-    p.add_argument("--db", metavar="DB", help="DuckDB file that holds strangler's state (not with --engine spark)")
+    p.add_argument(
+        "--db",
+        metavar="DB",
+        help="DuckDB file that holds strangler's state (not with --engine spark; created if missing only with --logs)",
+    )
     p.add_argument("--out", metavar="DIR", help="also write the rollups as hive-partitioned Parquet (day=YYYY-MM-DD/)")
     p.add_argument("--full", action="store_true", help="roll up every hour again")
     p.add_argument(
@@ -259,13 +263,13 @@ def run_rollup(args: argparse.Namespace) -> int:
     if args.logs:
         from strangler import fastpath
 
-        con = db.connect(args.db)
+        con = db.connect(args.db, "create")  # it loads logs, as ingest does
         result = fastpath.run(con, args.logs, fmt=args.format, tz=args.tz)
         print(result)
         if args.out:
             print("\n".join(f"wrote {p}" for p in rollup.export(con, args.out)))
         return 0 if result.ok else 1
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     result = rollup.build(con, full=args.full)
     if args.out:
         result.written = rollup.export(con, args.out)
