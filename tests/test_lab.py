@@ -302,15 +302,21 @@ def test_a_chart_is_drawn_in_jupyterlab_in_chromium(lab):
                 timeout=120_000,
             )
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_selector(
-                ".jp-OutputArea .strangler-chart svg.marks, .jp-OutputArea .strangler-chart canvas.marks",
-                timeout=180_000,
+            page.wait_for_selector(  # a chart drawn, or an error shown instead
+                ".jp-OutputArea .strangler-chart svg.marks, .jp-OutputArea .strangler-chart canvas.marks, "
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                timeout=300_000,
             )
+            page.wait_for_timeout(1_000)
+            shown_errors = page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts()
             drawn = page.locator(".jp-OutputArea .strangler-chart:has(svg.marks, canvas.marks)").count()
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
             page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
         finally:
             browser.close()
+    assert shown_errors == []
     assert drawn >= 1
     assert errors == 0
 

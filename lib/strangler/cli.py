@@ -98,7 +98,17 @@ def run_ingest(args: argparse.Namespace) -> int:
         con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty(), json_fields=fields or None
     )
     print(result)
+    _refresh_rollups(con)
     return 0 if result.ok else 1
+
+
+def _refresh_rollups(con) -> None:
+    """Bring the rollups up to date after a command changed `requests`: the notebooks read them on a read-only
+    connection, which cannot refresh them, so they stay readable while a kernel is open."""
+    from strangler import rollup
+
+    if rollup.has_raw(con):
+        rollup.build(con)
 
 
 # --- formats ------------------------------------------------------------------------------------------------
@@ -204,6 +214,7 @@ def run_attribute(args: argparse.Namespace) -> int:
 
     con = db.connect(args.db, "write")
     print(attribute.attribute(con))
+    _refresh_rollups(con)
     return 0
 
 
