@@ -18,26 +18,19 @@
 # new lines; a rotated file is recognised by its content. Details: `strangler.ingest` and the README.
 
 # %% tags=["parameters"]
-# db: the DuckDB file; logs: files, directories or globs to load first (none: show what the database holds);
-# format: auto (detected per file) or a format name; tz: zone of timestamps that carry no offset (default UTC)
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder). This notebook only reads: `strangler ingest LOG --db DB` loads
+# logs (or `strangler report --logs ...`), then run it again.
 from typing import Optional
 
-db: str = "data/demo/demo.duckdb"
-logs: list = []
-format: str = "auto"
-tz: Optional[str] = None
+db: Optional[str] = None
 
 # %%
-from strangler import charts
+from strangler import charts, ingest, paths
 
 charts.enable()
-
-from strangler import db as dbm
-from strangler import ingest
-
-con = dbm.connect(db)
-result = ingest.ingest(con, list(logs), fmt=format, tz=tz) if logs else None
-print(result if result is not None else "no logs given: showing the database as it is")
+data = paths.notebook_db(db)  # read-only, opened per call: `strangler ingest` may write between two cells
+print(data(ingest.summary))
 
 # %% [markdown]
 # ## Sources and throughput
@@ -48,7 +41,7 @@ print(result if result is not None else "no logs given: showing the database as 
 # reads so far (all of them for a file read in several goes).
 
 # %%
-src = ingest.sources(con)
+src = data(ingest.sources)
 charts.table(
     src[
         [
@@ -76,7 +69,7 @@ charts.bar(
     "lines_per_s",
     title="Lines per second, per file",
     tooltip=["file", "format", "lines", "seconds", "lines_per_s"],
-)
+) if len(src) else print("no log file read yet")
 
 # %% [markdown]
 # ## Rejects by reason
@@ -87,7 +80,7 @@ charts.bar(
 # `file:line: text`, so each can be found in its file.
 
 # %%
-charts.table(ingest.rejects_by_reason(con, examples=3), caption="Rejects by reason, with examples")
+charts.table(data(ingest.rejects_by_reason, examples=3), caption="Rejects by reason, with examples")
 
 # %% [markdown]
 # ## Time covered
@@ -95,8 +88,10 @@ charts.table(ingest.rejects_by_reason(con, examples=3), caption="Rejects by reas
 # a file without timestamps (uvicorn's log) has none to show and appears only in the table.
 
 # %%
-cov = ingest.coverage(con)
-charts.coverage_chart(cov) if cov["first_ts"].notna().any() else print("no timestamps in these logs")
+cov = data(ingest.coverage)
+charts.coverage_chart(cov) if cov["first_ts"].notna().any() else print(
+    "no timestamps in these logs" if len(cov) else "no log file read yet"
+)
 
 # %%
 charts.table(cov, caption="Time coverage per source (UTC)")
@@ -106,14 +101,8 @@ charts.table(cov, caption="Time coverage per source (UTC)")
 # The share of each status class per file. A file with far more 4xx or 5xx than its neighbours is worth opening.
 
 # %%
-mix = ingest.status_mix(con)
+mix = data(ingest.status_mix)
 charts.status_mix_chart(mix) if len(mix) else print("no requests yet")
 
 # %% tags=["summary"]
-total = src[["lines", "rows", "rejects"]].sum()
-con.close()
-print(
-    f"{len(src)} log files, {int(total['lines']):,} lines: {int(total['rows']):,} requests and "
-    f"{int(total['rejects']):,} rejects"
-    + (f"; {len(result.errors)} files could not be read" if result is not None and not result.ok else "")
-)
+print(data(ingest.summary))

@@ -19,33 +19,22 @@
 # `strangler.attribute` and the README.
 
 # %% tags=["parameters"]
-# db: the DuckDB file; apps: MODULE:ATTR (or MODULE:factory()) of the apps to import for the exact inventory;
-# source: a source tree for the static inventory (nothing is run); start/end: the window, ISO dates (UTC)
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder); start/end: the window, ISO dates (UTC). This notebook only
+# reads: `strangler routes` and `strangler attribute` (or `strangler report --app/--source`) fill the database.
 from typing import Optional
 
-db: str = "data/demo/demo.duckdb"
-apps: list = []
-source: Optional[str] = None
+db: Optional[str] = None
 start: Optional[str] = None
 end: Optional[str] = None
 
 # %%
-from strangler import charts
+from strangler import attribute, charts, paths, routes
 
 charts.enable()
-
-from strangler import attribute, routes
-from strangler import db as dbm
-
-con = dbm.connect(db)
-if apps:
-    print(routes.inventory_apps(con, list(apps)))
-if source:
-    print(routes.inventory_source(con, source))
-if apps or source or attribute.pending(con):
-    print(attribute.attribute(con))
+data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
 window = f"from {start or 'the first request'} to {end or 'the last request'}"
-print("window:", window)
+print(data(attribute.state, start, end))
 
 # %% [markdown]
 # ## Every route of both apps
@@ -54,7 +43,7 @@ print("window:", window)
 # route with a FastAPI twin (same method and template) is served by both apps; its requests count here for Flask.
 
 # %%
-table = attribute.endpoints_with_twins(con, start, end)
+table = data(attribute.endpoints_with_twins, start, end)
 charts.sortable_table(charts.endpoint_table(table), caption=f"Routes and their traffic ({window})")
 
 # %% [markdown]
@@ -63,7 +52,7 @@ charts.sortable_table(charts.endpoint_table(table), caption=f"Routes and their t
 # that one. A few routes usually carry most of the traffic: those are where a migration shows first.
 
 # %%
-par = attribute.pareto(con, start, end)
+par = data(attribute.pareto, start, end)
 charts.traffic_pareto(par) if len(par) else print("no attributed requests in the window")
 
 # %% [markdown]
@@ -72,8 +61,11 @@ charts.traffic_pareto(par) if len(par) else print("no attributed requests in the
 # and the other apps' logs first). File and line say where the view is.
 
 # %%
-dead = attribute.dead_routes(con, start, end)
-charts.sortable_table(dead, caption=f"{len(dead)} routes without a request")
+dead = data(attribute.dead_routes, start, end)
+any_request = data(attribute.coverage, start, end)["requests"] > 0
+charts.sortable_table(dead, caption=f"{len(dead)} routes without a request") if any_request else print(
+    "no requests in the window: no route can be called dead"
+)
 
 # %% [markdown]
 # ## Requests no route took
@@ -83,8 +75,8 @@ charts.sortable_table(dead, caption=f"{len(dead)} routes without a request")
 # inventory). Paths are shown escaped.
 
 # %%
-um = attribute.unmatched(con, limit=25, start=start, end=end)
-charts.unmatched_chart(um) if len(um) else print("every request in the window matched a route")
+um = data(attribute.unmatched, limit=25, start=start, end=end)
+charts.unmatched_chart(um) if len(um) else print(data(attribute.unmatched_note, start, end))
 
 # %%
 charts.table(um, caption="Top unmatched shapes")
@@ -95,8 +87,8 @@ charts.table(um, caption="Top unmatched shapes")
 # route only the static one found is usually behind a condition the imported app did not take.
 
 # %%
-diff = routes.inventory_diff(con)
-unresolved = routes.unresolved(con)
+diff = data(routes.inventory_diff)
+unresolved = data(routes.unresolved)
 charts.table(diff, caption=f"{len(diff)} routes found by one inventory only")
 
 # %%
@@ -108,6 +100,4 @@ charts.table(
 )
 
 # %% tags=["summary"]
-line = attribute.summary(con, start, end)
-con.close()
-print(line)
+print(data(attribute.summary, start, end))

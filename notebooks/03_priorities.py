@@ -19,35 +19,21 @@
 # budget, best first. Formulas: `strangler.score` and `strangler.effort` (also in the README).
 
 # %% tags=["parameters"]
-# db: the DuckDB file; source: the Flask app's source tree (default: the folder of the routes' files);
-# weights: e.g. traffic=1,errors=0.5,latency=0.5,effort=1 (the defaults); budget: effort points per batch
-# (default 20); start, end: the value window, e.g. 2026-03-01 (default: every request); manifest: migration.toml,
-# whose routes keep their batch instead of being proposed again (default: the batches table as it is)
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder). This notebook shows the plan stored by `strangler plan`
+# (or `strangler report`); weights, budget, window and manifest are that command's options.
 from typing import Optional
 
-db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = None
-source: Optional[str] = None
-weights: Optional[str] = None
-budget: Optional[float] = None
-start: Optional[str] = None
-end: Optional[str] = None
+db: Optional[str] = None
 
 # %%
-from strangler import charts
+from strangler import charts, paths, score
 
 charts.enable()
-
-from strangler import db as dbm
-from strangler import manifest as manifest_mod
-from strangler import score
-
-con = dbm.connect(db)
-if manifest:
-    manifest_mod.apply(con, manifest)
-plan = score.plan(con, weights=weights, budget=budget, start=start, end=end, source=source)
-scores = plan.scores
-print(plan)
+data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
+plan = data(score.stored)  # None when the database holds no plan; `missing` says why
+missing = data(score.why_no_plan) if plan is None else None
+print(plan if plan is not None else f"no plan: {missing}")
 
 # %% [markdown]
 # ## Value against effort
@@ -55,7 +41,7 @@ print(plan)
 # effort — is what to move first; bottom-right routes are expensive and little used. Grey points are dead.
 
 # %%
-charts.priority_scatter(scores)
+charts.priority_scatter(plan.scores) if plan is not None else print(missing)
 
 # %% [markdown]
 # ## Ranked routes, with every input beside the score
@@ -63,7 +49,7 @@ charts.priority_scatter(scores)
 # (requests, 5xx rate, p95, cyclomatic complexity with helpers, SLOC, coupling count) explain them.
 
 # %%
-ranked = scores[~scores["dead"]].sort_values("rank")
+ranked = plan.scores[~plan.scores["dead"]].sort_values("rank") if plan is not None else None
 charts.table(
     ranked[
         [
@@ -92,20 +78,20 @@ charts.table(
     ],
     max_rows=60,
     caption="Live routes by score",
-)
+) if plan is not None else print(missing)
 
 # %% [markdown]
 # What makes the effort: one row per Flask construct a route uses, with the file and line to look at when porting.
 
 # %%
-coupling_by_kind = score.coupling_by_kind(con)
+coupling_by_kind = data(score.coupling_by_kind) if plan is not None else None
 charts.bar(
     coupling_by_kind,
     "kind",
     "uses",
     title="Flask constructs across the routes to port",
     tooltip=["kind", "uses", "routes"],
-)
+) if plan is not None else print(missing)
 
 # %% [markdown]
 # ## The batch plan
@@ -113,23 +99,25 @@ charts.bar(
 # A bar's length is its effort; no proposed batch exceeds the budget unless one route alone does.
 
 # %%
-charts.batch_plan(plan.batches)
+charts.batch_plan(plan.batches) if plan is not None else print(missing)
 
 # %%
 charts.table(
-    scores[scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])[
+    plan.scores[plan.scores["proposed_batch"].notna()].sort_values(["batch_position", "rank"])[
         ["batch_position", "proposed_batch", "status", "method", "rule", "effort", "requests", "share", "score"]
     ],
     max_rows=100,
     caption="Routes per batch, in plan order",
-)
+) if plan is not None else print(missing)
 
 # %% [markdown]
 # ## Delete candidates
 # Routes with no request in the window and in no batch: remove them instead of porting them.
 
 # %%
-charts.table(plan.dead[["method", "rule", "endpoint", "file", "line", "effort"]], caption="Dead routes")
+charts.table(
+    plan.dead[["method", "rule", "endpoint", "file", "line", "effort"]], caption="Dead routes"
+) if plan is not None else print(missing)
 
 # %% [markdown]
 # ## How the ranking moves when the weights change
@@ -137,12 +125,11 @@ charts.table(plan.dead[["method", "rule", "endpoint", "file", "line", "effort"]]
 # four times heavier, effort three times heavier). Flat lines are robust choices; steep ones depend on the weights.
 
 # %%
-changes = score.rank_changes(con)
-charts.rank_moves(changes)
+changes = data(score.rank_changes) if plan is not None else None
+charts.rank_moves(changes) if plan is not None else print(missing)
 
 # %%
-charts.table(score.largest_moves(changes, top=10), caption="Largest rank moves")
+charts.table(score.largest_moves(changes, top=10), caption="Largest rank moves") if plan is not None else print(missing)
 
 # %% tags=["summary"]
-con.close()
-print(plan.summary())
+print(plan.summary() if plan is not None else f"no plan: {missing}")

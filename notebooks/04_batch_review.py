@@ -20,35 +20,26 @@
 # Method and thresholds: `strangler.review` (also in the README).
 
 # %% tags=["parameters"]
-# db: the DuckDB file; manifest: migration.toml (None: use the batches already in the database);
-# batch: the batch to review (None: the first of the manifest); before_days, after_days: window lengths;
-# settle_hours: hours after the cutover left out
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder); batch: the batch to show (None: the first of the manifest).
+# This notebook shows the review stored by `strangler review` (or `strangler report`): the windows
+# (--before-days, --after-days, --settle-hours) are that command's options, and the charts use the same ones.
 from typing import Optional
 
-db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = "data/demo/migration.toml"
+db: Optional[str] = None
 batch: Optional[str] = None
-before_days: float = 7
-after_days: float = 7
-settle_hours: float = 1
 
 # %%
-from strangler import charts
+from strangler import charts, paths, review, review_views
 
 charts.enable()
-
-from strangler import db as dbm
-from strangler import manifest as manifest_mod
-from strangler import review, review_views
-
-con = dbm.connect(db)
-if manifest:
-    manifest_mod.apply(con, manifest)
-batch = batch or review.batch_names(con)[0]
-windows = dict(before_days=before_days, after_days=after_days, settle_hours=settle_hours)
-result = review.review(con, batch=batch, **windows)
-cut = review.cutover(con, batch)
-print(result)
+data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
+batch = batch or paths.first_batch(data)
+windows = data(review_views.review_windows, batch)
+cut = data(review.cutover, batch)
+verdicts = data(review.verdict_table, batch)
+reviewed = not verdicts.empty  # False: `strangler review` could not review it (no attributed, timestamped requests)
+print(data(review_views.batch_summary, batch))
 
 # %% [markdown]
 # ## Verdicts
@@ -56,8 +47,8 @@ print(result)
 # little data. Hover a cell for the values before and after and the 95 % interval of the difference.
 
 # %%
-verdicts = review.verdict_table(con, batch)
-charts.verdict_grid(verdicts)
+not_reviewed = f"batch {batch} is not reviewed: strangler review needs attributed requests with timestamps"
+charts.verdict_grid(verdicts) if reviewed else print(not_reviewed)
 
 # %% [markdown]
 # ## In one sentence per route
@@ -65,7 +56,7 @@ charts.verdict_grid(verdicts)
 # can resolve: read its interval in the table below before calling it safe.
 
 # %%
-charts.table(review_views.summaries(con, batch)[["route", "sentence"]], caption=f"batch {batch}")
+charts.table(data(review_views.summaries, batch)[["route", "sentence"]], caption=f"batch {batch}")
 
 # %% [markdown]
 # ## Latency distributions before and after
@@ -73,7 +64,8 @@ charts.table(review_views.summaries(con, batch)[["route", "sentence"]], caption=
 # speed-up and a fatter right tail is a new slow path. Only the compared windows are counted.
 
 # %%
-charts.latency_before_after(review_views.latency_histogram(con, batch, **windows))
+hist = data(review_views.latency_histogram, batch, **windows) if reviewed else []
+charts.latency_before_after(hist) if len(hist) else print("no request with a duration in the compared windows")
 
 # %% [markdown]
 # ## p95 latency over time
@@ -81,15 +73,18 @@ charts.latency_before_after(review_views.latency_histogram(con, batch, **windows
 # that starts earlier or later is something else.
 
 # %%
-series = review_views.timeseries(con, batch, bucket_hours=6, **windows)
-charts.metric_over_time(series, "p95_ms", cut, title="p95 latency (ms, log scale)", log=True)
+series = data(review_views.timeseries, batch, bucket_hours=6, **windows) if reviewed else []
+p95 = "p95 latency (ms, log scale)"
+charts.metric_over_time(series, "p95_ms", cut, title=p95, log=True) if len(series) else print(
+    "no request of this batch in its windows"
+)
 
 # %% [markdown]
 # ## Error rates over time
 # A 5xx rate that jumps at the cutover and stays up is a porting bug; a single spike is an incident.
 
 # %%
-charts.error_rates_over_time(series, cut)
+charts.error_rates_over_time(series, cut) if len(series) else print("no request of this batch in its windows")
 
 # %% [markdown]
 # ## The numbers
@@ -107,9 +102,9 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_ro
 
 # %%
 charts.table(
-    review.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
+    data(review.verdict_table, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
     max_rows=200,
 )
 
 # %% tags=["summary"]
-print(review_views.batch_summary(con, batch))
+print(data(review_views.batch_summary, batch))

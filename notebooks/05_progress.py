@@ -15,33 +15,26 @@
 # # 05 · Progress: how much has moved to FastAPI, and how did each batch go
 # A route counts as migrated from its batch's cutover. Traffic on FastAPI is measured where the log names the
 # backend (the router's log) and otherwise follows the manifest (batch routes after cutover, times the canary).
-# Batches not reviewed yet are reviewed here with the default windows (7 days each side, 1 h settling).
+# A batch that `strangler review` has not reviewed yet is shown as `not reviewed`.
 
 # %% tags=["parameters"]
-# db: the DuckDB file; manifest: migration.toml (None: use the batches already in the database)
+# db: the DuckDB file (None: $STRANGLER_DB, else the demo's data/demo/demo.duckdb in the project folder; a
+# relative path is taken from the project folder). This notebook shows the batches and reviews stored by
+# `strangler review --manifest M` (or `strangler report --manifest M`).
 from typing import Optional
 
-db: str = "data/demo/demo.duckdb"
-manifest: Optional[str] = "data/demo/migration.toml"
+db: Optional[str] = None
 
 # %%
-from strangler import charts
+from strangler import charts, paths, review
+from strangler import progress as progress_views
 
 charts.enable()
-
-from strangler import db as dbm
-from strangler import manifest as manifest_mod
-from strangler import progress as progress_views
-from strangler import review
-
-con = dbm.connect(db)
-if manifest:
-    manifest_mod.apply(con, manifest)
-reviewed_now = review.ensure_reviewed(con)
-verdicts = review.batch_verdicts(con)
-progress = progress_views.progress(con, bucket_hours=24)
-by_batch = progress_views.progress_by_batch(con, bucket_hours=24)
-print(f"reviewed here: {', '.join(reviewed_now) or 'none (all batches had reviews)'}")
+data = paths.notebook_db(db)  # read-only, opened per call: the CLI may write between two cells
+verdicts = data(review.batch_verdicts)
+progress = data(progress_views.progress, bucket_hours=24)
+by_batch = data(progress_views.progress_by_batch, bucket_hours=24)
+print(data(progress_views.progress_summary))
 
 # %% [markdown]
 # ## Routes migrated and traffic on FastAPI
@@ -49,7 +42,9 @@ print(f"reviewed here: {', '.join(reviewed_now) or 'none (all batches had review
 # requests FastAPI served each day. Traffic moves faster than routes when the hot routes go first.
 
 # %%
-charts.migration_progress(progress, verdicts)
+charts.migration_progress(progress, verdicts) if len(progress) else print(
+    "no timestamped requests: no progress to show"
+)
 
 # %% [markdown]
 # ## Batch by batch
@@ -57,14 +52,18 @@ charts.migration_progress(progress, verdicts)
 # before/after review (`worse` if any metric of any of its routes got worse).
 
 # %%
-charts.fastapi_share_by_batch(by_batch)
+charts.fastapi_share_by_batch(by_batch) if len(by_batch) else print(
+    "no batches, or no timestamped requests: nothing to show per batch"
+)
 
 # %% [markdown]
 # ## Batches and their verdicts
 # `worse_on` lists what got worse; open the batch's 04 report for the intervals and the charts.
 
 # %%
-charts.table(verdicts)
+charts.table(verdicts) if len(verdicts) else print(
+    "no batches in the database: strangler review --manifest M stores them"
+)
 
 # %% tags=["summary"]
-print(progress_views.progress_summary(con))
+print(data(progress_views.progress_summary))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from strangler import cli
+from strangler import cli, db
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -34,6 +34,7 @@ def test_python_dash_m_runs_the_cli():
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path):
+    db.connect(tmp_path / "x.duckdb").close()
     out = subprocess.run(
         [
             sys.executable,
@@ -53,6 +54,7 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
 
 
 def test_manifest_of_non_tables_is_one_line_without_traceback(tmp_path):
+    db.connect(tmp_path / "x.duckdb").close()
     bad = tmp_path / "bad.toml"
     bad.write_text("batch = [1]\n", encoding="utf-8")
     out = subprocess.run(
@@ -79,3 +81,41 @@ def test_serve_defaults_to_the_routers_demo_apps(monkeypatch):
         (router.DEFAULT_FLASK, router.DEFAULT_FASTAPI),
         ("a:app", "b:app"),
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["attribute"],
+        ["plan"],
+        ["review", "--manifest", "m.toml"],
+        ["report", "--out", "reports"],
+    ],
+)
+def test_readers_refuse_a_missing_database_and_create_nothing(tmp_path, argv):
+    missing = tmp_path / "data" / "none.duckdb"
+    out = subprocess.run(
+        [sys.executable, "-m", "strangler", argv[0], "--db", str(missing), *argv[1:]],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"strangler: error: database {missing} does not exist: `strangler ingest LOG --db {missing}` "
+        "(or `strangler demo` + `make report` for the demo) creates it\n"
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []  # no file, no folder, no report
+
+
+def test_writers_create_a_missing_database(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text('1.2.3.4 - - [05/Jan/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 5 "-" "ua"\n')
+    dbf = tmp_path / "new" / "s.duckdb"
+    out = subprocess.run(
+        [sys.executable, "-m", "strangler", "ingest", str(log), "--db", str(dbf)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    con = db.connect(dbf, "read")
+    assert con.execute("SELECT method, path, status FROM requests").fetchall() == [("GET", "/x", 200)]
+    con.close()

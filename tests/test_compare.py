@@ -517,7 +517,7 @@ def test_cli_review(db_path, tmp_path, capsys):
     assert capsys.readouterr().err == (
         "strangler: error: batch 'second' is not in the manifest; its batches are: first\n"
     )
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     assert con.execute("SELECT DISTINCT after_end - after_start FROM reviews").fetchall() == [(dt.timedelta(days=3),)]
     con.close()
 
@@ -572,15 +572,27 @@ def test_notebooks_04_and_05(db_path, tmp_path):
         'routes = ["GET /api/r0/<int:item_id>", "GET /api/r1/<int:item_id>"]\n'
         '[[batch]]\nname = "later"\ncutover = 2026-03-01T09:00:00Z\nroutes = ["GET /api/r2/<int:item_id>"]\n'
     )
+    con = db.connect(db_path, "write")  # what `strangler review` stores; the notebooks only read it
+    manifest.apply(con, m)
+    review.review(con)
+    review.review(con, batch="<b>first</b>", after_days=5)
+    assert review_views.review_windows(con, "<b>first</b>") == {  # what 04's charts count: the stored review's windows
+        "before_days": 7.0,
+        "after_days": 5.0,
+        "settle_hours": 1.0,
+        "same_hours": True,
+    }
+    assert review_views.review_windows(con, "later")["after_days"] == 7.0
+    con.close()
     root = Path(__file__).resolve().parent.parent / "notebooks"
     outputs = {}
-    for stem, params in (("04_batch_review", {"batch": "<b>first</b>", "after_days": 5}), ("05_progress", {})):
+    for stem, params in (("04_batch_review", {"batch": "<b>first</b>"}), ("05_progress", {})):
         out = tmp_path / f"{stem}.ipynb"
         pm.execute_notebook(
             str(root / f"{stem}.ipynb"),
             str(out),
             kernel_name=report.kernel_name(),
-            parameters={"db": str(db_path), "manifest": str(m), **params},
+            parameters={"db": str(db_path), **params},
             progress_bar=False,
         )
         outputs[stem] = nbformat.read(out, as_version=4)
@@ -615,7 +627,7 @@ def test_notebooks_04_and_05(db_path, tmp_path):
         for o in c.outputs
     )
     assert "&lt;b&gt;first&lt;/b&gt;" in html and "<b>first</b>" not in html.replace("\\u003cb\\u003e", "")
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     assert con.execute("SELECT batch, min(after_end - after_start) FROM reviews GROUP BY 1 ORDER BY 1").fetchall() == [
         ("<b>first</b>", dt.timedelta(days=5)),
         ("later", dt.timedelta(days=7)),

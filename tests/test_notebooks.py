@@ -5,6 +5,7 @@ headless Chromium with every chart drawn."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -110,3 +111,81 @@ def test_priorities_keep_the_manifest_batches(demo_report):
     ).fetchall()
     con.close()
     assert got == expected
+
+
+# --- empty and partial databases: what is missing is said, never shown as success ---------------------------
+
+
+def _summaries(index: Path) -> dict[str, str]:
+    page = index.read_text()
+    return {
+        href: html.unescape(text)
+        for href, text in re.findall(r'<li><a href="([^"]+)">[^<]*</a><p class="summary">([^<]*)</p>', page)
+    }
+
+
+def _outputs(executed: Path) -> str:
+    nb = nbformat.read(executed, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_report_on_an_empty_database_says_it_is_empty(tmp_path):
+    from strangler import db
+
+    dbf = tmp_path / "empty.duckdb"
+    db.connect(dbf).close()
+    index = report.build(dbf, None, tmp_path / "out")
+    assert _summaries(index) == {
+        "01_ingest.html": "no log file ingested yet: the database holds no requests (strangler ingest LOG --db DB "
+        "loads some)",
+        "02_endpoints.html": "no routes in the database and no requests",
+        "03_priorities.html": "no plan: the database holds no Flask routes (strangler routes --app MODULE:ATTR or "
+        "--source DIR)",
+        "05_progress.html": "no batches in the database: nothing migrated yet (strangler review --manifest M stores "
+        "them).",
+    }
+    shown = _outputs(tmp_path / "out" / "notebooks" / "02_endpoints.ipynb")
+    assert "no requests in the window: nothing to match" in shown
+    assert "no requests in the window: no route can be called dead" in shown
+    assert "matched a route" not in shown  # no "every request matched" over zero requests
+    shown = _outputs(tmp_path / "out" / "notebooks" / "05_progress.ipynb")
+    assert "no batches in the database: strangler review --manifest M stores them" in shown
+
+
+def test_report_on_requests_and_a_manifest_without_routes(small_demo, tmp_path):
+    """Partial: logs and batches, no routes: nothing is attributed, so no plan, no review and no progress."""
+    index = report.build(
+        tmp_path / "p.duckdb", small_demo / "migration.toml", tmp_path / "out", logs=[small_demo / "logs"]
+    )
+    got = _summaries(index)
+    truth = json.loads((small_demo / "truth.json").read_text())
+    n = sum(f["requests"] for f in truth["files"].values())
+    assert got["02_endpoints.html"] == f"no routes in the database; {n:,} requests not attributed"
+    assert got["03_priorities.html"] == (
+        "no plan: the database holds no Flask routes (strangler routes --app MODULE:ATTR or --source DIR)"
+    )
+    for b, routes in (("trips-read", 3), ("feed", 2), ("users-search", 2)):
+        assert got[f"04_batch_review-{b}.html"].endswith(
+            f": not reviewed ({routes} routes): no review stored for this batch."
+        )
+    assert got["05_progress.html"] == "3 batches, but no request is attributed to a route yet: no progress to show."
+    shown = _outputs(tmp_path / "out" / "notebooks" / "04_batch_review-feed.ipynb")
+    assert "batch feed is not reviewed: strangler review needs attributed requests with timestamps" in shown
+
+
+def test_report_on_routes_and_a_manifest_without_requests(small_demo, tmp_path):
+    index = report.build(tmp_path / "r.duckdb", small_demo / "migration.toml", tmp_path / "out", apps=APPS[:1])
+    got = _summaries(index)
+    assert got["01_ingest.html"].startswith("no log file ingested yet")
+    assert (
+        got["02_endpoints.html"]
+        == "44 routes (44 Flask, 0 FastAPI): no requests in the window, so none is live or dead yet"
+    )
+    assert got["03_priorities.html"] == (
+        "no plan: the database holds no requests to value the routes by (strangler ingest LOG)"
+    )
+    assert got["04_batch_review-trips-read.html"] == (
+        "trips-read (cutover 2026-01-26 09:00 UTC): insufficient_data: no request of its 3 routes in the compared "
+        "windows."
+    )
+    assert got["05_progress.html"] == "3 batches, but no timestamped requests: no progress to show."

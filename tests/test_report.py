@@ -310,33 +310,28 @@ routes = ["POST /login"]
 
 def test_jobs_run_the_batch_review_once_per_batch(tmp_path):
     nbdir = _probe_notebooks(tmp_path / "nb")
-    (tmp_path / "m.toml").write_text(MANIFEST_2)
-    got = report.jobs(
-        "x.duckdb", tmp_path / "m.toml", logs=["a.log"], apps=["m:app", "n:app"], source="src", notebooks_dir=nbdir
-    )
-    dbs, man, src = str(Path("x.duckdb").resolve()), str(tmp_path / "m.toml"), str(Path("src").resolve())
+    got = report.jobs("x.duckdb", ["trips <read>", "trips/read"], notebooks_dir=nbdir)
+    dbs = str(Path("x.duckdb").resolve())
     nb = lambda stem: nbdir / f"{stem}.ipynb"
     assert got == [
-        report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs, "logs": [str(Path("a.log").resolve())]}),
-        report.Job(
-            nb("02_endpoints"), "02_endpoints", "02_endpoints", {"db": dbs, "apps": ["m:app", "n:app"], "source": src}
-        ),
-        report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs, "source": src, "manifest": man}),
+        report.Job(nb("01_ingest"), "01_ingest", "01_ingest", {"db": dbs}),
+        report.Job(nb("02_endpoints"), "02_endpoints", "02_endpoints", {"db": dbs}),
+        report.Job(nb("03_priorities"), "03_priorities", "03_priorities", {"db": dbs}),
         report.Job(
             nb("04_batch_review"),
             "04_batch_review-trips-read",
             "04_batch_review — trips <read>",
-            {"db": dbs, "manifest": man, "batch": "trips <read>"},
+            {"db": dbs, "batch": "trips <read>"},
         ),
         report.Job(
             nb("04_batch_review"),
             "04_batch_review-trips-read_",
             "04_batch_review — trips/read",
-            {"db": dbs, "manifest": man, "batch": "trips/read"},
+            {"db": dbs, "batch": "trips/read"},
         ),
-        report.Job(nb("05_progress"), "05_progress", "05_progress", {"db": dbs, "manifest": man}),
+        report.Job(nb("05_progress"), "05_progress", "05_progress", {"db": dbs}),
     ]
-    assert [j.name for j in report.jobs("x.duckdb", None, notebooks_dir=nbdir)] == [
+    assert [j.name for j in report.jobs("x.duckdb", [], notebooks_dir=nbdir)] == [
         "01_ingest",
         "02_endpoints",
         "03_priorities",
@@ -350,33 +345,24 @@ def built(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("report")
     dbf = _probe_db(tmp / "probe.duckdb")
     (tmp / "migration.toml").write_text(MANIFEST)
-    (tmp / "a.log").write_text("")
-    index = report.build(
-        dbf,
-        tmp / "migration.toml",
-        tmp / "out",
-        logs=[tmp / "a.log", "logs/*.gz"],
-        apps=["demo:app"],
-        source=tmp,
-        notebooks_dir=_probe_notebooks(tmp / "nb"),
-    )
+    index = report.build(dbf, tmp / "migration.toml", tmp / "out", notebooks_dir=_probe_notebooks(tmp / "nb"))
     return {"tmp": tmp, "db": dbf, "index": index, "out": tmp / "out"}
 
 
 def test_build_runs_every_notebook_in_order_with_its_parameters(built):
-    tmp, out = built["tmp"], built["out"]
+    out = built["out"]
     names = ["01_ingest", "02_endpoints", "03_priorities", "04_batch_review-trips-read", "05_progress"]
     assert sorted(p.name for p in out.iterdir()) == sorted([f"{n}.html" for n in names] + ["index.html", "notebooks"])
     params = {
         n: nbformat.read(out / "notebooks" / f"{n}.ipynb", as_version=4).metadata.papermill.parameters for n in names
     }
-    dbs, man = str(built["db"]), str(tmp / "migration.toml")
+    dbs = str(built["db"])
     assert params == {
-        "01_ingest": {"db": dbs, "logs": [str(tmp / "a.log"), str(Path("logs/*.gz").resolve())]},
-        "02_endpoints": {"db": dbs, "apps": ["demo:app"], "source": str(tmp)},
-        "03_priorities": {"db": dbs, "source": str(tmp), "manifest": man},
-        "04_batch_review-trips-read": {"db": dbs, "manifest": man, "batch": "trips <read>"},
-        "05_progress": {"db": dbs, "manifest": man},
+        "01_ingest": {"db": dbs},
+        "02_endpoints": {"db": dbs},
+        "03_priorities": {"db": dbs},
+        "04_batch_review-trips-read": {"db": dbs, "batch": "trips <read>"},
+        "05_progress": {"db": dbs},
     }
 
 
@@ -448,7 +434,13 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_it(tmp_path, monkeyp
     monkeypatch.setattr(report, "NOTEBOOKS_DIR", _probe_notebooks(tmp_path / "nb", failing="01_ingest"))
     code = cli.main(["report", "--db", str(dbf), "--out", str(tmp_path / "out")])
     lines = capsys.readouterr().err.splitlines()
-    assert lines[:-1] == ["[1/4] 01_ingest …"]  # progress, then the one-line error
+    assert lines[:-1] == [  # what report computed before the notebooks, their progress, then the one-line error
+        "attribute: skipped, the database holds no routes (`strangler routes`, or report --app/--source)",
+        "plan: skipped, no Flask routes in the routes table: run `strangler routes --app MODULE:ATTR` or "
+        "`strangler routes --source DIR` first",
+        "review: skipped, the database holds no batches (give --manifest)",
+        "[1/4] 01_ingest …",
+    ]
     err = lines[-1]
     kept = tmp_path / "out" / "notebooks" / "01_ingest.ipynb"
     assert code == 2

@@ -105,7 +105,7 @@ def _frame(con, sql: str, key: list[str]) -> pd.DataFrame:
 
 
 def test_rollups_equal_the_raw_rows_group_for_group(demo_db):
-    con = db.connect(demo_db, read_only=True)
+    con = db.connect(demo_db, "read")
     want = _frame(con, RAW_ROLLUPS, KEY)
     got = _frame(con, "SELECT * FROM rollups", KEY)
     pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
@@ -132,7 +132,7 @@ def test_rollups_equal_the_raw_rows_group_for_group(demo_db):
 
 
 def test_endpoints_unmatched_and_coverage_equal_the_raw_rows(demo_db):
-    con = db.connect(demo_db, read_only=True)
+    con = db.connect(demo_db, "read")
     got = attribute.endpoints(con).set_index(["framework", "method", "rule"])
     raw = con.execute("""
         SELECT route_framework AS framework, CASE WHEN method = 'HEAD' THEN 'GET' ELSE method END AS method,
@@ -303,7 +303,7 @@ def test_rollups_of_two_halves_merged_equal_the_rollups_of_the_whole(demo_db, tm
         con.execute(
             f"INSERT INTO {table} {merge.format(rows=f'SELECT * FROM a.{table} UNION ALL SELECT * FROM b.{table}')}"
         )
-    whole = db.connect(demo_db, read_only=True)
+    whole = db.connect(demo_db, "read")
     want, got = _tables(whole), _tables(con)
     pd.testing.assert_frame_equal(got["rollups"], want["rollups"])
     pd.testing.assert_frame_equal(got["rollup_latency"], want["rollup_latency"])
@@ -396,7 +396,7 @@ def test_parquet_directory_reads_like_the_database(demo_db, tmp_path, capsys):
     days = sorted(p.name for p in (out / "rollups").iterdir())
     assert len(days) == 70 and days[0] == "day=2026-01-05" and days[-1] == "day=2026-03-15"
     pq = rollup.open_dir(out)
-    raw = db.connect(demo_db, read_only=True)
+    raw = db.connect(demo_db, "read")
     assert not rollup.has_raw(pq) and attribute.pending(pq) == 0
     for name, frame in _tables(raw).items():
         pd.testing.assert_frame_equal(_tables(pq)[name], frame)
@@ -434,7 +434,7 @@ def test_report_from_parquet_alone(demo_db, small_demo, tmp_path, monkeypatch):
     assert code == 0
     names = ["02_endpoints", "03_priorities", *[f"04_batch_review-{b}" for b in ("trips-read", "feed", "users-search")]]
     assert sorted(p.stem for p in out.glob("*.html")) == sorted([*names, "05_progress", "index"])
-    con = db.connect(out / "rollups.duckdb", read_only=True)
+    con = db.connect(out / "rollups.duckdb", "read")
     assert con.execute("SELECT count(*) FROM requests").fetchone()[0] == 0
     truth = json.loads((small_demo / "truth.json").read_text())
     want = {b["name"]: b for b in truth["batches"]}
@@ -458,11 +458,11 @@ def test_stale_rollups_on_a_read_only_database_are_a_one_line_error(db_path, tmp
     log.write_text(_log([(t0, "/trips/1", 200, 0.01), (t0 + dt.timedelta(hours=2), "/trips/2", 200, 0.02)]))
     ingest.ingest(con, [str(log)])  # grew: one request not rolled up yet
     con.close()
-    ro = db.connect(db_path, read_only=True)
+    ro = db.connect(db_path, "read")
     with pytest.raises(StranglerError, match=r"^the rollups are out of date .* run `strangler rollup --db DB`$"):
         attribute.coverage(ro)
     ro.close()
     assert cli.main(["rollup", "--db", str(db_path)]) == 0
-    ro = db.connect(db_path, read_only=True)
+    ro = db.connect(db_path, "read")
     assert attribute.coverage(ro)["requests"] == 2
     ro.close()

@@ -497,7 +497,7 @@ def test_cli_plan(db_path, tmp_path, capsys):
         "scored 8 Flask routes over requests from 2026-01-01 01:00 UTC to 2026-02-01 00:00 UTC "
         "(weights traffic=1,errors=0.5,latency=0.5,effort=1, budget 20)"
     )
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     # minute i of January is request i of each route: the first 60 of each are outside the window
     assert con.execute("SELECT requests FROM scores WHERE rule = '/trips/<int:trip_id>'").fetchone()[0] == 1000 - 60
     con.close()
@@ -565,7 +565,7 @@ def test_notebook_03_priorities(db_path, tmp_path):
         o for c in nb.cells for o in c.get("outputs", []) if "<Chart:" in str(o.get("data", {}).get("text/plain"))
     ]
     assert len(charts) == 4 and all("strangler-chart" in o["data"]["text/html"] for o in charts)
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, "read")
     assert con.execute("SELECT count(*), count(proposed_batch) FROM scores").fetchone() == (8, 7)
     con.close()
 

@@ -743,18 +743,53 @@ def endpoints_with_twins(con: duckdb.DuckDBPyConnection, start: object = None, e
     return table
 
 
-def summary(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> str:
-    """One line for the report index: routes per framework, live and dead, how much traffic matched."""
-    table = endpoints(con, start, end)
-    dead = dead_routes(con, start, end)
+def state(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> str:
+    """What the database holds for notebook 02, in one line: routes, requests in the window, what is missing."""
+    n_routes, n_flask = con.execute("SELECT count(*), count(*) FILTER (framework = 'flask') FROM routes").fetchall()[0]
     cov = coverage(con, start, end)
+    window = f"from {start or 'the first request'} to {end or 'the last request'}"
+    parts = [
+        f"{n_routes} routes ({n_flask} Flask, {n_routes - n_flask} FastAPI)"
+        if n_routes
+        else "no routes yet (strangler routes --app MODULE:ATTR or --source DIR loads them)",
+        f"{cov['requests']:,} requests {window}" if cov["requests"] else f"no requests {window}",
+    ]
+    if cov["pending"]:
+        parts.append(f"{cov['pending']:,} of them not attributed yet (strangler attribute)")
+    return "; ".join(parts)
+
+
+def unmatched_note(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> str:
+    """Why `unmatched` is empty: no requests, requests not attributed yet, or every one matched a route."""
+    cov = coverage(con, start, end)
+    if not cov["requests"]:
+        return "no requests in the window: nothing to match"
+    if cov["pending"]:
+        return f"{cov['pending']:,} of {cov['requests']:,} requests in the window are not attributed yet"
+    return f"every one of the {cov['requests']:,} requests in the window matched a route"
+
+
+def summary(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> str:
+    """One line for the report index: routes per framework, live and dead, how much traffic matched; or what is
+    missing when the database holds no routes or no requests."""
+    table = endpoints(con, start, end)
+    cov = coverage(con, start, end)
+    if table.empty:
+        return "no routes in the database" + (
+            f"; {cov['requests']:,} requests not attributed" if cov["requests"] else " and no requests"
+        )
+    dead = dead_routes(con, start, end)
     n_flask = int((table["framework"] == "flask").sum())
     used = int((table["requests"] > 0).sum())
-    line = (
-        f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI), {used} with traffic and "
-        f"{len(dead)} dead; {cov['matched'] / max(cov['requests'], 1):.1%} of {cov['requests']:,} requests "
-        f"matched a route, {cov['method_not_allowed']:,} were 405s"
+    line = f"{len(table)} routes ({n_flask} Flask, {len(table) - n_flask} FastAPI)"
+    if not cov["requests"]:
+        return line + ": no requests in the window, so none is live or dead yet"
+    line += (
+        f", {used} with traffic and {len(dead)} dead; {cov['matched'] / cov['requests']:.1%} of "
+        f"{cov['requests']:,} requests matched a route, {cov['method_not_allowed']:,} were 405s"
     )
+    if cov["pending"]:
+        line += f"; {cov['pending']:,} not attributed yet"
     if used:  # endpoints is sorted busiest first, like the Pareto chart
         line += f"; the 10 busiest routes carry {float(table['share'].head(10).sum()):.0%}"
     return line

@@ -16,13 +16,14 @@ from strangler.errors import StranglerError
 DEFAULT_DB = "data/strangler.duckdb"
 
 
-def _db_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+def _db_arg(p: argparse.ArgumentParser, required: bool = True, note: str = "") -> None:
     p.add_argument(
         "--db",
         required=required,
         default=None if required else DEFAULT_DB,
         metavar="DB",
-        help="DuckDB file that holds strangler's state (created if missing)"
+        help="DuckDB file that holds strangler's state"
+        + (f" ({note})" if note else " (must exist)")
         + ("" if required else f"; default {DEFAULT_DB}"),
     )
 
@@ -65,7 +66,7 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
         "Each line becomes a request or a reject with its reason; re-ingesting adds nothing.",
     )
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
-    _db_arg(p)
+    _db_arg(p, note="created if missing")
     p.add_argument(
         "--format",
         default="auto",
@@ -111,12 +112,22 @@ def run_ingest(args: argparse.Namespace) -> int:
         if args.format != "auto":
             raise StranglerError("--format and --format-file both say the format: give one")
         fmt = layouts.from_config(args.format_file)
-    con = db.connect(args.db)
+    con = db.connect(args.db, "create")
     result = ingest.ingest(
         con, args.logs, fmt=fmt, tz=args.tz, progress=sys.stderr.isatty(), json_fields=fields or None
     )
     print(result)
+    _refresh_rollups(con)
     return 0 if result.ok else 1
+
+
+def _refresh_rollups(con) -> None:
+    """Bring the rollups up to date after a command changed `requests`: the notebooks read them on a read-only
+    connection, which cannot refresh them, so they stay readable while a kernel is open."""
+    from strangler import rollup
+
+    if rollup.has_raw(con):
+        rollup.build(con)
 
 
 # --- formats ------------------------------------------------------------------------------------------------
@@ -188,14 +199,14 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--source", type=Path, metavar="DIR", help="source tree to read without running anything")
     p.add_argument("--python", default=None, metavar="PY", help="the app's own interpreter (default: this one)")
-    _db_arg(p)
+    _db_arg(p, note="created if missing")
     p.set_defaults(run=run_routes)
 
 
 def run_routes(args: argparse.Namespace) -> int:
     from strangler import db, routes
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "create")
     if args.app:
         print(routes.inventory_apps(con, args.app, python=args.python))
     else:
@@ -220,8 +231,9 @@ def add_attribute(sub: argparse._SubParsersAction) -> None:
 def run_attribute(args: argparse.Namespace) -> int:
     from strangler import attribute, db
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     print(attribute.attribute(con))
+    _refresh_rollups(con)
     return 0
 
 
@@ -236,7 +248,11 @@ def add_rollup(sub: argparse._SubParsersAction) -> None:
         "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`; or "
         "with --logs straight from the logs (DuckDB in one pass, or Apache Spark with --engine spark).",
     )
-    p.add_argument("--db", metavar="DB", help="DuckDB file that holds strangler's state (not with --engine spark)")
+    p.add_argument(
+        "--db",
+        metavar="DB",
+        help="DuckDB file that holds strangler's state (not with --engine spark; created if missing only with --logs)",
+    )
     p.add_argument("--out", metavar="DIR", help="also write the rollups as hive-partitioned Parquet (day=YYYY-MM-DD/)")
     p.add_argument("--full", action="store_true", help="roll up every hour again")
     p.add_argument(
@@ -277,13 +293,13 @@ def run_rollup(args: argparse.Namespace) -> int:
     if args.logs:
         from strangler import fastpath
 
-        con = db.connect(args.db)
+        con = db.connect(args.db, "create")  # it loads logs, as ingest does
         result = fastpath.run(con, args.logs, fmt=args.format, tz=args.tz)
         print(result)
         if args.out:
             print("\n".join(f"wrote {p}" for p in rollup.export(con, args.out)))
         return 0 if result.ok else 1
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     result = rollup.build(con, full=args.full)
     if args.out:
         result.written = rollup.export(con, args.out)
@@ -343,7 +359,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     from strangler import db, manifest, score
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     if args.manifest:
         manifest.apply(con, args.manifest)
     print(
@@ -410,7 +426,7 @@ def add_review(sub: argparse._SubParsersAction) -> None:
 def run_review(args: argparse.Namespace) -> int:
     from strangler import db, manifest, review
 
-    con = db.connect(args.db)
+    con = db.connect(args.db, "write")
     manifest.apply(con, args.manifest)
     print(
         review.review(
@@ -436,7 +452,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         description="Run the notebooks with papermill (04 once per batch), export each to one "
         "self-contained HTML file, and write an index.html that links them.",
     )
-    _db_arg(p, required=False)
+    _db_arg(p, required=False, note="must exist unless --logs, --app or --source load into it")
     p.add_argument("--manifest", type=Path, default=None, metavar="M", help="migration.toml")
     p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default reports/)")
     p.add_argument("--logs", nargs="*", default=[], metavar="LOG", help="logs for 01_ingest to load first (optional)")

@@ -993,3 +993,14 @@ def status_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                round(count(*) / sum(count(*)) OVER (PARTITION BY s.source_id), 4) AS share
         FROM requests q JOIN sources s USING (source_id)
         GROUP BY s.source_id, file, status_class ORDER BY s.source_id, status_class""").df()
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> str:
+    """One line for the report index: files, lines, requests and rejects, or that nothing was ingested yet."""
+    files, lines, rows, rejects = con.execute(
+        "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(rows), 0), coalesce(sum(rejects), 0) FROM sources"
+    ).fetchall()[0]
+    if not files:
+        return "no log file ingested yet: the database holds no requests (strangler ingest LOG --db DB loads some)"
+    text = f"{files} log file{'s' * (files != 1)}, {lines:,} lines: {rows:,} requests and {rejects:,} rejects"
+    return text + ("; no line became a request" if not rows else "")

@@ -82,10 +82,14 @@ def progress_by_batch(con: duckdb.DuckDBPyConnection, bucket_hours: float = 24) 
 def progress_summary(con: duckdb.DuckDBPyConnection) -> str:
     """One plain line for the report index: routes migrated, traffic on FastAPI at the end, each batch's verdict."""
     prog = progress(con)
-    if prog.empty:
-        return "no timestamped requests: no progress to show."
-    last = prog.iloc[-1]
     verdicts = batch_verdicts(con)
+    if verdicts.empty:
+        return "no batches in the database: nothing migrated yet (strangler review --manifest M stores them)."
+    if prog.empty:
+        return f"{len(verdicts)} batches, but no timestamped requests: no progress to show."
+    if not con.execute("SELECT count(*) FROM rollups WHERE route IS NOT NULL").fetchall()[0][0]:
+        return f"{len(verdicts)} batches, but no request is attributed to a route yet: no progress to show."
+    last = prog.iloc[-1]
     each = ", ".join(f"{r.batch} {r.verdict}" for r in verdicts.itertuples())
     return (
         f"{int(last['routes_migrated'])} of {int(last['routes_total'])} routes migrated; "

@@ -1,11 +1,14 @@
-"""Offline HTML reports: run the notebooks with papermill, export each with nbconvert, write an index.
+"""Offline HTML reports: compute what the notebooks show, run them with papermill, export each, write an index.
 
-`build` runs 01_ingest, 02_endpoints, 03_priorities, 04_batch_review (once per batch of the manifest) and
-05_progress in a real Jupyter kernel, in that order, then exports every executed notebook to one self-contained
-HTML file with the code cells hidden (template `templates/strangler`: nothing loaded from a CDN; the charts carry
-their own Vega bundle, see `charts.enable`). `index.html` links the reports, each with the one line printed by
-the notebook's last cell tagged `summary`. A failing notebook stops the build with a StranglerError naming the
-notebook and the cell; the partly executed notebook is kept in `out/notebooks/` for inspection.
+`build` first computes and stores everything the notebooks show (`prepare`: load the logs and routes it is given,
+attribute the requests, store the manifest, score the plan, review every batch), then runs 01_ingest,
+02_endpoints, 03_priorities, 04_batch_review (once per batch) and 05_progress in a real Jupyter kernel, in that
+order. The notebooks only read the database, so what one shows never depends on how another last ran. Every
+executed notebook is exported to one self-contained HTML file with the code cells hidden (template
+`templates/strangler`: nothing loaded from a CDN; the charts carry their own Vega bundle, see `charts.enable`).
+`index.html` links the reports, each with the one line printed by the notebook's last cell tagged `summary`. A
+failing notebook stops the build with a StranglerError naming the notebook and the cell; the partly executed
+notebook is kept in `out/notebooks/` for inspection.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,46 +76,123 @@ def _notebook_path(notebooks_dir: Path, stem: str) -> Path:
     raise StranglerError(f"notebook {ipynb} does not exist (nor its paired {stem}.py)")
 
 
+def notebooks(notebooks_dir: str | Path | None = None) -> dict[str, Path]:
+    """The report's notebooks by stem, in order; StranglerError when one is missing."""
+    nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    return {stem: _notebook_path(nbdir, stem) for stem in ORDER}
+
+
 def jobs(
+    db: str | Path, batches: Sequence[str] = (), notebooks_dir: str | Path | None = None, rollups: bool = False
+) -> list[Job]:
+    """The notebook runs of a report, in order; 04_batch_review once per batch; without 01 (the raw rows) on a
+    rollup directory's database (`rollups`). Each gets only the database (and 04 its batch): what they show was
+    computed by `prepare`."""
+    db_s = _abs(db)
+    out: list[Job] = []
+    for stem, path in notebooks(notebooks_dir).items():
+        if rollups and stem == "01_ingest":
+            continue
+        if stem == PER_BATCH:
+            used: set[str] = set()
+            for name in batches:
+                slug = _slug(name)
+                while slug in used:
+                    slug += "_"
+                used.add(slug)
+                out.append(Job(path, f"{stem}-{slug}", f"{stem} — {name}", {"db": db_s, "batch": name}))
+        else:
+            out.append(Job(path, stem, stem, {"db": db_s}))
+    return out
+
+
+@dataclass
+class Prepared:
+    """What `prepare` did: the batches to review (04 once each), one line per step, and facts for the index."""
+
+    batches: list[str]
+    steps: list[str] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _drop(con: Any, *tables: str) -> None:
+    for t in tables:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def prepare(
     db: str | Path,
     manifest: str | Path | None = None,
     logs: Sequence[str | Path] = (),
     apps: Sequence[str] = (),
     source: str | Path | None = None,
-    notebooks_dir: str | Path | None = None,
-    rollups: bool = False,
-) -> list[Job]:
-    """The notebook runs of a report, in order; 04_batch_review once per batch of the manifest; without 01 (the
-    raw rows) when `db` is a database over a rollup directory (`rollups`)."""
+    say: Callable[[str], None] | None = None,
+    con: Any = None,
+) -> Prepared:
+    """Compute and store what the notebooks show, before they run: ingest `logs`, inventory `apps` and `source`,
+    attribute the requests, store `manifest`, score the plan, review every batch (default windows).
+
+    Only loading creates a database: without logs, apps or source, `db` must exist. A step the data cannot
+    support yet (no routes to plan, no batches to review) is skipped with its reason in `steps`, and the derived
+    table it would have rebuilt is dropped, so no notebook shows a result computed from older data. With `con` (a
+    rollup directory's database from `rollup.open_dir`), that connection is used and left open.
+    """
+    from strangler import attribute, ingest, review, rollup, routes, score
+    from strangler import db as db_mod
     from strangler import manifest as manifest_mod
 
-    nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
-    batches = manifest_mod.load(manifest) if manifest is not None else []
-    db_s, man_s, src_s = _abs(db), _abs(manifest), _abs(source)
-    per_notebook: dict[str, dict[str, Any]] = {
-        "01_ingest": {"logs": [_abs(p) for p in logs]},  # globs too: resolved against this cwd
-        "02_endpoints": {"apps": list(apps), "source": src_s},
-        "03_priorities": {"source": src_s, "manifest": man_s},
-        "05_progress": {"manifest": man_s},
-    }
-    out: list[Job] = []
-    for stem in ORDER:
-        if rollups and stem == "01_ingest":
-            continue
-        path = _notebook_path(nbdir, stem)
-        if stem == PER_BATCH:
-            used: set[str] = set()
-            for b in batches:
-                slug = _slug(b.name)
-                while slug in used:
-                    slug += "_"
-                used.add(slug)
-                out.append(
-                    Job(path, f"{stem}-{slug}", f"{stem} — {b.name}", {"db": db_s, "manifest": man_s, "batch": b.name})
-                )
+    done = Prepared([])
+
+    def step(text: str) -> None:
+        done.steps.append(text)
+        if say is not None:
+            say(text)
+
+    loading = bool(logs or apps or source)
+    own = con is None
+    if own:
+        con = db_mod.connect(db, "create" if loading else "write")
+    try:
+        if logs:
+            result = ingest.ingest(con, [str(p) for p in logs])
+            step(str(result))
+            if not result.ok:
+                done.facts.append(("ingest", f"{len(result.errors)} of the given logs could not be read"))
+        if apps:
+            step(str(routes.inventory_apps(con, list(apps))))
+        if source:
+            step(str(routes.inventory_source(con, source)))
+        n_routes = con.execute("SELECT count(*) FROM routes").fetchall()[0][0]
+        if not rollup.has_raw(con):
+            step("attribute: skipped, a rollup directory holds no raw requests")
+        elif n_routes and (apps or source or attribute.pending(con)):
+            step(str(attribute.attribute(con)))
+        elif not n_routes:
+            step("attribute: skipped, the database holds no routes (`strangler routes`, or report --app/--source)")
+        if rollup.has_raw(con):
+            rollup.build(con)  # the notebooks read the rollups on a read-only connection: they must be current
+        if manifest is not None:
+            manifest_mod.apply(con, manifest)
+            step(f"manifest {manifest}: stored")
+        try:
+            step(str(score.plan(con, source=source)))
+        except StranglerError as exc:
+            _drop(con, "scores", "coupling", "plan_settings")
+            step(f"plan: skipped, {exc}")
+        done.batches = review.batch_names(con)
+        if done.batches:
+            try:
+                step(str(review.review(con)))
+            except StranglerError as exc:
+                _drop(con, "reviews")
+                step(f"review: skipped, {exc}")
         else:
-            out.append(Job(path, stem, stem, {"db": db_s, **per_notebook[stem]}))
-    return out
+            _drop(con, "reviews")
+            step("review: skipped, the database holds no batches (give --manifest)")
+    finally:
+        if own:
+            con.close()
+    return done
 
 
 def kernel_name() -> str:
@@ -366,19 +446,30 @@ def build(
     notebooks_dir: str | Path | None = None,
     rollups: str | Path | None = None,
 ) -> Path:
-    """Run every notebook headless (04 once per batch) and export offline HTML; returns out/index.html.
+    """Compute what the notebooks show (`prepare`), run every notebook headless (04 once per batch) and export
+    offline HTML; returns out/index.html.
 
     With `rollups` (a directory written by `strangler rollup --out`), 02–05 run on out/rollups.duckdb, a database
     of views over its Parquet files with no raw rows; `db` is not read.
     """
+    notebooks(notebooks_dir)  # a missing notebook is an error before minutes of computing
+    if manifest is not None:
+        from strangler import manifest as manifest_mod
+
+        manifest_mod.load(manifest)  # so is a manifest with a mistake
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else None
     if rollups is not None:
         from strangler import rollup
 
         db = Path(out) / "rollups.duckdb"
-        rollup.open_dir(rollups, db).close()
-    job_list = jobs(
-        db, manifest, logs=logs, apps=apps, source=source, notebooks_dir=notebooks_dir, rollups=rollups is not None
-    )
+        con = rollup.open_dir(rollups, db)
+        try:
+            prepared = prepare(db, manifest, source=source, say=say, con=con)
+        finally:
+            con.close()
+    else:
+        prepared = prepare(db, manifest, logs=logs, apps=apps, source=source, say=say)
+    job_list = jobs(db, prepared.batches, notebooks_dir=notebooks_dir, rollups=rollups is not None)
     meta = [("rollups", str(rollups))] if rollups is not None else [("database", str(db))]
     meta += [("manifest", str(manifest))] if manifest is not None else []
-    return run(job_list, out, progress=progress, meta=meta)
+    return run(job_list, out, progress=progress, meta=meta + prepared.facts)

@@ -210,6 +210,17 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, batch: str | None) -> list[str
     return [batch] if batch is not None else names
 
 
+def _check_batch(con: duckdb.DuckDBPyConnection, batch: str) -> None:
+    """StranglerError unless `batch` is one of the manifest's batches (what a view of stored rows needs)."""
+    names = batch_names(con)
+    if batch not in names:
+        raise StranglerError(
+            f"batch {batch!r} is not in the manifest; its batches are: {', '.join(names)}"
+            if names
+            else "table batches is empty: load a manifest first (strangler review --manifest M)"
+        )
+
+
 def _prepare(
     con: duckdb.DuckDBPyConnection,
     batch: str | None,
@@ -448,14 +459,23 @@ def _fmt_count(m: Metric) -> str:
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `reviews`; a table from an older version without today's columns is derived data: rebuilt."""
+    """Create `reviews`; a table from an older version without today's columns is derived data: rebuilt.
+
+    Writes nothing when the table is there; on a read-only connection (a notebook) a missing or outdated table
+    reads as an empty one (a temporary table), so the views say "not reviewed" instead of failing.
+    """
     have = {
         r[0]
         for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'reviews' AND table_schema = 'main'"
         ).fetchall()
     }
-    if have and not set(_COLUMNS) <= have:
+    if have and set(_COLUMNS) <= have:
+        return
+    if con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]:
+        con.execute(REVIEWS_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+        return
+    if have:
         con.execute("DROP TABLE reviews")
     con.execute(REVIEWS_DDL)
 
@@ -665,7 +685,7 @@ def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     """The cutover time of `batch` (UTC); StranglerError if the manifest has no such batch."""
-    _check_inputs(con, batch)
+    _check_batch(con, batch)
     return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
 
 

@@ -14,13 +14,38 @@ from strangler.review import (
     DAY_US,
     HOUR_US,
     Metric,
+    _check_batch,
     _check_inputs,
     _cleanup,
+    _ensure_table,
     _prepare,
     _route_label,
     batch_verdicts,
     verdict_table,
 )
+
+
+def review_windows(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, float | bool]:
+    """The windows `batch` was last reviewed with (before_days, after_days, settle_hours, same_hours), so the
+    charts of a notebook count the requests the stored verdicts counted; the defaults when it has no review."""
+    _check_batch(con, batch)
+    _ensure_table(con)
+    row = con.execute(
+        """
+        SELECT epoch(min(cutover_at) - min(before_start)) / 86400, epoch(min(after_end) - min(after_start)) / 86400,
+               epoch(min(after_start) - min(cutover_at)) / 3600, bool_and(same_hours)
+        FROM reviews WHERE batch = ? AND comparison = 'before_after'
+    """,
+        [batch],
+    ).fetchone()
+    if row is None or row[0] is None:
+        return {"before_days": 7.0, "after_days": 7.0, "settle_hours": 1.0, "same_hours": True}
+    return {
+        "before_days": round(row[0], 6),
+        "after_days": round(row[1], 6),
+        "settle_hours": round(row[2], 6),
+        "same_hours": bool(row[3]),
+    }
 
 
 def latency_histogram(
@@ -68,9 +93,13 @@ def timeseries(
     before_days: float = 7,
     after_days: float = 7,
     settle_hours: float = 1,
+    same_hours: bool = True,
 ) -> pd.DataFrame:
     """Per time bucket around the cutover, per route and whole batch: requests, p50/p95 (from the latency
-    histogram, within 1 %), 4xx and 5xx rates. Buckets are whole hours of the rollups."""
+    histogram, within 1 %), 4xx and 5xx rates. Buckets are whole hours of the rollups.
+
+    Every hour of both windows is shown; `same_hours` (which hours a review compares) is accepted so that the
+    windows of `review_windows` pass as they are."""
     _check_inputs(con, batch)
     params = {
         "batch": batch,
@@ -194,6 +223,11 @@ def batch_summary(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     n_better = int(sum("better" in s and "worse" not in s for s in routes))
     cut = pd.Timestamp(row["cutover_at"]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
     text = f"{batch} (cutover {cut}): {row['verdict']}"
+    if t.empty:
+        return text + f" ({int(row['routes'])} routes): no review stored for this batch."
+    seen = t[(t["method"] == "*") & (t["metric"] == "requests")][["n_before", "n_after"]].fillna(0).sum()
+    if not seen.sum():
+        return text + f": no request of its {int(row['routes'])} routes in the compared windows."
     if changes:
         text += " — whole batch " + ", ".join(changes)
     return text + f"; {len(routes)} routes: {n_worse} worse, {n_better} better."

@@ -44,6 +44,7 @@ route in none.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,6 +472,11 @@ def plan(
     finally:
         con.unregister("_scores_df")
         con.unregister("_coupling_df")
+    con.execute(
+        "CREATE OR REPLACE TABLE plan_settings AS SELECT ?::VARCHAR AS weights, ?::DOUBLE AS budget, "
+        "?::TIMESTAMPTZ AS window_start, ?::TIMESTAMPTZ AS window_end, now() AS planned_at",
+        [json.dumps(w), budget, t0, t1],
+    )
     result = Plan(con.execute("SELECT * FROM scores").df(), batches, w, budget, t0, t1)
     if out is not None:
         result.written = write(result, Path(out), con)
@@ -523,6 +529,12 @@ def _assign_batches(
         position[c["name"]] = i
         scored.loc[c["rows"], "proposed_batch"] = c["name"]
     scored["batch_position"] = scored["proposed_batch"].map(position).astype("Int64")
+    return scored, batch_table(scored)
+
+
+def batch_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """One row per batch of a scored plan: position, batch, status, routes, effort, requests, share, mean_score,
+    cutover_at."""
     live = scored[scored["proposed_batch"].notna()]
     batches = (
         live.groupby("proposed_batch")
@@ -546,10 +558,7 @@ def _assign_batches(
         .sort_values("position")
         .reset_index(drop=True)
     )
-    batches = batches[
-        ["position", "batch", "status", "routes", "effort", "requests", "share", "mean_score", "cutover_at"]
-    ]
-    return scored, batches
+    return batches[["position", "batch", "status", "routes", "effort", "requests", "share", "mean_score", "cutover_at"]]
 
 
 # --- sensitivity --------------------------------------------------------------------------------------------
@@ -717,3 +726,35 @@ def write(result: Plan, out: Path, con: duckdb.DuckDBPyConnection) -> list[Path]
     md.write_text(markdown(result), encoding="utf-8")
     toml.write_text(manifest_draft(result, con), encoding="utf-8")
     return [csv, md, toml]
+
+
+def stored(con: duckdb.DuckDBPyConnection) -> Plan | None:
+    """The plan the last `plan` run stored (tables `scores` and `plan_settings`), read without recomputing
+    anything, for the notebooks; None when the database holds no plan."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if not {"scores", "plan_settings"} <= have:
+        return None
+    settings = con.execute("SELECT weights, budget, window_start, window_end FROM plan_settings").fetchone()
+    if settings is None:
+        return None
+    with_cut = con.execute("""
+        SELECT s.*, b.cutover_at FROM scores s
+        LEFT JOIN (SELECT batch, min(cutover_at) AS cutover_at FROM batches GROUP BY batch) b
+               ON b.batch = s.proposed_batch
+    """).df()
+    weights, budget, t0, t1 = settings
+    scores = with_cut.drop(columns=["cutover_at"])
+    return Plan(scores, batch_table(with_cut), json.loads(weights), budget, t0, t1)
+
+
+def why_no_plan(con: duckdb.DuckDBPyConnection) -> str:
+    """Why the database holds no plan, in words a report can show: what is missing, and the command that adds it."""
+    n_flask = con.execute("SELECT count(*) FROM routes WHERE framework = 'flask'").fetchall()[0][0]
+    n_req, n_attr = con.execute("SELECT count(*), count(route) FROM requests").fetchall()[0]
+    if not n_flask:
+        return "the database holds no Flask routes (strangler routes --app MODULE:ATTR or --source DIR)"
+    if not n_req:
+        return "the database holds no requests to value the routes by (strangler ingest LOG)"
+    if not n_attr:
+        return "no request is attributed to a route yet (strangler attribute)"
+    return "strangler plan has not run on this database yet"
