@@ -265,7 +265,9 @@ def execute(job: Job, executed: Path, kernel: str | None = None) -> nbformat.Not
             language="python",
             progress_bar=False,
             log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # jupyter_client sends SIGINT before every shutdown and an idle kernel logs that as "ERROR |
+            # KeyboardInterrupt caught in kernel"; a failing cell reaches us as PapermillExecutionError, not as a log.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             cwd=os.getcwd(),
             execution_timeout=TIMEOUT_S,
         )  # where --app modules live
