@@ -156,8 +156,8 @@ def _rewrite(
             )
     if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
         # DuckDB's l[a:b] (1-based, both ends in) is Spark's slice(l, a, b - a + 1), never a negative length
-        cut = node.expressions[0]
-        start, end = cut.this, cut.expression
+        bounds = node.expressions[0]
+        start, end = bounds.this, bounds.expression
         if start is None or end is None:
             raise StranglerError("a list slice needs both bounds for Spark")
         length = _fn(
