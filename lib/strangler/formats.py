@@ -184,7 +184,7 @@ def _clf(name: str, description: str, agent: bool, unit: str | None, aliases: tu
         "try_cast(c7 AS SMALLINT)::VARCHAR = c7",  # the same text back: three digits, nothing else
         "try_cast(c7 AS SMALLINT) >= 100",
         "(c8 = '-' OR try_cast(c8 AS UBIGINT)::VARCHAR = c8)",
-    ]  # a ts that does not parse: _drop_bad_ts
+    ]  # a ts that does not parse, and every other field check: parse_sql (rows deleted by ingest._drop_bad)
     if agent:
         csv_cols["referer"] = "CASE WHEN c9 = '-' THEN NULL ELSE c9 END"
         csv_cols["user_agent"] = "CASE WHEN c10 = '-' THEN NULL ELSE c10 END"
