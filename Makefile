@@ -49,7 +49,7 @@ bench: $(STAMP) ## run the benchmarks (minutes; results go in bench/README.md by
 LIVE         ?= data/live
 LIVE_SECONDS ?= 60
 LIVE_PORT    ?= 8000
-LIVE_MANIFEST = $(BIN)/python -c 'from strangler import load; load.live_manifest("$(LIVE)/migration.toml", $(LIVE_SECONDS))'
+LIVE_MANIFEST = $(BIN)/python -c 'from strangler import loadgen; loadgen.live_manifest("$(LIVE)/migration.toml", $(LIVE_SECONDS))'
 .PHONY: serve demo-live
 
 serve: $(STAMP) ## serve the demo apps behind the router on 127.0.0.1:8000, batches cut over in the first minute

@@ -264,10 +264,10 @@ def test_formats_detected_and_parsed(con, tmp_path):
 
 
 def test_router_log_has_no_rejects_and_keeps_route_and_backend(con, tmp_path):
-    from strangler import router
+    from strangler import accesslog
 
     lines = [
-        router.format_record(
+        accesslog.format_record(
             (
                 1772445600.25 + i,
                 "GET",

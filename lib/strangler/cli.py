@@ -413,9 +413,9 @@ def add_load(sub: argparse._SubParsersAction) -> None:
 
 
 def run_load(args: argparse.Namespace) -> int:
-    from strangler import load
+    from strangler import loadgen
 
-    result = load.run(
+    result = loadgen.run(
         args.url,
         requests=args.requests,
         duration=args.duration,

@@ -11,14 +11,11 @@ Versioned FastAPI side: with `prefix="/v2"` the FastAPI app serves `/v2/trips/{t
 calling `/trips/7`; the router matches and forwards `/v2` + public path. Only FastAPI routes under the prefix are
 reachable through the router.
 
-Every response carries `x-strangler-backend: flask|fastapi` (and `x-request-id`). Every HTTP request becomes one
-JSON line in the access log (keys in `LOG_KEYS`, the DESIGN.md contract), serialised and written by a writer
-thread so that the event loop only puts a tuple on a queue: `ts` is the arrival (ISO 8601, UTC, `Z`), `path`
-the raw public path without its query string, `route` the rule as the serving app names it (Flask
-`/trips/<int:trip_id>`, FastAPI `/v2/trips/{trip_id}`; null when Flask matched nothing), `duration_ms` runs to
-the last body byte, `bytes` counts body bytes sent, `request_id` is the client's `x-request-id` or a new one
-(also passed on to the app). An app that raises before answering gets a 500 from the router; one that fails
-mid-body has its connection closed (its record keeps the status that was sent).
+Every response carries `x-strangler-backend: flask|fastapi` (and `x-request-id`: the client's, or a new one
+also passed on to the app). Every HTTP request becomes one JSON line in the access log (`strangler.accesslog`);
+the Flask side runs through `strangler.wsgi_bridge`, which reports DB time and the rule Flask matched. An app that
+raises before answering gets a 500 from the router; one that fails mid-body has its connection closed (its
+record keeps the status that was sent).
 
 The manifest is re-read when its file changes (checked at most every `reload_interval` seconds), without a
 restart; an edit that does not parse is logged and the previous plan stays. FastAPI does not answer HEAD for a
@@ -31,22 +28,21 @@ import atexit
 import hashlib
 import importlib
 import itertools
-import json
 import logging
 import os
-import queue
 import re
 import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strangler import dbtime
 from strangler import manifest as manifest_mod
+from strangler.accesslog import AccessLog
 from strangler.errors import StranglerError
+from strangler.wsgi_bridge import SCOPE_KEY, Exchange, hook_flask, measured_wsgi
 
 log = logging.getLogger("strangler.router")
 
@@ -55,23 +51,8 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOG_KEYS = (
-    "ts",
-    "method",
-    "path",
-    "route",
-    "backend",
-    "status",
-    "duration_ms",
-    "bytes",
-    "db_ms",
-    "db_queries",
-    "request_id",
-)
 BACKEND_HEADER = b"x-strangler-backend"
 REQUEST_ID_HEADER = b"x-request-id"
-SCOPE_KEY = "strangler.exchange"  # scope (and a2wsgi's environ["asgi.scope"]) key of the per-request record
-ROUTE_KEY = "strangler.route"  # environ key where the Flask hook leaves the matched rule
 DEFAULT_FLASK = "strangler.demo.flask_app:app"
 DEFAULT_FASTAPI = "strangler.demo.fastapi_app:app"
 
@@ -114,7 +95,7 @@ def load_app(spec: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RoutePlan:
     """When and how much of one FastAPI route's traffic goes to FastAPI."""
 
     batch: str
@@ -129,7 +110,7 @@ class Target:
     route: Any  # the effective route (a starlette route, or FastAPI's RouteContext)
     name: str  # the route as FastAPI names it (its full path, prefix included)
     public: str  # the public path template (prefix removed)
-    plans: dict[str, Plan]  # method -> plan
+    plans: dict[str, RoutePlan]  # method -> plan
     regex: Any  # the route's compiled path regex: a cheap pre-filter before `matches`
     matches: Callable  # the route's own `matches(scope)`
 
@@ -152,10 +133,10 @@ def dispatch_table(
 ) -> tuple[list[Target], list[tuple[str, str, str]]]:
     """FastAPI routes under `prefix` with their plans, and the (batch, method, rule) that have no FastAPI twin."""
     routes = fastapi_routes(fastapi_app)
-    wanted: dict[tuple[str, str], Plan] = {}
+    wanted: dict[tuple[str, str], RoutePlan] = {}
     for b in batches:
         for method, rule in b.routes:
-            wanted[(method, template_key(rule))] = Plan(b.name, b.cutover.timestamp(), b.canary)
+            wanted[(method, template_key(rule))] = RoutePlan(b.name, b.cutover.timestamp(), b.canary)
     used: set[tuple[str, str]] = set()
     targets: list[Target] = []
     for route in routes:
@@ -166,7 +147,7 @@ def dispatch_table(
         public = path[len(prefix) :] or "/"
         key = template_key(public)
         methods = getattr(route, "methods", None) or set()
-        plans: dict[str, Plan] = {}
+        plans: dict[str, RoutePlan] = {}
         for method in methods:
             plan = wanted.get((method, key))
             if plan is None and method == "HEAD":
@@ -180,159 +161,7 @@ def dispatch_table(
     return targets, missing
 
 
-# --- access log ---------------------------------------------------------------------------------------------
-
-
-def _iso(ts: float) -> str:
-    whole = int(ts)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1e6):06d}Z"
-
-
-def format_record(values: tuple) -> str:
-    """One log line (with its newline) from the tuple the event loop queued."""
-    ts, method, path, route, backend, status, duration, size, db_ms, db_queries, rid = values
-    record = {
-        "ts": _iso(ts),
-        "method": method,
-        "path": path,
-        "route": route,
-        "backend": backend,
-        "status": status,
-        "duration_ms": round(duration * 1000.0, 3),
-        "bytes": size,
-        "db_ms": round(db_ms, 3),
-        "db_queries": db_queries,
-        "request_id": rid,
-    }
-    return json.dumps(record, separators=(",", ":")) + "\n"
-
-
-class AccessLog:
-    """Appends JSON lines from a writer thread; `put` only enqueues, so the event loop never waits on disk."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="strangler-access-log", daemon=True)
-        self._thread.start()
-
-    def put(self, values: tuple) -> None:
-        if not self._closed:
-            self._queue.put(values)
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
-            try:
-                while len(items) < 4096:
-                    items.append(self._queue.get_nowait())
-            except queue.Empty:
-                pass
-            lines = []
-            for item in items:
-                if item is None:
-                    stop = True
-                else:
-                    lines.append(format_record(item))
-            if lines:
-                self._file.write("".join(lines))
-                self._file.flush()
-
-    def close(self) -> None:
-        """Write what is queued, then close the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-        self._file.close()
-
-
 # --- the router ---------------------------------------------------------------------------------------------
-
-
-class _Exchange:
-    """What the router learns about one request while it is served."""
-
-    __slots__ = ("bytes", "db", "done", "end", "route", "started", "status")
-
-    def __init__(self) -> None:
-        self.db = dbtime.DbTime()
-        self.route: str | None = None
-        self.status = 0
-        self.bytes = 0
-        self.started = False
-        self.done = False
-        self.end = 0.0
-
-
-def _measured_wsgi(app: Callable) -> Callable:
-    """Wrap a WSGI app so the request's DbTime accumulator is current in the worker thread (for the call and
-    for every chunk of its body), whatever the WSGI adapter does with contextvars, and the rule Flask matched
-    reaches the router."""
-
-    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        ex = environ.get("asgi.scope", {}).get(SCOPE_KEY)
-        if ex is None:
-            return app(environ, start_response)
-        environ.setdefault("wsgi.input_terminated", True)  # a2wsgi's body ends at the request's end: chunked works
-        if dbtime.current() is ex.db:  # the adapter copied the router's context into this thread
-            result = app(environ, start_response)
-            ex.route = environ.get(ROUTE_KEY)
-            return result
-        with dbtime.measure(ex.db):
-            result = app(environ, start_response)
-        ex.route = environ.get(ROUTE_KEY)
-        return _measured_iter(result, ex.db)
-
-    return wsgi
-
-
-def _measured_iter(result: Iterable[bytes], acc: dbtime.DbTime) -> Iterator[bytes]:
-    try:
-        it = iter(result)
-        while True:
-            with dbtime.measure(acc):
-                try:
-                    chunk = next(it)
-                except StopIteration:
-                    return
-            yield chunk
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            with dbtime.measure(acc):
-                close()
-
-
-_hooked_apps: dict[int, int] = {}  # id(Flask app) -> routers using it: the hook stays while one does
-
-
-def _hook_flask(app: Any, connect: bool) -> None:
-    import flask
-
-    key = id(app)
-    if connect:
-        if not _hooked_apps.get(key):
-            flask.request_started.connect(_flask_rule_hook, sender=app, weak=False)
-        _hooked_apps[key] = _hooked_apps.get(key, 0) + 1
-    else:
-        _hooked_apps[key] -= 1
-        if not _hooked_apps[key]:
-            del _hooked_apps[key]
-            flask.request_started.disconnect(_flask_rule_hook, sender=app)
-
-
-def _flask_rule_hook(sender: Any, **_: Any) -> None:
-    """Flask `request_started` receiver: leave the matched rule in the WSGI environ for the router."""
-    import flask
-
-    rule = flask.request.url_rule
-    flask.request.environ[ROUTE_KEY] = rule.rule if rule is not None else None
 
 
 class Router:
@@ -361,12 +190,12 @@ class Router:
         self._prefix_raw = prefix.encode("utf-8")
         self.client_header = client_header.lower().encode("latin-1") if client_header else None
         self.reload_interval = reload_interval
-        self.flask = WSGIMiddleware(_measured_wsgi(flask_app), workers=flask_workers)
+        self.flask = WSGIMiddleware(measured_wsgi(flask_app), workers=flask_workers)
         self._hooked = False
         import flask
 
         if isinstance(flask_app, flask.Flask):
-            _hook_flask(flask_app, True)
+            hook_flask(flask_app, True)
             self._hooked = True
         self.targets: list[Target] = []
         self.missing: list[tuple[str, str, str]] = []
@@ -479,7 +308,7 @@ class Router:
         if rid is None:
             rid = f"{_ID_PREFIX}{next(_id_counter):016x}"
             scope["headers"] = [*scope.get("headers", ()), (REQUEST_ID_HEADER, rid.encode())]
-        ex = _Exchange()
+        ex = Exchange()
         extra = [(BACKEND_HEADER, backend.encode())]
         rid_bytes = rid.encode("latin-1", "replace")
 
@@ -562,7 +391,7 @@ class Router:
             self.access_log.close()
         if self._hooked:
             self._hooked = False
-            _hook_flask(self.flask_app, False)
+            hook_flask(self.flask_app, False)
         self.flask.executor.shutdown(wait=False)
 
 
