@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,12 @@ def con(db_path: Path):
 
 @pytest.fixture(scope="session")
 def real_logs() -> Path:
-    """../shared/real-logs beside the checkout (the tests need it; they do not skip without it)."""
-    assert REAL_LOGS.is_dir(), f"the real logs are expected at {REAL_LOGS}"
+    """../shared/real-logs beside the checkout: required in CI (CI=true), else its tests skip with one line."""
+    if not REAL_LOGS.is_dir():
+        where = f"the real access logs are expected at {REAL_LOGS} (a folder 'shared/real-logs' beside the checkout)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(where, pytrace=False)
+        pytest.skip(where)
     return REAL_LOGS
 
 

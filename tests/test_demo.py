@@ -301,11 +301,8 @@ def test_line_counts_match_truth(small_demo: Path, truth: dict, parsed: dict):
     assert all(f["malformed"] >= 2 and f["blank"] >= 2 for f in truth["files"].values())
 
 
-def test_log_formats(parsed: dict):
-    real_log = (
-        Path(__file__).resolve().parent.parent.parent / "shared" / "real-logs" / "nginx-json-timed" / "access.log"
-    )
-    with open(real_log) as f:
+def test_log_formats(parsed: dict, real_logs: Path):
+    with open(real_logs / "nginx-json-timed" / "access.log") as f:
         real = json.loads(f.readline())
     objs = [r["obj"] for r in parsed["access.json.log"]["rows"]]
     assert {tuple(o) for o in objs} == {tuple(real)} == {tuple(JSON_KEYS)}

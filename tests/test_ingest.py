@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -537,11 +536,18 @@ def test_rotation_is_recognised_by_content(con, tmp_path):
 
 
 KILLER = """
-import sys
+import sys, time
 from strangler import db, ingest
 con = db.connect(sys.argv[1])
 ingest.ingest(con, [sys.argv[2]])
 print("small done", flush=True)
+run = ingest._run
+def announce(*args):  # the first block of the big file is stored, its transaction still open: say so, then wait
+    n = run(*args)
+    print("inside big", flush=True)
+    time.sleep(60)
+    return n
+ingest._run = announce
 ingest.ingest(con, [sys.argv[3]])
 print("big done", flush=True)
 """
@@ -559,7 +565,7 @@ def test_kill_9_mid_ingest_then_rerun_gives_exact_counts(tmp_path):
         [sys.executable, "-c", KILLER, str(dbfile), str(small), str(big)], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout.readline().strip() == "small done"
-    time.sleep(0.3)
+    assert proc.stdout.readline().strip() == "inside big"  # the event: a block of the big file is stored, uncommitted
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL  # killed inside the big file's transaction
     con = db.connect(dbfile)

@@ -26,7 +26,7 @@ import nbformat
 
 from strangler.errors import StranglerError
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parent / "notebooks"  # the top-level notebooks/ (a link in a checkout)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "strangler"
 ORDER = ("01_ingest", "02_endpoints", "03_priorities", "04_batch_review", "05_progress")

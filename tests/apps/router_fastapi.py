@@ -1,5 +1,4 @@
 """FastAPI twin of router_flask for the router tests; `versioned` serves the same routes under /v2."""
-
 from __future__ import annotations
 
 import contextlib
@@ -28,7 +27,7 @@ def make(prefix: str = "") -> FastAPI:
     r = APIRouter()
 
     @r.get("/trips")
-    def trips() -> dict:  # sync: runs in the thread pool
+    def trips() -> dict:                      # sync: runs in the thread pool
         dbtime.record(1.0)
         return {"backend": "fastapi", "trips": [1, 2]}
 
@@ -38,7 +37,7 @@ def make(prefix: str = "") -> FastAPI:
         return {"backend": "fastapi", "trip": trip_id}
 
     @r.get("/users/{user_id}")
-    async def user(user_id: int) -> dict:  # exists, never in a batch in the tests
+    async def user(user_id: int) -> dict:     # exists, never in a batch in the tests
         return {"backend": "fastapi", "user": user_id}
 
     @r.get("/stream")

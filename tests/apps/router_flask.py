@@ -1,5 +1,4 @@
 """Flask side of the router tests: a few routes that report DB time, stream, read bodies and fail."""
-
 from __future__ import annotations
 
 import threading
@@ -9,10 +8,10 @@ from flask import Flask, Response, request
 from strangler import dbtime
 
 app = Flask(__name__)
-app.config["PROPAGATE_EXCEPTIONS"] = True  # /boom escapes the app: the router itself must answer 500
+app.config["PROPAGATE_EXCEPTIONS"] = True   # /boom escapes the app: the router itself must answer 500
 
-stream_release = threading.Event()  # the test sets it once the first chunk has arrived
-upload_seen = threading.Event()  # set when the first part of an upload has been read
+stream_release = threading.Event()          # the test sets it once the first chunk has arrived
+upload_seen = threading.Event()             # set when the first part of an upload has been read
 
 
 @app.get("/trips")
@@ -37,7 +36,7 @@ def user(user_id: int):
 def stream():
     def chunks():
         yield b"first\n"
-        dbtime.record(4.0)  # a query while the body streams still counts
+        dbtime.record(4.0)                  # a query while the body streams still counts
         yield b"second\n" if stream_release.wait(10) else b"late\n"
 
     return Response(chunks(), mimetype="text/plain")

@@ -1,47 +1,13 @@
 """Random request paths and methods aimed at the test apps' rules: literal words, ids of every class, near misses."""
-
 from __future__ import annotations
 
 import random
 import re
 import uuid
 
-WORDS = [
-    "trips",
-    "me",
-    "photos",
-    "admin",
-    "users",
-    "by-region",
-    "eu",
-    "us",
-    "12",
-    "notes",
-    "by-hex",
-    "places",
-    "health",
-    "2024",
-    "summary",
-    "v3",
-    "v",
-    "status",
-    "prices",
-    "codes",
-    "files",
-    "raw",
-    "static",
-    "api",
-    "reports",
-    "legacy",
-    "old",
-    "v2",
-    "ping",
-    "docs",
-    "redoc",
-    "openapi.json",
-    "x",
-    "fr",
-]
+WORDS = ["trips", "me", "photos", "admin", "users", "by-region", "eu", "us", "12", "notes", "by-hex", "places",
+         "health", "2024", "summary", "v3", "v", "status", "prices", "codes", "files", "raw", "static", "api",
+         "reports", "legacy", "old", "v2", "ping", "docs", "redoc", "openapi.json", "x", "fr"]
 METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 
@@ -50,7 +16,7 @@ def segment(rng: random.Random) -> str:
     if kind < 0.40:
         return rng.choice(WORDS)
     if kind < 0.62:
-        return str(rng.choice([0, 1, 7, 12, 42, 1234, 2024, 99999, 10**12]))
+        return str(rng.choice([0, 1, 7, 12, 42, 1234, 2024, 99999, 10 ** 12]))
     if kind < 0.66:
         return "0" * rng.randint(1, 3) + str(rng.randint(0, 99))
     if kind < 0.72:

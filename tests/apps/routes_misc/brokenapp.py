@@ -1,5 +1,4 @@
 """An app whose import fails the way real ones do: a setting missing from the environment."""
-
 import os
 
 from flask import Flask

@@ -1,19 +1,6 @@
 """A Flask app with known constructs, for tests/test_score.py (read by strangler.effort, never run)."""
-
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    g,
-    jsonify,
-    make_response,
-    render_template,
-    request,
-    send_file,
-    session,
-    stream_with_context,
-)
+from flask import (Blueprint, Flask, abort, current_app, g, jsonify, make_response, render_template, request,
+                   send_file, session, stream_with_context)
 from flask.signals import request_started
 from flask.views import MethodView
 from flask_login import current_user, login_required
@@ -61,7 +48,6 @@ def export_trip(trip_id):
     def rows():
         for i in range(3):
             yield f"{trip_id},{i}\n"
-
     return current_app.response_class(stream_with_context(rows()))
 
 

@@ -1,5 +1,4 @@
 """Extensions of the score test app (parsed by strangler.effort, never imported)."""
-
 from blinker import Namespace
 from flask_caching import Cache
 from flask_limiter import Limiter

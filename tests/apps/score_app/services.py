@@ -1,5 +1,4 @@
 """Project helpers the views call: their complexity and coupling count for the views, one level deep."""
-
 from flask import abort
 
 from .extensions import db, trip_saved

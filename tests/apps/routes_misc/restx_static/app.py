@@ -1,5 +1,4 @@
 """flask-restx patterns for the static inventory (read, never imported: flask-restx need not be installed)."""
-
 from flask import Flask
 from flask_restx import Api, Namespace, Resource
 

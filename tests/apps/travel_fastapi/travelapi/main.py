@@ -1,6 +1,5 @@
 """FastAPI test app for the route inventory: nested routers with prefixes, api_route, add_api_route, a route
 shadowed by registration order, and a mounted Flask app."""
-
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 from flask import Flask

@@ -1,13 +1,11 @@
 """Flask test app for the route inventory: nested and prefixed blueprints, MethodView, flask-restful resources,
 converters with arguments, a catch-all and overlapping rules."""
-
 from flask import Flask
 from flask_restful import Api
 
 from travel import admin
-from travel.notes import Note, Notes
 from travel.places import PlaceAPI
-
+from travel.notes import Note, Notes
 from .views import bp as trips_bp
 
 API_PREFIX = "/api"

@@ -1,0 +1,216 @@
+"""migration.toml: which routes moved to FastAPI in which batch, and when.
+
+```toml
+[[batch]]
+name = "trips-read"
+cutover = 2026-03-02T09:00:00Z
+routes = ["GET /trips/<int:trip_id>", "GET /trips"]
+canary = 0.1        # optional: this fraction of the batch's requests goes to FastAPI
+```
+
+Every error names the file and line, so a user can fix the manifest without reading code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from strangler.errors import StranglerError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ROUTE = re.compile(r"^(?P<method>[A-Z]+)\s+(?P<rule>/\S*)$")
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    cutover: dt.datetime  # timezone-aware, UTC
+    routes: tuple[tuple[str, str], ...]  # (method, rule)
+    canary: float | None = None
+    position: int = 1
+    line: int = 0  # line of its [[batch]] header in the file
+
+
+def _batch_lines(text: str) -> list[int]:
+    return [i for i, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[batch]]")]
+
+
+def _find_line(text: str, start: int, needle: str) -> int:
+    """First line at or after `start` that contains `needle` (for error messages)."""
+    lines = text.splitlines()
+    for i in range(max(start, 1), len(lines) + 1):
+        if needle in lines[i - 1]:
+            return i
+    return start
+
+
+def _key_line(text: str, key: str) -> int:
+    """Line of the first `key = ...`, `[key]` or `[[key]]` in the file; 0 if none is found."""
+    k = re.escape(key)
+    pattern = re.compile(rf"^\s*(\[\[?\s*{k}\s*\]|{k}\s*=)")
+    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 0)
+
+
+def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
+    """Parse manifest text into batches, in file order; raises StranglerError naming the line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StranglerError(f"{filename}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"batch"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise StranglerError(
+            f"{filename}:{_find_line(text, 1, key)}: unknown top-level key {key!r}; "
+            "a manifest holds only [[batch]] tables"
+        )
+    raw_batches = data.get("batch", [])
+    if not isinstance(raw_batches, list) or not all(isinstance(item, dict) for item in raw_batches):
+        bline = _key_line(text, "batch")
+        where = f"{filename}:{bline}" if bline else filename
+        raise StranglerError(f"{where}: 'batch' must be an array of tables: write [[batch]]")
+    headers = _batch_lines(text)
+    batches: list[Batch] = []
+    seen_names: dict[str, int] = {}
+    seen_routes: dict[tuple[str, str], str] = {}
+    for position, item in enumerate(raw_batches, 1):
+        line = headers[position - 1] if position - 1 < len(headers) else 0
+        where = f"{filename}:{line}"
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise StranglerError(f"{where}: batch #{position} needs a name = \"...\"")
+        if name in seen_names:
+            raise StranglerError(f"{where}: batch name {name!r} is used twice (first at line {seen_names[name]})")
+        seen_names[name] = line
+        cutover = item.get("cutover")
+        cline = _find_line(text, line, "cutover")
+        if isinstance(cutover, str):
+            try:
+                cutover = dt.datetime.fromisoformat(cutover.replace("Z", "+00:00"))
+            except ValueError:
+                raise StranglerError(
+                    f"{filename}:{cline}: cutover {cutover!r} is not a date-time; "
+                    "write e.g. cutover = 2026-03-02T09:00:00Z"
+                ) from None
+        if isinstance(cutover, dt.date) and not isinstance(cutover, dt.datetime):
+            cutover = dt.datetime.combine(cutover, dt.time(), dt.UTC)
+        if not isinstance(cutover, dt.datetime):
+            raise StranglerError(f"{where}: batch {name!r} needs cutover = 2026-03-02T09:00:00Z")
+        if cutover.tzinfo is None:
+            raise StranglerError(
+                f"{filename}:{cline}: cutover of batch {name!r} has no time zone; "
+                "add Z for UTC or an offset such as +01:00"
+            )
+        cutover = cutover.astimezone(dt.UTC)
+        routes = item.get("routes")
+        if not isinstance(routes, list) or not routes:
+            raise StranglerError(f"{where}: batch {name!r} needs routes = [\"GET /path\", ...]")
+        parsed: list[tuple[str, str]] = []
+        for r in routes:
+            rline = _find_line(text, line, str(r)) if isinstance(r, str) else line
+            m = _ROUTE.match(r.strip()) if isinstance(r, str) else None
+            if not m or m["method"] not in METHODS:
+                raise StranglerError(
+                    f"{filename}:{rline}: route {r!r} in batch {name!r} must read "
+                    f"\"METHOD /rule\" with METHOD one of {', '.join(METHODS)}"
+                )
+            key = (m["method"], m["rule"])
+            if key in seen_routes:
+                raise StranglerError(f"{filename}:{rline}: route {r!r} is in batch {seen_routes[key]!r} already")
+            seen_routes[key] = name
+            parsed.append(key)
+        canary = item.get("canary")
+        if canary is not None and (
+            isinstance(canary, bool) or not isinstance(canary, (int, float)) or not 0 <= canary <= 1
+        ):
+            raise StranglerError(
+                f"{filename}:{_find_line(text, line, 'canary')}: canary of batch {name!r} must be a number from 0 to 1"
+            )
+        batches.append(Batch(name, cutover, tuple(parsed), None if canary is None else float(canary), position, line))
+    return batches
+
+
+def load(path: str | Path) -> list[Batch]:
+    """Read and parse a manifest file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StranglerError(f"manifest {p} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise StranglerError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse(text, str(p))
+
+
+def store(con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> int:
+    """Replace the `batches` table with these batches; returns the number of (batch, route) rows."""
+    rows = [(b.name, m, r, b.cutover, b.canary, b.position) for b in batches for m, r in b.routes]
+    con.execute("DELETE FROM batches")
+    if rows:
+        con.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def apply(con: duckdb.DuckDBPyConnection, path: str | Path) -> list[Batch]:
+    """Load the manifest at `path` and store it in the `batches` table (see `load`, `store`); returns its batches."""
+    batches = load(path)
+    store(con, batches)
+    return batches
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_str(text: str) -> str:
+    """`text` as a TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _cutover_text(cutover: dt.datetime) -> str:
+    if cutover.tzinfo is None:
+        cutover = cutover.replace(tzinfo=dt.UTC)
+    return cutover.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def batch_toml(
+    name: str,
+    cutover: dt.datetime,
+    routes: Iterable[str | tuple[str, str]],
+    canary: float | None = None,
+    comments: Iterable[str] = (),
+    note: str | None = None,
+) -> list[str]:
+    """The lines of one `[[batch]]` table, ending with a blank line; join them with newlines.
+
+    `cutover` is written in UTC (a naive one is taken as UTC); `routes` are "METHOD /rule"
+    strings or (method, rule) pairs; `comments` become `# ...` lines before `routes`; `note` is a comment at the
+    end of the cutover line.
+    """
+    lines = [
+        "[[batch]]",
+        f"name = {toml_str(name)}",
+        f"cutover = {_cutover_text(cutover)}" + (f"  # {note}" if note else ""),
+    ]
+    if canary is not None:
+        lines.append(f"canary = {canary:g}")
+    lines += [f"# {c}" for c in comments]
+    quoted = (toml_str(r if isinstance(r, str) else f"{r[0]} {r[1]}") for r in routes)
+    lines += ["routes = [" + ", ".join(quoted) + "]", ""]
+    return lines
