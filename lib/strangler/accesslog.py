@@ -3,7 +3,12 @@
 Keys in `LOG_KEYS` (the DESIGN.md contract): `ts` is the arrival (ISO 8601, UTC, `Z`), `path` the raw public
 path without its query string, `route` the rule as the serving app names it (Flask `/trips/<int:trip_id>`,
 FastAPI `/v2/trips/{trip_id}`; null when Flask matched nothing), `duration_ms` runs to the last body byte,
-`bytes` counts body bytes sent, `request_id` is the client's `x-request-id` or a new one.
+`bytes` counts body bytes sent, `request_id` is the client's `x-request-id` or a new one, `batch` and `rule`
+name the manifest batch and Flask rule of a request on a batch's route (null otherwise), whichever backend
+served it: the pilot compares the two backends on them.
+
+The pilot adds event records (`event_line`): one per decision, starting with `{"type":"pilot",` so that readers
+tell them from requests without parsing (ingest files them as rejects with reason `router_event`).
 
 Several processes (uvicorn workers, the pilot) may append to one file: it is opened with O_APPEND and every batch
 of lines goes out in one `write`, so lines never interleave.
@@ -30,7 +35,10 @@ LOG_KEYS = (
     "db_ms",
     "db_queries",
     "request_id",
+    "batch",
+    "rule",
 )
+EVENT_TYPE = "pilot"  # event records start with {"type":"pilot", ...}: not requests (see `event_line`)
 
 
 def iso(ts: float) -> str:
@@ -41,7 +49,7 @@ def iso(ts: float) -> str:
 
 def format_record(values: tuple) -> str:
     """One log line (with its newline) from the tuple the event loop queued."""
-    ts, method, path, route, backend, status, duration, size, db_ms, db_queries, rid = values
+    ts, method, path, route, backend, status, duration, size, db_ms, db_queries, rid, batch, rule = values
     record = {
         "ts": iso(ts),
         "method": method,
@@ -54,8 +62,15 @@ def format_record(values: tuple) -> str:
         "db_ms": round(db_ms, 3),
         "db_queries": db_queries,
         "request_id": rid,
+        "batch": batch,
+        "rule": rule,
     }
     return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def event_line(event: dict) -> str:
+    """An event record (with its newline): `{"type":"pilot",` first, then the event's keys."""
+    return json.dumps({"type": EVENT_TYPE, **event}, separators=(",", ":")) + "\n"
 
 
 def append_lines(path: str | Path, text: str) -> None:

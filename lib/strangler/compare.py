@@ -387,6 +387,17 @@ def _direction(m: Metric, before: float, after: float) -> str:
     return "better" if after < before else "worse"
 
 
+def holm(p_values: list[float], alpha: float = ALPHA) -> set[int]:
+    """Indices of the tests that pass Holm's step-down test at `alpha` (family-wise error rate)."""
+    m_total = len(p_values)
+    passed: set[int] = set()
+    for k, i in enumerate(sorted(range(m_total), key=lambda i: p_values[i])):
+        if p_values[i] > alpha / (m_total - k):
+            break
+        passed.add(i)
+    return passed
+
+
 def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     """Set verdict and note of the tested rows of one family (one batch, one comparison) with Holm's method.
 
@@ -395,12 +406,7 @@ def _decide(rows: list[list], tests: list[tuple[int, float, Metric]]) -> None:
     at least the metric's minimum relevant change; otherwise it is no_change, with the reason in `note`.
     """
     m_total = len(tests)
-    order = sorted(range(m_total), key=lambda i: tests[i][1])
-    passed = set()
-    for k, i in enumerate(order):
-        if tests[i][1] > ALPHA / (m_total - k):
-            break
-        passed.add(i)
+    passed = holm([p for _, p, _ in tests])
     c = {name: j for j, name in enumerate(_COLUMNS)}
     for i, (row_i, p, m) in enumerate(tests):
         row = rows[row_i]

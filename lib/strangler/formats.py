@@ -286,7 +286,9 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
         cols,
         ts_required=False,
         invalid_reason="not_a_request",
-        extra_invalid=[("j IS NULL", "bad_json")],
+        # the router log's event records (strangler.accesslog.event_line) are not requests: kept as rejects
+        extra_invalid=[("j IS NULL", "bad_json")]
+        + ([("starts_with(line, '{\"type\":\"pilot\",')", "router_event")] if name == "strangler" else []),
     )
 
 

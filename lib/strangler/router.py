@@ -40,6 +40,7 @@ from typing import Any
 
 from strangler import dbtime
 from strangler import manifest as manifest_mod
+from strangler import pilot_state as pilot_state_mod
 from strangler.accesslog import AccessLog
 from strangler.errors import StranglerError
 from strangler.wsgi_bridge import SCOPE_KEY, Exchange, hook_flask, measured_wsgi
@@ -99,8 +100,10 @@ class RoutePlan:
     """When and how much of one FastAPI route's traffic goes to FastAPI."""
 
     batch: str
+    rule: str  # the batch's Flask rule, as the manifest names it (logged with each request of the batch)
     cutover: float  # POSIX seconds
     canary: float | None  # fraction of clients; None means all of them
+    ramped: bool = False  # the pilot sets the fraction (pilot state file); cutover and canary do not apply
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,9 @@ def dispatch_table(
     wanted: dict[tuple[str, str], RoutePlan] = {}
     for b in batches:
         for method, rule in b.routes:
-            wanted[(method, template_key(rule))] = RoutePlan(b.name, b.cutover.timestamp(), b.canary)
+            wanted[(method, template_key(rule))] = RoutePlan(
+                b.name, rule, b.cutover.timestamp(), b.canary, b.ramp is not None
+            )
     used: set[tuple[str, str]] = set()
     targets: list[Target] = []
     for route in routes:
@@ -178,6 +183,8 @@ class Router:
         client_header: str | None = None,
         flask_workers: int = 10,
         reload_interval: float = 1.0,
+        pilot_state: str | Path | None = None,
+        faults: dict[str, Any] | None = None,
     ) -> None:
         from a2wsgi import WSGIMiddleware
 
@@ -190,6 +197,10 @@ class Router:
         self._prefix_raw = prefix.encode("utf-8")
         self.client_header = client_header.lower().encode("latin-1") if client_header else None
         self.reload_interval = reload_interval
+        self.pilot = pilot_state_mod.Watcher(
+            pilot_state_mod.default_path(manifest) if pilot_state is None else pilot_state
+        )
+        self.faults = dict(faults or {})  # batch -> demo fault in its FastAPI port (strangler.demo.fault)
         self.flask = WSGIMiddleware(measured_wsgi(flask_app), workers=flask_workers)
         self._hooked = False
         import flask
@@ -247,8 +258,11 @@ class Router:
         client = scope.get("client")
         return client[0] if client else ""
 
-    def choose(self, scope: Scope, now: float | None = None) -> tuple[str, Target | None]:
-        """('fastapi' | 'flask', the FastAPI route that would serve it) for an HTTP scope with the public path."""
+    def choose(self, scope: Scope, now: float | None = None) -> tuple[str, Target | None, RoutePlan | None]:
+        """('fastapi' | 'flask', the FastAPI route that would serve it, the plan of its batch) for an HTTP scope.
+
+        A ramped batch's route goes to FastAPI when the client's bucket is below the pilot's current fraction;
+        any other batch's route from its cutover (and, with a canary, when the bucket is below the canary)."""
         from starlette.routing import Match
 
         root = scope.get("root_path", "")
@@ -267,13 +281,18 @@ class Router:
                 continue
             plan = target.plans.get(method)
             if plan is None:
-                return "flask", None
+                return "flask", None, None
+            if plan.ramped:
+                share = self.pilot.fraction(plan.batch)
+                if share <= 0 or canary_bucket(plan.batch, self._client(scope)) >= share:
+                    return "flask", None, plan
+                return "fastapi", target, plan
             if (time.time() if now is None else now) < plan.cutover:
-                return "flask", None
+                return "flask", None, plan
             if plan.canary is not None and canary_bucket(plan.batch, self._client(scope)) >= plan.canary:
-                return "flask", None
-            return "fastapi", target
-        return "flask", None
+                return "flask", None, plan
+            return "fastapi", target, plan
+        return "flask", None, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -298,7 +317,8 @@ class Router:
         if p0 >= self._next_check:
             self._next_check = p0 + self.reload_interval
             self._reload()
-        backend, target = self.choose(scope, t0)
+        self.pilot.refresh(p0)
+        backend, target, plan = self.choose(scope, t0)
         scope = dict(scope)
         rid = None
         for name, value in scope.get("headers", ()):
@@ -329,7 +349,11 @@ class Router:
             await send(message)
 
         if backend == "fastapi":
+            assert target is not None
             app = self.fastapi
+            fault = self.faults.get(plan.batch) if plan is not None and self.faults else None
+            if fault is not None:
+                app = fault.wrap(app)
             ex.route = target.name
             if self.prefix:
                 root = scope.get("root_path", "")
@@ -382,6 +406,8 @@ class Router:
                         ex.db.ms,
                         ex.db.queries,
                         rid,
+                        plan.batch if plan is not None else None,
+                        plan.rule if plan is not None else None,
                     )
                 )
 
@@ -405,12 +431,18 @@ def create(
     client_header: str | None = None,
     flask_workers: int = 10,
     reload_interval: float = 1.0,
+    pilot_state: str | Path | None = None,
+    faults: list[str] | None = None,
 ) -> Router:
     """The router as an ASGI app. `flask`/`fastapi` are app objects or `module:attr` strings.
 
     prefix: the FastAPI side's versioned prefix (`/v2`); client_header: request header naming the client for
     canary stickiness (default: the client address, which uvicorn takes from X-Forwarded-For when the peer is
-    a trusted proxy); reload_interval: seconds between checks of the manifest file."""
+    a trusted proxy); reload_interval: seconds between checks of the manifest file; pilot_state: the pilot's
+    state file (default beside the manifest, see `strangler.pilot_state`); faults: demo faults in FastAPI
+    ports, `BATCH:errors=0.1` or `BATCH:slow=2` (see `strangler.demo.fault`)."""
+    from strangler.demo import fault
+
     flask_app = load_app(flask) if isinstance(flask, str) else flask
     fastapi_app = load_app(fastapi) if isinstance(fastapi, str) else fastapi
     return Router(
@@ -422,7 +454,20 @@ def create(
         client_header=client_header,
         flask_workers=flask_workers,
         reload_interval=reload_interval,
+        pilot_state=pilot_state,
+        faults=dict(fault.parse(spec) for spec in faults or ()),
     )
+
+
+_CONFIG_ENV = "STRANGLER_ROUTER_CONFIG"  # JSON keyword arguments of `create`, for uvicorn's worker processes
+
+
+def worker_app() -> Router:
+    """uvicorn factory for `serve --workers N`: each worker process builds its router from the environment."""
+    import json
+
+    kw = json.loads(os.environ[_CONFIG_ENV])
+    return create(kw.pop("manifest"), **kw)
 
 
 def serve(
@@ -436,12 +481,21 @@ def serve(
     prefix: str = "",
     client_header: str | None = None,
     flask_workers: int = 10,
+    workers: int = 1,
+    pilot_state: str | Path | None = None,
+    faults: list[str] | None = None,
 ) -> None:
-    """Run the router with uvicorn until interrupted; the access log is flushed at shutdown."""
+    """Run the router with uvicorn until interrupted; the access log is flushed at shutdown.
+
+    workers > 1 runs that many uvicorn worker processes (apps given as `module:attr` strings); they share the
+    access log (O_APPEND writes) and each reads the pilot's state file."""
+    import json
     import socket
 
     import uvicorn
 
+    if workers < 1:
+        raise StranglerError(f"--workers must be at least 1, got {workers}")
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -449,17 +503,47 @@ def serve(
     except OSError as exc:
         raise StranglerError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create(
-        manifest, flask, fastapi, access_log, prefix=prefix, client_header=client_header, flask_workers=flask_workers
-    )
+    kw: dict[str, Any] = {
+        "prefix": prefix,
+        "client_header": client_header,
+        "flask_workers": flask_workers,
+        "pilot_state": None if pilot_state is None else str(pilot_state),
+        "faults": list(faults or ()),
+    }
+    app = create(manifest, flask, fastapi, access_log, **kw)  # in this process too: bad input fails here, once
     moved = sum(len(t.plans) for t in app.targets)
     print(
         f"strangler router on http://{host}:{port} — manifest {manifest} ({moved} FastAPI route methods "
-        f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}",
+        f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}; "
+        f"pilot state {app.pilot.path}{f'; {workers} workers' if workers > 1 else ''}",
         file=sys.stderr,
         flush=True,
     )
-    try:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
-    finally:
-        app.close()
+    if workers == 1:
+        try:
+            uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
+        finally:
+            app.close()
+        return
+    app.close()
+    if not isinstance(flask, str) or not isinstance(fastapi, str):
+        raise StranglerError("--workers N needs the apps as MODULE:ATTR strings")
+    os.environ[_CONFIG_ENV] = json.dumps(
+        {
+            "manifest": str(manifest),
+            "flask": flask,
+            "fastapi": fastapi,
+            "access_log": None if access_log is None else str(access_log),
+            **kw,
+        }
+    )
+    uvicorn.run(
+        "strangler.router:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
