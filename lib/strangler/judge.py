@@ -7,8 +7,8 @@ so the comparison is the review's Flask-against-FastAPI one (`strangler.compare`
   per slice and the block bootstrap resamples slices, the same draw for both backends (paired), so a slow
   minute weighs the same on both sides. Intervals are the 2.5–97.5 percentiles of the resampled differences;
   p-values use the bootstrap's standard error, as in the review.
-- **Judged metrics.** 5xx rate, p95 and p99 of the whole batch and of every route with `min_requests` on each
-  side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
+- **Judged metrics.** 5xx rate, p95 and p99 of the whole batch and (when it has several) of every route with
+  `min_requests` on each side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
   points, `fail_p95_pct` / `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it
   passes Holm's correction at 5 % over every judged test of the step.
 - **Watched metrics.** 4xx rate, p50 and response size are computed the same way and shown, never judged.
@@ -207,6 +207,8 @@ def _judge(
             n0,
             n1,
         )
+    if len(results) == 2:  # one route: the whole batch is that route, judged once
+        results = [whole]
     evidence: list[Evidence] = []
     tests: list[tuple[int, float]] = []
     for route, res, point in results:

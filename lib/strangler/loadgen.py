@@ -192,3 +192,31 @@ def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pilot_manifest(
+    out: str | Path,
+    step: float = 5.0,
+    min_requests: int = 150,
+    fractions: tuple[float, ...] = (0.1, 0.5, 1.0),
+    batches: tuple[str, ...] = ("trips-read", "feed"),
+    start: dt.datetime | None = None,
+) -> Path:
+    """Write a manifest whose `batches` (demo batch names) ramp from `start` (default now) with compressed
+    `step`s of seconds, for the live pilot demo and its tests; the other demo batches are left out."""
+    from strangler import manifest
+    from strangler.demo import traffic
+
+    start = start or dt.datetime.now(dt.UTC)
+    by_name = {b.name: b for b in traffic.BATCHES}
+    unknown = [n for n in batches if n not in by_name]
+    if unknown:
+        raise StranglerError(f"no demo batch {unknown[0]!r}; the demo's batches are: {', '.join(by_name)}")
+    ramp = manifest.Ramp(fractions=fractions, step_seconds=step, min_requests=min_requests)
+    lines = ["# Live pilot demo manifest written by strangler.loadgen.pilot_manifest: compressed steps.", ""]
+    for name in batches:
+        lines += manifest.batch_toml(name, start, by_name[name].routes, ramp=ramp)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -293,12 +293,13 @@ def batch_toml(
     canary: float | None = None,
     comments: Iterable[str] = (),
     note: str | None = None,
+    ramp: Ramp | None = None,
 ) -> list[str]:
     """The lines of one `[[batch]]` table, ending with a blank line; join them with newlines.
 
     `cutover` is written in UTC (a naive one is taken as UTC); `routes` are "METHOD /rule"
     strings or (method, rule) pairs; `comments` become `# ...` lines before `routes`; `note` is a comment at the
-    end of the cutover line.
+    end of the cutover line; `ramp` writes the pilot's keys.
     """
     lines = [
         "[[batch]]",
@@ -307,6 +308,16 @@ def batch_toml(
     ]
     if canary is not None:
         lines.append(f"canary = {canary:g}")
+    if ramp is not None:
+        lines += [
+            "ramp = [" + ", ".join(f"{f:g}" for f in ramp.fractions) + "]",
+            f'step = "{ramp.step_seconds:g}s"',
+            f"min_requests = {ramp.min_requests}",
+            f"fail_5xx_points = {ramp.fail_5xx_points:g}",
+            f"fail_p95_pct = {ramp.fail_p95_pct:g}",
+            f"fail_p99_pct = {ramp.fail_p99_pct:g}",
+            f"on_failure = {toml_str(ramp.on_failure)}",
+        ]
     lines += [f"# {c}" for c in comments]
     quoted = (toml_str(r if isinstance(r, str) else f"{r[0]} {r[1]}") for r in routes)
     lines += ["routes = [" + ", ".join(quoted) + "]", ""]

@@ -27,6 +27,7 @@ step records the log offset where its records begin, and the state file is repla
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -173,8 +175,10 @@ def step_once(
     now: float,
     offset: int,
     log_path: Path | None,
+    save: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Advance every ramped batch as far as `now` allows; returns whether the state changed."""
+    """Advance every ramped batch as far as `now` allows, calling `save` after each decision (so a router sees a
+    new fraction at once); returns whether the state changed. A decision's time is when it is saved."""
     changed = False
     for b in batches:
         if b.ramp is None:
@@ -188,6 +192,7 @@ def step_once(
             if to >= 1.0:
                 entry["stage"] = "complete"
             _record(log_path, entry, d)
+            save()
             changed = True
             continue
         if entry["stage"] != "ramping" or now < entry["step_ends"] + grace(ramp.step_seconds):
@@ -195,6 +200,7 @@ def step_once(
         step = min(entry["step"], len(ramp.fractions) - 1)
         seed = zlib.crc32(f"{b.name}\0{step}\0{len(entry.get('decisions', []))}".encode())
         j = judge.judge(con, b.name, ramp, entry["step_started"], entry["step_ends"], seed=seed)
+        now = time.time()  # judging takes a while: the decision takes effect when it is saved
         numbers = {
             "window": [_iso(entry["step_started"]), _iso(entry["step_ends"])],
             "n_flask": j.n_flask,
@@ -220,6 +226,7 @@ def step_once(
             d = _decision(b.name, "complete", now, entry, entry["fraction"], j.reason, **numbers)
             entry["stage"] = "complete"
         _record(log_path, entry, d)
+        save()
         changed = True
     return changed
 
@@ -272,8 +279,15 @@ def run(
             reader.read(ramped)
             with pilot_state.locked(spath):
                 state = pilot_state.read(spath)
-                if step_once(con, batches, state, time.time(), reader.offset, log_file):
-                    pilot_state.write(spath, state)
+                step_once(
+                    con,
+                    batches,
+                    state,
+                    time.time(),
+                    reader.offset,
+                    log_file,
+                    functools.partial(pilot_state.write, spath, state),
+                )
             _, oldest = _active_offset(state, batches)
             if oldest is None:
                 con.execute("DELETE FROM pilot_requests")
