@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 from strangler import accesslog, judge, manifest, pilot, pilot_state, router
@@ -375,6 +376,7 @@ def test_state_is_replaced_atomically_and_the_manifest_is_never_written(tmp_path
     ]
 
 
+@pytest.mark.slow  # four interpreters start
 def test_pilot_cli_status_and_one_line_errors(tmp_path):
     (tmp_path / "m.toml").write_text(ramped("orders", "orders"))
     run = [sys.executable, "-m", "strangler", "pilot"]
@@ -407,10 +409,10 @@ def simulated_step(con, n: int, share: float, seed: int, slow: float = 1.0, fast
     slice_effect = rng.normal(0, 0.15, 30)[us // 2_000_000]
     dur = 20 * np.exp(rng.normal(0, 0.4, n) + slice_effect) * np.where(fastapi, slow, 1.0)
     status = np.where(rng.random(n) < np.where(fastapi, fastapi_5xx, 0.004), 500, 200)
+    step = pd.DataFrame({"us": us, "backend": np.where(fastapi, "fastapi", "flask"), "status": status, "dur": dur})
     con.execute("DELETE FROM pilot_requests")
-    con.executemany(
-        "INSERT INTO pilot_requests VALUES (?, 'b', 'GET', '/x/<int:i>', ?, ?, ?, 100, NULL, NULL)",
-        list(zip(us.tolist(), np.where(fastapi, "fastapi", "flask").tolist(), status.tolist(), dur.tolist())),
+    con.execute(
+        "INSERT INTO pilot_requests SELECT us, 'b', 'GET', '/x/<int:i>', backend, status, dur, 100, NULL, NULL FROM step"
     )
 
 
