@@ -242,6 +242,7 @@ def test_ten_percent_errors_are_rolled_back_within_two_steps_and_never_sent_beyo
     # the log carries the same decisions as event records, which are not requests
     lines = (tmp / "router.log").read_text().splitlines()
     events = [json.loads(line) for line in lines if line.startswith('{"type":"pilot",')]
+    assert max(len(line.encode()) for line in lines if line.startswith('{"type":"pilot",')) < 2048  # ingest keeps 2 KB
     assert [(e["batch"], e["action"]) for e in events if e["batch"] == "carts"] == [
         ("carts", d["action"]) for d in carts["decisions"]
     ]
@@ -410,6 +411,7 @@ def simulated_step(con, n: int, share: float, seed: int, slow: float = 1.0, fast
     dur = 20 * np.exp(rng.normal(0, 0.4, n) + slice_effect) * np.where(fastapi, slow, 1.0)
     status = np.where(rng.random(n) < np.where(fastapi, fastapi_5xx, 0.004), 500, 200)
     step = pd.DataFrame({"us": us, "backend": np.where(fastapi, "fastapi", "flask"), "status": status, "dur": dur})
+    con.register("step", step)
     con.execute("DELETE FROM pilot_requests")
     con.execute(
         "INSERT INTO pilot_requests SELECT us, 'b', 'GET', '/x/<int:i>', backend, status, dur, 100, NULL, NULL FROM step"
@@ -462,3 +464,49 @@ def test_log_reader_takes_complete_request_lines_of_ramped_batches_only(tmp_path
         ]
     finally:
         reader.close()
+
+
+def test_reports_read_the_pilots_decisions_back_from_the_ingested_router_log(con, tmp_path):
+    from strangler import ingest, pilot_views
+
+    event = {
+        "at": "2026-03-02T10:00:05.000000Z",
+        "batch": "trips",
+        "action": "advance",
+        "step": 0,
+        "from": 0.1,
+        "to": 0.5,
+        "reason": "no judged metric worse by its threshold (3 tests, Holm at 5%)",
+        "window": ["2026-03-02T09:30:00.000000Z", "2026-03-02T10:00:00.000000Z"],
+        "n_flask": 900,
+        "n_fastapi": 100,
+        "evidence": [
+            {"route": judge.WHOLE, "metric": "p95_ms", "flask": 20.0, "fastapi": 21.0, "ci_low": -1.0,
+             "ci_high": 2.5, "p_value": 0.4, "verdict": "pass"},
+            {"route": "GET /x", "metric": "p95_ms", "flask": 1.0, "fastapi": 1.0, "ci_low": 0.0, "ci_high": 0.0,
+             "p_value": 1.0, "verdict": "pass"},
+        ],
+    }  # fmt: skip
+    request = accesslog.format_record((1772445600.25, "GET", "/trips/1", "/t", "flask", 200, 0.01, 5, 0.0, 0, "r1",
+                                       "trips", "/t"))  # fmt: skip
+    (tmp_path / "r.log").write_text(request + accesslog.event_line({"ts": event["at"], **event}))
+    ingest.ingest(con, [str(tmp_path / "r.log")])
+    assert con.execute("SELECT count(*) FROM requests").fetchone() == (1,)
+    d = pilot_views.decisions(con)
+    assert d.drop(columns=["decided_at", "window_start", "window_end"]).to_dict("records") == [
+        {"batch": "trips", "action": "advance", "step": 1, "fraction_from": 0.1, "fraction_to": 0.5,
+         "reason": event["reason"], "n_flask": 900, "n_fastapi": 100}
+    ]  # fmt: skip
+    assert [str(d.loc[0, c]) for c in ("decided_at", "window_start", "window_end")] == [
+        "2026-03-02 10:00:05+00:00",
+        "2026-03-02 09:30:00+00:00",
+        "2026-03-02 10:00:00+00:00",
+    ]
+    e = pilot_views.step_evidence(con, "trips")
+    assert e.drop(columns=["decided_at"]).to_dict("records") == [
+        {"batch": "trips", "decision": "advance", "step": 1, "fraction": 0.1, "route": judge.WHOLE,
+         "metric": "p95_ms", "flask": 20.0, "fastapi": 21.0, "ci_low": -1.0, "ci_high": 2.5, "p_value": 0.4,
+         "verdict": "pass", "n_flask": 900, "n_fastapi": 100}
+    ]  # fmt: skip
+    assert pilot_views.step_evidence(con, "other").empty
+    assert pilot_views.summary(con) == "pilot: trips advance at 50%."

@@ -47,7 +47,7 @@ from strangler.errors import StranglerError
 
 log = logging.getLogger("strangler.pilot")
 
-EVENT_EVIDENCE = 8  # evidence rows kept in a log event (whole batch first); the state keeps them all
+EVENT_EVIDENCE = 6  # evidence rows kept in a log event (whole batch first); the state keeps them all
 
 
 def grace(step_seconds: float) -> float:
@@ -133,13 +133,24 @@ def _decision(batch: str, action: str, now: float, entry: dict, to: float, reaso
     }
 
 
+EVENT_KEYS = ("route", "metric", "flask", "fastapi", "ci_low", "ci_high", "p_value", "verdict")
+
+
+def _compact(row: dict) -> dict:
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items() if k in EVENT_KEYS}
+
+
 def _record(log_path: Path | None, entry: dict, decision: dict) -> None:
+    """Append the decision to the batch's history and, as an event record, to the router log.
+
+    The event keeps the evidence rows without their text, whole batch first, at most EVENT_EVIDENCE of them, so
+    a line stays under ingest's 2 KB reject size (the state keeps every row)."""
     entry.setdefault("decisions", []).append(decision)
     if log_path is not None:
-        event = dict(decision)
+        event = {"ts": decision["at"], **decision}
         if "evidence" in event:
-            event["evidence"] = event["evidence"][:EVENT_EVIDENCE]
-        accesslog.append_lines(log_path, accesslog.event_line({"ts": decision["at"], **event}))
+            event["evidence"] = [_compact(e) for e in event["evidence"][:EVENT_EVIDENCE]]
+        accesslog.append_lines(log_path, accesslog.event_line(event))
     log.info(
         "%s %s: %s → %s (%s)",
         decision["batch"],
