@@ -113,3 +113,21 @@ charts.table(
 
 # %% tags=["summary"]
 print(compare.batch_summary(con, batch))
+
+# %% [markdown]
+# ## The pilot's steps
+# When `strangler pilot` ramped this batch: at the end of each step, FastAPI against Flask on the batch's routes
+# over that step (whole batch; `flask`, `fastapi`, the 95 % interval of the difference and the p-value from the
+# paired time-slice bootstrap). Judged metrics (5xx rate, p95, p99) `pass` or `fail`; watched ones are `shown`.
+# Empty when the ingested logs hold no pilot decision for the batch.
+
+# %%
+from IPython.display import display
+
+from strangler import pilot_views
+
+pilot_steps = pilot_views.step_evidence(con, batch)
+if pilot_steps.empty:
+    print(f"no pilot steps for batch {batch!r} in the ingested logs")
+else:
+    display(charts.table(pilot_steps.drop(columns=["batch", "route"]).round(4), max_rows=500))

@@ -475,6 +475,11 @@ def add_pilot(sub: argparse._SubParsersAction) -> None:
         "--state", type=Path, default=None, metavar="FILE", help="pilot state file (default: beside the manifest)"
     )
     p.add_argument("--poll", type=float, default=0.5, metavar="S", help="seconds between log reads (default 0.5)")
+    p.add_argument(
+        "--until-settled",
+        action="store_true",
+        help="stop once every ramped batch is complete, rolled back or held (for demos and scripts)",
+    )
     p.set_defaults(run=run_pilot)
 
 
@@ -499,7 +504,10 @@ def run_pilot(args: argparse.Namespace) -> int:
     if args.poll <= 0:
         raise StranglerError(f"--poll must be positive, got {args.poll}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    pilot.run(args.manifest, args.access_log, args.state, poll=args.poll)
+    state = pilot.run(args.manifest, args.access_log, args.state, poll=args.poll, until_settled=args.until_settled)
+    if args.until_settled:
+        print(pilot.status(args.manifest, args.state))
+        return 0 if all(b.get("stage") != "held" for b in state["batches"].values()) else 1
     return 0
 
 

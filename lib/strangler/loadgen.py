@@ -197,8 +197,8 @@ def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = 
 def pilot_manifest(
     out: str | Path,
     step: float = 5.0,
-    min_requests: int = 150,
-    fractions: tuple[float, ...] = (0.1, 0.5, 1.0),
+    min_requests: int = 100,
+    fractions: tuple[float, ...] = (0.25, 0.5, 1.0),
     batches: tuple[str, ...] = ("trips-read", "feed"),
     start: dt.datetime | None = None,
 ) -> Path:
