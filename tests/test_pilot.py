@@ -510,3 +510,63 @@ def test_reports_read_the_pilots_decisions_back_from_the_ingested_router_log(con
     ]  # fmt: skip
     assert pilot_views.step_evidence(con, "other").empty
     assert pilot_views.summary(con) == "pilot: trips advance at 50%."
+
+
+@pytest.mark.slow
+def test_reports_04_and_05_show_the_pilots_steps_and_ramp_offline(tmp_path):
+    """04 and 05 run headless on a database holding a router log with pilot events; 05 draws the ramp."""
+    from strangler import db, ingest, report
+    from test_report import CHROMIUM_ARGS, open_offline
+
+    text = ramped("trips", "trips")
+    (tmp_path / "m.toml").write_text(text)
+    t0 = 1772445600.0
+    lines = [
+        accesslog.format_record((t0 + i, "GET", f"/trips/{i}", "/trips/<int:item_id>", "fastapi" if i % 3 else "flask",
+                                 200, 0.02, 10, 0.0, 0, f"r{i}", "trips", "/trips/<int:item_id>"))
+        for i in range(60)
+    ]  # fmt: skip
+    actions = [("start", -1, 0.0, 0.4), ("hold", 0, 0.4, 0.4), ("advance", 0, 0.4, 0.7), ("rollback", 1, 0.7, 0.0)]
+    for k, (action, step, a, b) in enumerate(actions):
+        at = accesslog.iso(t0 + 10 * (k + 1))
+        ev = {"at": at, "batch": "trips", "action": action, "step": step, "from": a, "to": b, "reason": f"<b>{k}</b>"}
+        if action in ("advance", "rollback"):
+            ev |= {"window": [at, at], "n_flask": 20, "n_fastapi": 40, "evidence": [
+                {"route": judge.WHOLE, "metric": "p95_ms", "flask": 20.0, "fastapi": 30.0 + k, "ci_low": 1.0,
+                 "ci_high": 9.0, "p_value": 0.001, "verdict": "fail" if action == "rollback" else "pass"}]}  # fmt: skip
+        lines.append(accesslog.event_line({"ts": at, **ev}))
+    (tmp_path / "router.log").write_text("".join(lines))
+    con = db.connect(tmp_path / "r.duckdb")
+    ingest.ingest(con, [str(tmp_path / "router.log")])
+    con.execute("UPDATE requests SET route = '/trips/<int:item_id>', route_framework = 'flask', match = 'matched'")
+    con.close()
+    params = {"db": str(tmp_path / "r.duckdb"), "manifest": str(tmp_path / "m.toml")}
+    jobs = [j for j in report.jobs(**params) if j.name in ("04_batch_review-trips", "05_progress")]
+    assert [j.name for j in jobs] == ["04_batch_review-trips", "05_progress"]
+    report.run(jobs, tmp_path / "out")
+    nb05 = nbformat_read(tmp_path / "out" / report.EXECUTED / "05_progress.ipynb")
+    ramp = [s for s in report.chart_specs(nb05) if s.get("title") == "The pilot's ramp, batch by batch"]
+    assert len(ramp) == 1
+    values = next(iter(ramp[0]["datasets"].values()))
+    assert [(v["action"], v["fraction_to"]) for v in values] == [(a, b) for a, _, _, b in actions]
+    page05 = (tmp_path / "out" / "05_progress.html").read_text()
+    assert "&lt;b&gt;3&lt;/b&gt;" in page05 and "<b>3</b>" not in page05  # the decision table escapes reasons
+    nb04 = nbformat_read(tmp_path / "out" / report.EXECUTED / "04_batch_review-trips.ipynb")
+    shown = "".join(str(o.get("data", {}).get("text/html", "")) for c in nb04.cells for o in c.get("outputs", []))
+    assert shown.count(">p95_ms<") >= 2 and ">fail<" in shown and "&lt;b&gt;" not in shown  # reasons: not in 04
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            seen = open_offline(browser, tmp_path / "out" / "05_progress.html", hover=False)
+        finally:
+            browser.close()
+    assert seen["errors"] == [] and seen["requests"] == [] and seen["dialogs"] == []
+    assert seen["rendered"] == seen["charts"] >= 3
+
+
+def nbformat_read(path: Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)

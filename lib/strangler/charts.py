@@ -776,4 +776,4 @@ def pilot_timeline(decisions: pd.DataFrame, *, title: str = "The pilot's ramp, b
             "reason:N",
         ],
     )
-    return alt.layer(line, points, title=title)
+    return alt.LayerChart(layer=[line, points]).properties(title=title)
