@@ -130,6 +130,8 @@ def main() -> None:
     false_ramps, holds = 0, []
     judged = [f for f in ramp.fractions if f < 1.0]
     for r in range(args.ramps):
+        if r and r % 20 == 0:
+            print(f"  ... {r} ramps, {false_ramps} rolled back, {time.time() - t0:.0f} s", flush=True)
         for k, f in enumerate(judged):
             outcome, steps = judged_step(con, rng, ramp, f, args.per_step, seed=r * 10 + k)
             holds.append(steps)

@@ -570,3 +570,13 @@ def nbformat_read(path: Path):
     import nbformat
 
     return nbformat.read(str(path), as_version=4)
+
+
+def test_demo_fault_specs_parse_or_fail_in_one_line():
+    from strangler.demo import fault
+
+    assert fault.parse("feed:errors=0.1") == ("feed", fault.Fault(errors=0.1))
+    assert fault.parse("a:b:slow=2,errors=0.5") == ("a:b", fault.Fault(errors=0.5, slow=2.0))
+    for bad in ("feed", "feed:errors", "feed:errors=2", "feed:slow=0.5", "feed:fast=2", ":errors=0.1"):
+        with pytest.raises(StranglerError, match=rf"^--demo-fault '{bad}' must read BATCH:errors=0.1 or BATCH:slow=2"):
+            fault.parse(bad)
