@@ -283,7 +283,8 @@ def run(
             try:
                 st = manifest_path.stat()
                 if (st.st_mtime_ns, st.st_size) != m_sig:
-                    batches, m_sig = manifest.load(manifest_path), (st.st_mtime_ns, st.st_size)
+                    m_sig = (st.st_mtime_ns, st.st_size)  # a broken edit is reported once, not at every poll
+                    batches = manifest.load(manifest_path)
             except (OSError, StranglerError) as exc:
                 log.warning("keeping the previous manifest: %s", exc)
             ramped = [b.name for b in batches if b.ramp is not None]
