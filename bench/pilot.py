@@ -23,6 +23,7 @@ Bounded: N ramps and N trials per regression (defaults 200 and 200); prints the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 
@@ -116,8 +117,12 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--per-step", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-requests", type=int, default=None, help="instead of the default (1000)")
+    ap.add_argument("--only", choices=["healthy", "power"], default=None, help="run one half")
     args = ap.parse_args()
     ramp = Ramp()  # the defaults: ramp 0.01 → 1.0, step 30 min, min_requests 1000, 0.5 points, 10 %, 10 %
+    if args.min_requests is not None:
+        ramp = dataclasses.replace(ramp, min_requests=args.min_requests)
     con = duckdb.connect()
     con.execute(judge.REQUESTS_DDL)
     rng = np.random.default_rng(args.seed)
@@ -127,9 +132,9 @@ def main() -> None:
         f"+{ramp.fail_p99_pct:g} % p99; traffic {args.per_step:,} requests per step on the batch's routes"
     )
     t0 = time.time()
-    false_ramps, holds = 0, []
+    false_ramps, holds = 0, [0]
     judged = [f for f in ramp.fractions if f < 1.0]
-    for r in range(args.ramps):
+    for r in range(args.ramps if args.only != "power" else 0):
         if r and r % 20 == 0:
             print(f"  ... {r} ramps, {false_ramps} rolled back, {time.time() - t0:.0f} s", flush=True)
         for k, f in enumerate(judged):
@@ -137,6 +142,7 @@ def main() -> None:
             holds.append(steps)
             if outcome == "fail":
                 false_ramps += 1
+                print(f"  ramp {r} rolled back at {f:g}", flush=True)
                 break
     lo, hi = wilson(false_ramps, args.ramps)
     print(
@@ -144,6 +150,8 @@ def main() -> None:
         f"(95 % CI {lo:.1%}-{hi:.1%}); steps per judgement {min(holds)}-{max(holds)}; {time.time() - t0:.0f} s"
     )
     for name, effect in (("p95 doubled", {"slow": 2.0}), ("5xx +2 points", {"extra_5xx": 0.02})):
+        if args.only == "healthy":
+            break
         t0 = time.time()
         first = second = 0
         for t in range(args.trials):

@@ -425,7 +425,7 @@ def test_judge_advances_a_healthy_step_fails_a_regression_and_holds_without_data
     simulated_step(con, 4000, 0.25, seed=1)
     j = judge.judge(con, "b", ramp, 0, 60)
     assert (j.outcome, j.n_flask + j.n_fastapi) == ("advance", 4000)
-    assert j.reason == "no judged metric worse by its threshold (3 tests, Holm at 5%)"
+    assert j.reason == "no judged metric worse by its threshold (3 tests, Holm at 1.25%)"
     simulated_step(con, 4000, 0.25, seed=2, slow=2.0)
     j = judge.judge(con, "b", ramp, 0, 60)
     fails = [(e.metric, e.verdict) for e in j.evidence if e.verdict == "fail"]
@@ -476,7 +476,7 @@ def test_reports_read_the_pilots_decisions_back_from_the_ingested_router_log(con
         "step": 0,
         "from": 0.1,
         "to": 0.5,
-        "reason": "no judged metric worse by its threshold (3 tests, Holm at 5%)",
+        "reason": "no judged metric worse by its threshold (3 tests, Holm at 1.25%)",
         "window": ["2026-03-02T09:30:00.000000Z", "2026-03-02T10:00:00.000000Z"],
         "n_flask": 900,
         "n_fastapi": 100,

@@ -10,7 +10,8 @@ so the comparison is the review's Flask-against-FastAPI one (`strangler.compare`
 - **Judged metrics.** 5xx rate, p95 and p99 of the whole batch and (when it has several) of every route with
   `min_requests` on each side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
   points, `fail_p95_pct` / `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it
-  passes Holm's correction at 5 % over every judged test of the step.
+  passes Holm's correction over the step's judged tests at 5 % divided by the ramp's judged steps (the whole
+  ramp is one family, as a batch is in the review).
 - **Watched metrics.** 4xx rate, p50 and response size are computed the same way and shown, never judged.
 - **Too little data.** Fewer than `min_requests` requests on either backend for the whole batch, or traffic in
   fewer than `MIN_SLICES` slices on either side: the step is held (extended), not decided.
@@ -111,7 +112,10 @@ def judge(
     seed: int = 0,
     n_boot: int = compare.N_BOOT,
 ) -> Judgement:
-    """Judge FastAPI against Flask on `batch` over [start, end) (POSIX seconds) from table `pilot_requests`."""
+    """Judge FastAPI against Flask on `batch` over [start, end) (POSIX seconds) from table `pilot_requests`.
+
+    Holm's test runs at `step_alpha(ramp)`, so that a healthy ramp is falsely failed at most ALPHA of the time
+    over all its judged steps."""
     slice_us = max(1, int(ramp.step_seconds * 1e6 / SLICES_PER_STEP))
     start_us, end_us = int(start * 1e6), int(end * 1e6)
     n_slices = max(1, -(-(end_us - start_us) // slice_us))
@@ -126,7 +130,7 @@ def judge(
         {"batch": batch, "start": start_us, "end": end_us, "slice": slice_us},
     )
     try:
-        return _judge(con, ramp, n_slices, slice_us, seed, n_boot, batch)
+        return _judge(con, ramp, n_slices, slice_us, seed, n_boot, batch, step_alpha(ramp))
     finally:
         con.execute("DROP TABLE IF EXISTS _pj")
 
@@ -138,8 +142,21 @@ ORDER BY method, rule, side{extra}
 """
 
 
+def step_alpha(ramp: Ramp) -> float:
+    """Holm's level for one step: the review's ALPHA shared out over the ramp's judged steps (fractions below
+    1; at 1.0 no Flask is left to compare), so the whole ramp is one family, as a batch is in the review."""
+    return compare.ALPHA / max(1, sum(f < 1.0 for f in ramp.fractions))
+
+
 def _judge(
-    con: duckdb.DuckDBPyConnection, ramp: Ramp, n_slices: int, slice_us: int, seed: int, n_boot: int, batch: str
+    con: duckdb.DuckDBPyConnection,
+    ramp: Ramp,
+    n_slices: int,
+    slice_us: int,
+    seed: int,
+    n_boot: int,
+    batch: str,
+    alpha: float,
 ) -> Judgement:
     blocks = con.execute(
         _GROUPED.format(
@@ -235,7 +252,7 @@ def _judge(
                         ev.verdict = "pass"
                         tests.append((len(evidence), ev.p_value))
             evidence.append(ev)
-    passed = compare.holm([p for _, p in tests])
+    passed = compare.holm([p for _, p in tests], alpha)
     failed: list[Evidence] = []
     for k, (i, _) in enumerate(tests):
         ev = evidence[i]
@@ -249,7 +266,7 @@ def _judge(
     checks = len(tests)
     return Judgement(
         "advance",
-        f"no judged metric worse by its threshold ({checks} tests, Holm at {compare.ALPHA:.0%})",
+        f"no judged metric worse by its threshold ({checks} tests, Holm at {alpha:.2%})",
         n0,
         n1,
         evidence,
