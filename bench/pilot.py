@@ -132,7 +132,7 @@ def main() -> None:
         f"+{ramp.fail_p99_pct:g} % p99; traffic {args.per_step:,} requests per step on the batch's routes"
     )
     t0 = time.time()
-    false_ramps, holds = 0, [0]
+    false_ramps, holds = 0, []
     judged = [f for f in ramp.fractions if f < 1.0]
     for r in range(args.ramps if args.only != "power" else 0):
         if r and r % 20 == 0:
@@ -145,10 +145,11 @@ def main() -> None:
                 print(f"  ramp {r} rolled back at {f:g}", flush=True)
                 break
     lo, hi = wilson(false_ramps, args.ramps)
-    print(
-        f"healthy ramps: {false_ramps} of {args.ramps} falsely rolled back = {false_ramps / args.ramps:.1%} "
-        f"(95 % CI {lo:.1%}-{hi:.1%}); steps per judgement {min(holds)}-{max(holds)}; {time.time() - t0:.0f} s"
-    )
+    if args.only != "power":
+        print(
+            f"healthy ramps: {false_ramps} of {args.ramps} falsely rolled back = {false_ramps / args.ramps:.1%} "
+            f"(95 % CI {lo:.1%}-{hi:.1%}); steps per judgement {min(holds, default=0)}-{max(holds, default=0)}; {time.time() - t0:.0f} s"
+        )
     for name, effect in (("p95 doubled", {"slow": 2.0}), ("5xx +2 points", {"extra_5xx": 0.02})):
         if args.only == "healthy":
             break
