@@ -59,6 +59,7 @@ def start_router(tmp: Path, port: int, faults: tuple[str, ...] = ()) -> subproce
         sys.executable, "-m", "strangler", "serve", "--manifest", str(tmp / "m.toml"), "--port", str(port),
         "--access-log", str(tmp / "router.log"), "--workers", "2", "--client-header", "x-client",
         "--flask", "pilot_apps:flask_app", "--fastapi", "pilot_apps:fastapi_app",
+        "--flask-workers", "64",  # more threads than clients: Flask's side never queues behind its pool
     ]  # fmt: skip
     for f in faults:
         args += ["--demo-fault", f]
