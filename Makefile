@@ -7,7 +7,7 @@ DEMO   := data/demo
 APPS   := --app strangler.demo.flask_app:app --app strangler.demo.fastapi_app:app
 
 .DEFAULT_GOAL := help
-.PHONY: help venv chromium demo report test lab bench clean
+.PHONY: help venv chromium demo report test test-fast lint lab bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,10 +15,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
 	touch $@
 
-venv: $(STAMP) ## create .venv and install strangler with its test tools
+venv: $(STAMP) ## create .venv and install strangler with its test tools (and PySpark)
 
 chromium: ## install Debian's chromium for the browser tests (needs root or sudo)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -35,8 +35,21 @@ report: demo ## build the demo database and write reports/index.html plus one HT
 	$(BIN)/strangler report --db $(DEMO)/demo.duckdb --manifest $(DEMO)/migration.toml \
 	  --logs $(DEMO)/logs $(APPS) --source lib/strangler/demo --out reports
 
-test: $(STAMP) chromium ## run the test suite
+java: ## install Debian's Java 17 runtime for the Spark tests when java is missing (needs root or sudo)
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; }
+
+test: $(STAMP) chromium java ## run the test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the tests not marked slow (no notebooks, browsers, servers or Spark): the inner loop
+	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: $(STAMP) ## ruff (lint and format) and mypy on lib/, as CI runs them
+	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff format --check lib tests bench notebooks/*.py
+	$(BIN)/mypy
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(BIN)/python -m pip install -q -e '.[dev,lab]'

@@ -4,6 +4,11 @@ The rules mimic a large API: 100 resources, each with list/create, item get/put/
 sub-resource, a slug page and an action; plus a catch-all. Requests are generated in DuckDB with ids drawn from a
 pool of 2,000 per resource: about 90,000 distinct paths, which collapse into about 6,700 (method, shape) pairs.
 Usage: `python bench/attribute.py [N_REQUESTS]` (default 10 M). Prints the figures recorded in bench/README.md.
+
+`python bench/attribute.py --own-converters [N_REQUESTS]` (default 1 M) measures the other case: the app of
+`bench/apps/ownconv.py`, inventoried with `--app`, has a converter with its own to_python on 300 of its 601 (method, rule) rows;
+requests carry 20 % fresh UUIDs, so every such path is a distinct value that the app's own interpreter must check.
+It prints how many distinct paths went to the app and how fast they came back.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from pathlib import Path
 
 from strangler import attribute, db, routes
 
-N_REQUESTS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+OWN = "--own-converters" in sys.argv
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+N_REQUESTS = int(ARGS[0]) if ARGS else (1_000_000 if OWN else 10_000_000)
 
 
 def rules() -> list[dict]:
@@ -69,5 +76,34 @@ def main() -> None:
         con.close()
 
 
+def own_converters() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        con = db.connect(Path(tmp) / "bench.duckdb")
+        routes.inventory_apps(con, ["ownconv:app"], cwd=Path(__file__).parent / "apps")
+        con.execute(
+            """
+            INSERT INTO requests (ts, method, path, status, duration_ms, source_id, line_no)
+            SELECT TIMESTAMPTZ '2026-03-01 00:00:00+00' + to_seconds(i // 100), m, p, 200, 12.5, 1, i
+            FROM (SELECT i, hash(i) AS h, hash(i * 7 + 1) AS h2 FROM range(?) t(i)) s,
+            LATERAL (SELECT CASE WHEN h % 10 < 8 THEN 'GET' ELSE 'DELETE' END AS m,
+                '/api/res' || (h2 % 100) ||
+                CASE h % 10 WHEN 0 THEN '/' || uuid()                       -- a fresh id: a distinct path
+                            WHEN 1 THEN '/' || uuid() || '/children'
+                            WHEN 2 THEN '/me' WHEN 3 THEN '/not-a-uuid-' || (h2 % 500)
+                            WHEN 4 THEN '/' || (h2 % 5000)
+                            ELSE '/' || md5(CAST(h2 % 5000 AS VARCHAR))::UUID END AS p)
+        """,
+            [N_REQUESTS],
+        )
+        con.execute("CHECKPOINT")
+        distinct = con.execute("SELECT count(DISTINCT path) FROM requests").fetchone()[0]
+        result = attribute.attribute(con)
+        print(f"{N_REQUESTS:,} requests, {distinct:,} distinct paths")
+        print(result)
+        for app, n, seconds in result.app_checks:
+            print(f"app check: {n:,} distinct (method, path) in {seconds:.2f} s = {n / seconds:,.0f}/s through {app}")
+        con.close()
+
+
 if __name__ == "__main__":
-    main()
+    own_converters() if OWN else main()

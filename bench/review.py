@@ -1,6 +1,6 @@
-"""Benchmark: `compare.review` of every batch over 10 M requests (goal: under 30 s).
+"""Benchmark: `review.review` of every batch over 10 M requests (goal: under 30 s).
 
-The requests table is generated synthetically in DuckDB by `compare.simulate` (daily and weekly cycles, skewed
+The requests table is generated synthetically in DuckDB by `simulate.simulate` (daily and weekly cycles, skewed
 route popularity, hourly random effects): 40 routes over 10 weeks, three batches of five routes each with
 cutovers at days 20, 35 and 50. Run: `.venv/bin/python bench/review.py [--requests N] [--keep DB]`.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from strangler import compare, db, manifest
+from strangler import db, manifest, review, simulate
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 5, tzinfo=UTC)
@@ -41,7 +41,7 @@ def calibrate(seeds: int, path: Path) -> None:
         for seed in range(seeds):
             cut = dt.datetime(2026, 1, 19, 9, tzinfo=UTC) + dt.timedelta(hours=seed)
             name = f"{setting}{seed}"
-            routes = compare.simulate(
+            routes = simulate.simulate(
                 con,
                 60_000,
                 seed=100 + seed,
@@ -59,7 +59,7 @@ def calibrate(seeds: int, path: Path) -> None:
             rows += [(name, m, r, cut, 0.5 if backend else None, len(rows) + 1) for m, r in routes]
     con.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
     t0 = time.perf_counter()
-    t = compare.review(con).table
+    t = review.review(con).table
     print(f"review of {2 * seeds} batches: {time.perf_counter() - t0:.1f} s")
     t = t[
         (t["verdict"] != "insufficient_data")
@@ -102,7 +102,7 @@ def main() -> None:
         con = db.connect(path)
         t0 = time.perf_counter()
         if fresh:
-            compare.simulate(con, args.requests, seed=1, start=START, days=70, routes=40, batch_routes=0)
+            simulate.simulate(con, args.requests, seed=1, start=START, days=70, routes=40, batch_routes=0)
         n = con.execute("SELECT count(*) FROM requests").fetchone()[0]
         t_gen = time.perf_counter() - t0
         batches = [
@@ -117,7 +117,7 @@ def main() -> None:
         ]
         manifest.store(con, batches)
         t0 = time.perf_counter()
-        result = compare.review(con)
+        result = review.review(con)
         t_review = time.perf_counter() - t0
         in_windows = int(
             result.table.query("comparison == 'before_after' and method == '*' and metric == 'requests'")[

@@ -25,7 +25,7 @@ from typing import Optional
 db: str = "data/demo/demo.duckdb"
 logs: list = []
 format: str = "auto"
-tz: str | None = None
+tz: Optional[str] = None
 
 # %%
 from strangler import charts
@@ -41,13 +41,29 @@ print(result if result is not None else "no logs given: showing the database as 
 
 # %% [markdown]
 # ## Sources and throughput
-# One row per file ever read. `lines` counts every physical line; `rows` became requests, `rejects` did not.
-# `lines_per_s` is the speed of the reads so far (all of them for a file read in several goes).
+# One row per file ever read, with its format and how that was chosen: `declared` (`--format`), or
+# `detected 998/1000` (the sample lines that format parsed, field checks included; see `strangler formats --guess`).
+# `lines` counts every physical line; `rows` became requests, `rejects` did not. `lines_per_s` is the speed of the
+# reads so far (all of them for a file read in several goes).
 
 # %%
 src = ingest.sources(con)
 charts.table(
-    src[["source_id", "file", "format", "lines", "rows", "rejects", "seconds", "lines_per_s", "ingested_at", "path"]],
+    src[
+        [
+            "source_id",
+            "file",
+            "format",
+            "chosen",
+            "lines",
+            "rows",
+            "rejects",
+            "seconds",
+            "lines_per_s",
+            "ingested_at",
+            "path",
+        ]
+    ],
     caption="Sources",
 )
 
@@ -62,8 +78,10 @@ charts.bar(
 
 # %% [markdown]
 # ## Rejects by reason
-# `blank` and `header` lines are expected; `malformed`, `bad_json`, `bad_timestamp`, `too_long`,
-# `truncated_gzip` and `unterminated` are worth a look. The examples are the raw lines (shown escaped), as
+# `blank` and `header` lines are expected, and so is `not_a_request` (a producer's banners, JSON lines that are not
+# requests); `malformed`, `bad_json`, `bad_<column>` (a field that failed its check: `bad_method`, `bad_path`,
+# `bad_status`, `bad_timestamp`, `bad_duration_ms`, ...), `too_long`, `truncated_gzip` and `unterminated` are
+# worth a look. The examples are the raw lines (shown escaped), as
 # `file:line: text`, so each can be found in its file.
 
 # %%

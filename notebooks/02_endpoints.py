@@ -25,9 +25,9 @@ from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
 apps: list = []
-source: str | None = None
-start: str | None = None
-end: str | None = None
+source: Optional[str] = None
+start: Optional[str] = None
+end: Optional[str] = None
 
 # %%
 from strangler import charts
@@ -100,7 +100,12 @@ unresolved = routes.unresolved(con)
 charts.table(diff, caption=f"{len(diff)} routes found by one inventory only")
 
 # %%
-charts.table(unresolved, caption=f"{len(unresolved)} route definitions the static inventory could not resolve")
+partly = int(unresolved["rule"].notna().sum())
+charts.table(
+    unresolved,
+    caption=f"{len(unresolved)} route definitions the static inventory could not resolve; {partly} of them routes "
+    "left out because a part of their path is not known (written {?} in rule, the expression in unknown)",
+)
 
 # %% tags=["summary"]
 line = attribute.summary(con, start, end)

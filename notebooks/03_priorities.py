@@ -26,12 +26,12 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: str | None = None
-source: str | None = None
-weights: str | None = None
-budget: float | None = None
-start: str | None = None
-end: str | None = None
+manifest: Optional[str] = None
+source: Optional[str] = None
+weights: Optional[str] = None
+budget: Optional[float] = None
+start: Optional[str] = None
+end: Optional[str] = None
 
 # %%
 from strangler import charts

@@ -17,7 +17,7 @@
 # after the cutover and, by default, keep only the hours of the week present on both sides, so the daily and weekly
 # cycles weigh the same. Every change comes with a 95 % interval from a paired hourly block bootstrap, and a verdict
 # (`better`, `worse`, `no_change`, `insufficient_data`) that is corrected for the many metrics tested at once.
-# Method and thresholds: `strangler.compare` (also in the README).
+# Method and thresholds: `strangler.review` (also in the README).
 
 # %% tags=["parameters"]
 # db: the DuckDB file; manifest: migration.toml (None: use the batches already in the database);
@@ -26,8 +26,8 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: str | None = "data/demo/migration.toml"
-batch: str | None = None
+manifest: Optional[str] = "data/demo/migration.toml"
+batch: Optional[str] = None
 before_days: float = 7
 after_days: float = 7
 settle_hours: float = 1
@@ -37,17 +37,17 @@ from strangler import charts
 
 charts.enable()
 
-from strangler import compare
 from strangler import db as dbm
 from strangler import manifest as manifest_mod
+from strangler import review, review_views
 
 con = dbm.connect(db)
 if manifest:
     manifest_mod.apply(con, manifest)
-batch = batch or compare.batch_names(con)[0]
+batch = batch or review.batch_names(con)[0]
 windows = dict(before_days=before_days, after_days=after_days, settle_hours=settle_hours)
-result = compare.review(con, batch=batch, **windows)
-cut = compare.cutover(con, batch)
+result = review.review(con, batch=batch, **windows)
+cut = review.cutover(con, batch)
 print(result)
 
 # %% [markdown]
@@ -56,7 +56,7 @@ print(result)
 # little data. Hover a cell for the values before and after and the 95 % interval of the difference.
 
 # %%
-verdicts = compare.verdict_table(con, batch)
+verdicts = review.verdict_table(con, batch)
 charts.verdict_grid(verdicts)
 
 # %% [markdown]
@@ -65,7 +65,7 @@ charts.verdict_grid(verdicts)
 # can resolve: read its interval in the table below before calling it safe.
 
 # %%
-charts.table(compare.summaries(con, batch)[["route", "sentence"]], caption=f"batch {batch}")
+charts.table(review_views.summaries(con, batch)[["route", "sentence"]], caption=f"batch {batch}")
 
 # %% [markdown]
 # ## Latency distributions before and after
@@ -73,7 +73,7 @@ charts.table(compare.summaries(con, batch)[["route", "sentence"]], caption=f"bat
 # speed-up and a fatter right tail is a new slow path. Only the compared windows are counted.
 
 # %%
-charts.latency_before_after(compare.latency_histogram(con, batch, **windows))
+charts.latency_before_after(review_views.latency_histogram(con, batch, **windows))
 
 # %% [markdown]
 # ## p95 latency over time
@@ -81,7 +81,7 @@ charts.latency_before_after(compare.latency_histogram(con, batch, **windows))
 # that starts earlier or later is something else.
 
 # %%
-series = compare.timeseries(con, batch, bucket_hours=6, **windows)
+series = review_views.timeseries(con, batch, bucket_hours=6, **windows)
 charts.metric_over_time(series, "p95_ms", cut, title="p95 latency (ms, log scale)", log=True)
 
 # %% [markdown]
@@ -107,12 +107,12 @@ charts.table(verdicts.drop(columns=["batch", "method", "rule"]).round(4), max_ro
 
 # %%
 charts.table(
-    compare.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
+    review.verdict_table(con, batch, comparison="flask_vs_fastapi").drop(columns=["batch", "method", "rule"]).round(4),
     max_rows=200,
 )
 
 # %% tags=["summary"]
-print(compare.batch_summary(con, batch))
+print(review_views.batch_summary(con, batch))
 
 # %% [markdown]
 # ## The pilot's steps

@@ -22,24 +22,25 @@
 from typing import Optional
 
 db: str = "data/demo/demo.duckdb"
-manifest: str | None = "data/demo/migration.toml"
+manifest: Optional[str] = "data/demo/migration.toml"
 
 # %%
 from strangler import charts
 
 charts.enable()
 
-from strangler import compare
 from strangler import db as dbm
 from strangler import manifest as manifest_mod
+from strangler import progress as progress_views
+from strangler import review
 
 con = dbm.connect(db)
 if manifest:
     manifest_mod.apply(con, manifest)
-reviewed_now = compare.ensure_reviewed(con)
-verdicts = compare.batch_verdicts(con)
-progress = compare.progress(con, bucket_hours=24)
-by_batch = compare.progress_by_batch(con, bucket_hours=24)
+reviewed_now = review.ensure_reviewed(con)
+verdicts = review.batch_verdicts(con)
+progress = progress_views.progress(con, bucket_hours=24)
+by_batch = progress_views.progress_by_batch(con, bucket_hours=24)
 print(f"reviewed here: {', '.join(reviewed_now) or 'none (all batches had reviews)'}")
 
 # %% [markdown]
@@ -66,7 +67,7 @@ charts.fastapi_share_by_batch(by_batch)
 charts.table(verdicts)
 
 # %% tags=["summary"]
-print(compare.progress_summary(con))
+print(progress_views.progress_summary(con))
 
 # %% [markdown]
 # ## The pilot's ramps

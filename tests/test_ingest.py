@@ -27,6 +27,11 @@ REAL = {
     "iis-w3c-timed/u_ex150113.log": ("w3c", 254, 210, 44),  # 11 blocks of 4 '#' header lines
     "nginx-combined-xff-shop/access.log": ("combined", 1_000, 1_000, 0),
     "nginx-json-timed/access.log": ("json", 4_122, 4_122, 0),
+    "elb-classic-onedio/AWSLogs.log": ("elb", 668, 668, 0),
+    "nginx-combined-reqtime-isucon9/access.log": ("combined_s", 1_876, 1_876, 0),
+    "caddy-json-turboinserat/access.log": ("caddy", 686, 686, 0),  # 75 'NOP' lines with status 0 are requests
+    # 10,807 request lines, of which 4 are TLS handshakes (bad_method); 328 banners and errors (not_a_request)
+    "werkzeug-dev-nerdearla/werkzeug.log": ("werkzeug", 11_135, 10_803, 332),
 }
 
 
@@ -162,6 +167,106 @@ def test_real_log_fields(real_db):
     )
 
 
+def test_new_real_log_fields_and_rejects(real_db):
+    con, _ = real_db
+    # classic ELB line 98: absolute URL cut to its path, query kept, \" unescaped, the three times (s) added up
+    assert req(con, 9, 98) == base(
+        ts=dt.datetime(2015, 11, 7, 18, 45, 33, 964284, tzinfo=UTC),
+        method="GET",
+        path="/",
+        query="mode=json&after=&iteration=1",
+        status=200,
+        bytes=41690,
+        duration_ms=pytest.approx(0.401),
+        client="88.231.208.225",
+        user_agent='Optional("Mozilla/5.0 (iPhone; CPU iPhone OS 7_1_2 like Mac OS X) AppleWebKit/537.51.2 '
+        '(KHTML, like Gecko) Mobile/11D257") (example iOS Application)',
+    )
+    # line 7: POST to another host, 0.000032 + 0.506634 + 0.000026 s; sent 71 bytes (received 99)
+    assert req(con, 9, 7) == base(
+        ts=dt.datetime(2015, 11, 7, 18, 45, 33, 94266, tzinfo=UTC),
+        method="POST",
+        path="/mobile/ios/register-push",
+        status=200,
+        bytes=71,
+        duration_ms=pytest.approx(506.692),
+        client="5.47.131.168",
+        user_agent="example/7 CFNetwork/758.1.6 Darwin/15.0.0",
+    )
+    # nginx combined + $request_time line 5
+    assert req(con, 10, 5) == base(
+        ts=dt.datetime(2020, 7, 11, 12, 52, 12, tzinfo=UTC),
+        method="GET",
+        path="/static/css/main.19393e92.chunk.css",
+        status=304,
+        bytes=0,
+        duration_ms=3.0,
+        client="192.168.224.1",
+        referer="http://localhost:8000/",
+        user_agent="Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_5) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/83.0.4103.116 Safari/537.36",
+    )
+    chrome = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/136.0.0.0 "
+        "Safari/537.36"
+    )
+    # Caddy line 1: ts in epoch seconds, duration in s, method from request.method (not the request object)
+    assert req(con, 11, 1) == base(
+        ts=dt.datetime(2025, 5, 19, 11, 7, 9, 925178, tzinfo=UTC),
+        method="GET",
+        path="/",
+        status=308,
+        bytes=0,
+        duration_ms=pytest.approx(0.056806),
+        client="172.19.0.1",
+        user_agent=chrome,
+    )
+    # line 26: "msg":"NOP" with status 0, Referer header
+    assert req(con, 11, 26) == base(
+        ts=dt.datetime(2025, 5, 19, 11, 47, 19, 122304, tzinfo=UTC),
+        method="GET",
+        path="/wizard",
+        status=0,
+        bytes=0,
+        duration_ms=pytest.approx(0.036705),
+        client="172.20.0.1",
+        user_agent=chrome,
+        referer="https://localhost:8443/",
+    )
+    # line 469: ts is now an ISO string
+    assert req(con, 11, 469)["ts"] == dt.datetime(2025, 5, 19, 21, 24, 2, 79000, tzinfo=UTC)
+    assert con.execute("SELECT count(*) FROM requests WHERE source_id = 11 AND status = 0").fetchone()[0] == 75
+    # Werkzeug behind a logging prefix: plain, coloured (ANSI codes dropped), OPTIONS; no time zone written (UTC)
+    assert req(con, 12, 28) == base(
+        ts=dt.datetime(2024, 2, 8, 17, 47, 38, tzinfo=UTC), method="GET", path="/", status=200, client="127.0.0.1"
+    )
+    assert req(con, 12, 45) == base(
+        ts=dt.datetime(2024, 2, 8, 17, 47, 38, tzinfo=UTC),
+        method="GET",
+        path="/static/fontawesome/css/fontawesome.min.css",
+        status=304,
+        client="127.0.0.1",
+    )
+    assert req(con, 12, 10198)["method"] == "OPTIONS"
+    got = rejects(con, 12)
+    assert [(n, r) for n, r, _ in got if r != "not_a_request"] == [
+        (778, "bad_method"),
+        (781, "bad_method"),
+        (782, "bad_method"),
+        (784, "bad_method"),
+    ]
+    assert [(n, r) for n, r, _ in got][:3] == [(1, "not_a_request"), (2, "not_a_request"), (3, "not_a_request")]
+    assert got[1][2] == " * Running on http://127.0.0.1:5000"
+    chosen = con.execute("SELECT source_id, chosen FROM sources WHERE source_id >= 9 ORDER BY 1").fetchall()
+    # the sample: the first 1,000 lines and 1,000 from the middle (all of a file shorter than that)
+    assert chosen == [
+        (9, "detected 668/668"),
+        (10, "detected 1876/1876"),
+        (11, "detected 686/686"),
+        (12, "detected 1884/2000"),  # banners and the TLS handshakes (bad_method, within the 1 % allowed) aside
+    ]
+
+
 def test_real_logs_again_add_nothing(real_db, real_logs):
     con, _ = real_db
     before = sources(con)
@@ -177,7 +282,8 @@ def test_directory_skips_files_that_are_not_logs(con, real_logs):
     notes = dict(zip(result.table["file"].map(lambda p: Path(p).name), result.table["note"]))
     assert notes == {
         "access.log": "new",
-        "alp-reference.txt": "skipped: format not recognised from the first lines; pass --format NAME",
+        "alp-reference.txt": "skipped: format not recognised: no format reads the sample "
+        "(none parsed any of its 21 lines); pass --format NAME",
     }
 
 
@@ -188,7 +294,6 @@ def test_formats_detected_and_parsed(con, tmp_path):
     files = {
         "common.log": '::1 - alice [02/Mar/2026:10:00:00 -0330] "DELETE /trips/7 HTTP/1.0" 204 -\n',
         "gunicorn_L.log": '127.0.0.1 - - [02/Mar/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 12 "-" "ua" 0.012345\n',
-        "apache_D.log": '1.2.3.4 - - [02/Mar/2026:10:00:00 +0545] "POST /b HTTP/1.1" 201 3 "http://r/" "ua" 1500\n',
         "uvicorn.log": 'INFO:     [::1]:5000 - "GET /health HTTP/1.1" 200 OK\n',
         "structlog.log": '{"event": "request", "timestamp": "2026-03-02T10:00:00.5", "method": "get", '
         '"path": "/c?x=1", "status_code": "500", "duration_ms": "12.5", "request_id": "r1"}\n',
@@ -201,10 +306,30 @@ def test_formats_detected_and_parsed(con, tmp_path):
     }
     for name, text in files.items():
         write(tmp_path / name, text)
+    # an integer request time does not say its unit (Apache %D is µs, %{ms}T ms): refused until named
+    apache_d = write(
+        tmp_path / "apache_D.log",
+        '1.2.3.4 - - [02/Mar/2026:10:00:00 +0545] "POST /b HTTP/1.1" 201 3 "http://r/" "ua" 1500\n',
+    )
+    refused = ingest.ingest(con, [str(apache_d)])
+    assert refused.errors == [
+        f"{apache_d}: format ambiguous: combined_ms and combined_us read the sample equally well (1/1 lines, same "
+        "fields); pass --format NAME"
+    ]
     result = ingest.ingest(con, [str(tmp_path / n) for n in files], tz="Europe/Paris")
     assert result.ok
-    assert result.table["format"].tolist() == ["common", "combined_s", "combined_us", "uvicorn", "json", "alb", "w3c"]
-    got = [req(con, sid, 1 if sid < 7 else 3) for sid in range(1, 8)]
+    assert ingest.ingest(con, [str(apache_d)], fmt="apache_D").ok
+    assert result.table["format"].tolist() == ["common", "combined_s", "uvicorn", "json", "alb", "w3c"]
+    assert con.execute("SELECT format, chosen FROM sources ORDER BY source_id").fetchall() == [
+        ("common", "detected 1/1"),
+        ("combined_s", "detected 1/1"),
+        ("uvicorn", "detected 1/1"),
+        ("json", "detected 1/1"),
+        ("alb", "detected 1/1"),
+        ("w3c", "detected 1/1"),
+        ("combined_us", "declared"),
+    ]
+    got = [req(con, sid, 3 if sid == 6 else 1) for sid in (1, 2, 7, 3, 4, 5, 6)]
     assert got == [
         base(
             ts=dt.datetime(2026, 3, 2, 13, 30, tzinfo=UTC), method="DELETE", path="/trips/7", status=204, client="::1"
@@ -759,3 +884,47 @@ def test_gzip_blocks_stay_bounded(tmp_path, monkeypatch):
     sizes = [len(b) for b in content.blocks()]
     assert max(sizes) <= 1 << 20
     assert (sum(sizes), content.size, content.truncated) == (len(nginx(1)) * 100_000 + len(nginx(1, 7)),) * 2 + (None,)
+
+
+# --- confusion: every real log read with every other format --------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("log", list(REAL))
+def test_real_log_read_as_another_format_never_keeps_a_wrong_value(real_db, real_logs, tmp_path, log):
+    """Read by name with each other format, a real log gives rejects or a refusal: every row kept agrees with the
+    trusted reading (the detected format, checked above) on method, path, status and duration, or leaves the
+    field NULL; and no row is kept from a line that the trusted reading rejects."""
+    con, _ = real_db
+    sid = list(REAL).index(log) + 1
+    trusted = REAL[log][0]
+    wrong = {}
+    for name in sorted(ingest.F.FORMATS):
+        if name == trusted:
+            continue
+        dbfile = tmp_path / f"{name}.duckdb"
+        other = db.connect(dbfile)
+        other.close()
+        other = db.connect(dbfile)
+        ingest.ingest(other, [str(real_logs / log)], fmt=name)
+        other.close()
+        con.execute("ATTACH ? AS other (READ_ONLY)", [str(dbfile)])
+        try:
+            rows = con.execute(
+                """
+                SELECT o.line_no, o.method, o.path, o.status, o.duration_ms, t.method, t.path, t.status, t.duration_ms
+                FROM other.requests o LEFT JOIN requests t ON t.source_id = ? AND t.line_no = o.line_no
+                WHERE t.line_no IS NULL
+                   OR o.method IS DISTINCT FROM t.method AND o.method IS NOT NULL
+                   OR o.path IS DISTINCT FROM t.path AND o.path IS NOT NULL
+                   OR o.status IS DISTINCT FROM t.status AND o.status IS NOT NULL
+                   OR o.duration_ms IS NOT NULL
+                      AND (t.duration_ms IS NULL OR abs(o.duration_ms - t.duration_ms) > 1e-9 + 1e-9 * t.duration_ms)
+                ORDER BY o.line_no LIMIT 3""",
+                [sid],
+            ).fetchall()
+        finally:
+            con.execute("DETACH other")
+        if rows:
+            wrong[name] = rows
+    assert wrong == {}

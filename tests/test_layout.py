@@ -30,7 +30,8 @@ def test_makefile_targets_are_documented():
     targets = dict(re.findall(r"^([a-z][a-z-]*):.*## (.*)$", makefile, re.M))
     assert {"report", "test", "lab", "demo", "bench", "help"} <= set(targets)
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in ci
+    assert "make test" in ci and "make lint" in ci
+    assert {"lint", "test-fast"} <= set(targets)
 
 
 def _readme_table_rows() -> dict[str, str]:
@@ -67,3 +68,35 @@ def test_readme_documents_every_command_and_option():
             if long and not any(o in text for o in long):
                 missing.append(f"{name} {long[0]}")
     assert missing == []
+
+
+def test_notebooks_are_paired_and_committed_without_outputs():
+    import jupytext
+    import nbformat
+
+    stems = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert stems == sorted(p.stem for p in (ROOT / "notebooks").glob("*.py"))
+    for stem in stems:
+        nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+        paired = jupytext.read(ROOT / "notebooks" / f"{stem}.py")
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [(c.cell_type, c.source) for c in nb.cells] == [(c.cell_type, c.source) for c in paired.cells], stem
+        assert [(c.outputs, c.execution_count) for c in code] == [([], None)] * len(code), stem
+
+
+def test_papermill_sees_every_parameter_of_every_notebook():
+    """A parameter papermill cannot parse ('x: str | None = None') is silently not injected."""
+    import ast
+
+    import nbformat
+    import papermill
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assigned = [
+            n.target.id if isinstance(n, ast.AnnAssign) else n.targets[0].id
+            for n in ast.parse(cell.source).body
+            if isinstance(n, ast.AnnAssign | ast.Assign)
+        ]
+        assert sorted(papermill.inspect_notebook(str(path))) == sorted(assigned), path.name

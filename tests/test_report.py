@@ -495,3 +495,44 @@ def test_dead_kernel_names_the_notebook(tmp_path):
     assert str(err.value).startswith("notebook dies.ipynb (dies) could not run: DeadKernelError: ")
     assert str(err.value).endswith(f"; partial output kept at {tmp_path / 'out' / 'notebooks' / 'dies.ipynb'}")
     assert "\n" not in str(err.value)
+
+
+def test_a_table_wider_than_the_page_scrolls_inside_its_box(tmp_path, browser):
+    wide = pd.DataFrame([{f"column_{i:02d}_with_a_long_name": f"value {i} <b>" for i in range(40)}])
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "t",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", data={"text/html": charts.table(wide)._repr_html_(), "text/plain": "t"}
+                )
+            ],
+        )
+    ]
+    page = report.export(nb, tmp_path / "wide.html", "wide")
+    ctx = browser.new_context(viewport={"width": 900, "height": 600}, java_script_enabled=True)
+    tab = ctx.new_page()
+    tab.goto(page.as_uri())
+    got = tab.evaluate(
+        """() => {
+        const box = document.querySelector('.strangler-table-box');
+        const last = box.querySelector('thead th:last-child');
+        const before = last.getBoundingClientRect().right <= window.innerWidth;
+        box.scrollLeft = box.scrollWidth;
+        return {overflow: getComputedStyle(box).overflowX, scrolls: box.scrollWidth > box.clientWidth,
+                box_inside: box.getBoundingClientRect().right <= window.innerWidth,
+                last_visible_before: before, last_visible_after: last.getBoundingClientRect().right <= window.innerWidth,
+                last: last.textContent, bold: box.querySelectorAll('b').length};
+        }"""
+    )
+    ctx.close()
+    assert got == {
+        "overflow": "auto",
+        "scrolls": True,
+        "box_inside": True,
+        "last_visible_before": False,
+        "last_visible_after": True,
+        "last": "column_39_with_a_long_name",
+        "bold": 0,
+    }

@@ -380,7 +380,7 @@ def test_create_rejects_bad_input(tmp_path):
     with pytest.raises(StranglerError, match="manifest .*missing.toml does not exist"):
         router.create(tmp_path / "missing.toml", router_flask.app, router_fastapi.app)
     with pytest.raises(StranglerError, match="must read MODULE:ATTR"):
-        router.create(good, "router_flask", router_fastapi.app)
+        router.create(good, ":app", router_fastapi.app)  # a module alone names its app
     with pytest.raises(StranglerError, match="has no attribute 'nope'"):
         router.create(good, "router_flask:nope", router_fastapi.app)
     with pytest.raises(StranglerError, match="prefix 'v2' must start with /"):

@@ -11,6 +11,11 @@ apart (`<int(min=1):id>`, `<string(length=2):cc>`, a literal segment `2024`, `an
 converter): then that class is not collapsed at that segment position (or at all positions after a path
 converter), and such paths are matched one by one. This keeps the result exactly equal to Werkzeug's.
 
+An app's own converters (table `route_converters`, read by `routes --app`) enter the local Map with the app's
+regex, part_isolating and weight. Where a converter's `to_python` can still refuse a value, the app decides: the
+distinct (method, path) values its rules could take go to the app's own interpreter in one batch
+(`routes.run_match_script`), and its `MapAdapter.match` answer is the Flask answer for them.
+
 `requests.route` holds the Flask rule when a Flask rule matches and the FastAPI rule only when no Flask rule does;
 `route_framework` says which. `requests.match` is 'matched', 'method_not_allowed' (the path matches a rule, the
 method does not: a 405), 'redirect' (the framework would answer with a slash redirect) or 'unmatched'.
@@ -27,6 +32,7 @@ from urllib.parse import unquote
 import duckdb
 import pandas as pd
 
+from strangler import rollup, sketch
 from strangler import routes as routes_mod
 
 # token -> (regular expression a whole segment must match, characters its members are made of)
@@ -56,7 +62,9 @@ def _is_member(cls: str, text: str) -> bool:
 
 def _split_segments(rule: str) -> list[str]:
     """Split a rule on '/' outside its <...> or {...} parameters."""
-    segments, depth, current = [], 0, []
+    segments: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in rule:
         if ch in "<{":
             depth += 1
@@ -94,14 +102,20 @@ def _segment_unsafe(framework: str, segment: str, cls: str) -> bool:
     return bool(args and args.strip())  # string(length=..): any class
 
 
-def _guard_regex(framework: str, segments: list[str]) -> str:
+def _spans(conv: str | None, spanning: frozenset[str]) -> bool:
+    """Does this converter's match span '/' (Werkzeug's and Starlette's `path`, or an app's own converter that is
+    not part-isolating)?"""
+    return conv == "path" or conv in spanning
+
+
+def _guard_regex(framework: str, segments: list[str], spanning: frozenset[str] = frozenset()) -> str:
     """A regex every path the rule could match (or redirect to) matches: each parameter, and each literal segment
     that belongs to a class, becomes a wildcard; the other literal segments stay (they are never collapsed)."""
     part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
     out = []
     for segment in segments:
         params = list(part_re.finditer(segment))
-        if any(m.group("conv") == "path" for m in params):
+        if any(_spans(m.group("conv"), spanning) for m in params):
             out.append(".*")
         elif params or any(_is_member(c, segment) for c in CLASSES):
             out.append("[^/]*")
@@ -121,13 +135,14 @@ class Guard:
     regex: str
 
 
-def guards(rules: list[tuple[str, str]]) -> list[Guard]:
-    """The guards of a rule set, one per (class, position) with the regexes of its rules joined."""
+def guards(rules: list[tuple[str, str]], spanning: frozenset[str] = frozenset()) -> list[Guard]:
+    """The guards of a rule set, one per (class, position) with the regexes of its rules joined. `spanning` names
+    the app's own converters whose match may span '/'."""
     found: dict[tuple[str, int, bool], list[str]] = {}
     for framework, rule in rules:
         part_re = _FLASK_PART if framework == "flask" else _STARLETTE_PART
         segments = _split_segments(rule)
-        regex = _guard_regex(framework, segments)
+        regex = _guard_regex(framework, segments, spanning)
         shifted = False
         for index, segment in enumerate(segments, 1):
             for cls in CLASSES:
@@ -135,7 +150,7 @@ def guards(rules: list[tuple[str, str]]) -> list[Guard]:
                     regexes = found.setdefault((cls, index, shifted), [])
                     if regex not in regexes:
                         regexes.append(regex)
-            if any(m.group("conv") == "path" for m in part_re.finditer(segment)):
+            if any(_spans(m.group("conv"), spanning) for m in part_re.finditer(segment)):
                 shifted = True  # a path converter spans segments: later positions are lower bounds
     return [
         Guard(cls, index, onwards, "|".join(f"(?:{r})" for r in regexes))
@@ -190,50 +205,158 @@ def shape_sql(rule_guards: list[Guard]) -> tuple[str, list]:
 # --- the frameworks' own matchers -------------------------------------------------------------------------------
 
 
-@dataclass
-class Matchers:
-    """Match one (method, path) against Flask rules first, then FastAPI rules."""
+@dataclass(frozen=True)
+class AppCheck:
+    """Where to ask an app about matches its own converters decide: the spec, the Flask app's mount prefix, and
+    the interpreter and directory the inventory imported it with."""
 
-    flask: Callable[[str, str], tuple[str, str | None]] | None
-    fastapi: Callable[[str, str], tuple[str, str | None]] | None
-
-    def match(self, method: str, path: str) -> tuple[str, str | None, str | None]:
-        """(match, rule, framework) for a raw (percent-encoded) logged path."""
-        decoded = unquote(path, errors="surrogateescape") if "%" in path else path
-        outcomes = []
-        for framework, matcher in (("flask", self.flask), ("fastapi", self.fastapi)):
-            if matcher is None:
-                continue
-            outcome, rule = matcher(method, decoded)
-            if outcome == "matched":
-                return outcome, rule, framework
-            outcomes.append(outcome)
-        for outcome in ("method_not_allowed", "redirect"):
-            if outcome in outcomes:
-                return outcome, None, None
-        return "unmatched", None, None
+    app: str
+    mount: str
+    python: str
+    cwd: str
 
 
 Matcher = Callable[[str, str], tuple[str, "str | None"]]
 
 
-def build_flask(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
-    """A Werkzeug Map of the Flask rules, configured as Flask configures its url_map."""
+@dataclass
+class Matchers:
+    """Match (method, path) against Flask rules first, then FastAPI rules.
+
+    `checked` maps the Flask rules whose converters have their own `to_python` to the app that decides them: a
+    local match on such a rule only says the regexes agree, so the app's own `MapAdapter.match` (in its own
+    interpreter, one batch per app) gives the answer for those paths. When that app holds every Flask rule,
+    `candidates` (a regex every path its checked rules could match or redirect matches) sends such paths to the
+    app without matching them here first: its answer is the whole Flask answer, and each path is matched once."""
+
+    flask: Matcher | None
+    fastapi: Matcher | None
+    checked: dict[str, AppCheck] = field(default_factory=dict)
+    candidates: dict[AppCheck, re.Pattern] = field(default_factory=dict)
+    app_calls: list[tuple[AppCheck, int, float]] = field(default_factory=list)  # (app, paths, seconds) per call
+
+    def match(self, method: str, path: str) -> tuple[str, str | None, str | None]:
+        """(match, rule, framework) for a raw (percent-encoded) logged path."""
+        return self.match_many([(method, path)])[0]
+
+    def match_many(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
+        """`match` for many (method, raw path) pairs, asking each app once about its checked rules."""
+        decoded = [(m, unquote(p, errors="surrogateescape") if "%" in p else p) for m, p in pairs]
+        flask: list[tuple[str, str | None] | None] = [None] * len(decoded)
+        asks: dict[AppCheck, list[int]] = {}
+        for i, (m, p) in enumerate(decoded):
+            check = next((c for c, regex in self.candidates.items() if regex.match(p)), None)
+            if check is not None:
+                asks.setdefault(check, []).append(i)
+            elif self.flask is None:
+                flask[i] = ("unmatched", None)
+            else:
+                outcome, rule = flask[i] = self.flask(m, p)
+                if outcome == "matched" and rule in self.checked:
+                    asks.setdefault(self.checked[rule], []).append(i)
+        for check, indexes in asks.items():
+            started = time.perf_counter()
+            answers = routes_mod.run_match_script(
+                check.app, check.mount, [decoded[i] for i in indexes], check.python, check.cwd
+            )
+            self.app_calls.append((check, len(indexes), time.perf_counter() - started))
+            for i, answer in zip(indexes, answers):
+                flask[i] = answer
+        out: list[tuple[str, str | None, str | None]] = []
+        for (method, path), flask_outcome in zip(decoded, flask):
+            assert flask_outcome is not None
+            outcomes = []
+            if self.flask is not None:
+                if flask_outcome[0] == "matched":
+                    out.append((flask_outcome[0], flask_outcome[1], "flask"))
+                    continue
+                if flask_outcome[0].startswith("error: "):  # the app's converter raised: Flask answers 500
+                    out.append((flask_outcome[0], None, None))
+                    continue
+                outcomes.append(flask_outcome[0])
+            if self.fastapi is not None:
+                outcome, rule = self.fastapi(method, path)
+                if outcome == "matched":
+                    out.append((outcome, rule, "fastapi"))
+                    continue
+                outcomes.append(outcome)
+            out.append(
+                (next((o for o in ("method_not_allowed", "redirect") if o in outcomes), "unmatched"), None, None)
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class OwnConverters:
+    """The app's own converters as read by the exact inventory, ready for a local Werkzeug Map: each rule that uses
+    one is rewritten to a local converter name (`<_own1:id>`) whose class has the app's regex, part_isolating and
+    weight; `checked` are the rules the app itself must confirm."""
+
+    local_rule: dict[str, str] = field(default_factory=dict)  # rule -> the rule as the local Map reads it
+    classes: dict[str, tuple[str, bool, int]] = field(default_factory=dict)  # local name -> regex, isolating, weight
+    checked: dict[str, AppCheck] = field(default_factory=dict)
+
+    @property
+    def spanning(self) -> frozenset[str]:
+        return frozenset(name for name, (_, isolating, _) in self.classes.items() if not isolating)
+
+
+def own_converters(rows: pd.DataFrame, converters: pd.DataFrame) -> OwnConverters:
+    """Plan the local converters for the Flask rules in `rows` (route_rows) from `route_converters` rows, taking
+    each rule's converters from the app that `rows` names for it."""
+    found = OwnConverters()
+    if converters.empty:
+        return found
+    app_of = dict(zip(rows.loc[rows.framework == "flask", "rule"], rows.loc[rows.framework == "flask", "app"]))
+    names: dict[tuple[str, bool, int], str] = {}
+    for (app, rule), group in converters.groupby(["app", "rule"], sort=True):
+        if app_of.get(rule) != app:
+            continue
+        by_var = {r.variable: r for r in group.itertuples(index=False)}
+
+        def local(m: re.Match, by_var: dict = by_var) -> str:
+            r = by_var.get(m.group("var"))
+            if r is None:
+                return m.group(0)
+            key = (str(r.regex), bool(r.part_isolating), int(r.weight))
+            name = names.setdefault(key, f"_own{len(names) + 1}")
+            found.classes[name] = key
+            return f"<{name}:{m.group('var')}>"
+
+        found.local_rule[rule] = _FLASK_PART.sub(local, rule)
+        checked = group[group.checked]
+        if len(checked):
+            r = checked.iloc[0]
+            found.checked[rule] = AppCheck(str(app), str(r.mount), str(r.python), str(r.cwd))
+    return found
+
+
+def build_flask(rows: pd.DataFrame, warnings: list[str], own: OwnConverters | None = None) -> Matcher:
+    """A Werkzeug Map of the Flask rules, configured as Flask configures its url_map, with the app's own
+    converters where the exact inventory read them (`own`)."""
     from werkzeug.exceptions import MethodNotAllowed, NotFound
     from werkzeug.routing import BaseConverter, Map, RequestRedirect, Rule
 
+    own = own or OwnConverters()
     grouped = rows.groupby("rule", sort=False)["method"].agg(lambda m: sorted(set(m)))
     url_map = Map(strict_slashes=True, merge_slashes=True)
+    for name, (regex, isolating, weight) in own.classes.items():
+        url_map.converters[name] = type(
+            name, (BaseConverter,), {"regex": regex, "part_isolating": isolating, "weight": weight}
+        )
     known = set(url_map.converters)
     for rule, methods in grouped.items():
-        for m in _FLASK_PART.finditer(rule):
+        local_rule = own.local_rule.get(rule, rule)
+        for m in _FLASK_PART.finditer(local_rule):
             conv = m.group("conv")
             if conv and conv not in known:
-                # An app's own converter: its regex is unknown here; match it like a plain string segment.
+                # An app's own converter that no exact inventory read: match it like a plain string segment.
                 url_map.converters[conv] = type(f"Unknown_{conv}", (BaseConverter,), {})
                 known.add(conv)
-                warnings.append(f"custom converter {conv!r} matched as a plain segment")
-        url_map.add(Rule(rule, endpoint=rule, methods=sorted(set(methods) | {"OPTIONS"})))
+                warnings.append(
+                    f"custom converter {conv!r} matched as a plain segment (run `strangler routes --app` to read it)"
+                )
+        url_map.add(Rule(local_rule, endpoint=rule, methods=sorted(set(methods) | {"OPTIONS"})))
     adapter = url_map.bind("localhost")
 
     def match(method: str, path: str) -> tuple[str, str | None]:
@@ -251,6 +374,18 @@ def build_flask(rows: pd.DataFrame, warnings: list[str]) -> Matcher:
 
 
 FASTAPI_DOCS = {"openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"}
+
+
+def framework_added(framework: pd.Series, endpoint: pd.Series, rule: pd.Series) -> pd.Series:
+    """Routes the framework adds by itself, never delete candidates however little traffic they have: FastAPI's
+    documentation pages, Flask's `static` route and a blueprint's static folder (`<bp>.static`)."""
+    docs = (framework == "fastapi") & endpoint.isin(FASTAPI_DOCS)
+    static = (
+        (framework == "flask")
+        & ((endpoint == "static") | endpoint.fillna("").str.endswith(".static"))
+        & rule.fillna("").str.endswith("/<path:filename>")
+    )
+    return docs | static
 
 
 async def _endpoint() -> None:  # the Starlette routes below are never called, only matched
@@ -305,20 +440,37 @@ ROUTE_PER_RULE = """
 
 
 def route_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Distinct (framework, method, rule) in matching order; exact inventory rows win over static ones."""
+    """Distinct (framework, method, rule) in matching order, with the app each comes from; exact inventory rows
+    win over static ones."""
     return con.execute(f"""
-        SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})
+        SELECT framework, method, rule, endpoint, app FROM ({ROUTE_PER_RULE})
         ORDER BY inventory = 'app' DESC, app, position NULLS LAST, rule, method
     """).df()
 
 
-def matchers(rows: pd.DataFrame, warnings: list[str] | None = None) -> Matchers:
+def converter_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The app's own converters the exact inventory read (table `route_converters`)."""
+    return con.execute("SELECT * FROM route_converters ORDER BY app, rule, variable").df()
+
+
+def matchers(rows: pd.DataFrame, warnings: list[str] | None = None, own: OwnConverters | None = None) -> Matchers:
     """The Flask and FastAPI matchers for `route_rows` (the rules in the `routes` table)."""
     warnings = [] if warnings is None else warnings
+    own = own or OwnConverters()
     flask_rows, fastapi_rows = rows[rows.framework == "flask"], rows[rows.framework == "fastapi"]
+    candidates: dict[AppCheck, re.Pattern] = {}
+    checks = set(own.checked.values())
+    if len(checks) == 1 and set(flask_rows["app"]) == {next(iter(checks)).app}:
+        spanning = own.spanning
+        regexes = [
+            _guard_regex("flask", _split_segments(own.local_rule.get(rule, rule)), spanning) for rule in own.checked
+        ]
+        candidates[next(iter(checks))] = re.compile("|".join(f"(?:{r})" for r in regexes))
     return Matchers(
-        build_flask(flask_rows, warnings) if len(flask_rows) else None,
+        build_flask(flask_rows, warnings, own) if len(flask_rows) else None,
         build_fastapi(fastapi_rows, warnings) if len(fastapi_rows) else None,
+        checked=dict(own.checked),
+        candidates=candidates,
     )
 
 
@@ -336,6 +488,7 @@ class AttributionResult:
     by_framework: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    app_checks: list[tuple[str, int, float]] = field(default_factory=list)  # (app, distinct paths, seconds)
 
     def __str__(self) -> str:
         total = max(self.requests, 1)
@@ -348,6 +501,10 @@ class AttributionResult:
             lines.append(f"  {key:<19} {n:>12,}  {100 * n / total:5.1f} %")
         for fw, n in sorted(self.by_framework.items()):
             lines.append(f"  matched a {fw:<9} rule {n:>8,}")
+        for app, n, seconds in self.app_checks:
+            lines.append(
+                f"  {n:,} distinct (method, path) checked by {app} itself (its own converters) in {seconds:.1f} s"
+            )
         if not self.rules:
             lines.append("  no routes: run `strangler routes` first")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -361,8 +518,13 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     result = AttributionResult()
     rows = route_rows(con)
     result.rules = len(rows)
-    match_one = matchers(rows, result.warnings)
-    rule_guards = guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
+    own = own_converters(rows, converter_rows(con))
+    match_one = matchers(rows, result.warnings, own)
+    local = [
+        (fw, own.local_rule.get(rule, rule) if fw == "flask" else rule)
+        for fw, rule in rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)
+    ]
+    rule_guards = guards(local, own.spanning)
     select, params = shape_sql(rule_guards)
     # one pass over requests for the distinct (method, path) pairs; shapes for their distinct paths
     con.execute(
@@ -373,7 +535,16 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     keys = con.execute("""SELECT q.method, s.shape, min(q.path) AS example
                           FROM _pairs q JOIN _shapes s USING (path) GROUP BY ALL""").df()
     result.shapes = len(keys)
-    outcomes = [match_one.match(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])]
+    outcomes = match_one.match_many([(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])])
+    for check, n, seconds in match_one.app_calls:
+        result.app_checks.append((check.app, n, seconds))
+    errors = [o[0] for o in outcomes if o[0].startswith("error: ")]
+    if errors:
+        result.warnings.append(
+            f"{len(errors)} distinct paths made a converter raise ({', '.join(sorted(set(errors)))}): Flask answers "
+            "them with a 500 and no rule; counted as unmatched"
+        )
+        outcomes = [("unmatched", None, None) if o[0].startswith("error: ") else o for o in outcomes]
     keys["match"] = [o[0] for o in outcomes]
     keys["route"] = [o[1] for o in outcomes]
     keys["route_framework"] = [o[2] for o in outcomes]
@@ -407,58 +578,60 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
 
 
 def pending(con: duckdb.DuckDBPyConnection) -> int:
-    """Requests not attributed yet (ingested after the last `attribute` run)."""
-    return con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchone()[0]
+    """Requests not attributed yet (ingested after the last `attribute` run); 0 on a rollup directory."""
+    if not rollup.has_raw(con):
+        return 0
+    (n,) = con.execute("SELECT count(*) FROM requests WHERE match IS NULL").fetchall()[0]
+    return int(n)
 
 
-# --- views for notebook 02 ----------------------------------------------------------------------------------------
+# --- views for notebook 02 (from the rollups) ---------------------------------------------------------------------
 
-
-def _window(start: object, end: object) -> tuple[str, list]:
-    """SQL condition on requests.ts for [start, end), with its parameters; no condition when both are None."""
-    cond, params = [], []
-    if start is not None:
-        cond.append("ts >= CAST(? AS TIMESTAMPTZ)")
-        params.append(str(start))
-    if end is not None:
-        cond.append("ts < CAST(? AS TIMESTAMPTZ)")
-        params.append(str(end))
-    return (" AND ".join(cond) or "TRUE"), params
+# a rollup row's method as its route counts it (`routes.counted_method`: HEAD for the GET route it matched, unless
+# the rule declares HEAD)
+_ROUTE_METHOD = routes_mod.counted_method_sql(
+    "q.method",
+    f"EXISTS (SELECT 1 FROM ({ROUTE_PER_RULE}) r WHERE r.framework = q.route_framework AND r.rule = q.route "
+    "AND r.method = 'HEAD')",
+)
 
 
 def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Every route of both apps with its traffic in [start, end): one row per (framework, method, rule).
 
     Columns: framework, method, rule, endpoint, requests, share (of all requests in the window), peak_rps (most
-    requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms, first_seen, last_seen. A HEAD request
-    counts for the GET route it matched (unless the route declares HEAD itself). Sorted by requests, busiest first.
+    requests in one second), rate_4xx, rate_5xx, p50_ms, p95_ms, p99_ms (from the latency histogram: within 1 %),
+    first_seen, last_seen. A HEAD request counts for the GET route it matched (unless the route declares HEAD
+    itself). Sorted by requests, busiest first. Read from the rollups; `start`/`end` must fall on whole hours.
     """
-    where, params = _window(start, end)
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
+    lat = sketch.quantiles_sql(
+        f"SELECT route_framework, route, {_ROUTE_METHOD} AS route_method, bucket, n FROM rollup_latency q "
+        f"WHERE route IS NOT NULL AND {where}",
+        ["route_framework", "route", "route_method"],
+        {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99},
+    )
     return con.execute(
         f"""
         WITH r AS (SELECT framework, method, rule, endpoint FROM ({ROUTE_PER_RULE})),
-        q AS (
-            SELECT q.*, CASE WHEN q.method = 'HEAD' AND NOT EXISTS (
-                        SELECT 1 FROM r WHERE r.framework = q.route_framework AND r.rule = q.route
-                        AND r.method = 'HEAD') THEN 'GET' ELSE q.method END AS route_method
-            FROM requests q WHERE {where}),
-        total AS (SELECT count(*) AS n FROM q),
+        lat AS ({lat}),
+        q AS (SELECT q.*, {_ROUTE_METHOD} AS route_method FROM rollups q WHERE {where}),
+        total AS (SELECT sum(requests) AS n FROM q),
         per AS (
-            SELECT route_framework, route, route_method, count(*) AS requests,
-                   avg(CASE WHEN status BETWEEN 400 AND 499 THEN 1 ELSE 0 END) AS rate_4xx,
-                   avg(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS rate_5xx,
-                   quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
-                   quantile_cont(duration_ms, 0.99) AS p99_ms, min(ts) AS first_seen, max(ts) AS last_seen
+            SELECT route_framework, route, route_method, sum(requests)::BIGINT AS requests,
+                   coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0) / sum(requests) AS rate_4xx,
+                   coalesce(sum(requests) FILTER (WHERE status >= 500), 0) / sum(requests) AS rate_5xx,
+                   min(first_ts) AS first_seen, max(last_ts) AS last_seen
             FROM q WHERE route IS NOT NULL GROUP BY ALL),
-        peak AS (
-            SELECT route_framework, route, route_method, max(n) AS peak_rps FROM (
-                SELECT route_framework, route, route_method, date_trunc('second', ts) AS sec, count(*) AS n
-                FROM q WHERE route IS NOT NULL AND ts IS NOT NULL GROUP BY ALL) GROUP BY ALL)
+        peak AS (SELECT route_framework, route, route_method, max(peak_rps) AS peak_rps FROM rollup_peaks q
+                 WHERE {where} GROUP BY ALL)
         SELECT r.framework, r.method, r.rule, r.endpoint, coalesce(per.requests, 0) AS requests,
                coalesce(per.requests, 0) / nullif(total.n, 0) AS share, coalesce(peak.peak_rps, 0) AS peak_rps,
-               per.rate_4xx, per.rate_5xx, per.p50_ms, per.p95_ms, per.p99_ms, per.first_seen, per.last_seen
+               per.rate_4xx, per.rate_5xx, lat.p50_ms, lat.p95_ms, lat.p99_ms, per.first_seen, per.last_seen
         FROM r CROSS JOIN total
         LEFT JOIN per ON per.route_framework = r.framework AND per.route = r.rule AND per.route_method = r.method
+        LEFT JOIN lat ON lat.route_framework = r.framework AND lat.route = r.rule AND lat.route_method = r.method
         LEFT JOIN peak ON peak.route_framework = r.framework AND peak.route = r.rule AND peak.route_method = r.method
         ORDER BY requests DESC, r.rule, r.method, r.framework
     """,
@@ -468,26 +641,29 @@ def endpoints(con: duckdb.DuckDBPyConnection, start: object = None, end: object 
 
 def coverage(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> dict[str, int]:
     """Requests in [start, end) by outcome: requests, matched, method_not_allowed, redirect, unmatched, pending."""
-    where, params = _window(start, end)
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
     row = con.execute(
         f"""
-        SELECT count(*), count(*) FILTER (match = 'matched'), count(*) FILTER (match = 'method_not_allowed'),
-               count(*) FILTER (match = 'redirect'), count(*) FILTER (match = 'unmatched'),
-               count(*) FILTER (match IS NULL)
-        FROM requests WHERE {where}""",
+        SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (match = 'matched'), 0),
+               coalesce(sum(requests) FILTER (match = 'method_not_allowed'), 0),
+               coalesce(sum(requests) FILTER (match = 'redirect'), 0),
+               coalesce(sum(requests) FILTER (match = 'unmatched'), 0),
+               coalesce(sum(requests) FILTER (match IS NULL), 0)
+        FROM rollups q WHERE {where}""",
         params,
-    ).fetchone()
-    return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], row))
+    ).fetchall()[0]
+    return dict(zip(["requests", "matched", "method_not_allowed", "redirect", "unmatched", "pending"], map(int, row)))
 
 
 def dead_routes(con: duckdb.DuckDBPyConnection, start: object = None, end: object = None) -> pd.DataFrame:
     """Routes with no request in [start, end): framework, method, rule, endpoint, file, line.
 
-    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and
-    FastAPI's own documentation pages.
+    Left out: a FastAPI route with a Flask twin (its requests count for the Flask rule, by design) and routes the
+    framework adds by itself (`framework_added`: FastAPI's documentation pages, Flask's static routes).
     """
     table = endpoints(con, start, end)
-    dead = table[(table["requests"] == 0) & ~((table["framework"] == "fastapi") & table["endpoint"].isin(FASTAPI_DOCS))]
+    dead = table[(table["requests"] == 0) & ~framework_added(table["framework"], table["endpoint"], table["rule"])]
     twins = routes_mod.pairs(con).dropna(subset=["flask_rule", "fastapi_rule"])
     twins = (
         twins[["method", "fastapi_rule"]]
@@ -509,19 +685,19 @@ def unmatched(
     con: duckdb.DuckDBPyConnection, limit: int = 20, start: object = None, end: object = None
 ) -> pd.DataFrame:
     """Requests no route took, by shape: shape, match ('method_not_allowed' for 405s, 'redirect', 'unmatched'),
-    requests, methods, statuses, example path. Busiest first, at most `limit` rows."""
-    where, params = _window(start, end)
+    requests, methods, statuses, example path (the smallest). Busiest first, at most `limit` rows."""
+    rollup.ensure(con)
+    where, params = rollup.window(start, end)
     return con.execute(
         f"""
-        SELECT s.shape, match, count(*) AS requests,
+        SELECT shape, match, sum(requests)::BIGINT AS requests,
                string_agg(DISTINCT method, ' ' ORDER BY method) AS methods,
                string_agg(DISTINCT CAST(status AS VARCHAR), ' ' ORDER BY CAST(status AS VARCHAR)) AS statuses,
-               min(r.path) AS example
-        FROM (SELECT * FROM requests WHERE {where} AND match IS NOT NULL AND match <> 'matched') r
-        LEFT JOIN path_shapes s ON s.path = r.path AND r.method IS NOT NULL
-        GROUP BY s.shape, match ORDER BY requests DESC, s.shape, match LIMIT ?
+               min(example_path) AS example
+        FROM rollups q WHERE {where} AND match IS NOT NULL AND match <> 'matched'
+        GROUP BY shape, match ORDER BY requests DESC, shape, match LIMIT $limit
     """,
-        params + [limit],
+        {**params, "limit": limit},
     ).df()
 
 

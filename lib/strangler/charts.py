@@ -29,18 +29,20 @@ def javascript_bundle() -> str:
 
     Building it takes vl-convert ~2 s, once per kernel; a copy is kept in ~/.cache/strangler per version.
     """
+    import importlib.metadata
     import os
     from pathlib import Path
 
     import vl_convert as vlc
 
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "strangler"
-    path = cache / f"vega-bundle-{vlc.__version__}-{vlc.get_vegalite_versions()[-1]}.js"
+    version = importlib.metadata.version("vl-convert-python")
+    path = cache / f"vega-bundle-{version}-{vlc.get_vegalite_versions()[-1]}.js"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
-    bundle = vlc.javascript_bundle()
+    bundle = vlc.javascript_bundle()  # type: ignore[call-arg]  # the stub marks the optional snippet required
     try:
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -107,7 +109,7 @@ def offline_renderer(spec: dict, **metadata: _Any) -> dict:
     return {"text/html": chart_html(spec, with_bundle=first), "text/plain": f"<Chart: {title}>"}
 
 
-def _theme() -> dict:
+def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
             "view": {"continuousWidth": 640, "continuousHeight": 300},
@@ -185,7 +187,7 @@ def timeseries(
     )
     if cut.empty:
         return base
-    return alt.layer(base, *_cutover_marks(cut))
+    return alt.LayerChart(layer=[base, *_cutover_marks(cut)])
 
 
 def _cutover_marks(cut: pd.DataFrame) -> list[alt.Chart]:
@@ -334,7 +336,8 @@ class Table:
         more = len(self.df) - self.max_rows
         note = f"<p><em>… {more:,} more rows</em></p>" if more > 0 else ""
         cap = f"<p><strong>{_html.escape(self.caption)}</strong></p>" if self.caption else ""
-        return cap + body + note
+        # a table wider than the page scrolls inside its own box instead of losing its last columns
+        return f'{cap}<div class="strangler-table-box" style="overflow-x: auto; max-width: 100%">{body}</div>{note}'
 
     def __repr__(self) -> str:
         return self.df.head(self.max_rows).to_string(index=False)
@@ -606,7 +609,7 @@ def latency_before_after(
     hist: pd.DataFrame, *, title: str = "Latency before and after the cutover", columns: int = 2
 ) -> alt.FacetChart:
     """Share of requests per log-spaced latency bin, before against after, one panel per route
-    (`compare.latency_histogram`)."""
+    (`review_views.latency_histogram`)."""
     data = hist[["route", "side", "bin_low_ms", "bin_high_ms", "requests", "share"]]
     base = (
         alt.Chart(data)
@@ -634,7 +637,7 @@ def latency_before_after(
 def metric_over_time(
     ts: pd.DataFrame, metric: str, cutover: _Any, *, title: str = "", log: bool = False, percent: bool = False
 ) -> alt.LayerChart:
-    """`metric` of `compare.timeseries` per bucket and route, with the cutover marked."""
+    """`metric` of `review_views.timeseries` per bucket and route, with the cutover marked."""
     data = ts[["bucket", "route", "requests", metric]].dropna(subset=[metric])
     axis = alt.Axis(format="%") if percent else alt.Axis()
     line = (
@@ -652,7 +655,7 @@ def metric_over_time(
             ],
         )
     )
-    return alt.layer(line, _cutover_layer(cutover), title=title)
+    return alt.LayerChart(layer=[line, _cutover_layer(cutover)], title=title)
 
 
 def error_rates_over_time(ts: pd.DataFrame, cutover: _Any, *, title: str = "Error rates over time") -> alt.VConcatChart:
@@ -666,7 +669,7 @@ def error_rates_over_time(ts: pd.DataFrame, cutover: _Any, *, title: str = "Erro
 
 def verdict_grid(verdicts: pd.DataFrame, *, title: str = "Verdict per route and metric") -> alt.Chart:
     """Route × metric cells coloured by verdict, with before, after and the interval in the tooltip
-    (`compare.verdict_table`)."""
+    (`review.verdict_table`)."""
     data = verdicts[["route", "metric", "verdict", "before", "after", "ci_low", "ci_high", "n_before", "n_after"]]
     return (
         alt.Chart(data, title=title)
@@ -696,7 +699,7 @@ def verdict_grid(verdicts: pd.DataFrame, *, title: str = "Verdict per route and 
 def migration_progress(
     prog: pd.DataFrame, cutovers: pd.DataFrame | None = None, *, title: str = "Routes migrated and traffic on FastAPI"
 ) -> alt.LayerChart:
-    """Share of routes migrated and share of traffic served by FastAPI over time (`compare.progress`),
+    """Share of routes migrated and share of traffic served by FastAPI over time (`progress.progress`),
     with each batch's cutover marked (columns batch, cutover_at)."""
     data = prog[["bucket", "share_routes_migrated", "share_traffic_fastapi", "requests"]].rename(
         columns={"share_routes_migrated": "routes migrated", "share_traffic_fastapi": "traffic on FastAPI"}
@@ -720,13 +723,13 @@ def migration_progress(
     layers = [lines]
     if cutovers is not None and len(cutovers):
         layers += _cutover_marks(cutovers)
-    return alt.layer(*layers, title=title)
+    return alt.LayerChart(layer=layers, title=title)
 
 
 def fastapi_share_by_batch(
     by_batch: pd.DataFrame, *, title: str = "Share of all traffic served by FastAPI, per batch"
 ) -> alt.Chart:
-    """Stacked areas: each batch's share of all traffic that FastAPI served (`compare.progress_by_batch`);
+    """Stacked areas: each batch's share of all traffic that FastAPI served (`progress.progress_by_batch`);
     the legend names each batch with its verdict."""
     data = by_batch[["bucket", "batch", "position", "share_traffic_fastapi", "share_traffic", "verdict"]].copy()
     data["batch (verdict)"] = data["batch"] + " (" + data["verdict"].fillna("not reviewed") + ")"

@@ -100,6 +100,56 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+# --- formats ------------------------------------------------------------------------------------------------
+
+
+def add_formats(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "formats",
+        help="list the log formats, or show what each makes of a file",
+        description="List every log format strangler reads (name, aliases, what it reads). With --guess FILE, "
+        "show what each format made of the file's sample lines and which one detection chooses.",
+    )
+    p.add_argument("--guess", metavar="FILE", help="a log file to try every format on")
+    p.add_argument("--tz", default="UTC", metavar="ZONE", help="time zone for timestamps without an offset")
+    p.set_defaults(run=run_formats)
+
+
+def _printable(value: object, width: int = 48) -> str:
+    """A value from a log line as safe terminal text: control characters escaped, cut to `width`."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(headers: list[str], rows: list[tuple]) -> str:
+    """A plain left-aligned text table."""
+    cells = [headers, *([str(v) for v in r] for r in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def run_formats(args: argparse.Namespace) -> int:
+    from strangler import formats, ingest
+
+    if not args.guess:
+        listed = [(f.name, ", ".join(f.aliases), f.description) for f in formats.FORMATS.values()]
+        print(_table(["format", "aliases", "reads"], listed))
+        return 0
+    found, chosen, verdict = ingest.guess(args.guess, args.tz)
+    show = ["method", "path", "status", "duration_ms", "ts"]
+    rows = []
+    for c in found:
+        values = {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in c.first.items() if v is not None}
+        first = " ".join(f"{k}={_printable(values[k], 40)}" for k in show if k in values)
+        reason, n = max(c.reasons.items(), key=lambda kv: kv[1], default=("", 0))
+        rows.append(
+            (c.name, f"{c.parsed}/{c.lines}", "yes" if c.fits else "", c.fields, f"{reason} {n}" if n else "", first)
+        )
+    print(_table(["format", "parsed", "fits", "fields", "most rejects", "first line read"], rows))
+    print(f"chosen: {chosen} ({verdict})" if chosen else verdict)
+    return 0 if chosen else 1
+
+
 # --- routes -------------------------------------------------------------------------------------------------
 
 
@@ -153,6 +203,72 @@ def run_attribute(args: argparse.Namespace) -> int:
 
     con = db.connect(args.db)
     print(attribute.attribute(con))
+    return 0
+
+
+# --- rollup -------------------------------------------------------------------------------------------------
+
+
+def add_rollup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rollup",
+        help="hourly rollups of the attributed requests (what the analyses read)",
+        description="Aggregate requests per hour, route, method, backend and status with a latency histogram "
+        "(1 %% log buckets), incrementally: only the hours new requests touched. Run after `attribute`; or "
+        "with --logs straight from the logs (DuckDB in one pass, or Apache Spark with --engine spark).",
+    )
+    p.add_argument("--db", metavar="DB", help="DuckDB file that holds strangler's state (not with --engine spark)")
+    p.add_argument("--out", metavar="DIR", help="also write the rollups as hive-partitioned Parquet (day=YYYY-MM-DD/)")
+    p.add_argument("--full", action="store_true", help="roll up every hour again")
+    p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="duckdb (default): from the database's requests, or straight from --logs; spark: from --logs on "
+        "Apache Spark, writing --out",
+    )
+    p.add_argument(
+        "--logs",
+        nargs="+",
+        metavar="URI",
+        help="read these logs (files, directories, globs; with spark also s3a:// and other Hadoop paths) and "
+        "roll them up in one pass, keeping only rejects and a sample of raw rows",
+    )
+    p.add_argument("--routes", metavar="DB", help="spark: the DuckDB file whose routes attribute the requests")
+    p.add_argument(
+        "--master", metavar="URL", help="spark: the master (local[2], spark://host:7077; default: spark-submit's)"
+    )
+    p.add_argument("--format", default="auto", help="log format or 'auto' (see `strangler ingest --help`)")
+    p.add_argument("--tz", help="zone of timestamps without an offset (default UTC)")
+    p.set_defaults(run=run_rollup)
+
+
+def run_rollup(args: argparse.Namespace) -> int:
+    from strangler import db, rollup
+
+    if args.engine == "spark":
+        from strangler import spark_job
+
+        if not args.logs or not args.routes or not args.out:
+            raise StranglerError("--engine spark needs --logs URI..., --routes DB and --out DIR")
+        print(spark_job.run(args.logs, args.routes, args.out, master=args.master, fmt=args.format, tz=args.tz))
+        return 0
+    if not args.db:
+        raise StranglerError("--db DB is required (the Spark engine takes --routes DB instead)")
+    if args.logs:
+        from strangler import fastpath
+
+        con = db.connect(args.db)
+        result = fastpath.run(con, args.logs, fmt=args.format, tz=args.tz)
+        print(result)
+        if args.out:
+            print("\n".join(f"wrote {p}" for p in rollup.export(con, args.out)))
+        return 0 if result.ok else 1
+    con = db.connect(args.db)
+    result = rollup.build(con, full=args.full)
+    if args.out:
+        result.written = rollup.export(con, args.out)
+    print(result)
     return 0
 
 
@@ -273,12 +389,12 @@ def add_review(sub: argparse._SubParsersAction) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    from strangler import compare, db, manifest
+    from strangler import db, manifest, review
 
     con = db.connect(args.db)
     manifest.apply(con, args.manifest)
     print(
-        compare.review(
+        review.review(
             con,
             batch=args.batch,
             before_days=args.before_days,
@@ -311,6 +427,13 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--source", type=Path, default=None, metavar="DIR", help="source tree for complexity and static inventory"
     )
+    p.add_argument(
+        "--rollups",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run 02-05 on a rollup directory (strangler rollup --out) instead of --db: no raw rows, no 01",
+    )
     p.set_defaults(run=run_report)
 
 
@@ -325,6 +448,7 @@ def run_report(args: argparse.Namespace) -> int:
         apps=args.app,
         source=args.source,
         progress=True,
+        rollups=args.rollups,
     )  # one line per notebook on stderr
     print(f"wrote {index}")
     return 0
@@ -516,8 +640,10 @@ def run_pilot(args: argparse.Namespace) -> int:
 COMMANDS = [
     add_demo,
     add_ingest,
+    add_formats,
     add_routes,
     add_attribute,
+    add_rollup,
     add_plan,
     add_review,
     add_report,

@@ -1,7 +1,13 @@
 """The one DuckDB file that holds all of strangler's state.
 
 Input tables (what was read: logs, routes, the manifest) are created here. Derived tables (`scores`,
-`reviews`) are rebuilt wholesale by the module that computes them (`score`, `compare`).
+`reviews`) are rebuilt wholesale by the module that computes them (`score`, `review`).
+
+The rollups (`ROLLUP_SCHEMA`) are what the analyses read: one row per hour and (method, route, route_framework,
+match, shape, backend, status), with a latency histogram beside it in log buckets (`strangler.sketch`) and the
+busiest second per route and hour. They are built from `requests` by `strangler.rollup` (DuckDB) or straight
+from the logs by the Spark job; both write exactly these columns. Every column merges across parts by addition
+(counts, sums, histogram `n`), by min/max (`first_ts`, `last_ts`, `example_path`, `peak_rps`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sources (
     source_id   INTEGER PRIMARY KEY,
     path        VARCHAR NOT NULL,    -- as given on the command line, resolved to an absolute path
     format      VARCHAR NOT NULL,    -- format name, see strangler.formats.FORMATS
+    chosen      VARCHAR,             -- how: 'declared' (--format), 'detected 998/1000' (sample lines parsed), 'empty file'
     lines       BIGINT  NOT NULL,    -- every physical line read from the file
     rows        BIGINT  NOT NULL,    -- lines that became requests
     rejects     BIGINT  NOT NULL,    -- lines that became rejects; rows + rejects = lines
@@ -73,12 +80,40 @@ CREATE TABLE IF NOT EXISTS path_shapes (
     shape VARCHAR                  -- the path collapsed to a shape (ids replaced) under the current routes; by attribute
 );
 
-CREATE TABLE IF NOT EXISTS routes_unresolved (
-    file   VARCHAR,
-    line   INTEGER,
-    reason VARCHAR,
-    code   VARCHAR
+CREATE TABLE IF NOT EXISTS route_converters (
+    app            VARCHAR NOT NULL, -- the MODULE:ATTR the exact inventory imported
+    rule           VARCHAR NOT NULL, -- routes.rule (mount prefix included)
+    variable       VARCHAR NOT NULL,
+    converter      VARCHAR NOT NULL, -- the name the rule uses: <uuid_str:id> -> uuid_str
+    args           VARCHAR,          -- the text between its parentheses, if any
+    regex          VARCHAR NOT NULL, -- what the converter's instance matches, read from the app
+    part_isolating BOOLEAN NOT NULL, -- false: the match may span '/' (like path)
+    weight         INTEGER NOT NULL, -- Werkzeug's ordering weight
+    checked        BOOLEAN NOT NULL, -- its to_python is not the identity: attribute asks the app about matches
+    mount          VARCHAR NOT NULL, -- the prefix of the Flask app the rule belongs to ('' for the app itself)
+    python         VARCHAR NOT NULL, -- the interpreter and directory the app was imported with, to ask it again
+    cwd            VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS route_versions (
+    app         VARCHAR NOT NULL,
+    method      VARCHAR NOT NULL,
+    rule        VARCHAR NOT NULL,    -- routes.rule of a Cadwyn-versioned route
+    api_version VARCHAR NOT NULL     -- a Cadwyn API version that serves it
+);
+
+CREATE TABLE IF NOT EXISTS routes_unresolved (
+    file    VARCHAR,     -- where the definition or the expression that could not be resolved is
+    line    INTEGER,
+    reason  VARCHAR,
+    code    VARCHAR,     -- that line of source
+    method  VARCHAR,     -- for a route whose path is partly known: its method,
+    rule    VARCHAR,     -- its rule with each unknown part written {?},
+    unknown VARCHAR      -- and the expression whose value is not known
+);
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS method VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE routes_unresolved ADD COLUMN IF NOT EXISTS unknown VARCHAR;
 
 CREATE TABLE IF NOT EXISTS batches (
     batch      VARCHAR NOT NULL,
@@ -91,6 +126,81 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
+# The rollups. Key columns (in this order) are shared by `rollups` and `rollup_latency`; NULL is a value of a key
+# (e.g. `route` of unmatched traffic, `hour` of a log without timestamps) and groups like any other.
+ROLLUP_KEY = ("hour", "method", "route", "route_framework", "match", "shape", "backend", "status")
+
+ROLLUP_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rollups (
+    hour            TIMESTAMPTZ,     -- start of the UTC hour of requests.ts; NULL for requests without a timestamp
+    method          VARCHAR,         -- as logged (HEAD is not folded into GET here)
+    route           VARCHAR,         -- requests.route: the matched rule, NULL when nothing matched
+    route_framework VARCHAR,
+    match           VARCHAR,         -- 'matched' / 'method_not_allowed' / 'redirect' / 'unmatched'
+    shape           VARCHAR,         -- path_shapes.shape of the path when match <> 'matched' (ids collapsed); else NULL
+    backend         VARCHAR,         -- 'flask' / 'fastapi' when the log says, else NULL
+    status          SMALLINT,
+    requests        BIGINT NOT NULL, -- rows of requests in this group
+    bytes_n         BIGINT NOT NULL, -- requests with a size (bytes not NULL)
+    bytes_sum       BIGINT,          -- their sum (NULL when bytes_n = 0)
+    duration_n      BIGINT NOT NULL, -- requests with a duration; their histogram is in rollup_latency
+    db_ms_n         BIGINT NOT NULL,
+    db_ms_sum       DOUBLE,
+    db_queries_n    BIGINT NOT NULL,
+    db_queries_sum  BIGINT,
+    first_ts        TIMESTAMPTZ,     -- min(ts), max(ts) of the group: merge by min / max
+    last_ts         TIMESTAMPTZ,
+    example_path    VARCHAR          -- min(path) when match <> 'matched' (a drill-down example per shape); else NULL
+);
+
+CREATE TABLE IF NOT EXISTS rollup_latency (
+    hour            TIMESTAMPTZ,     -- the key of rollups, column for column
+    method          VARCHAR,
+    route           VARCHAR,
+    route_framework VARCHAR,
+    match           VARCHAR,
+    shape           VARCHAR,
+    backend         VARCHAR,
+    status          SMALLINT,
+    bucket          SMALLINT NOT NULL, -- strangler.sketch.bucket_of(duration_ms): ceil(ln(ms) / ln(gamma)), or ZERO
+    n               BIGINT NOT NULL    -- requests of the group in that bucket; sum(n) = rollups.duration_n
+);
+
+CREATE TABLE IF NOT EXISTS rollup_peaks (
+    hour            TIMESTAMPTZ NOT NULL, -- timestamped requests with a route only
+    route_framework VARCHAR,
+    route           VARCHAR NOT NULL,
+    route_method    VARCHAR,  -- the method the route is counted under: HEAD -> GET unless the rule declares HEAD
+    peak_rps        BIGINT NOT NULL    -- the most requests in one second of this hour (merge by max)
+);
+
+CREATE TABLE IF NOT EXISTS rollup_state (
+    source_id     INTEGER,            -- a source (requests.source_id) whose requests the rollups hold
+    origin        VARCHAR,            -- 'requests': rolled up from its raw rows by strangler.rollup, which keeps the
+                                      -- figures below to see what changed; 'ingest': aggregated while reading the
+                                      -- log (its raw rows, if any, are a sample and are never rolled up)
+    rows          BIGINT,             -- count(*), count(route), count(ts), max(line_no) and a checksum of the
+    routed        BIGINT,             -- attribution (sum of hash(route, match, ts)) of that source's rows when
+    timed         BIGINT,             -- they were rolled up: a source whose old lines differ now is rolled up again
+    max_line      BIGINT,
+    checksum      HUGEINT,
+    rolled_at     TIMESTAMPTZ
+);
+"""
+
+# Rollup rows are additive: several rows may share a key (readers sum them; `rollup.build` compacts the hours it
+# touches). Parquet layout of a rollup directory (`strangler rollup --out DIR`, and the Spark job's output): each
+# table of ROLLUP_TABLES under DIR/<table>/day=YYYY-MM-DD/*.parquet (hive partitions of hour's UTC day;
+# `day=__HIVE_DEFAULT_PARTITION__` holds requests without a timestamp), and the tables of ROLLUP_SIDE_TABLES the
+# analyses join with as DIR/<table>.parquet.
+ROLLUP_TABLES = ("rollups", "rollup_latency", "rollup_peaks")
+ROLLUP_SIDE_TABLES = ("routes", "routes_unresolved")
+
+UPGRADE = """
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS chosen VARCHAR;  -- a file made before sources.chosen existed
+"""
+
+
 def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (or create) the DuckDB file and make sure the input tables exist."""
     path = Path(db)
@@ -99,4 +209,6 @@ def connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
+    con.execute(ROLLUP_SCHEMA)
+    con.execute(UPGRADE)
     return con

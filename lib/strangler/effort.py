@@ -67,6 +67,7 @@ from radon.metrics import h_visit, h_visit_ast, mi_visit
 from radon.raw import analyze
 from radon.visitors import ComplexityVisitor
 
+from strangler import sourcetree
 from strangler.errors import StranglerError
 
 WEIGHTS: dict[str, float] = {
@@ -172,16 +173,7 @@ class Source:
         if self.root is not None:
             if not self.root.is_dir():
                 raise StranglerError(f"source directory {root} does not exist")
-            files = sorted(
-                p
-                for p in self.root.rglob("*.py")
-                if not any(
-                    part.startswith(".")
-                    or part in {"__pycache__", "node_modules", *_INSTALLED}
-                    or part.endswith("venv")
-                    for part in p.relative_to(self.root).parts
-                )
-            )
+            files = list(sourcetree.python_files(self.root))
         known = {p.resolve() for p in files}
         for f in extra_files or []:
             if f.resolve() not in known:
@@ -198,20 +190,13 @@ class Source:
             if q.endswith(".signal") or q.startswith("blinker.")
         }
 
-    def _module_name(self, path: Path) -> str:
-        base = self.root if self.root and path.is_relative_to(self.root) else path.parent
-        parts = list(path.relative_to(base).with_suffix("").parts)
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(parts) or path.stem
-
     def _add(self, path: Path) -> None:
         try:
             text = path.read_text(encoding="utf-8")
             tree = ast.parse(text, filename=str(path))
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             return
-        mod = Module(path, self._module_name(path), tree, text.splitlines())
+        mod = Module(path, sourcetree.module_name(self.root, path), tree, text.splitlines())
         package = mod.name.split(".")[:-1] if path.name != "__init__.py" else mod.name.split(".")
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -243,21 +228,8 @@ class Source:
         self.by_name.setdefault(mod.name, mod)
 
     def find_module(self, dotted: str) -> Module | None:
-        """The tree module for an import path.
-
-        Module names are relative to the tree root, so `strangler.demo.store` is `store` when the root is
-        `.../strangler/demo`: a leading part of the import path may be dropped only when it names the root's
-        own folders (so `werkzeug.exceptions` never matches a project's `exceptions.py`).
-        """
-        parts = dotted.split(".")
-        root_parts = self.root.parts if self.root is not None else ()
-        for i in range(len(parts)):
-            if i and tuple(root_parts[-i:]) != tuple(parts[:i]):
-                continue
-            m = self.by_name.get(".".join(parts[i:]))
-            if m is not None:
-                return m
-        return None
+        """The tree module for an import path (`sourcetree.find_module`)."""
+        return sourcetree.find_module(self.by_name, self.root, dotted)
 
     def resolve(self, mod: Module, local: str) -> tuple[Module, str] | None:
         """Where a module-level name used in `mod` is defined inside the tree: (module, name)."""
@@ -465,6 +437,54 @@ def coupling_in(src: Source, mod: Module, node: ast.AST) -> list[tuple[str, str,
     return out
 
 
+def class_decorators(
+    src: Source, mod: Module, cls: ast.ClassDef, method: str, seen: frozenset = frozenset()
+) -> list[tuple[Module, ast.expr, str]]:
+    """The decorators a view class puts on every method: MethodView's `decorators = [...]` and flask-restful's
+    `method_decorators` (a list, or a dict of lists per HTTP method), its own and its tree base classes'
+    (the nearest class that sets the attribute wins, as Python looks it up): (module, expression, via)."""
+    if (mod.path, cls.lineno) in seen:
+        return []
+    found: dict[str, list[tuple[Module, ast.expr, str]]] = {}
+    for stmt in cls.body:
+        targets = (
+            stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        )
+        value = getattr(stmt, "value", None)
+        for t in targets:
+            if isinstance(t, ast.Name) and t.id in ("decorators", "method_decorators") and value is not None:
+                if isinstance(value, ast.Dict):
+                    items = [
+                        v
+                        for k, v in zip(value.keys, value.values)
+                        if isinstance(k, ast.Constant) and str(k.value).lower() == method.lower()
+                    ]
+                    elts = [e for v in items if isinstance(v, (ast.List, ast.Tuple)) for e in v.elts]
+                else:
+                    elts = list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else []
+                found[t.id] = [(mod, e, f"class {cls.name}.{t.id}") for e in elts]
+    for base in cls.bases:  # attributes the class does not set come from the first base that does
+        hit = src.resolve(mod, base.id) if isinstance(base, ast.Name) else None
+        base_cls = hit[0].functions.get(hit[1]) if hit else None
+        if hit is None or not isinstance(base_cls, ast.ClassDef):
+            continue
+        inherited: dict[str, list[tuple[Module, ast.expr, str]]] = {}
+        for owner, entry, via in class_decorators(src, hit[0], base_cls, method, seen | {(mod.path, cls.lineno)}):
+            inherited.setdefault(via.rsplit(".", 1)[-1], []).append((owner, entry, via))
+        for attr, entries in inherited.items():
+            found.setdefault(attr, entries)
+    return [x for entries in found.values() for x in entries]
+
+
+def decorator_coupling(src: Source, mod: Module, entry: ast.expr) -> list[tuple[str, str, int]]:
+    """Flask constructs in one entry of a view class's decorator list: a login decorator, an extension …"""
+    out = []
+    name = qualify(entry, mod.imports).split(".")[-1]
+    if name in _LOGIN_DECORATORS:
+        out.append(("login_required", name, entry.lineno))
+    return out + [c for c in coupling_in(src, mod, entry) if c[0] != "login_required"]
+
+
 _NOT_EXTENSIONS = (
     "flask_login.current_user",
     "flask_login.login_required",
@@ -612,6 +632,11 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
         row["helpers"] = ", ".join(label for _, _, label in found_helpers) or None
         row["view_file"], row["view_line"] = str(mod.path), view.lineno
         found_coupling = [(k, d, str(mod.path), ln, "view") for k, d, ln in own_coupling]
+        if cls is not None and mod is not None:
+            for owner, entry, label in class_decorators(src, mod, cls, r.method):
+                found_coupling += [
+                    (k, d, str(owner.path), ln, label) for k, d, ln in decorator_coupling(src, owner, entry)
+                ]
         for hm, hn, _, hc in h_metrics:
             found_coupling += [(k, d, str(hm.path), ln, f"helper {hn.name}") for k, d, ln in hc]
         blueprint = r.blueprint if isinstance(r.blueprint, str) else None

@@ -1,14 +1,15 @@
-"""Access-log formats: how to recognise each one from a file's first lines, and the SQL that parses it.
+"""Access-log formats: the `Format` every reader shares, the NCSA / uvicorn / JSON / W3C families, and the
+registry (FORMATS, ALIASES) that adds the producers of `formats_text`, `formats_json` and `formats_otel`.
 
 Every format is a set of DuckDB SQL expressions over one column `line` (one physical line, CR stripped).
 `prep` computes helpers once per line, `valid` says whether the line has the format's layout, and `columns`
-gives each `requests` column. Python never touches a line beyond the few sample lines used for detection.
+gives each `requests` column; `strangler.parse_sql` adds the field checks every format gets, and
+`strangler.detect` picks a format by running them on a sample. Python never loops over lines.
 """
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from strangler.errors import StranglerError
@@ -35,6 +36,15 @@ class Format:
     csv_columns: dict[str, str] | None = None  # fastest path: columns over DuckDB's CSV split on ' ' and '"' (c1..)
     csv_valid: str | None = None  # SQL over c1.. that holds exactly for well-formed lines
     extra_invalid: list[tuple[str, str]] = field(default_factory=list)  # (SQL condition, reason) checked first
+    late_invalid: list[tuple[str, str]] = field(default_factory=list)  # (SQL condition, reason) after `valid`
+    status_zero: bool = False  # the producer writes status 0 (a request that got no response): keep it
+    generic: bool = False  # a catch-all layout (common, combined, json): loses a detection tie to a producer's own
+    detect_valid: str | None = None  # SQL over the helpers that must also hold for a sample line in detection only
+    aliases: tuple[str, ...] = ()  # other names the user may give (--format)
+    maybe: str | None = None  # cheap SQL on the raw `line` that every line of this format satisfies (detection)
+    # several requests per line (OpenTelemetry): SQL of (line_no, <columns>) over a relation of lines, for the whole
+    # file at once; the per-line fields above still classify lines and serve detection
+    spans: Callable[[str, list[str]], str] | None = None
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------
@@ -50,40 +60,64 @@ def _dash(expr: str) -> str:
     return f"CASE WHEN {expr} IN ('-', '') THEN NULL ELSE {expr} END"
 
 
-def _target_path(target: str) -> str:
+_ABSOLUTE = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*"  # scheme and authority of an absolute-form request target
+
+
+def target_path(target: str) -> str:
     """Path of a request target: absolute-form URLs lose scheme and host, the query string is cut off."""
     t = (
-        f"CASE WHEN starts_with({target}, '/') THEN {target} WHEN {target} ILIKE 'http%://%' "
-        f"THEN regexp_replace({target}, '^[A-Za-z]+://[^/?]*', '') ELSE {target} END"
+        f"CASE WHEN starts_with({target}, '/') THEN {target} WHEN regexp_matches({target}, '{_ABSOLUTE}') "
+        f"THEN '/' || ltrim(regexp_replace({target}, '{_ABSOLUTE}', ''), '/') ELSE {target} END"
     )
     return f"nullif(split_part({t}, '?', 1), '')"
 
 
-def _target_query(target: str) -> str:
+def target_query(target: str) -> str:
     return f"CASE WHEN contains({target}, '?') THEN substr({target}, strpos({target}, '?') + 1) END"
 
 
-_METHOD_OK = (
-    "CASE {m} WHEN 'GET' THEN true WHEN 'POST' THEN true WHEN 'HEAD' THEN true "  # a CASE, not IN:
-    "ELSE regexp_full_match({m}, '[A-Za-z]{{1,20}}') END"
-)  # IN becomes a join
-
-
 def request_layers(req: str) -> list[dict[str, str]]:
-    """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t."""
+    """Helper layers that split a request line such as 'GET /a?b=1 HTTP/1.1' into rq_m and rq_t ('-': none).
+    The target is everything between the method and the protocol, so a space inside it stays in the path."""
     return [
         {"rq": req},
         {"rq_p": "string_split(rq, ' ')"},
-        {"rq_m": "rq_p[1]", "rq_t": "rq_p[2]"},
-        {"rq_ok": _METHOD_OK.format(m="rq_m") + " AND rq_t <> ''"},
+        {"rq_n": "len(rq_p)"},
+        {
+            "rq_m": "CASE WHEN rq NOT IN ('-', '') THEN rq_p[1] END",
+            "rq_t": "CASE WHEN rq_n = 3 OR rq_n = 2 THEN rq_p[2] WHEN rq_n > 3 THEN array_to_string("
+            "rq_p[2:rq_n - starts_with(rq_p[rq_n], 'HTTP/')::INTEGER], ' ') END",
+        },
     ]
 
 
-_REQUEST_COLUMNS = {  # method/path/query over the request layers ('-' or garbage: all NULL)
-    "method": "CASE WHEN rq_ok THEN upper(rq_m) END",
-    "path": f"CASE WHEN rq_ok THEN {_target_path('rq_t')} END",
-    "query": f"CASE WHEN rq_ok THEN {_target_query('rq_t')} END",
+_REQUEST_COLUMNS = {  # method/path/query over the request layers; garbage is kept so that the checks reject it
+    "method": "upper(rq_m)",
+    "path": target_path("rq_t"),
+    "query": target_query("rq_t"),
 }
+
+
+def unbackslash(expr: str) -> str:
+    """SQL: a field whose producer escapes quotes and backslashes with a backslash, as the line meant it."""
+    return f"CASE WHEN contains({expr}, '\\') THEN regexp_replace({expr}, '\\\\(.)', '\\1', 'g') ELSE {expr} END"
+
+
+dash = _dash  # public name for the producers' modules
+_target_path, _target_query = target_path, target_query  # the names strangler.layouts (issue 11) imports
+
+
+def by_regex(
+    name: str, description: str, pattern: str, names: list[str], columns: dict[str, str], request: str | None, **kw
+) -> Format:
+    """A format read by one whole-line regex (RE2) whose groups are named `names` (x.<name> in `columns`);
+    `request` is the SQL of the request line ('GET /p HTTP/1.1'), split into method, path and query."""
+    pat = pattern.replace("'", "''")
+    x = f"regexp_extract(line, '{pat}', {names!r})"
+    layers: list[dict[str, str]] = [{"x": x}, *(request_layers(request) if request else [])]
+    cols = {**(_REQUEST_COLUMNS if request else {}), **columns}
+    match = f"regexp_full_match(line, '{pat}')"
+    return Format(name, description, layers, match, cols, valid_line=match, **kw)
 
 
 # --- NCSA common / combined family (Apache, nginx, gunicorn) ------------------------------------------------
@@ -95,13 +129,14 @@ _TIME = r'(?:\d+(?:\.\d*)?|-)'
 _UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 
 
-def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
+def _clf(name: str, description: str, agent: bool, unit: str | None, aliases: tuple[str, ...]) -> Format:
     layout = _CLF_HEAD
     if agent:
         layout += f" {_QUOTED} {_QUOTED}"
-        if unit:
-            layout += f" {_TIME}"
-    layout += _TRAIL + "$"
+    # the request time must be the last field: a tail such as Traefik's 'count "router" "url" 12ms' is not one
+    # milliseconds and microseconds are written as integers (Apache %{ms}T and %D, gunicorn %(D)s): a decimal there
+    # is some other unit's number
+    layout += (f" {_TIME}$" if unit == "s" else r" (?:\d+|-)$") if unit else _TRAIL + "$"
     prep = [
         {"esc": "contains(line, '\\')"},
         # escaped quotes and backslashes (Apache writes \" and \\) become placeholders, then split on quotes
@@ -141,17 +176,22 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         "starts_with(c4, '[')",
         "ends_with(c5, ']')",
         "c6 IS NOT NULL",
-        "strlen(c7) = 3",
+        "try_cast(c7 AS SMALLINT)::VARCHAR = c7",  # the same text back: three digits, nothing else
         "try_cast(c7 AS SMALLINT) >= 100",
-        "(c8 = '-' OR try_cast(c8 AS BIGINT) IS NOT NULL)",
+        "(c8 = '-' OR try_cast(c8 AS UBIGINT)::VARCHAR = c8)",
     ]  # a ts that does not parse: _drop_bad_ts
     if agent:
         csv_cols["referer"] = "CASE WHEN c9 = '-' THEN NULL ELSE c9 END"
         csv_cols["user_agent"] = "CASE WHEN c10 = '-' THEN NULL ELSE c10 END"
         valid.append("c10 IS NOT NULL")
+    detect_valid = None
     if unit:
         csv_cols["duration_ms"] = f"try_cast(c11 AS DOUBLE) * {_UNITS[unit]}"
-        valid.append("(c11 = '-' OR try_cast(c11 AS DOUBLE) IS NOT NULL)")
+        # (a cast alone is not a check: DuckDB reads '0.019' as the integer 0 and '1e3' as 1000)
+        number = "try_cast(c11 AS DOUBLE) IS NOT NULL" if unit == "s" else "try_cast(c11 AS UBIGINT)::VARCHAR = c11"
+        valid += [f"(c11 = '-' OR {number})", "c12 IS NULL"]
+        if unit == "s":  # an integer does not say its unit (s, ms or µs?): only decimals are seconds when detecting
+            detect_valid = f"contains(split_part(trim({p}[7]), ' ', 1), '.')"
     return Format(
         name,
         description,
@@ -161,6 +201,9 @@ def _clf(name: str, description: str, agent: bool, unit: str | None) -> Format:
         valid_line=f"regexp_full_match(line, '{raw_layout}')",
         csv_columns=csv_cols,
         csv_valid=" AND ".join(valid),
+        generic=not unit,
+        detect_valid=detect_valid,
+        aliases=aliases,
     )
 
 
@@ -215,11 +258,20 @@ JSON_FIELDS: dict[str, list[str]] = {
 }
 
 
-def _json_path(key: str) -> str:
-    """'a.b' -> '$."a"."b"' (keys are options the user wrote, never log content)."""
+# SQL: the line is a JSON object (a CASE: DuckDB would run json_type on invalid JSON under an AND, and fail)
+JSON_OBJECT = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+JSON_MAYBE = "starts_with(ltrim(line), '{')"  # what detection's pre-check asks of a JSON line
+
+
+def json_path(key: str) -> str:
+    """'a.b' -> '$."a"."b"', 'a.b[0]' -> '$."a"."b"[0]' (keys are options or this project's own, never log content)."""
     if '"' in key or "\\" in key:
         raise StranglerError(f"JSON field name {key!r} may not contain quotes or backslashes")
-    return "$." + ".".join(f'"{part}"' for part in key.split("."))
+    parts = []
+    for part in key.split("."):
+        name, _, index = part.partition("[")
+        parts.append(f'"{name}"' + (f"[{index}" if index else ""))
+    return "$." + ".".join(parts)
 
 
 def json_fields(overrides: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
@@ -232,7 +284,19 @@ def json_fields(overrides: dict[str, list[str]] | None = None) -> dict[str, list
     return fields
 
 
-def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
+def json_ts(ts: str) -> str:
+    """SQL: a JSON timestamp as UTC: epoch seconds (number or numeric string), CLF time, ISO 8601 with an offset,
+    or ISO 8601 without one (in $tz); NULL when it does not parse."""
+    return (
+        f"CASE WHEN {ts} IS NULL THEN NULL "
+        f"WHEN try_cast({ts} AS DOUBLE) IS NOT NULL THEN to_timestamp(try_cast({ts} AS DOUBLE)) "
+        f"WHEN regexp_matches({ts}, '^\\d+/[A-Za-z]+/\\d+:') THEN try_strptime({ts}, '%d/%b/%Y:%H:%M:%S %z') "
+        f"WHEN regexp_matches({ts}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN try_cast({ts} AS TIMESTAMPTZ) "
+        f"ELSE timezone($tz, try_cast({ts} AS TIMESTAMP)) END"
+    )
+
+
+def _json(name: str, description: str, fields: dict[str, list[str]], require: str | None = None, **kw) -> Format:
     paths: list[str] = []
     pick: dict[str, list[tuple[int, str]]] = {}
     for col, keys in fields.items():
@@ -242,32 +306,32 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
                 unit = "ms" if key.endswith("_ms") else "us" if key.endswith("_us") else "s"
             if unit and unit not in _UNITS:
                 raise StranglerError(f"unknown duration unit {unit!r} in JSON field {key!r}; use s, ms or us")
-            paths.append(_json_path(key))
+            paths.append(json_path(key))
             pick.setdefault(col, []).append((len(paths), unit))
     jp = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
-    def first(col: str) -> str:
+    def raw(col: str) -> str:
         return "coalesce(" + ", ".join(f"nullif(j[{i}], '')" for i, _ in pick[col]) + ")"
 
+    def first(col: str) -> str:
+        return f"f_{col}"
+
     dur = "coalesce(" + ", ".join(f"try_cast(j[{i}] AS DOUBLE) * {_UNITS[u]}" for i, u in pick["duration_ms"]) + ")"
-    ts = first("ts")
-    ts_sql = (
-        f"CASE WHEN {ts} IS NULL THEN NULL "
-        f"WHEN try_cast({ts} AS DOUBLE) IS NOT NULL THEN to_timestamp(try_cast({ts} AS DOUBLE)) "
-        f"WHEN regexp_matches({ts}, '^\\d+/[A-Za-z]+/\\d+:') THEN try_strptime({ts}, '%d/%b/%Y:%H:%M:%S %z') "
-        f"WHEN regexp_matches({ts}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN try_cast({ts} AS TIMESTAMPTZ) "
-        f"ELSE timezone($tz, try_cast({ts} AS TIMESTAMP)) END"
-    )
     req = first("request")
-    target = f"coalesce({first('target')}, split_part({req}, ' ', 2))"
+    values = {f"f_{c}": raw(c) for c in pick if c != "duration_ms"} | {"f_duration": dur}
+    derived = {
+        "f_ts_v": json_ts(first("ts")),
+        "f_target": f"coalesce({first('target')}, split_part({req}, ' ', 2))",
+        "f_method_v": f"upper(coalesce({first('method')}, nullif(split_part({req}, ' ', 1), '')))",
+    }
     cols = {
-        "ts": ts_sql,
-        "method": f"upper(coalesce({first('method')}, nullif(split_part({req}, ' ', 1), '')))",
-        "path": _target_path(target),
-        "query": f"coalesce({first('query')}, {_target_query(target)})",
-        "status": f"try_cast(try_cast({first('status')} AS DOUBLE) AS SMALLINT)",
+        "ts": "f_ts_v",
+        "method": "f_method_v",
+        "path": target_path("f_target"),
+        "query": f"coalesce({first('query')}, {target_query('f_target')})",
+        "status": f"try_cast({first('status')} AS SMALLINT)",
         "bytes": f"try_cast(try_cast({first('bytes')} AS DOUBLE) AS BIGINT)",
-        "duration_ms": dur,
+        "duration_ms": "f_duration",
         "client": first("client"),
         "user_agent": first("user_agent"),
         "referer": first("referer"),
@@ -277,63 +341,23 @@ def _json(name: str, description: str, fields: dict[str, list[str]]) -> Format:
         "db_ms": f"try_cast({first('db_ms')} AS DOUBLE)",
         "db_queries": f"try_cast(try_cast({first('db_queries')} AS DOUBLE) AS INTEGER)",
     }
-    is_obj = "(json_valid(line) AND json_type(line) = 'OBJECT')"
+    is_obj = JSON_OBJECT
     return Format(
         name,
         description,
-        [{"j": f"CASE WHEN {is_obj} THEN json_extract_string(line, {jp}) END"}],
-        f"try_cast(try_cast({first('status')} AS DOUBLE) AS SMALLINT) IS NOT NULL",
+        [{"j": f"CASE WHEN {is_obj} THEN json_extract_string(line, {jp}) END"}, values, derived],
+        f"regexp_full_match({first('status')}, '\\d{{1,3}}')"
+        + (f" AND {require.replace('backend', first('backend'))}" if require else ""),
         cols,
         ts_required=False,
         invalid_reason="not_a_request",
+        maybe=JSON_MAYBE,
         # the router log's event records (strangler.accesslog.event_line) are not requests: kept as rejects
         extra_invalid=[("j IS NULL", "bad_json")]
         + ([("starts_with(line, '{\"type\":\"pilot\",')", "router_event")] if name == "strangler" else []),
-    )
-
-
-# --- AWS ALB ---------------------------------------------------------------------------------------------------
-
-_ALB = r'^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\d+|-) (\d+|-) "([^"]*)" "([^"]*)"(?: .*)?$'
-_ALB_NAMES = [
-    "type",
-    "time",
-    "elb",
-    "client",
-    "target",
-    "t_req",
-    "t_target",
-    "t_resp",
-    "status",
-    "target_status",
-    "received",
-    "sent",
-    "request",
-    "ua",
-]
-
-
-def _alb() -> Format:
-    x = f"regexp_extract(line, '{_ALB}', {_ALB_NAMES!r})"
-    times = ["x.t_req", "x.t_target", "x.t_resp"]
-    dur = (
-        f"CASE WHEN {' AND '.join(f'try_cast({t} AS DOUBLE) >= 0' for t in times)} "
-        f"THEN ({' + '.join(f'try_cast({t} AS DOUBLE)' for t in times)}) * 1000 END"
-    )
-    return Format(
-        "alb",
-        "AWS Application Load Balancer access log (space separated, request_processing_time etc. in s)",
-        [{"x": x}, *request_layers("x.request")],
-        f"regexp_full_match(line, '{_ALB}')",
-        {
-            "ts": "try_cast(x.time AS TIMESTAMPTZ)",
-            **_REQUEST_COLUMNS,
-            "status": "try_cast(x.status AS SMALLINT)",
-            "bytes": "try_cast(x.sent AS BIGINT)",
-            "duration_ms": dur,
-            "client": "regexp_replace(x.client, ':\\d+$', '')",
-            "user_agent": _dash("x.ua"),
-        },
+        # a timestamp that is there must parse (ts is optional in these logs, so the row check cannot say it)
+        late_invalid=[("f_ts IS NOT NULL AND f_ts_v IS NULL", "bad_timestamp")],
+        **kw,
     )
 
 
@@ -373,121 +397,87 @@ def _w3c() -> Format:
             "referer": f('cs(Referer)'),
         },
         windowed=True,
+        aliases=("iis",),
     )
 
 
 def build(json_overrides: dict[str, list[str]] | None = None) -> dict[str, Format]:
     """All formats by name (the JSON ones use the field mapping with `json_overrides` first)."""
+    from strangler import formats_json, formats_otel, formats_text  # they build on the pieces above
+
     fields = json_fields(json_overrides)
     fmts = [
-        _clf("common", "NCSA common: host ident user [time] \"request\" status bytes", False, None),
+        _clf("common", "NCSA common: host ident user [time] \"request\" status bytes", False, None, ("clf",)),
         _clf(
             "combined",
             "Apache/nginx/gunicorn combined: common + \"referer\" \"user-agent\" (+ extra fields)",
             True,
             None,
+            ("apache", "nginx", "gunicorn"),
         ),
         _clf(
             "combined_s",
-            "combined + request time in seconds (nginx $request_time, Apache %T, gunicorn %(L)s)",
+            "combined + request time in seconds as the last field (nginx $request_time, Apache %T, gunicorn %(L)s)",
             True,
             "s",
+            ("nginx_timed", "gunicorn_L", "apache_T"),
         ),
-        _clf("combined_ms", "combined + request time in milliseconds", True, "ms"),
-        _clf("combined_us", "combined + request time in microseconds (Apache %D, gunicorn %(D)s)", True, "us"),
+        _clf("combined_ms", "combined + request time in milliseconds (Apache %{ms}T)", True, "ms", ("apache_ms",)),
+        _clf(
+            "combined_us",
+            "combined + request time in microseconds (Apache %D, gunicorn %(D)s)",
+            True,
+            "us",
+            ("gunicorn_D", "apache_D"),
+        ),
         _uvicorn(),
         _json(
-            "json", "JSON lines (nginx escape=json, structlog); field mapping in strangler.formats.JSON_FIELDS", fields
+            "json",
+            "JSON lines (nginx escape=json, structlog); field mapping in strangler.formats.JSON_FIELDS",
+            fields,
+            generic=True,
+            aliases=("nginx_json", "structlog"),
         ),
-        _json("strangler", "strangler's router log: JSON lines with ts, route, backend, db_ms, ...", fields),
-        _alb(),
+        _json(
+            "strangler",
+            "strangler's router log: JSON lines with ts, route, backend, db_ms, ...",
+            fields,
+            require="backend IN ('flask', 'fastapi')",
+            aliases=("router",),
+        ),
         _w3c(),
+        *formats_text.build(),
+        *formats_json.build(),
+        formats_otel.otel(),
     ]
     return {f.name: f for f in fmts}
 
 
-FORMATS = build()
+_BUILT: dict[str, dict] = {}
 
-ALIASES = {
-    "apache": "combined",
-    "nginx": "combined",
-    "gunicorn": "combined",
-    "clf": "common",
-    "nginx_timed": "combined_s",
-    "gunicorn_L": "combined_s",
-    "gunicorn_D": "combined_us",
-    "apache_D": "combined_us",
-    "apache_T": "combined_s",
-    "nginx_json": "json",
-    "structlog": "json",
-    "router": "strangler",
-    "iis": "w3c",
-    "aws_alb": "alb",
-}
+
+def __getattr__(name: str) -> dict:
+    """FORMATS (name -> Format) and ALIASES (alias -> name), built on first use: the producers' modules import
+    the pieces above, so building them at import time would depend on which module was imported first."""
+    if name not in ("FORMATS", "ALIASES"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _BUILT:
+        fmts = build()
+        _BUILT.update(FORMATS=fmts, ALIASES={alias: f.name for f in fmts.values() for alias in f.aliases})
+    return _BUILT[name]
 
 
 def resolve(name: str) -> str:
     """Canonical format name for a name or alias given by the user; 'auto' stays 'auto'."""
-    if name == "auto" or name in FORMATS:
+    fmts, aliases = __getattr__("FORMATS"), __getattr__("ALIASES")
+    if name == "auto" or name in fmts:
         return name
-    if name in ALIASES:
-        return ALIASES[name]
+    if name in aliases:
+        return aliases[name]
     raise StranglerError(
         f"unknown log format {name!r}; choose auto or one of: "
-        + ", ".join(sorted(FORMATS))
+        + ", ".join(sorted(fmts))
         + " (aliases: "
-        + ", ".join(sorted(ALIASES))
+        + ", ".join(sorted(aliases))
         + ")"
     )
-
-
-# --- detection from the first lines ---------------------------------------------------------------------------
-
-_RE_CLF = re.compile(r'^\S+ \S+ \S+ \[[^\]]*\] "(?:[^"\\]|\\.)*" \d{3} (?:\d+|-)(?P<rest>.*)$')
-_RE_AGENT = re.compile(r'^ "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*"(?: (?P<time>\S+))?')
-_RE_UVICORN = re.compile(_UVICORN)
-_RE_ALB = re.compile(r"^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT\S+Z \S+ \S+:\d+ ")
-
-
-def _time_unit(values: list[str]) -> str | None:
-    """Unit of a trailing request-time field from sample values: decimals are seconds, large integers µs."""
-    nums = [v for v in values if re.fullmatch(r"\d+(?:\.\d*)?", v)]
-    if not nums or len(nums) < len(values) * 0.8:
-        return None
-    if any("." in v for v in nums):
-        return "s"
-    return "us" if max(int(v) for v in nums) >= 10 else "s"
-
-
-def detect(sample: list[str]) -> str | None:
-    """The format of a file from its first lines (blank and '#' lines aside), or None if nothing fits."""
-    if any(s.startswith(("#Fields:", "#Software: Microsoft")) for s in sample):
-        return "w3c"
-    lines = [s for s in sample if s.strip() and not s.startswith("#")][:50]
-    if not lines:
-        return None
-    need = max(1, (len(lines) + 1) // 2)
-    objs = []
-    for s in lines:
-        if s.lstrip().startswith("{"):
-            try:
-                obj = json.loads(s)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                objs.append(obj)
-    if len(objs) >= need:
-        keys = set().union(*objs)
-        return "strangler" if {"route", "backend", "ts"} <= keys else "json"
-    if sum(bool(_RE_ALB.match(s)) for s in lines) >= need:
-        return "alb"
-    clf = [m for m in map(_RE_CLF.match, lines) if m]
-    if len(clf) >= need:
-        agents = [a for a in (_RE_AGENT.match(m["rest"]) for m in clf) if a]
-        if len(agents) < len(clf) * 0.8:
-            return "common"
-        unit = _time_unit([a["time"] for a in agents if a["time"]]) if all(a["time"] for a in agents) else None
-        return f"combined_{unit}" if unit else "combined"
-    if sum(bool(_RE_UVICORN.match(s)) for s in lines) >= need:
-        return "uvicorn"
-    return None

@@ -1,7 +1,7 @@
 """The pilot's judge: at the end of a ramp step, is FastAPI worse than Flask on the batch's routes?
 
 Both backends serve the batch's routes in the same minutes (the pilot sends a fraction of clients to FastAPI),
-so the comparison is the review's Flask-against-FastAPI one (`strangler.compare`), over the step:
+so the comparison is the review's Flask-against-FastAPI one (`strangler.review`), over the step:
 
 - **Same time slices.** The step is cut into `SLICES_PER_STEP` slices; each backend's requests are aggregated
   per slice and the block bootstrap resamples slices, the same draw for both backends (paired), so a slow
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from strangler import compare
+from strangler import review, review_views, sketch
 from strangler.manifest import Ramp
 
 SLICES_PER_STEP = 30
@@ -72,8 +72,8 @@ class Evidence:
 
     def text(self) -> str:
         """'p95 20 ms → 41 ms (+105 %, 95 % CI +80 % to +130 %)' for reports and reasons."""
-        m = compare._BY_NAME[self.metric]
-        head = f"{m.label} {compare._fmt_value(m, self.flask)} → {compare._fmt_value(m, self.fastapi)}"
+        m = review._BY_NAME[self.metric]
+        head = f"{m.label} {review_views._fmt_value(m, self.flask)} → {review_views._fmt_value(m, self.fastapi)}"
         if self.flask is None or self.fastapi is None or self.ci_low is None or self.ci_high is None:
             return head
         if m.unit == "%":
@@ -110,7 +110,7 @@ def judge(
     start: float,
     end: float,
     seed: int = 0,
-    n_boot: int = compare.N_BOOT,
+    n_boot: int = review.N_BOOT,
 ) -> Judgement:
     """Judge FastAPI against Flask on `batch` over [start, end) (POSIX seconds) from table `pilot_requests`.
 
@@ -145,7 +145,7 @@ ORDER BY method, rule, side{extra}
 def step_alpha(ramp: Ramp) -> float:
     """Holm's level for one step: the review's ALPHA shared out over the ramp's judged steps (fractions below
     1; at 1.0 no Flask is left to compare), so the whole ramp is one family, as a batch is in the review."""
-    return compare.ALPHA / max(1, sum(f < 1.0 for f in ramp.fractions))
+    return review.ALPHA / max(1, sum(f < 1.0 for f in ramp.fractions))
 
 
 def _judge(
@@ -171,8 +171,7 @@ def _judge(
     ).df()
     hist = con.execute(
         _GROUPED.format(
-            rel=f"(SELECT *, round(ln(greatest(duration_ms, 0.001)) * {compare.BINS_PER_LN})::INTEGER AS bin "
-            "FROM _pj WHERE duration_ms IS NOT NULL)",
+            rel=f"(SELECT *, {sketch.bucket_sql('duration_ms')} AS bin FROM _pj WHERE duration_ms IS NOT NULL)",
             extra=", slot, bin",
             cols="slot, bin, count(*) AS n",
         )
@@ -184,7 +183,7 @@ def _judge(
     slots = {
         "side": np.repeat([0, 1], n_slices),
         "slot": np.tile(np.arange(n_slices), 2),
-        "exposure": np.full(2 * n_slices, slice_us / compare.HOUR_US),
+        "exposure": np.full(2 * n_slices, slice_us / review.HOUR_US),
     }
     results: list[tuple[str, dict, dict]] = []  # (route, totals per side, {metric: (point0, point1, diff array)})
     for (method, rule), g in blocks.groupby(["method", "rule"], sort=False):
@@ -192,11 +191,11 @@ def _judge(
         h = hist[(hist["method"] == method) & (hist["rule"] == rule)]
         hst = {c: h[c].to_numpy() for c in ("side", "slot", "bin", "n")}
         key = f"{batch}\0{method}\0{rule}".encode()
-        res = compare._bootstrap_group(blk, hst, slots, True, np.random.default_rng([seed, zlib.crc32(key)]), n_boot)
+        res = review._bootstrap_group(blk, hst, slots, True, np.random.default_rng([seed, zlib.crc32(key)]), n_boot)
         t0, t1 = res["totals"][0], res["totals"][1]
         point = {
-            side: compare._metric_values(
-                np.array([[t[c] for c in compare._BLOCK_COLS]]),
+            side: review._metric_values(
+                np.array([[t[c] for c in review._BLOCK_COLS]]),
                 np.array([t["exposure"]]),
                 np.array([quantiles.get((method, rule, side)) or [np.nan] * 3], dtype=float),
             )
@@ -232,7 +231,7 @@ def _judge(
         r0, r1 = (int(res["totals"][side]["n"]) for side in (0, 1))
         enough = min(r0, r1) >= ramp.min_requests and min(res["nblocks"].values()) >= MIN_SLICES
         for metric in JUDGED + WATCHED:
-            m = compare._BY_NAME[metric]
+            m = review._BY_NAME[metric]
             a, b = float(point[0][metric][0]), float(point[1][metric][0])
             c0, c1 = (int(res["totals"][side][m.count]) for side in (0, 1))
             if metric == "bytes" and not (c0 and c1):
@@ -252,7 +251,7 @@ def _judge(
                         ev.verdict = "pass"
                         tests.append((len(evidence), ev.p_value))
             evidence.append(ev)
-    passed = compare.holm([p for _, p in tests], alpha)
+    passed = review.holm([p for _, p in tests], alpha)
     failed: list[Evidence] = []
     for k, (i, _) in enumerate(tests):
         ev = evidence[i]

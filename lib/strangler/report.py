@@ -80,8 +80,10 @@ def jobs(
     apps: Sequence[str] = (),
     source: str | Path | None = None,
     notebooks_dir: str | Path | None = None,
+    rollups: bool = False,
 ) -> list[Job]:
-    """The notebook runs of a report, in order; 04_batch_review once per batch of the manifest."""
+    """The notebook runs of a report, in order; 04_batch_review once per batch of the manifest; without 01 (the
+    raw rows) when `db` is a database over a rollup directory (`rollups`)."""
     from strangler import manifest as manifest_mod
 
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
@@ -95,6 +97,8 @@ def jobs(
     }
     out: list[Job] = []
     for stem in ORDER:
+        if rollups and stem == "01_ingest":
+            continue
         path = _notebook_path(nbdir, stem)
         if stem == PER_BATCH:
             used: set[str] = set()
@@ -360,8 +364,21 @@ def build(
     source: str | Path | None = None,
     progress: bool = False,
     notebooks_dir: str | Path | None = None,
+    rollups: str | Path | None = None,
 ) -> Path:
-    """Run every notebook headless (04 once per batch) and export offline HTML; returns out/index.html."""
-    job_list = jobs(db, manifest, logs=logs, apps=apps, source=source, notebooks_dir=notebooks_dir)
-    meta = [("database", str(db))] + ([("manifest", str(manifest))] if manifest is not None else [])
+    """Run every notebook headless (04 once per batch) and export offline HTML; returns out/index.html.
+
+    With `rollups` (a directory written by `strangler rollup --out`), 02–05 run on out/rollups.duckdb, a database
+    of views over its Parquet files with no raw rows; `db` is not read.
+    """
+    if rollups is not None:
+        from strangler import rollup
+
+        db = Path(out) / "rollups.duckdb"
+        rollup.open_dir(rollups, db).close()
+    job_list = jobs(
+        db, manifest, logs=logs, apps=apps, source=source, notebooks_dir=notebooks_dir, rollups=rollups is not None
+    )
+    meta = [("rollups", str(rollups))] if rollups is not None else [("database", str(db))]
+    meta += [("manifest", str(manifest))] if manifest is not None else []
     return run(job_list, out, progress=progress, meta=meta)

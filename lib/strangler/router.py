@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import importlib
 import itertools
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +39,7 @@ from typing import Any
 from strangler import dbtime
 from strangler import manifest as manifest_mod
 from strangler import pilot_state as pilot_state_mod
+from strangler import routes as routes_mod
 from strangler.accesslog import AccessLog
 from strangler.errors import StranglerError
 from strangler.wsgi_bridge import SCOPE_KEY, Exchange, hook_flask, measured_wsgi
@@ -57,14 +56,13 @@ REQUEST_ID_HEADER = b"x-request-id"
 DEFAULT_FLASK = "strangler.demo.flask_app:app"
 DEFAULT_FASTAPI = "strangler.demo.fastapi_app:app"
 
-_PARAM = re.compile(r"<[^<>]*>|\{[^{}]*\}")
 _ID_PREFIX = os.urandom(8).hex()  # request ids: random per process + a counter (uuid4 costs ~5 µs)
 _id_counter = itertools.count(1)
 
 
 def template_key(rule: str) -> str:
-    """A path template with every parameter written `{}`: `/a/<int:x>` and `/a/{x}` give the same key."""
-    return _PARAM.sub("{}", rule)
+    """A path template with every parameter written `{}` (defined once in `strangler.routes`)."""
+    return routes_mod.template_key(rule)
 
 
 def canary_bucket(batch: str, client: str) -> float:
@@ -74,22 +72,15 @@ def canary_bucket(batch: str, client: str) -> float:
 
 
 def load_app(spec: str) -> Any:
-    """Import `module:attr` (`attr` may be dotted, and end in `()` to call a factory)."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise StranglerError(f"app {spec!r} must read MODULE:ATTR, e.g. myapp:app")
-    call = attr.endswith("()")
-    attr = attr[:-2] if call else attr
+    """Import `module:attr` (dotted, or a factory call) as `strangler routes --app` does: one parser, in _inventory."""
+    from strangler._inventory import SpecError, load
+
     try:
-        obj: Any = importlib.import_module(module_name)
+        return load(spec)
+    except SpecError as exc:
+        raise StranglerError(str(exc)) from None
     except ImportError as exc:
-        raise StranglerError(f"cannot import {module_name!r} for app {spec!r}: {exc}") from None
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise StranglerError(f"app {spec!r}: module {module_name!r} has no attribute {attr!r}") from None
-    return obj() if call else obj
+        raise StranglerError(f"cannot import {spec.partition(':')[0]!r} for app {spec!r}: {exc}") from None
 
 
 # --- dispatch table -----------------------------------------------------------------------------------------
@@ -154,10 +145,9 @@ def dispatch_table(
         methods = getattr(route, "methods", None) or set()
         plans: dict[str, RoutePlan] = {}
         for method in methods:
-            plan = wanted.get((method, key))
-            if plan is None and method == "HEAD":
-                plan = wanted.get(("GET", key))
-            else:
+            counted = routes_mod.counted_method(method, head_declared=(method, key) in wanted)
+            plan = wanted.get((counted, key))
+            if counted == method:
                 used.add((method, key))
             if plan is not None:
                 plans[method] = plan

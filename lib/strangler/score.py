@@ -12,7 +12,10 @@ unless the app declares HEAD itself):
 - `rate_5xx` = share of 5xx responses; `rate_4xx`; `error_rate` = share of 4xx and 5xx;
 - `rate_5xx_adj` = (5xx + 100 · overall 5xx rate) / (requests + 100): the 5xx rate shrunk towards the app's
   overall rate by 100 pseudo-requests, so that 2 errors in 150 requests do not outrank a real incident;
-- `p95_ms` = 95th percentile of `duration_ms` (NULL when the log has no latency).
+- `p95_ms` = 95th percentile of `duration_ms` (NULL when the log has no latency), read from the rollups' latency
+  histogram: within 1 % of the exact one.
+
+Value is read from the rollups (`strangler.rollup`, refreshed first), so `start`/`end` must fall on whole hours.
 
 **Normalised inputs** (0–1, over all scored routes): `traffic_n = ln(1 + requests) / ln(1 + max requests)`
 (log scale: traffic is heavily skewed), `errors_n = rate_5xx_adj / max rate_5xx_adj`, `latency_n = p95_ms /
@@ -27,7 +30,7 @@ are the defaults; a missing key keeps its default, 0 switches a term off):
 
 `rank` orders the live routes by score (ties: more requests first, then rule and method). A route with no request
 in the window and in no batch of the manifest is **dead** (`dead = true`, `status = 'dead'`): a delete candidate,
-never planned.
+never planned. Flask's own static routes are never dead (`attribute.framework_added`).
 
 **Batch plan.** Routes already in the `batches` table keep their batch (`status` `migrated` once its cutover is
 past by the wall clock, else `planned`). The other live routes (`status = 'proposed'`) are grouped by affinity
@@ -48,8 +51,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from strangler import attribute, manifest, rollup, sketch
 from strangler import effort as effort_mod
-from strangler import manifest
+from strangler import routes as routes_mod
+from strangler.attribute import ROUTE_PER_RULE
 from strangler.errors import StranglerError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 1.0, "errors": 0.5, "latency": 0.5, "effort": 1.0}
@@ -187,40 +192,41 @@ def _timestamp(value, name: str) -> dt.datetime | None:
     return ts.to_pydatetime()
 
 
-_ROUTES_SQL = """
+# One row per Flask (method, rule): the same row the endpoints and dead-routes reports read (ROUTE_PER_RULE).
+_ROUTES_SQL = f"""
 SELECT method, rule, endpoint, file, line, end_line, blueprint
-FROM routes
+FROM ({ROUTE_PER_RULE})
 WHERE framework = 'flask'
-QUALIFY row_number() OVER (PARTITION BY method, rule
-                           ORDER BY (inventory = 'app') DESC NULLS LAST, file, line) = 1
 ORDER BY rule, method
 """
 
+# value per Flask route from the rollups (`{where}`: the window on hour); p95 from the latency histogram (within 1 %)
 _VALUE_SQL = """
 WITH fr AS ({routes}),
-win AS (
-    SELECT method, route, route_framework, status, duration_ms
-    FROM requests
-    WHERE route IS NOT NULL
-      AND ($start::TIMESTAMPTZ IS NULL OR ts >= $start::TIMESTAMPTZ)
-      AND ($end::TIMESTAMPTZ IS NULL OR ts < $end::TIMESTAMPTZ)
-),
-total AS (SELECT count(*) AS n, avg((status >= 500)::INTEGER) AS rate_5xx FROM win),
+heads AS (SELECT rule FROM fr WHERE method = 'HEAD'),
+win AS (SELECT * FROM rollups q WHERE route IS NOT NULL AND {where}),
+total AS (SELECT coalesce(sum(requests), 0)::BIGINT AS n,
+                 sum(requests) FILTER (WHERE status >= 500) / sum(requests) FILTER (WHERE status IS NOT NULL)
+                     AS rate_5xx
+          FROM win),
 req AS (
-    SELECT CASE WHEN w.method = 'HEAD' AND h.rule IS NULL THEN 'GET' ELSE w.method END AS method,
-           w.route AS rule, w.status, w.duration_ms
+    SELECT {counted_w} AS method,
+           w.route AS rule, w.status, w.requests
     FROM win w
-    LEFT JOIN (SELECT rule FROM fr WHERE method = 'HEAD') h ON h.rule = w.route
+    LEFT JOIN heads h ON h.rule = w.route
     WHERE coalesce(w.route_framework, 'flask') = 'flask'
 ),
 agg AS (
-    SELECT method, rule, count(*) AS requests,
-           avg((status >= 500)::INTEGER) AS rate_5xx,
-           avg((status BETWEEN 400 AND 499)::INTEGER) AS rate_4xx,
-           avg((status >= 400)::INTEGER) AS error_rate,
-           quantile_cont(duration_ms, 0.95) AS p95_ms
+    SELECT method, rule, sum(requests)::BIGINT AS requests,
+           coalesce(sum(requests) FILTER (WHERE status >= 500), 0)
+               / sum(requests) FILTER (WHERE status IS NOT NULL) AS rate_5xx,
+           coalesce(sum(requests) FILTER (WHERE status BETWEEN 400 AND 499), 0)
+               / sum(requests) FILTER (WHERE status IS NOT NULL) AS rate_4xx,
+           coalesce(sum(requests) FILTER (WHERE status >= 400), 0)
+               / sum(requests) FILTER (WHERE status IS NOT NULL) AS error_rate
     FROM req GROUP BY method, rule
 ),
+lat AS ({latency}),
 planned AS (
     SELECT method, rule, any_value(batch) AS batch, min(cutover_at) AS cutover_at, min(position) AS position
     FROM batches GROUP BY method, rule
@@ -231,12 +237,19 @@ SELECT fr.*, total.n AS total,
        agg.rate_5xx,
        CASE WHEN agg.requests > 0 THEN (agg.rate_5xx * agg.requests + $prior * total.rate_5xx)
                                        / (agg.requests + $prior) END AS rate_5xx_adj,
-       agg.rate_4xx, agg.error_rate, agg.p95_ms,
+       agg.rate_4xx, agg.error_rate, lat.p95_ms,
        planned.batch AS existing_batch, planned.cutover_at, planned.position AS existing_position
 FROM fr
 CROSS JOIN total
 LEFT JOIN agg USING (method, rule)
+LEFT JOIN lat USING (method, rule)
 LEFT JOIN planned USING (method, rule)
+"""
+_VALUE_LATENCY = """
+SELECT {counted_q} AS method, q.route AS rule,
+       q.bucket, q.n
+FROM rollup_latency q LEFT JOIN heads h ON h.rule = q.route
+WHERE q.route IS NOT NULL AND coalesce(q.route_framework, 'flask') = 'flask' AND {where}
 """
 
 # the score of one route from its normalised inputs, with the weights as parameters (see `_weight_params`)
@@ -380,13 +393,26 @@ def plan(
             "no Flask routes in the routes table: run `strangler routes --app MODULE:ATTR` "
             "or `strangler routes --source DIR` first"
         )
-    n_req, n_attr = con.execute("SELECT count(*), count(route) FROM requests").fetchone()
+    rollup.ensure(con)
+    n_req, n_attr = rollup.one_row(
+        con,
+        "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (WHERE route IS NOT NULL), 0) FROM rollups",
+    )
     if n_req and not n_attr:
         raise StranglerError("no request is attributed to a route yet: run `strangler attribute` first")
-
+    where, params = rollup.window(t0, t1)
+    counted = {alias: routes_mod.counted_method_sql(f"{alias}.method", "h.rule IS NOT NULL") for alias in "wq"}
+    latency = sketch.quantiles_sql(
+        _VALUE_LATENCY.format(where=where, counted_q=counted["q"]), ["method", "rule"], {"p95_ms": 0.95}
+    )
     value = con.execute(
-        _VALUE_SQL.format(routes=_ROUTES_SQL.replace("ORDER BY rule, method", "")),
-        {"start": t0, "end": t1, "prior": PRIOR_REQUESTS},
+        _VALUE_SQL.format(
+            routes=_ROUTES_SQL.replace("ORDER BY rule, method", ""),
+            where=where,
+            latency=latency,
+            counted_w=counted["w"],
+        ),
+        {**params, "prior": PRIOR_REQUESTS},
     ).df()
     if not value["total"].iloc[0]:
         where = "" if not (t0 or t1) else f" between {t0 or 'the start'} and {t1 or 'the end'}"
@@ -415,7 +441,9 @@ def plan(
         on=["method", "rule"],
     ).merge(metrics, on=["method", "rule"])
     inputs["coupling"] = inputs[list(effort_mod.KINDS)].sum(axis=1)
-    inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna()
+    # a static route Flask adds by itself is never a delete candidate (attribute.framework_added)
+    added = attribute.framework_added(pd.Series("flask", index=inputs.index), inputs["endpoint"], inputs["rule"])
+    inputs["dead"] = (inputs["requests"] == 0) & inputs["existing_batch"].isna() & ~added
     inputs["affinity"] = [_group(b, r) for b, r in zip(inputs["blueprint"], inputs["rule"])]
     inputs["window_start"], inputs["window_end"] = t0, t1
     con.register("_score_inputs", inputs)
@@ -659,7 +687,8 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
     """).fetchall()
     for name, _, cutover, canary, routes in existing:
         lines += manifest.batch_toml(name, cutover, routes, canary)
-    last = con.execute("SELECT max(ts) FROM requests").fetchone()[0]
+    rollup.ensure(con)
+    last = con.execute("SELECT max(last_ts) FROM rollups").fetchone()[0]
     last_cut = con.execute("SELECT max(cutover_at) FROM batches").fetchone()[0]
     anchor = max(
         [pd.Timestamp(x).tz_convert("UTC") for x in (last, last_cut) if x is not None] or [pd.Timestamp.now(tz="UTC")]

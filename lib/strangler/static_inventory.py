@@ -1,38 +1,40 @@
-"""Static route inventory: read a source tree's AST and list its Flask and FastAPI routes, running nothing.
+"""Static route inventory: what Flask, flask-restful/restx and FastAPI routing calls mean, read from the source.
 
-A small abstract interpreter walks the modules the way Python would run them (an imported module first, a
-function's body when it is called, with its arguments bound), keeping only what matters for routes: apps
+`pyeval` runs the tree's modules statically; this module gives the framework calls their meaning: apps
 (`Flask(...)`, `FastAPI(...)`), blueprints and routers with their prefixes, flask-restful/restx `Api` and
-`Namespace`, class-based views, string constants, and the calls that connect them (`register_blueprint`,
-`include_router`, `add_url_rule`, `add_resource`, `add_namespace`, `mount`, `init_app`) and the route decorators.
-Imports are resolved inside the tree (absolute ones by their longest suffix that names a module of the tree).
+`Namespace` (subclasses of any of these defined in the tree too, their `__init__` and own methods run),
+class-based views, the calls that connect them (`register_blueprint`, `include_router`, `add_url_rule`,
+`add_api_route`, `add_resource`, `add_namespace`, `mount`, `init_app`) and the route decorators. A Flask app's
+`config` is followed as the app loads it by default (`from_object` of a class, module or import string,
+`from_pyfile` of a file in the tree, `config[...] = ...`, `update`), so a prefix read from it is known.
 
-Anything it cannot evaluate (a rule or prefix from config, a route made in a loop over data) is recorded as
-unresolved with file and line instead of being guessed. A blueprint or router that is never registered in the
-tree is listed under its own prefix, and recorded as unresolved too.
+**Never a wrong rule.** A route is listed only when its whole path is known. Where a part is not (a prefix from
+the environment, a blueprint or router never registered in the tree, a loop over values not known statically, a
+class made by a metaclass), it goes to `unresolved` instead: with the method, the rule with each unknown part
+written `{?}`, and the expression that is not known. FastAPI's `include_router` copies the routes the router has
+at that moment, as FastAPI does; Flask defers to registration.
 """
 
 from __future__ import annotations
 
 import ast
-import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".venv",
-    "venv",
-    "env",
-    "node_modules",
-    "site-packages",
-    "__pycache__",
-    ".tox",
-    "build",
-    "dist",
-    ".eggs",
-}
+from strangler.pyeval import (
+    ClassRef,
+    Evaluator,
+    External,
+    FuncRef,
+    Instance,
+    KnownDict,
+    Module,
+    ModuleRef,
+    Unknown,
+    Unresolved,
+)
+
 HTTP = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 VIEW_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 FASTAPI_DOCS = (
@@ -40,14 +42,20 @@ FASTAPI_DOCS = (
     ("docs_url", "/docs", "swagger_ui_html"),
     ("redoc_url", "/redoc", "redoc_html"),
 )
+FRAMEWORK_CLASSES = ("Flask", "Blueprint", "FastAPI", "APIRouter", "Api", "Namespace")
+REGISTERING = ("add_url_rule", "register_blueprint", "include_router", "add_api_route", "add_resource", "add_namespace")
+KINDS = {
+    "Flask": "flask_app",
+    "Blueprint": "blueprint",
+    "FastAPI": "fastapi_app",
+    "APIRouter": "router",
+    "Api": "api",
+    "Namespace": "namespace",
+}
+APP_PARAMETERS = ("app", "application", "flask_app", "fastapi_app")
+PLACEHOLDER = "{?}"
 
-
-@dataclass
-class Unresolved:
-    file: str
-    line: int
-    reason: str
-    code: str
+__all__ = ["Found", "Unresolved", "scan"]
 
 
 @dataclass
@@ -56,19 +64,15 @@ class Found:
     unresolved: list[Unresolved]
 
 
-# --- values the interpreter knows -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class Unknown:
-    why: str = ""
+class UnknownPart:
+    """A part of a path that is not known: the expression, and where it is."""
 
-
-@dataclass(frozen=True)
-class External:
-    """A name imported from outside the tree, e.g. flask.Flask."""
-
-    qualname: str
+    expr: str
+    file: str
+    line: int
+    reason: str
+    code: str
 
 
 @dataclass(eq=False)
@@ -77,12 +81,16 @@ class Container:
 
     kind: str  # flask_app, blueprint, fastapi_app, router, api, namespace
     name: str | None
-    prefix: object  # str, None or Unknown
+    prefix: object  # str, None or UnknownPart
     file: str
     line: int
     tags: list[str] = field(default_factory=list)
     items: list = field(default_factory=list)  # Route and Edge, in the order they were made
     registered: bool = False
+    cls: ClassRef | None = None  # the tree class it is an instance of, when it is a subclass
+    config: KnownDict = field(default_factory=KnownDict)  # a Flask app's config as loaded by default
+    root_path: str = ""  # the folder of the module that made it (Flask's root_path)
+    static: str | None = None  # a blueprint's static folder, for its static route
 
 
 @dataclass
@@ -101,21 +109,11 @@ class Route:
 @dataclass
 class Edge:
     child: Container
-    prefix: object  # str, None (use the child's own) or Unknown
+    prefix: object  # str, None (use the child's own) or UnknownPart
     name: str | None = None
     tags: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class FuncRef:
-    module: Module
-    node: ast.FunctionDef | ast.AsyncFunctionDef
-
-
-@dataclass(frozen=True)
-class ClassRef:
-    module: Module
-    node: ast.ClassDef
+    count: int | None = None  # FastAPI: how many items the child had when it was included (None: Flask)
+    where: UnknownPart | None = None  # the include call, for routes added to the child after it
 
 
 @dataclass(frozen=True)
@@ -125,498 +123,189 @@ class ViewRef:
 
 
 @dataclass(frozen=True)
-class ModuleRef:
-    module: Module
-
-
-@dataclass(frozen=True)
-class Lazy:
-    """`from m import x` while m is still running (a circular import): m.x as it is when used."""
-
-    module: Module
-    name: str
-
-
-@dataclass(frozen=True)
 class Wrapped:
     """WSGIMiddleware(app) or StaticFiles(...): what a FastAPI app mounts."""
 
     inner: object
 
 
-class _Return(Exception):
-    pass
+@dataclass
+class Decorator:
+    container: Container
+    kind: str
+    args: list
+    kwargs: dict
+    node: ast.Call
 
 
-@dataclass(eq=False)
-class Module:
-    name: str
-    path: Path
-    tree: ast.Module
-    globals: dict = field(default_factory=dict)
-    state: str = "new"
-
-    def __hash__(self) -> int:
-        return id(self)
+def _arg(args: list, kw: dict, position: int, name: str, default: object = None) -> object:
+    return args[position] if len(args) > position else kw.get(name, default)
 
 
-# --- the interpreter --------------------------------------------------------------------------------------------
-
-
-class Scanner:
+class Scanner(Evaluator):
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.modules: dict[str, Module] = {}
-        self.unresolved: list[Unresolved] = []
+        super().__init__(root)
         self.containers: list[Container] = []
-        self.called: set[int] = set()
-        self.depth = 0
-        self.loops = 0
-        for path in sorted(self._files(root)):
-            rel = path.relative_to(root).with_suffix("")
-            parts = list(rel.parts)
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            name = ".".join(parts) or root.name
-            try:
-                tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
-            except (SyntaxError, ValueError) as exc:
-                self.unresolved.append(
-                    Unresolved(str(path), getattr(exc, "lineno", 0) or 0, "file does not parse", str(exc)[:200])
-                )
-                continue
-            self.modules[name] = Module(name, path, tree)
 
-    @staticmethod
-    def _files(root: Path):
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-            for f in filenames:
-                if f.endswith(".py"):
-                    yield Path(dirpath) / f
+    # --- what is a framework object ---------------------------------------------------------------------------
 
-    # modules
-    def find_module(self, dotted: str) -> Module | None:
-        parts = dotted.split(".")
-        for i in range(len(parts)):
-            mod = self.modules.get(".".join(parts[i:]))
-            if mod is not None:
-                return mod
-        return None
+    def is_framework(self, value: object) -> bool:
+        return isinstance(value, Container)
 
-    def run_module(self, mod: Module) -> Module:
-        if mod.state == "new":
-            mod.state = "running"
-            self.exec_body(mod.tree.body, mod, [mod.globals])
-            mod.state = "done"
-        return mod
+    def is_identity(self, value: object) -> bool:
+        return isinstance(value, (Container, ViewRef, Wrapped))
 
-    def import_from(self, mod: Module, node: ast.ImportFrom) -> str:
-        if node.level:
-            base = mod.name.split(".")
-            is_pkg = mod.path.name == "__init__.py"
-            base = base[: len(base) - node.level + (1 if is_pkg else 0)]
-            return ".".join(base + ([node.module] if node.module else []))
-        return node.module or ""
+    def wrapped(self, args: list, kwargs: dict, result: object) -> object:
+        """A decorator applied by hand to a view (`view_func = login_required(view)`, `jwt_required()(view)`) gives
+        a wrapper that keeps the view's name and methods (functools.wraps): the view, as routing sees it."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], (FuncRef, ViewRef)):
+            nested = isinstance(result, FuncRef) and result.node not in result.module.tree.body
+            if isinstance(result, Unknown) or nested:
+                return args[0]
+        return result
 
-    # unresolved
-    def note(self, mod: Module, node: ast.AST, reason: str) -> None:
-        code = ast.get_source_segment(mod.path.read_text(encoding="utf-8", errors="replace"), node) or ""
-        if self.loops and "loop" not in reason:
-            reason += " (inside a loop)"
-        if any(
-            u.file == str(mod.path) and u.line == getattr(node, "lineno", 0) and u.reason == reason
-            for u in self.unresolved[-50:]
-        ):
-            return
-        self.unresolved.append(
-            Unresolved(str(mod.path), getattr(node, "lineno", 0), reason, code.splitlines()[0][:200] if code else "")
-        )
+    def framework_kind(self, name: str, cls: object) -> str | None:
+        """Which framework class a call makes: by the outside name, or by the outside base of a tree class."""
+        if isinstance(cls, ClassRef):
+            base = self.framework_base(cls, FRAMEWORK_CLASSES + ("WSGIMiddleware", "StaticFiles"))
+            if base is None:
+                return None
+            cls = base
+        if not isinstance(cls, External):
+            return None
+        last = cls.qualname.split(".")[-1]
+        if last in ("Api", "Namespace") and not any(k in cls.qualname for k in ("restx", "restful", "restplus")):
+            return None  # blinker's Namespace, some other library's Api
+        return last if last in FRAMEWORK_CLASSES + ("WSGIMiddleware", "StaticFiles") else None
 
-    # statements
-    def exec_body(self, body: list[ast.stmt], mod: Module, scopes: list[dict]) -> None:
-        for stmt in body:
-            self.exec_stmt(stmt, mod, scopes)
+    def construct(self, name: str, cls: object, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
+        kind = self.framework_kind(name, cls)
+        if kind is None:
+            if isinstance(cls, External) and name in REGISTERING:
+                self.note(mod, node, f"{name}: called on {cls.qualname.rsplit('.', 1)[0]}, not known statically")
+            if isinstance(cls, External) and len(node.args) == 1 and not node.keywords:
+                return self.wrapped(*self.call_args(node, mod, scopes), Unknown(name))
+            return super().construct(name, cls, node, mod, scopes)
+        args, kw = self.call_args(node, mod, scopes)
+        if kind in ("WSGIMiddleware", "StaticFiles"):
+            return Wrapped(_arg(args, kw, 0, "app") if kind == "WSGIMiddleware" else "static")
+        c = self.new(Container(KINDS[kind], None, None, str(mod.path), node.lineno, root_path=str(mod.path.parent)))
+        init = self.class_attributes(cls).get("__init__") if isinstance(cls, ClassRef) else None
+        if isinstance(cls, ClassRef):
+            c.cls = cls
+        if isinstance(init, FuncRef):
+            self.call_function(init, [c, *args], kw)  # its super().__init__(...) configures the container
+        else:
+            self.configure(c, args, kw, mod, node)
+        return c
 
-    def exec_stmt(self, stmt: ast.stmt, mod: Module, scopes: list[dict]) -> None:
-        local = scopes[0]
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                target = self.find_module(alias.name)
-                if alias.asname:
-                    local[alias.asname] = ModuleRef(self.run_module(target)) if target else External(alias.name)
-                else:
-                    top = alias.name.split(".")[0]
-                    target_top = self.find_module(top) if target is None else target
-                    if target is not None:
-                        self.run_module(target)
-                    local[top] = ModuleRef(self.run_module(target_top)) if target_top else External(top)
-        elif isinstance(stmt, ast.ImportFrom):
-            source = self.import_from(mod, stmt)
-            target = self.find_module(source) if source else None
-            if target is not None and target is not mod:
-                self.run_module(target)
-            for alias in stmt.names:
-                if alias.name == "*":
-                    if target is not None:
-                        local.update({k: v for k, v in target.globals.items() if not k.startswith("_")})
-                    continue
-                name = alias.asname or alias.name
-                sub = self.find_module(f"{source}.{alias.name}") if source else None
-                if target is not None and alias.name in target.globals:
-                    local[name] = target.globals[alias.name]
-                elif sub is not None:
-                    local[name] = ModuleRef(self.run_module(sub))
-                elif target is not None and target.state == "running":
-                    local[name] = Lazy(target, alias.name)  # a circular import: bound once that module gets there
-                elif target is not None:
-                    local[name] = Unknown(f"{source}.{alias.name}")
-                else:
-                    local[name] = External(f"{source}.{alias.name}")
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            ref = FuncRef(mod, stmt)
-            local[stmt.name] = ref
-            self.decorate(stmt, mod, scopes, ref)
-        elif isinstance(stmt, ast.ClassDef):
-            ref = ClassRef(mod, stmt)
-            local[stmt.name] = ref
-            self.decorate(stmt, mod, scopes, ref)
-        elif isinstance(stmt, ast.Assign):
-            value = self.eval(stmt.value, mod, scopes)
-            for target in stmt.targets:
-                self.bind(target, value, local)
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            self.bind(stmt.target, self.eval(stmt.value, mod, scopes), local)
-        elif isinstance(stmt, ast.Expr):
-            self.eval(stmt.value, mod, scopes)
-        elif isinstance(stmt, ast.Return):
-            raise _Return(self.eval(stmt.value, mod, scopes) if stmt.value is not None else None)
-        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            items = self.eval(stmt.iter, mod, scopes)
-            if isinstance(items, (list, tuple)) and isinstance(stmt.target, (ast.Name, ast.Tuple)):
-                for item in items:
-                    self.bind(stmt.target, item, local)
-                    self.exec_body(stmt.body, mod, scopes)
-            else:
-                before = sum(len(c.items) for c in self.containers)
-                self.bind(stmt.target, Unknown("loop variable"), local)
-                self.loops += 1
-                try:
-                    self.exec_body(stmt.body, mod, scopes)
-                finally:
-                    self.loops -= 1
-                if sum(len(c.items) for c in self.containers) > before:
-                    self.note(
-                        mod,
-                        stmt,
-                        "routes made in a loop over values not known statically (listed once, as the loop body reads)",
-                    )
-            self.exec_body(stmt.orelse, mod, scopes)
-        elif isinstance(stmt, (ast.If, ast.While)):
-            self.exec_body(stmt.body, mod, scopes)
-            kept = dict(local)
-            self.exec_body(stmt.orelse, mod, scopes)
-            self.keep_known(local, kept)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            self.exec_body(stmt.body, mod, scopes)
-        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            self.exec_body(stmt.body, mod, scopes)
-            self.exec_body(stmt.orelse, mod, scopes)
-            kept = dict(local)
-            for handler in stmt.handlers:
-                self.exec_body(handler.body, mod, scopes)
-            self.keep_known(local, kept)
-            self.exec_body(stmt.finalbody, mod, scopes)
-
-    @staticmethod
-    def keep_known(local: dict, kept: dict) -> None:
-        """Both branches ran: where one bound an app, blueprint, view or module and the other a fallback (None,
-        something unknown), keep the former (`try: from .kobo import kobo / except: kobo = None`)."""
-        known = (Container, FuncRef, ClassRef, ModuleRef, ViewRef)
-        for name, value in kept.items():
-            if isinstance(value, known) and not isinstance(local.get(name), known):
-                local[name] = value
-
-    def bind(self, target: ast.expr, value: object, local: dict) -> None:
-        if isinstance(target, ast.Name):
-            local[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            values = value if isinstance(value, (list, tuple)) and len(value) == len(target.elts) else None
-            for i, elt in enumerate(target.elts):
-                self.bind(elt, values[i] if values else Unknown("unpacked"), local)
-
-    # expressions
-    def lookup(self, name: str, mod: Module, scopes: list[dict]) -> object:
-        for scope in scopes:
-            if name in scope:
-                value = scope[name]
-                if isinstance(value, Lazy):
-                    return value.module.globals.get(value.name, Unknown(name))
-                return value
+    def super_call(self, receiver: object, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
+        if isinstance(receiver, Container):
+            if name == "__init__":
+                args, kw = self.call_args(node, mod, scopes)
+                self.configure(receiver, args, kw, mod, node)
+                return None
+            return self.method_call(receiver, name, node, mod, scopes, own=False)
         return Unknown(name)
 
-    def eval(self, node: ast.expr | None, mod: Module, scopes: list[dict]) -> object:
-        if node is None:
-            return None
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return self.lookup(node.id, mod, scopes)
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            return [self.eval(e, mod, scopes) for e in node.elts]
-        if isinstance(node, ast.JoinedStr):
-            parts = []
-            for v in node.values:
-                val = self.eval(v.value, mod, scopes) if isinstance(v, ast.FormattedValue) else v.value
-                if not isinstance(val, str) or (isinstance(v, ast.FormattedValue) and v.format_spec):
-                    return Unknown("f-string")
-                parts.append(val)
-            return "".join(parts)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-            left, right = self.eval(node.left, mod, scopes), self.eval(node.right, mod, scopes)
-            values = tuple(right) if isinstance(right, list) else (right,)
-            if isinstance(left, str) and all(isinstance(v, (str, int)) for v in values):
-                try:
-                    return left % values
-                except (TypeError, ValueError):
-                    pass
-            return Unknown("expression")
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.eval(node.left, mod, scopes), self.eval(node.right, mod, scopes)
-            if isinstance(left, str) and isinstance(right, str):
-                return left + right
-            if isinstance(left, list) and isinstance(right, list):
-                return left + right
-            return Unknown("expression")
-        if isinstance(node, ast.Attribute):
-            base = self.eval(node.value, mod, scopes)
-            if isinstance(base, ModuleRef):
-                if node.attr in base.module.globals:
-                    return base.module.globals[node.attr]
-                sub = self.modules.get(f"{base.module.name}.{node.attr}")
-                return ModuleRef(self.run_module(sub)) if sub else Unknown(node.attr)
-            if isinstance(base, External):
-                return External(f"{base.qualname}.{node.attr}")
-            if isinstance(base, ClassRef):
-                for stmt in base.node.body:
-                    if isinstance(stmt, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == node.attr for t in stmt.targets
-                    ):
-                        return self.eval(stmt.value, base.module, [base.module.globals])
-            return Unknown(node.attr)
-        if isinstance(node, ast.Call):
-            return self.call(node, mod, scopes)
-        return Unknown(type(node).__name__)
-
-    def kwargs(self, node: ast.Call, mod: Module, scopes: list[dict]) -> dict:
-        return {k.arg: self.eval(k.value, mod, scopes) for k in node.keywords if k.arg}
-
-    def call(self, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if isinstance(func, ast.Attribute):
-            receiver = self.eval(func.value, mod, scopes)
-            if isinstance(receiver, str):
-                return self.string_method(receiver, name, node, mod, scopes)
-            if isinstance(receiver, ClassRef) and name == "as_view":
-                args = [self.eval(a, mod, scopes) for a in node.args]
-                return ViewRef(receiver, args[0] if args else self.kwargs(node, mod, scopes).get("name"))
-            if not isinstance(receiver, (ModuleRef, External)):
-                receiver = self.guess_receiver(receiver, func.value, name, mod, scopes)
-                if isinstance(receiver, Container):
-                    return self.method_call(receiver, name, node, mod, scopes)
-                return Unknown(name)
-        target = self.eval(func, mod, scopes)
-        if (
-            isinstance(target, External)
-            and name in ("Api", "Namespace")
-            and not any(k in target.qualname for k in ("restx", "restful", "restplus"))
-        ):
-            return Unknown(name)  # blinker's Namespace, some other library's Api
-        if isinstance(target, FuncRef):
-            return self.call_function(target, node, mod, scopes)
-        if isinstance(target, ClassRef):
-            bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in target.node.bases}
-            for base in ("Flask", "FastAPI", "Blueprint", "APIRouter"):
-                if base in bases:
-                    name = base
-        return self.construct(name, node, mod, scopes)
-
-    def string_method(self, text: str, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        """'/{}/x'.format(d), '/'.join([...]), .strip('/') and friends, when every argument is known."""
-        args = [self.eval(a, mod, scopes) for a in node.args]
-        kw = self.kwargs(node, mod, scopes)
-        if not all(isinstance(a, (str, int)) for a in args) and name != "join":
-            return Unknown(f"str.{name}")
-        try:
-            if name == "format" and all(isinstance(v, (str, int)) for v in kw.values()):
-                return text.format(*args, **kw)
-            if (
-                name == "join"
-                and len(args) == 1
-                and isinstance(args[0], list)
-                and all(isinstance(a, str) for a in args[0])
-            ):
-                return text.join(args[0])
-            if name in ("strip", "lstrip", "rstrip", "lower", "upper", "replace") and not kw:
-                return getattr(text, name)(*args)
-        except (IndexError, KeyError, ValueError, TypeError):
-            pass
-        return Unknown(f"str.{name}")
-
-    def guess_receiver(self, value: object, expr: ast.expr, name: str, mod: Module, scopes: list[dict]) -> object:
-        """A parameter with no known argument (a function never called in the tree) that registers routes on
-        an app: the tree's only app of the right framework, if it has exactly one."""
-        if isinstance(value, Unknown) and isinstance(expr, ast.Name) and len(scopes) > 1 and expr.id in scopes[0]:
-            kinds = {
-                "register_blueprint": "flask_app",
-                "add_url_rule": "flask_app",
-                "route": "flask_app",
-                "include_router": "fastapi_app",
-                "add_api_route": "fastapi_app",
-                "api_route": "fastapi_app",
-            }
-            kind = kinds.get(name)
-            apps = [c for c in self.containers if c.kind == kind]
-            if len(apps) == 1:
-                return apps[0]
-        return value
-
-    def call_function(self, ref: FuncRef, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        if self.depth > 12:
-            return Unknown("recursion")
-        self.called.add(id(ref.node))
-        local = self.bind_args(ref, [self.eval(a, mod, scopes) for a in node.args], self.kwargs(node, mod, scopes))
-        self.depth += 1
-        try:
-            self.exec_body(ref.node.body, ref.module, [local, ref.module.globals])
-        except _Return as ret:
-            return ret.args[0]
-        finally:
-            self.depth -= 1
-        return None
-
-    @staticmethod
-    def bind_args(ref: FuncRef, args: list, kwargs: dict) -> dict:
-        params = ref.node.args.posonlyargs + ref.node.args.args
-        local: dict = {}
-        for p in params + ref.node.args.kwonlyargs:
-            local[p.arg] = Unknown(p.arg)
-        for p, value in zip(params, args):
-            local[p.arg] = value
-        for k, value in kwargs.items():
-            local[k] = value
-        return local
-
-    def construct(self, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        args = [self.eval(a, mod, scopes) for a in node.args]
-        kw = self.kwargs(node, mod, scopes)
-        where = (str(mod.path), node.lineno)
-        if name == "Flask":
-            app = self.new(Container("flask_app", None, None, *where))
+    def configure(self, c: Container, args: list, kw: dict, mod: Module, node: ast.Call) -> None:
+        """The framework class's own constructor: name, prefix, static folder, docs routes, parent app."""
+        if c.kind == "flask_app":
             folder = kw.get("static_folder", "static")
             if folder is not None:
                 url = kw.get("static_url_path")
-                url = (
-                    url
-                    if isinstance(url, str)
-                    else "/" + os.path.basename(str(folder))
-                    if isinstance(folder, str)
-                    else "/static"
-                )
-                app.items.append(Route(f"{url.rstrip('/')}/<path:filename>", ["GET"], "static", "", 0, 0))
-            return app
-        if name == "Blueprint":
-            bp_name = args[0] if args else kw.get("name")
-            return self.new(
-                Container("blueprint", bp_name if isinstance(bp_name, str) else None, kw.get("url_prefix"), *where)
-            )
-        if name == "FastAPI":
-            app = self.new(Container("fastapi_app", None, "", *where))
+                if not isinstance(url, str):
+                    url = "/" + posixpath.basename(folder) if isinstance(folder, str) else None
+                if isinstance(url, str):
+                    c.items.append(Route(f"{url.rstrip('/')}/<path:filename>", ["GET"], "static", "", 0, 0))
+                else:
+                    self.note(mod, node, "the static folder is not known statically", unknown="static_folder")
+        elif c.kind == "blueprint":
+            name = _arg(args, kw, 0, "name")
+            c.name = name if isinstance(name, str) else None
+            c.prefix = self.part(kw.get("url_prefix"), node, "url_prefix", mod, "the blueprint's url_prefix")
+            folder, url = kw.get("static_folder"), kw.get("static_url_path")
+            if isinstance(url, str):
+                c.static = url
+            elif isinstance(folder, str):
+                c.static = ("/" + posixpath.basename(folder.rstrip("/"))).rstrip("/")
+        elif c.kind == "fastapi_app":
+            c.prefix = ""
             urls = {key: kw.get(key, default) for key, default, _ in FASTAPI_DOCS}
             for key, _, endpoint in FASTAPI_DOCS:
                 if isinstance(urls[key], str) and (key == "openapi_url" or isinstance(urls["openapi_url"], str)):
-                    app.items.append(Route(urls[key], ["GET"], endpoint, "", 0, 0))
+                    c.items.append(Route(urls[key], ["GET"], endpoint, "", 0, 0))
                     if key == "docs_url":
                         redirect = kw.get("swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect")
                         if isinstance(redirect, str):
-                            app.items.append(Route(redirect, ["GET"], "swagger_ui_redirect", "", 0, 0))
-            return app
-        if name == "APIRouter":
+                            c.items.append(Route(redirect, ["GET"], "swagger_ui_redirect", "", 0, 0))
+        elif c.kind == "router":
+            c.prefix = self.part(kw.get("prefix", ""), node, "prefix", mod, "the router's prefix")
             tags = kw.get("tags")
-            return self.new(
-                Container(
-                    "router",
-                    None,
-                    kw.get("prefix", ""),
-                    *where,
-                    tags=[t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
-                )
-            )
-        if name == "Api":
-            api = self.new(Container("api", None, kw.get("prefix", ""), *where))
-            parent = args[0] if args else kw.get("app")
+            c.tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        elif c.kind == "api":
+            c.prefix = self.part(kw.get("prefix", ""), node, "prefix", mod, "the Api's prefix")
+            parent = _arg(args, kw, 0, "app")
             if isinstance(parent, Container):
-                parent.items.append(Edge(api, None))
-                api.registered = True
-            return api
-        if name == "Namespace":
-            ns_name = args[0] if args else kw.get("name")
+                parent.items.append(Edge(c, None))
+                c.registered = True
+        elif c.kind == "namespace":
+            name = _arg(args, kw, 0, "name")
             path = kw.get("path")
-            prefix = path if path is not None else ("/" + ns_name if isinstance(ns_name, str) else Unknown("name"))
-            return self.new(
-                Container(
-                    "namespace",
-                    ns_name if isinstance(ns_name, str) else None,
-                    prefix.rstrip("/") if isinstance(prefix, str) else prefix,
-                    *where,
-                )
+            prefix = path if path is not None else ("/" + name if isinstance(name, str) else Unknown("name"))
+            c.name = name if isinstance(name, str) else None
+            c.prefix = self.part(
+                prefix.rstrip("/") if isinstance(prefix, str) else prefix, node, "path", mod, "the namespace's path"
             )
-        if name in ("WSGIMiddleware", "StaticFiles"):
-            return Wrapped(
-                args[0]
-                if name == "WSGIMiddleware" and args
-                else kw.get("app")
-                if name == "WSGIMiddleware"
-                else "static"
-            )
-        return Unknown(name)
+
+    def part(self, value: object, node: ast.Call, keyword: str, mod: Module, what: str) -> object:
+        """A prefix as given: a string, None, or an UnknownPart naming the expression."""
+        if value is None or isinstance(value, str):
+            return value
+        expr = next((k.value for k in node.keywords if k.arg == keyword), node)
+        return UnknownPart(
+            mod.source(expr), str(mod.path), node.lineno, f"{what} is not known statically", mod.source(node)
+        )
 
     def new(self, container: Container) -> Container:
         self.containers.append(container)
         return container
 
-    def method_call(self, c: Container, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
-        args = [self.eval(a, mod, scopes) for a in node.args]
-        kw = self.kwargs(node, mod, scopes)
+    # --- attributes of framework objects ----------------------------------------------------------------------
+
+    def attribute(self, receiver: object, name: str) -> object:
+        assert isinstance(receiver, Container)
+        if name == "config" and receiver.kind == "flask_app":
+            return receiver.config
+        if name == "router" and receiver.kind == "fastapi_app":
+            return receiver
+        if name == "name" and receiver.kind == "blueprint":
+            return receiver.name if receiver.name is not None else Unknown(name)
+        if receiver.cls is not None:
+            value = self.class_attributes(receiver.cls).get(name, Unknown(name))
+            if not isinstance(value, FuncRef):
+                return value
+        return Unknown(name)
+
+    # --- calls on framework objects ---------------------------------------------------------------------------
+
+    def method_call(
+        self, receiver: object, name: str, node: ast.Call, mod: Module, scopes: list[dict], own: bool = True
+    ) -> object:
+        c = receiver
+        assert isinstance(c, Container)
+        if own and c.cls is not None and name not in REGISTERING + ("route", "register"):
+            method = self.class_attributes(c.cls).get(name)
+            if isinstance(method, FuncRef):  # a method of the subclass itself
+                args, kw = self.call_args(node, mod, scopes)
+                return self.call_function(method, [c, *args], kw)
+        args, kw = self.call_args(node, mod, scopes)
         if name in ("register_blueprint", "include_router", "add_namespace"):
-            child = args[0] if args else kw.get("blueprint", kw.get("router", kw.get("ns")))
-            if not isinstance(child, Container):
-                self.note(
-                    mod,
-                    node,
-                    f"{name}: the {('router' if name == 'include_router' else 'blueprint')} is not known statically",
-                )
-                return None
-            key = {"register_blueprint": "url_prefix", "include_router": "prefix", "add_namespace": "path"}[name]
-            prefix = kw.get(key, args[1] if name == "add_namespace" and len(args) > 1 else None)
-            if isinstance(prefix, Unknown) or (prefix is not None and not isinstance(prefix, str)):
-                self.note(mod, node, f"{name}: the {key} is not known statically")
-                child.registered = True
-                return None
-            tags = kw.get("tags") if isinstance(kw.get("tags"), list) else []
-            c.items.append(
-                Edge(
-                    child,
-                    prefix,
-                    kw.get("name") if isinstance(kw.get("name"), str) else None,
-                    [t for t in tags if isinstance(t, str)],
-                )
-            )
-            child.registered = True
+            self.connect(c, name, args, kw, mod, node)
             return None
         if name == "namespace" and c.kind == "api":
-            ns = self.construct("Namespace", node, mod, scopes)
+            ns = self.new(Container("namespace", None, None, str(mod.path), node.lineno))
+            self.configure(ns, args, kw, mod, node)
             c.items.append(Edge(ns, None))
             ns.registered = True
             return ns
@@ -625,46 +314,157 @@ class Scanner:
             c.registered = True
             return None
         if name == "mount" and c.kind == "fastapi_app":
-            path = args[0] if args else kw.get("path")
-            app = args[1] if len(args) > 1 else kw.get("app")
-            if isinstance(app, Wrapped) and isinstance(app.inner, Container) and isinstance(path, str):
-                c.items.append(Edge(app.inner, path))
-                app.inner.registered = True
-            elif isinstance(app, Wrapped) and app.inner == "static" and isinstance(path, str):
-                mount_name = kw.get("name") if isinstance(kw.get("name"), str) else "StaticFiles"
-                c.items.append(Route(path.rstrip("/") + "/{path:path}", ["GET"], mount_name, "", 0, 0))
-            else:
-                self.note(mod, node, "mount: the mounted app is not known statically")
+            self.mount(c, args, kw, mod, node)
             return None
         if name == "add_url_rule":
-            rule = args[0] if args else kw.get("rule")
-            endpoint = args[1] if len(args) > 1 else kw.get("endpoint")
-            view = args[2] if len(args) > 2 else kw.get("view_func")
-            self.add_view(c, rule, kw.get("methods"), endpoint, view, mod, node)
+            rule = _arg(args, kw, 0, "rule")
+            self.add_view(
+                c, rule, kw.get("methods"), _arg(args, kw, 1, "endpoint"), _arg(args, kw, 2, "view_func"), mod, node
+            )
             return None
         if name == "add_api_route":
-            rule = args[0] if args else kw.get("path")
-            view = args[1] if len(args) > 1 else kw.get("endpoint")
-            methods = kw.get("methods", ["GET"])
-            self.add_view(c, rule, methods, kw.get("name"), view, mod, node)
+            view = _arg(args, kw, 1, "endpoint")
+            self.add_view(c, _arg(args, kw, 0, "path"), kw.get("methods", ["GET"]), kw.get("name"), view, mod, node)
+            if c.items and isinstance(c.items[-1], Route):
+                c.items[-1].tags = self.tags(kw)
             return None
         if name == "add_resource" and c.kind in ("api", "namespace"):
             if not args or not isinstance(args[0], ClassRef):
                 self.note(mod, node, "add_resource: the resource class is not known statically")
                 return None
             urls = args[1:] or kw.get("urls") or []
-            endpoint = kw.get("endpoint") if isinstance(kw.get("endpoint"), str) else args[0].node.name.lower()
-            self.add_resource(c, args[0], urls, endpoint, mod, node)
+            endpoint = str(kw["endpoint"]) if isinstance(kw.get("endpoint"), str) else args[0].node.name.lower()
+            self.add_resource(c, args[0], urls if isinstance(urls, list) else [urls], endpoint, mod, node)
             return None
-        if name in ("route", "api_route", *HTTP):
+        if name in ("route", "api_route", "resource", *HTTP):
             return Decorator(c, name, args, kw, node)
         return Unknown(name)
 
+    @staticmethod
+    def tags(kw: dict) -> list[str]:
+        tags = kw.get("tags")
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+    def connect(self, c: Container, name: str, args: list, kw: dict, mod: Module, node: ast.Call) -> None:
+        """register_blueprint, include_router, add_namespace: the child under the parent, with its prefix."""
+        child = args[0] if args else kw.get("blueprint", kw.get("router", kw.get("ns")))
+        if not isinstance(child, Container):
+            what = "router" if name == "include_router" else "namespace" if name == "add_namespace" else "blueprint"
+            self.note(mod, node, f"{name}: the {what} is not known statically")
+            return
+        key = {"register_blueprint": "url_prefix", "include_router": "prefix", "add_namespace": "path"}[name]
+        prefix = kw.get(key, args[1] if name == "add_namespace" and len(args) > 1 else None)
+        if name == "include_router" and prefix is None:
+            prefix = ""
+        prefix = self.part(prefix, node, key, mod, f"{name}: the {key}")
+        count, where = None, None
+        if c.kind in ("fastapi_app", "router"):
+            count = len(child.items)
+            where = UnknownPart(
+                "the FastAPI version",
+                str(mod.path),
+                node.lineno,
+                "a route added to the router after it was included: older FastAPI versions copy a router's routes at "
+                "include_router, newer ones include the router as it is when serving",
+                mod.source(node),
+            )
+        name_kw = kw.get("name") if isinstance(kw.get("name"), str) else None
+        c.items.append(Edge(child, prefix, name_kw, self.tags(kw), count, where))
+        child.registered = True
+
+    def mount(self, c: Container, args: list, kw: dict, mod: Module, node: ast.Call) -> None:
+        path = _arg(args, kw, 0, "path")
+        app = _arg(args, kw, 1, "app")
+        inner = app.inner if isinstance(app, Wrapped) else app
+        if isinstance(inner, Container) and inner.kind in ("flask_app", "fastapi_app"):
+            prefix = self.part(path, node, "path", mod, "mount: the path")
+            c.items.append(Edge(inner, prefix.rstrip("/") if isinstance(prefix, str) else prefix))
+            inner.registered = True
+        elif inner == "static" and isinstance(path, str):
+            mount_name = str(kw["name"]) if isinstance(kw.get("name"), str) else "StaticFiles"
+            c.items.append(Route(path.rstrip("/") + "/{path:path}", ["GET"], mount_name, "", 0, 0))
+        else:
+            self.note(mod, node, "mount: the mounted app is not known statically")
+
+    def unknown_receiver(
+        self, receiver: object, expr: ast.expr, name: str, node: ast.Call, mod: Module, scopes: list[dict]
+    ) -> object:
+        guess = self.guess_receiver(receiver, expr, name, scopes)
+        if isinstance(guess, Container):
+            return self.method_call(guess, name, node, mod, scopes)
+        if name in REGISTERING:
+            self.note(mod, node, f"{name}: called on {mod.source(expr)[:60]}, not known statically")
+        return Unknown(name)
+
+    def guess_receiver(self, value: object, expr: ast.expr, name: str, scopes: list[dict]) -> object:
+        """A parameter named like an app (`app`) of a function nobody in the tree calls (run with unknown
+        arguments), registering routes: the tree's only app of that framework, if it has exactly one."""
+        if not (isinstance(value, Unknown) and isinstance(expr, ast.Name) and expr.id in APP_PARAMETERS):
+            return value
+        if len(scopes) < 2 or value.why != expr.id or expr.id not in scopes[0]:
+            return value
+        kinds = {
+            "register_blueprint": "flask_app",
+            "add_url_rule": "flask_app",
+            "route": "flask_app",
+            "include_router": "fastapi_app",
+            "add_api_route": "fastapi_app",
+            "api_route": "fastapi_app",
+        }
+        apps = [c for c in self.containers if c.kind == kinds.get(name)]
+        return apps[0] if len(apps) == 1 else value
+
+    # --- a Flask app's config ---------------------------------------------------------------------------------
+
+    def config_call(self, c: Container, name: str, args: list, kw: dict, mod: Module) -> object:
+        """app.config.from_object / from_pyfile / from_mapping …: the keys they load by default."""
+        config = c.config
+        if name == "from_object" and args:
+            source = self.resolve_dotted(args[0]) if isinstance(args[0], str) else args[0]
+            if isinstance(source, (ClassRef, Instance)):
+                attrs = self.class_attributes(source.cls if isinstance(source, Instance) else source)
+                if isinstance(source, Instance):
+                    attrs = {**attrs, **source.attrs}
+                config.update({k: v for k, v in attrs.items() if k.isupper()})
+                return None
+            if isinstance(source, ModuleRef):
+                config.update({k: v for k, v in source.module.globals.items() if k.isupper()})
+                return None
+        if name == "from_pyfile" and args and isinstance(args[0], str):
+            path = Path(c.root_path) / args[0]
+            loaded = self.pyfile(path)
+            if loaded is not None:
+                config.update({k: v for k, v in loaded.items() if k.isupper()})
+                return None
+            if kw.get("silent") is True:
+                return None  # by default the file is not there: nothing loaded
+        if name == "from_mapping":
+            mapping = args[0] if args else {}
+            if isinstance(mapping, dict) and (not isinstance(mapping, KnownDict) or mapping.complete):
+                config.update({k: v for k, v in {**mapping, **kw}.items() if str(k).isupper()})
+                return None
+        config.complete = False  # from_envvar, from_prefixed_env, from_file, an unknown object: keys may change
+        return None
+
+    def pyfile(self, path: Path) -> dict | None:
+        """The module-level values of a config file of the tree, evaluated as from_pyfile runs it."""
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text, str(path))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        mod = Module(path.stem, path, tree, text)
+        self.run_module(mod)
+        return mod.globals
+
+    # --- views and resources ----------------------------------------------------------------------------------
+
     def add_view(
-        self, c: Container, rule: object, methods: object, endpoint: object, view: object, mod: Module, node: ast.Call
+        self, c: Container, rule: object, methods: object, endpoint: object, view: object, mod: Module, node: ast.AST
     ) -> None:
         if not isinstance(rule, str):
-            self.note(mod, node, "the rule is not known statically")
+            rule_node = node.args[0] if isinstance(node, ast.Call) and node.args else node
+            self.note(mod, node, "the rule is not known statically", unknown=mod.source(rule_node))
             return
         if isinstance(view, ViewRef):
             cls_methods = self.class_methods(view.cls)
@@ -693,7 +493,7 @@ class Scanner:
         where = (
             (str(view.module.path), *self.lines(view.node))
             if isinstance(view, FuncRef)
-            else (str(mod.path), node.lineno, node.end_lineno or node.lineno)
+            else (str(mod.path), node.lineno, node.end_lineno or node.lineno)  # type: ignore[attr-defined]
         )
         c.items.append(Route(rule, [m.upper() for m in methods], name, *where))
 
@@ -721,10 +521,9 @@ class Scanner:
         found: dict = {}
         if id(cls.node) in seen:
             return found
-        for base in cls.node.bases:
-            ref = self.eval(base, cls.module, [cls.module.globals])
-            if isinstance(ref, ClassRef):
-                found.update(self.class_methods(ref, seen | {id(cls.node)}))
+        for base in self.class_bases(cls):
+            if isinstance(base, ClassRef):
+                found.update(self.class_methods(base, seen | {id(cls.node)}))
         declared = None
         for stmt in cls.node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in VIEW_METHODS:
@@ -740,20 +539,37 @@ class Scanner:
     @staticmethod
     def lines(node: ast.AST) -> tuple[int, int]:
         decorators = getattr(node, "decorator_list", [])
-        first = min([node.lineno] + [d.lineno for d in decorators])
-        return first, node.end_lineno or node.lineno
+        first = min([node.lineno] + [d.lineno for d in decorators])  # type: ignore[attr-defined]
+        return first, node.end_lineno or node.lineno  # type: ignore[attr-defined]
 
-    def decorate(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, mod: Module, scopes: list[dict], ref: object
-    ) -> None:
-        for dec in reversed(node.decorator_list):
-            value = self.eval(dec, mod, scopes) if isinstance(dec, ast.Call) else None
+    def decorate(self, node: ast.AST, mod: Module, scopes: list[dict], ref: object) -> None:
+        for dec in reversed(node.decorator_list):  # type: ignore[attr-defined]
+            value = self.eval(dec, mod, scopes)
+            if isinstance(value, FuncRef) and isinstance(ref, (FuncRef, ClassRef)):
+                # a decorator of the tree runs when the function is defined: it may register it as a route
+                self.call_function(value, [ref], {})
+                continue
+            if not isinstance(dec, ast.Call):
+                continue
             if not isinstance(value, Decorator):
+                if (
+                    isinstance(value, Unknown)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr in ("route", "api_route", *HTTP)
+                    and not isinstance(
+                        self.eval(dec.func.value, mod, scopes), (External, ModuleRef, ClassRef, Instance)
+                    )
+                ):
+                    self.note(
+                        mod,
+                        dec,
+                        f"a route decorator on {mod.source(dec.func.value)[:60]}, which is not known statically",
+                    )
                 continue
             c, kind, args, kw = value.container, value.kind, value.args, value.kwargs
             if isinstance(ref, ClassRef):
-                if c.kind in ("api", "namespace") and kind == "route":
-                    endpoint = kw.get("endpoint") if isinstance(kw.get("endpoint"), str) else node.name.lower()
+                if c.kind in ("api", "namespace") and kind in ("route", "resource"):
+                    endpoint = str(kw["endpoint"]) if isinstance(kw.get("endpoint"), str) else ref.node.name.lower()
                     self.add_resource(c, ref, list(args), endpoint, mod, dec)
                 continue
             rule = args[0] if args else kw.get("rule", kw.get("path"))
@@ -763,41 +579,75 @@ class Scanner:
                 methods = kw.get("methods", ["GET"])
             else:
                 methods = [kind.upper()]
-            endpoint = kw.get("endpoint") if c.kind not in ("fastapi_app", "router") else kw.get("name")
-            self.add_view(c, rule, methods, endpoint, ref, mod, dec)
+            view_name = kw.get("endpoint") if c.kind not in ("fastapi_app", "router") else kw.get("name")
+            self.add_view(c, rule, methods, view_name, ref, mod, dec)
             if c.kind in ("fastapi_app", "router") and c.items and isinstance(c.items[-1], Route):
-                tags = kw.get("tags")
-                c.items[-1].tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+                c.items[-1].tags = self.tags(kw)
 
-    def finish(self) -> None:
-        """Run the bodies of functions nobody in the tree calls (factories called by a server, CLI, tests)."""
-        for mod in list(self.modules.values()):
-            self.run_module(mod)
-        for mod in list(self.modules.values()):
-            for node in ast.walk(mod.tree):
-                if (
-                    isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and id(node) not in self.called
-                    and node in mod.tree.body
-                ):
-                    self.called.add(id(node))
-                    ref = FuncRef(mod, node)
-                    try:
-                        self.depth += 1
-                        self.exec_body(node.body, mod, [self.bind_args(ref, [], {}), mod.globals])
-                    except _Return:
-                        pass
-                    finally:
-                        self.depth -= 1
+    def class_defined(self, ref: ClassRef, mod: Module, scopes: list[dict]) -> None:
+        """A class made by a metaclass of the tree, or whose base has `__init_subclass__`, may register routes in
+        code that runs when the class is made: not evaluated, listed as unresolved."""
+        meta = next((k.value for k in ref.node.keywords if k.arg == "metaclass"), None)
+        hooks: list[str] = []
+        if meta is not None and isinstance(self.eval(meta, mod, scopes), ClassRef):
+            hooks.append(f"metaclass {mod.source(meta)}")
+        for base in self.class_bases(ref):
+            if isinstance(base, ClassRef) and "__init_subclass__" in self.class_attributes(base):
+                hooks.append(f"{base.node.name}.__init_subclass__")
+        for hook in hooks:
+            self.note(
+                mod, ref.node, f"class {ref.node.name} is made by {hook}: routes it may register are not evaluated"
+            )
 
+    # --- views via as_view ------------------------------------------------------------------------------------
 
-@dataclass
-class Decorator:
-    container: Container
-    kind: str
-    args: list
-    kwargs: dict
-    node: ast.Call
+    def call(self, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "as_view":
+            receiver = self.eval(func.value, mod, scopes)
+            if isinstance(receiver, ClassRef):
+                args, kw = self.call_args(node, mod, scopes)
+                return ViewRef(receiver, args[0] if args else kw.get("name"))
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) and func.value.attr == "config":
+            owner = self.eval(func.value.value, mod, scopes)
+            if isinstance(owner, Container) and owner.kind == "flask_app" and func.attr.startswith("from_"):
+                args, kw = self.call_args(node, mod, scopes)
+                return self.config_call(owner, func.attr, args, kw, mod)
+        return Evaluator.call(self, node, mod, scopes)
+
+    # --- loops over values not known --------------------------------------------------------------------------
+
+    def loop_over_unknown(self, stmt: ast.For | ast.AsyncFor, mod: Module, scopes: list[dict]) -> None:
+        """Routes made in the body of a loop over unknown values may not exist (or exist many times): they are not
+        listed; each goes to unresolved with the loop as the unknown part."""
+        before = {id(c): len(c.items) for c in self.containers}
+        self.exec_maybe(stmt.body, mod, scopes)
+        for c in self.containers:
+            added = c.items[before.get(id(c), 0) :]
+            del c.items[before.get(id(c), 0) :]
+            for item in added:
+                if isinstance(item, Edge):  # registered in the loop: its routes are unresolved, with this reason
+                    item.prefix = UnknownPart(
+                        mod.source(stmt.iter),
+                        str(mod.path),
+                        stmt.lineno,
+                        "registered in a loop over values not known statically",
+                        mod.source(stmt),
+                    )
+                    c.items.append(item)
+                elif isinstance(item, Route):
+                    for method in _methods(item):
+                        self.note(
+                            mod,
+                            stmt,
+                            "a route made in a loop over values not known statically",
+                            method=method,
+                            rule=item.rule,
+                            unknown=mod.source(stmt.iter),
+                        )
+
+    def run(self) -> None:
+        self.run_uncalled()
 
 
 # --- from containers to rows ------------------------------------------------------------------------------------
@@ -816,14 +666,28 @@ def _methods(route: Route) -> list[str]:
     return methods
 
 
-def rows_for(roots: list[Container]) -> list[dict]:
-    """Rows of every route reachable from these apps, with prefixes and endpoint names as the frameworks
-    compute them (Flask's blueprint join and nesting, flask-restful's plain concatenation, FastAPI's)."""
-    rows: list[dict] = []
+class _Rows:
+    """Rows of every route reachable from the apps, with prefixes and endpoint names as the frameworks compute them
+    (Flask's blueprint join and nesting, flask-restful's plain concatenation, FastAPI's); a route under an unknown
+    part goes to `unresolved` with that part written {?}."""
 
-    def emit(framework: str, rule: str, route: Route, endpoint: str, blueprint: str | None) -> None:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.unresolved: list[Unresolved] = []
+
+    def emit(
+        self, framework: str, rule: str, route: Route, endpoint: str, blueprint: str | None, unknown: list
+    ) -> None:
         for method in _methods(route):
-            rows.append(
+            if unknown:
+                part = unknown[0]
+                self.unresolved.append(
+                    Unresolved(
+                        part.file, part.line, part.reason, part.code, method, rule, " ; ".join(u.expr for u in unknown)
+                    )
+                )
+                continue
+            self.rows.append(
                 {
                     "framework": framework,
                     "method": method,
@@ -836,7 +700,9 @@ def rows_for(roots: list[Container]) -> list[dict]:
                 }
             )
 
-    def walk_flask(c: Container, url_prefix: str | None, name_prefix: str, api_prefix: str, seen: tuple) -> None:
+    def flask(
+        self, c: Container, url_prefix: str | None, name_prefix: str, api_prefix: str, unknown: list, seen: tuple
+    ) -> None:
         if id(c) in seen:
             return
         seen = seen + (id(c),)
@@ -844,89 +710,127 @@ def rows_for(roots: list[Container]) -> list[dict]:
             if isinstance(item, Route):
                 rule = api_prefix + item.rule if item.raw else item.rule
                 endpoint = f"{name_prefix}.{item.endpoint}".lstrip(".") if name_prefix else item.endpoint
-                emit("flask", _flask_join(url_prefix, rule), item, endpoint, name_prefix or None)
-            elif item.child.kind == "blueprint":
-                own = item.prefix if item.prefix is not None else item.child.prefix
-                if isinstance(own, Unknown) or (own is not None and not isinstance(own, str)):
-                    continue
+                self.emit("flask", _flask_join(url_prefix, rule), item, endpoint, name_prefix or None, unknown)
+                continue
+            child, more = item.child, list(unknown)
+            if child.kind == "blueprint":
+                own = item.prefix if item.prefix is not None else child.prefix
+                if isinstance(own, UnknownPart):
+                    more.append(own)
+                    own = PLACEHOLDER
                 if url_prefix is not None and own is not None:
                     joined = url_prefix.rstrip("/") + "/" + own.lstrip("/")
                 else:
                     joined = own if own is not None else url_prefix
-                name = item.name or item.child.name or "?"
-                walk_flask(item.child, joined, f"{name_prefix}.{name}".lstrip("."), "", seen)
-            elif item.child.kind == "api":
-                prefix = item.child.prefix if isinstance(item.child.prefix, str) else ""
-                walk_flask(item.child, url_prefix, name_prefix, prefix, seen)
-            elif item.child.kind == "namespace":
-                ns = item.prefix if isinstance(item.prefix, str) else item.child.prefix
+                name = item.name or child.name or "?"
+                self.flask(child, joined, f"{name_prefix}.{name}".lstrip("."), "", more, seen)
+                if child.static is not None:
+                    static = Route(f"{child.static}/<path:filename>", ["GET"], "static", "", 0, 0)
+                    self.emit(
+                        "flask",
+                        _flask_join(joined, static.rule),
+                        static,
+                        f"{name_prefix}.{name}.static".lstrip("."),
+                        f"{name_prefix}.{name}".lstrip("."),
+                        more,
+                    )
+            elif child.kind == "api":
+                prefix = child.prefix
+                if isinstance(prefix, UnknownPart):
+                    more.append(prefix)
+                    prefix = PLACEHOLDER
+                self.flask(child, url_prefix, name_prefix, prefix or "", more, seen)
+            elif child.kind == "namespace":
+                ns = item.prefix if item.prefix is not None else child.prefix
+                if isinstance(ns, UnknownPart):
+                    more.append(ns)
+                    ns = PLACEHOLDER
                 if isinstance(ns, str):
-                    walk_flask(item.child, url_prefix, name_prefix, api_prefix + ns.rstrip("/"), seen)
+                    self.flask(child, url_prefix, name_prefix, api_prefix + ns.rstrip("/"), more, seen)
 
-    def walk_fastapi(c: Container, prefix: str, tags: list[str], seen: tuple) -> None:
+    def fastapi(
+        self, c: Container, prefix: str, tags: list[str], unknown: list, seen: tuple, edge: Edge | None = None
+    ) -> None:
         if id(c) in seen:
             return
         seen = seen + (id(c),)
-        for item in c.items:
+        for i, item in enumerate(c.items):
+            if edge is not None and edge.count is not None and i >= edge.count and edge.where is not None:
+                unknown = [*unknown, edge.where] if edge.where not in unknown else unknown
             if isinstance(item, Route):
                 all_tags = tags + item.tags
-                emit("fastapi", prefix + item.rule, item, item.endpoint, all_tags[0] if all_tags else None)
-            elif item.child.kind == "router":
-                own = item.child.prefix if isinstance(item.child.prefix, str) else ""
-                walk_fastapi(item.child, prefix + (item.prefix or "") + own, tags + item.tags + item.child.tags, seen)
-            # a mounted Flask app (item.child.kind == "flask_app") is listed on its own, see _rows
-
-    for c in roots:
-        if c.kind == "flask_app":
-            walk_flask(c, None, "", "", ())
-        elif c.kind == "fastapi_app":
-            walk_fastapi(c, "", [], ())
-    return rows
+                self.emit(
+                    "fastapi", prefix + item.rule, item, item.endpoint, all_tags[0] if all_tags else None, unknown
+                )
+                continue
+            child, more = item.child, list(unknown)
+            parts = []
+            for p in (item.prefix, child.prefix if child.kind == "router" else ""):
+                if isinstance(p, UnknownPart):
+                    more.append(p)
+                    p = PLACEHOLDER
+                parts.append(p or "")
+            if child.kind == "router":
+                self.fastapi(child, prefix + "".join(parts), tags + item.tags + child.tags, more, seen, item)
+            elif child.kind == "fastapi_app":  # a mounted FastAPI app: its routes under the mount path
+                self.fastapi(child, prefix + parts[0], [], more, seen)
+            # a mounted Flask app is listed on its own, see _rows
 
 
 def scan(root: str | Path) -> Found:
     """Every route the tree under `root` defines, and what could not be resolved."""
     scanner = Scanner(Path(root))
-    scanner.finish()
-    rows = _rows(scanner)
-    return Found(rows, scanner.unresolved)
+    scanner.run()
+    rows, unresolved = _rows(scanner)
+    once = list(dict.fromkeys((u.file, u.line, u.reason, u.code, u.method, u.rule, u.unknown) for u in unresolved))
+    return Found(rows, scanner.unresolved + [Unresolved(*u) for u in once])
 
 
-def _rows(scanner: Scanner) -> list[dict]:
-    """Rows for the apps, then for blueprints and routers never registered (under their own prefix), then for
-    Flask apps mounted in a FastAPI app (under the mount path)."""
-    mounted: dict[int, str] = {}
+def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
+    """Rows for the apps, then for Flask apps mounted in a FastAPI app (under the mount path). The routes of
+    blueprints and routers never registered in the tree are unresolved: the prefix they get is not known."""
+    mounted: dict[int, object] = {}
     for c in scanner.containers:
         if c.kind == "fastapi_app":
             for item in c.items:
                 if isinstance(item, Edge) and item.child.kind == "flask_app":
-                    mounted[id(item.child)] = item.prefix or ""
+                    mounted[id(item.child)] = item.prefix
+    out = _Rows()
     kinds = {"blueprint": "blueprint", "router": "router", "api": "restful Api", "namespace": "namespace"}
-    orphans = [c for c in scanner.containers if c.kind in kinds and not c.registered]
-    roots = [c for c in scanner.containers if c.kind in ("flask_app", "fastapi_app") and id(c) not in mounted]
-    for c in orphans:
-        label = f"{kinds[c.kind]} {c.name}" if c.name else kinds[c.kind]
-        try:
-            code = Path(c.file).read_text(encoding="utf-8", errors="replace").splitlines()[c.line - 1].strip()
-        except (OSError, IndexError):
-            code = ""
-        scanner.unresolved.append(
-            Unresolved(
-                c.file,
-                c.line,
-                f"{label} is never registered in the tree; its routes are listed under its own prefix",
-                code[:200],
+    for c in scanner.containers:
+        if c.kind == "flask_app" and id(c) not in mounted:
+            out.flask(c, None, "", "", [], ())
+        elif c.kind == "fastapi_app" and not c.registered:
+            out.fastapi(c, "", [], [], ())
+    for c in scanner.containers:
+        if c.kind in kinds and not c.registered:
+            label = f"{kinds[c.kind]} {c.name}" if c.name else kinds[c.kind]
+            try:
+                code = Path(c.file).read_text(encoding="utf-8", errors="replace").splitlines()[c.line - 1].strip()[:200]
+            except (OSError, IndexError):
+                code = ""
+            part = UnknownPart(
+                f"where {label} is registered", c.file, c.line, f"{label} is never registered in the tree", code
             )
-        )
-        wrapper = Container("fastapi_app" if c.kind == "router" else "flask_app", None, "", c.file, c.line)
-        wrapper.items.append(Edge(c, None))
-        roots.append(wrapper)
-    rows = rows_for(roots)
+            if c.kind == "router":
+                wrapper = Container("fastapi_app", None, "", c.file, c.line)
+                wrapper.items.append(Edge(c, ""))
+                out.fastapi(wrapper, PLACEHOLDER, [], [part], ())
+            else:
+                wrapper = Container("flask_app", None, None, c.file, c.line)
+                wrapper.items.append(Edge(c, None))
+                out.flask(wrapper, PLACEHOLDER, "", "", [part], ())
     for c in scanner.containers:
         if id(c) in mounted:
-            for row in rows_for([c]):
-                row["rule"] = mounted[id(c)].rstrip("/") + row["rule"]
-                rows.append(row)
-    for position, row in enumerate(rows, 1):
+            inner, path = _Rows(), mounted[id(c)]
+            if isinstance(path, UnknownPart):
+                inner.flask(c, PLACEHOLDER, "", "", [path], ())
+            else:
+                inner.flask(c, None, "", "", [], ())
+                for row in inner.rows:
+                    row["rule"] = str(path).rstrip("/") + row["rule"]
+            out.rows += inner.rows
+            out.unresolved += inner.unresolved
+    for position, row in enumerate(out.rows, 1):
         row["position"] = position
-    return rows
+    return out.rows, out.unresolved

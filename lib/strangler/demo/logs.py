@@ -498,4 +498,4 @@ def write(lines: pa.Array, dest: BinaryIO, rng: np.random.Generator, name: str, 
 def write_gz(lines: pa.Array, path: Path, rng: np.random.Generator, fmt: str) -> Written:
     """Like `write`, gzip-compressed with no timestamp and no file name, so the bytes depend on the seed only."""
     with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=3) as gz:
-        return write(lines, gz, rng, path.name, fmt)
+        return write(lines, gz, rng, path.name, fmt)  # type: ignore[arg-type]  # GzipFile is a binary file

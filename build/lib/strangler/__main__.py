@@ -1,3 +1,0 @@
-from strangler.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Straight to rollups (`strangler rollup --logs`): the one pass gives the rollups of ingest + attribute + rollup,
+accounts for every line, keeps only rejects and a bounded sample, and reading the same logs again adds nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from strangler import db as dbm
+from strangler import fastpath
+
+APPS = ["--app", "strangler.demo.flask_app:app", "--app", "strangler.demo.fastapi_app:app"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "strangler", *args], capture_output=True, text=True, check=True)
+
+
+def _rollups(path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=str) for t in dbm.ROLLUP_TABLES}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_one_pass_equals_ingest_attribute_rollup(small_demo: Path, tmp_path: Path, monkeypatch) -> None:
+    logs = small_demo / "logs"
+    raw, one = tmp_path / "raw.duckdb", tmp_path / "one.duckdb"
+    _cli("ingest", str(logs), "--db", str(raw))
+    for db_file in (raw, one):
+        _cli("routes", *APPS, "--db", str(db_file))
+    _cli("attribute", "--db", str(raw))
+    _cli("rollup", "--db", str(raw))
+    monkeypatch.setattr(fastpath, "SAMPLE", 500)
+    monkeypatch.setattr(fastpath, "CHUNK_BYTES", 1 << 20)  # many chunks: seconds and hours straddle them
+    con = dbm.connect(one)
+    result = fastpath.run(con, [str(logs)])
+    assert result.ok
+    sources = con.execute("SELECT path, lines, rows, rejects FROM sources ORDER BY path").fetchall()
+    con.close()
+    expected = _rollups(raw)
+    assert _rollups(one) == expected
+    assert sum(len(v) for v in expected.values()) > 1000
+    rcon = duckdb.connect(str(raw), read_only=True)
+    assert sources == rcon.execute("SELECT path, lines, rows, rejects FROM sources ORDER BY path").fetchall()
+    ocon = duckdb.connect(str(one), read_only=True)
+    assert all(lines == rows + rejects for _, lines, rows, rejects in sources)
+    # raw rows: the rejects (all of them, with reason and line) and at most 500 requests per source
+    assert (
+        ocon.execute("SELECT source_id, line_no, reason, raw FROM rejects ORDER BY ALL").fetchall()
+        == rcon.execute("SELECT source_id, line_no, reason, raw FROM rejects ORDER BY ALL").fetchall()
+    )
+    per_source = ocon.execute("SELECT source_id, count(*) FROM requests GROUP BY ALL ORDER BY 1").fetchall()
+    assert per_source == [(1, 500), (2, 500), (3, 500)]
+    # the sample rows are the raw path's rows, attributed the same way
+    cols = "source_id, line_no, ts, method, path, query, status, bytes, duration_ms, client, user_agent, route, match"
+    sample = ocon.execute(f"SELECT {cols} FROM requests ORDER BY source_id, line_no").fetchall()
+    raw_rows = rcon.execute(f"SELECT {cols} FROM requests ORDER BY source_id, line_no").fetchall()
+    first = [r for sid in (1, 2, 3) for r in [x for x in raw_rows if x[0] == sid][:500]]
+    assert sample == first  # the first 500 requests of each source, attributed as attribute does
+    assert ocon.execute("SELECT DISTINCT origin FROM rollup_state").fetchall() == [("ingest",)]
+    ocon.close()
+    rcon.close()
+    # read again: nothing is added, and `strangler rollup` leaves the one-pass sources alone
+    con = dbm.connect(one)
+    again = fastpath.run(con, [str(logs)])
+    assert list(again.table["lines"]) == [0, 0, 0] and all(again.table["note"].str.startswith("unchanged"))
+    con.close()
+    _cli("rollup", "--db", str(one))
+    assert _rollups(one) == expected
+
+
+def test_one_pass_needs_routes(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text('1.2.3.4 - - [02/Mar/2026:10:00:01 +0100] "GET /x HTTP/1.1" 200 5 "-" "ua" 0.1\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "strangler", "rollup", "--logs", str(log), "--db", str(tmp_path / "x.duckdb")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert (
+        run.stderr.strip() == "strangler: error: no routes to attribute the requests with: run `strangler routes` first"
+    )

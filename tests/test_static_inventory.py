@@ -1,0 +1,331 @@
+"""Static inventory on small apps, one per pattern of real code: the whole routes table, the whole unresolved
+table, and never a rule the imported app does not have (checked against the exact inventory of the same app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from strangler import routes, sourcetree, static_inventory
+
+APPS = Path(__file__).parent / "apps" / "static_patterns"
+
+
+def stored(con, directory: Path) -> tuple[list[tuple], list[tuple]]:
+    """The routes and routes_unresolved rows a static inventory of `directory` stored, files relative to APPS."""
+    routes.inventory_source(con, directory)
+
+    def rel(f):
+        return f and str(Path(f).relative_to(APPS))
+
+    found = [
+        (fw, m, r, e, rel(f), ln, end, bp)
+        for fw, m, r, e, f, ln, end, bp in con.execute(
+            "SELECT framework, method, rule, endpoint, file, line, end_line, blueprint FROM routes ORDER BY position"
+        ).fetchall()
+    ]
+    unresolved = [
+        (rel(f), *rest)
+        for f, *rest in con.execute(
+            "SELECT file, line, reason, code, method, rule, unknown FROM routes_unresolved ORDER BY file, line, rule"
+        ).fetchall()
+    ]
+    assert len(routes.unresolved(con)) == len(unresolved)
+    return found, unresolved
+
+
+def exact(spec: str) -> set[tuple[str, str, str]]:
+    """(framework, method, rule) of the app imported for real."""
+    data = routes.run_inventory_script(spec, cwd=APPS)
+    return {(r["framework"], r["method"], r["rule"]) for r in data["routes"]}
+
+
+def assert_no_wrong_rule(found: list[tuple], unresolved: list[tuple], spec: str) -> set:
+    """Every listed rule is one the imported app has; returns the app's rules the static inventory left out."""
+    app = exact(spec)
+    listed = {(fw, m, r) for fw, m, r, *_ in found}
+    assert listed <= app, listed - app
+    return {(m, r) for _, m, r in app - listed}
+
+
+def test_prefix_from_config_class_pyfile_and_defaults(con):
+    found, unresolved = stored(con, APPS / "config_prefix")
+    assert found == [
+        ("flask", "GET", "/api/users/<int:user_id>", "users.get_user", "config_prefix/views.py", 10, 12, "users"),
+        ("flask", "GET", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
+        ("flask", "POST", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
+        ("flask", "GET", "/reports/daily", "reports.daily", "config_prefix/views.py", 20, 22, "reports"),
+    ]
+    reason = "register_blueprint: the url_prefix is not known statically"
+    assert unresolved == [
+        (
+            "config_prefix/app.py",
+            16,
+            reason,
+            'app.register_blueprint(external, url_prefix=app.config.get("EXTERNAL_PREFIX"))',
+            "POST",
+            "{?}/hook",
+            'app.config.get("EXTERNAL_PREFIX")',
+        ),
+        (
+            "config_prefix/app.py",
+            17,
+            reason,
+            'app.register_blueprint(env, url_prefix=os.environ.get("ENV_PREFIX", "/env"))',
+            "GET",
+            "{?}/info",
+            'os.environ.get("ENV_PREFIX", "/env")',
+        ),
+    ]
+    # the two unresolved routes are exactly what the static inventory left out of the imported app
+    assert assert_no_wrong_rule(found, unresolved, "config_prefix.app:create_app()") == {
+        ("POST", "/hook"),
+        ("GET", "/env/info"),
+    }
+
+
+def test_subclasses_of_flask_blueprint_api_resource_fastapi_and_apirouter(con):
+    found, unresolved = stored(con, APPS / "subclasses")
+    assert found == [
+        ("flask", "GET", "/v2/trips/", "trips.trips_crud", "subclasses/app.py", 34, 35, "trips"),
+        ("flask", "POST", "/v2/trips/", "trips.trips_crud", "subclasses/app.py", 37, 38, "trips"),
+        ("flask", "GET", "/rest/widgets/<int:widget_id>", "widget", "subclasses/app.py", 24, 25, None),
+        ("flask", "DELETE", "/rest/widgets/<int:widget_id>", "widget", "subclasses/app.py", 29, 30, None),
+        ("fastapi", "GET", "/api/items/{item_id}", "get_item", "subclasses/app.py", 62, 64, None),
+    ]
+    assert unresolved == []
+    assert assert_no_wrong_rule([r for r in found if r[0] == "flask"], [], "subclasses.app:app") == set()
+    assert assert_no_wrong_rule([r for r in found if r[0] == "fastapi"], [], "subclasses.app:service") == set()
+
+
+def test_route_tables_lists_dicts_and_built_by_a_function(con):
+    found, unresolved = stored(con, APPS / "tables")
+    assert found == [
+        ("flask", "GET", "/", "home", "tables/views.py", 1, 2, None),
+        ("flask", "GET", "/about", "about", "tables/views.py", 5, 6, None),
+        ("flask", "GET", "/contact", "contact", "tables/views.py", 9, 10, None),
+        ("flask", "GET", "/v2/export", "export", "tables/views.py", 21, 22, None),
+        ("flask", "GET", "/v2/status", "status", "tables/views.py", 25, 26, None),
+        ("flask", "GET", "/v1/trips", "trips.list_trips", "tables/views.py", 17, 18, "trips"),
+        ("flask", "POST", "/v1/trips", "trips.create_trip", "tables/views.py", 13, 14, "trips"),
+    ]
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, unresolved, "tables.app:app") == set()
+
+
+def test_add_resource_and_add_url_rule_in_helper_functions_and_decorators(con):
+    found, unresolved = stored(con, APPS / "helpers")
+    assert found == [
+        ("flask", "GET", "/data/v1/projects", "projects.projects", "helpers/resources.py", 13, 14, "projects"),
+        (
+            "flask",
+            "GET",
+            "/data/v1/projects/<int:project_id>",
+            "projects.project",
+            "helpers/resources.py",
+            5,
+            6,
+            "projects",
+        ),
+        (
+            "flask",
+            "PUT",
+            "/data/v1/projects/<int:project_id>",
+            "projects.project",
+            "helpers/resources.py",
+            8,
+            9,
+            "projects",
+        ),
+        ("flask", "GET", "/ping", "ping", "helpers/resources.py", 17, 18, None),
+        ("flask", "POST", "/ping", "ping", "helpers/resources.py", 17, 18, None),
+        # a decorator of the project registers the function, method and path taken from its name
+        ("flask", "GET", "/api/report", "get_report", "helpers/app.py", 36, 38, None),
+        ("flask", "PUT", "/api/report", "put_report", "helpers/app.py", 41, 43, None),
+        # decorators applied by hand keep the view (functools.wraps): a project one and functools.cache
+        ("flask", "GET", "/health", "health", "helpers/app.py", 54, 55, None),
+        ("flask", "GET", "/cached", "cached_view", "helpers/app.py", 58, 59, None),
+    ]
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, unresolved, "helpers.app:app") == set()
+
+
+def test_routers_included_through_several_modules(con):
+    found, unresolved = stored(con, APPS / "routers")
+    assert found == [
+        ("fastapi", "GET", "/openapi.json", "openapi", None, None, None, None),
+        ("fastapi", "GET", "/api/v1/items/", "list_items", "routers/api/v1/items.py", 6, 8, "items"),
+        ("fastapi", "GET", "/api/v1/items/{item_id}", "get_item", "routers/api/v1/items.py", 11, 13, "items"),
+        ("fastapi", "POST", "/api/v1/users/", "create_user", "routers/api/v1/users.py", 6, 8, "users"),
+    ]
+    assert unresolved == [
+        (
+            "routers/api/v1/__init__.py",
+            6,
+            "a route added to the router after it was included: older FastAPI versions copy a router's routes at "
+            "include_router, newer ones include the router as it is when serving",
+            "router.include_router(items.router)",
+            "GET",
+            "/api/v1/items/late",
+            "the FastAPI version",
+        ),
+        (
+            "routers/main.py",
+            9,
+            "router is never registered in the tree",
+            'drafts = APIRouter(prefix="/drafts")',
+            "GET",
+            "{?}/drafts/{draft_id}",
+            "where router is registered",
+        ),
+    ]
+    # the FastAPI installed here includes routers live, so the late route is in the app: listed as unresolved
+    assert assert_no_wrong_rule(found, unresolved, "routers.main:app") == {("GET", "/api/v1/items/late")}
+
+
+def test_metaclasses_and_routes_from_database_content_are_listed_unresolved(con):
+    found, unresolved = stored(con, APPS / "out_of_reach")
+    assert found == [("flask", "GET", "/health", "health", "out_of_reach/app.py", 26, 28, None)]
+    assert unresolved == [
+        (
+            "out_of_reach/app.py",
+            16,
+            "class Reports is made by metaclass Registered: routes it may register are not evaluated",
+            "class Reports(metaclass=Registered):",
+            None,
+            None,
+            None,
+        ),
+        (
+            "out_of_reach/app.py",
+            21,
+            "a route made in a loop over values not known statically",
+            "for page in Page.query.all():",
+            "GET",
+            "/pages/index",
+            "Page.query.all()",
+        ),
+        (
+            "out_of_reach/app.py",
+            22,
+            "the rule is not known statically (inside a loop)",
+            'app.add_url_rule(page.url, endpoint=page.slug, view_func=lambda: "")',
+            None,
+            None,
+            "page.url",
+        ),
+    ]
+    assert assert_no_wrong_rule(found, unresolved, "out_of_reach.app:app") == {("GET", "/reports")}
+
+
+def test_an_outside_import_never_resolves_to_a_tree_module_of_the_same_name(con):
+    """`from dynaconf import settings` is not the project's settings.py (the static inventory took its
+    API_PREFIX and listed GET /local/things before sourcetree owned module resolution)."""
+    found, unresolved = stored(con, APPS / "resolution")
+    assert found == []
+    assert unresolved == [
+        (
+            "resolution/app.py",
+            13,
+            "register_blueprint: the url_prefix is not known statically",
+            "app.register_blueprint(bp, url_prefix=settings.API_PREFIX)",
+            "GET",
+            "{?}/things",
+            "settings.API_PREFIX",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "dotted, expected",
+    [
+        ("settings", "settings"),
+        ("resolution.settings", "settings"),  # the root folder's own name may lead
+        ("dynaconf.settings", None),
+        ("werkzeug.exceptions", None),
+        ("app", "app"),
+    ],
+)
+def test_one_module_resolution_for_static_inventory_and_effort(dotted, expected):
+    from strangler import effort
+
+    root = APPS / "resolution"
+    names = {sourcetree.module_name(root, p): p for p in sourcetree.python_files(root)}
+    hit = sourcetree.find_module(names, root, dotted)
+    assert (sourcetree.module_name(root, hit) if hit else None) == expected
+    src = effort.Source(root)
+    found = src.find_module(dotted)
+    assert (found.name if found else None) == expected
+    scanner = static_inventory.Scanner(root)
+    module = scanner.find_module(dotted)
+    assert (module.name if module else None) == expected
+
+
+def test_unresolved_count_is_in_the_summary_line(con):
+    result = routes.inventory_source(con, APPS / "config_prefix")
+    assert str(result).splitlines() == [
+        f"    4 flask    routes from {(APPS / 'config_prefix').resolve()}",
+        "    2 unresolved route definitions (see table routes_unresolved)",
+    ]
+
+
+def test_a_return_under_an_unknown_condition_and_a_registration_in_an_unknown_loop_are_not_guessed(con):
+    """normalize(None) returns "" only on one branch, and a loop over the environment may register a blueprint
+    any number of times: neither gives a rule (the old inventory listed GET /jobs and GET /extra/info)."""
+    found, unresolved = stored(con, APPS / "conditions")
+    assert found == [
+        ("flask", "GET", "/ok", "ok", "conditions/app.py", 32, 34, None),
+        # create_api() returns a cached app on a branch not known to run: the app it makes is the one mounted
+        ("fastapi", "GET", "/api/items", "items", "conditions/app.py", 45, 47, None),
+    ]
+    assert unresolved == [
+        (
+            "conditions/app.py",
+            27,
+            "register_blueprint: the url_prefix is not known statically",
+            'app.register_blueprint(jobs, url_prefix=normalize(os.environ.get("JOBS_PREFIX")))',
+            "GET",
+            "{?}/jobs",
+            'normalize(os.environ.get("JOBS_PREFIX"))',
+        ),
+        (
+            "conditions/app.py",
+            28,
+            "registered in a loop over values not known statically",
+            'for plugin in os.environ.get("PLUGINS", "").split(","):',
+            "GET",
+            "{?}/info",
+            'os.environ.get("PLUGINS", "").split(",")',
+        ),
+    ]
+    flask = [r for r in found if r[0] == "flask"]
+    assert assert_no_wrong_rule(flask, unresolved, "conditions.app:app") == {("GET", "/jobs"), ("GET", "/extra/info")}
+    assert assert_no_wrong_rule([r for r in found if r[0] == "fastapi"], [], "conditions.app:root") == set()
+
+
+def test_a_factory_called_by_another_factory_is_not_listed_on_its_own(con):
+    """create_api() is called by create_app(), which mounts it under /api: run on its own first (as factories
+    nobody calls are), its app was listed as a second root without the prefix (GET /items)."""
+    found, unresolved = stored(con, APPS / "factories")
+    assert found == [("fastapi", "GET", "/api/items", "items", "factories/app.py", 7, 9, None)]
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, unresolved, "factories.app:create_app()") == set()
+
+
+def test_relative_imports_in_modules_at_the_root():
+    """`from . import create_app` in <root>/main.py names the root's own package (calibre-web's main.py; read as an
+    outside name, the app it returns was unknown and its 16 blueprints were lost)."""
+    import ast
+
+    scanner = static_inventory.Scanner(APPS / "tables")
+
+    def source(module: str, code: str) -> str:
+        node = ast.parse(code).body[0]
+        assert isinstance(node, ast.ImportFrom)
+        return scanner.import_from(scanner.modules[module], node)
+
+    assert source("app", "from . import views") == "tables"
+    assert source("app", "from .views import home") == "views"
+    assert source("tables", "from .views import home") == "views"
+    assert scanner.find_module(source("app", "from . import views")) is scanner.modules["tables"]
