@@ -7,7 +7,7 @@ so the comparison is the review's Flask-against-FastAPI one (`strangler.review`)
   per slice and the block bootstrap resamples slices, the same draw for both backends (paired), so a slow
   minute weighs the same on both sides. Intervals are the 2.5–97.5 percentiles of the resampled differences;
   p-values use the bootstrap's standard error, as in the review.
-- **Judged metrics.** 5xx rate, p95 and p99 of the whole batch and (when it has several) of every route with
+- **Judged metrics.** 5xx rate, p95 and p99 (p99 only with the review's 1,000 requests a side) of the whole batch and (when it has several) of every route with
   `min_requests` on each side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
   points, `fail_p95_pct` / `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it
   passes Holm's correction over the step's judged tests at 5 % divided by the ramp's judged steps (the whole
@@ -35,6 +35,8 @@ from strangler.manifest import Ramp
 SLICES_PER_STEP = 30
 MIN_SLICES = 10  # slices with traffic needed on each side
 JUDGED = ("error_rate_5xx", "p95_ms", "p99_ms")
+# p99 rests on the slowest 1 %: judged only with the review's minimum (1,000 requests a side, 10 in the tail)
+_TAIL_MIN = {"p99_ms": review._BY_NAME["p99_ms"].min_n}
 WATCHED = ("error_rate_4xx", "p50_ms", "bytes")
 WHOLE = "(whole batch)"
 
@@ -237,7 +239,8 @@ def _judge(
             if metric == "bytes" and not (c0 and c1):
                 continue
             ev = Evidence(route, metric, _finite(a), _finite(b), None, None, None, c0, c1, "insufficient")
-            if enough and ev.flask is not None and ev.fastapi is not None:
+            tail_ok = min(c0, c1) >= _TAIL_MIN.get(metric, 0)
+            if enough and tail_ok and ev.flask is not None and ev.fastapi is not None:
                 diff = res["boot"][1][metric] - res["boot"][0][metric]
                 diff = diff[np.isfinite(diff)]
                 if len(diff) > 1:
