@@ -213,7 +213,10 @@ def test_a_healthy_batch_reaches_full_traffic_step_by_step(ramp_run):
     judged = [d for d in orders["decisions"] if d["action"] == "advance"]
     assert all(min(d["n_flask"], d["n_fastapi"]) >= 60 for d in judged)
     verdicts = {e["metric"]: e["verdict"] for e in judged[0]["evidence"] if e["route"] == judge.WHOLE}
-    assert verdicts == dict.fromkeys(judge.JUDGED, "pass") | dict.fromkeys(judge.WATCHED, "shown")
+    # p99 needs 1,000 requests a side (the review's minimum): not judged on these short steps
+    assert verdicts == {"error_rate_5xx": "pass", "p95_ms": "pass", "p99_ms": "insufficient"} | dict.fromkeys(
+        judge.WATCHED, "shown"
+    )
     # after the last advance every orders request is on FastAPI
     done = dt.datetime.fromisoformat(judged[-1]["at"].replace("Z", "+00:00")).timestamp()
     late = Counter(a[4] for a in answers if a[3] == "orders" and a[0] > done + 1.0)
