@@ -43,6 +43,7 @@ print(result if result is not None else "no logs given: showing the database as 
 # ## Sources and throughput
 # One row per file ever read, with its format and how that was chosen: `declared` (`--format`), or
 # `detected 998/1000` (the sample lines that format parsed, field checks included; see `strangler formats --guess`).
+# A declared layout (`--format nginx:'…'`, `--format-file`) is named `KIND:<hash>` and shown whole in `layout`.
 # `lines` counts every physical line; `rows` became requests, `rejects` did not. `lines_per_s` is the speed of the
 # reads so far (all of them for a file read in several goes).
 
@@ -55,6 +56,7 @@ charts.table(
             "file",
             "format",
             "chosen",
+            "layout",
             "lines",
             "rows",
             "rejects",

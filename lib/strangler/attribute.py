@@ -511,21 +511,52 @@ class AttributionResult:
         return "\n".join(lines)
 
 
+@dataclass
+class Plan:
+    """How to attribute under the current routes: the matchers, and the SQL (DuckDB) that gives a path its shape
+    (`shape_select` + `shape_params`, see `shape_sql`). `attribute`, the one-pass rollup (`fastpath`) and the
+    Spark job all work from it."""
+
+    rules: int
+    match_one: Matchers
+    shape_select: str
+    shape_params: list
+
+    def outcomes(self, keys: list[tuple[str, str]], warnings: list[str]) -> list[tuple[str, str | None, str | None]]:
+        """(match, route, framework) of each distinct (method, example path); a converter that raised counts as
+        unmatched, with a warning."""
+        outcomes = self.match_one.match_many([(str(m).upper(), p) for m, p in keys])
+        errors = [o[0] for o in outcomes if o[0].startswith("error: ")]
+        if errors:
+            warnings.append(
+                f"{len(errors)} distinct paths made a converter raise ({', '.join(sorted(set(errors)))}): Flask "
+                "answers them with a 500 and no rule; counted as unmatched"
+            )
+            outcomes = [("unmatched", None, None) if o[0].startswith("error: ") else o for o in outcomes]
+        return outcomes
+
+
+def plan(con: duckdb.DuckDBPyConnection, warnings: list[str]) -> Plan:
+    """The attribution plan for the routes in `con` (with the apps' own converters where they were read)."""
+    rows = route_rows(con)
+    own = own_converters(rows, converter_rows(con))
+    match_one = matchers(rows, warnings, own)
+    local = [
+        (fw, own.local_rule.get(rule, rule) if fw == "flask" else rule)
+        for fw, rule in rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)
+    ]
+    select, params = shape_sql(guards(local, own.spanning))
+    return Plan(len(rows), match_one, select, params)
+
+
 def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     """Set `route`, `route_framework` and `match` on every request from the current `routes` table, and
     rebuild `path_shapes` (a shape belongs to a path, so it is stored once per distinct path, not per request)."""
     started = time.perf_counter()
     result = AttributionResult()
-    rows = route_rows(con)
-    result.rules = len(rows)
-    own = own_converters(rows, converter_rows(con))
-    match_one = matchers(rows, result.warnings, own)
-    local = [
-        (fw, own.local_rule.get(rule, rule) if fw == "flask" else rule)
-        for fw, rule in rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)
-    ]
-    rule_guards = guards(local, own.spanning)
-    select, params = shape_sql(rule_guards)
+    how = plan(con, result.warnings)
+    result.rules = how.rules
+    select, params = how.shape_select, how.shape_params
     # one pass over requests for the distinct (method, path) pairs; shapes for their distinct paths
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT DISTINCT method, path FROM requests "
@@ -535,16 +566,9 @@ def attribute(con: duckdb.DuckDBPyConnection) -> AttributionResult:
     keys = con.execute("""SELECT q.method, s.shape, min(q.path) AS example
                           FROM _pairs q JOIN _shapes s USING (path) GROUP BY ALL""").df()
     result.shapes = len(keys)
-    outcomes = match_one.match_many([(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])])
-    for check, n, seconds in match_one.app_calls:
+    outcomes = how.outcomes(list(zip(keys["method"], keys["example"])), result.warnings)
+    for check, n, seconds in how.match_one.app_calls:
         result.app_checks.append((check.app, n, seconds))
-    errors = [o[0] for o in outcomes if o[0].startswith("error: ")]
-    if errors:
-        result.warnings.append(
-            f"{len(errors)} distinct paths made a converter raise ({', '.join(sorted(set(errors)))}): Flask answers "
-            "them with a 500 and no rule; counted as unmatched"
-        )
-        outcomes = [("unmatched", None, None) if o[0].startswith("error: ") else o for o in outcomes]
     keys["match"] = [o[0] for o in outcomes]
     keys["route"] = [o[1] for o in outcomes]
     keys["route_framework"] = [o[2] for o in outcomes]

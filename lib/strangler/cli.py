@@ -67,7 +67,18 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files, directories or glob patterns")
     _db_arg(p)
     p.add_argument(
-        "--format", default="auto", metavar="NAME", help="log format, or auto to detect per file (default auto)"
+        "--format",
+        default="auto",
+        metavar="NAME",
+        help="log format, or auto to detect per file (default auto), or the server's own layout: "
+        "nginx:'<log_format>' (nginx,escape=json:'...'), apache:'<LogFormat>', gunicorn:'<access_log_format>'",
+    )
+    p.add_argument(
+        "--format-file",
+        default=None,
+        metavar="CONF[:NAME]",
+        help="read the layout from an nginx or Apache config: the log_format / LogFormat named NAME, or the one "
+        "its access_log / CustomLog line uses",
     )
     p.add_argument(
         "--tz", default=None, metavar="ZONE", help="time zone for timestamps that carry no offset (default UTC)"
@@ -92,9 +103,16 @@ def run_ingest(args: argparse.Namespace) -> int:
         if not sep or not col.strip() or not keys.strip():
             raise StranglerError(f"--json-field {spec!r}: write COLUMN=KEY[,KEY...], e.g. duration_ms=took:ms")
         fields[col.strip()] = [k.strip() for k in keys.split(",") if k.strip()]
+    fmt = args.format
+    if args.format_file:
+        from strangler import layouts
+
+        if args.format != "auto":
+            raise StranglerError("--format and --format-file both say the format: give one")
+        fmt = layouts.from_config(args.format_file)
     con = db.connect(args.db)
     result = ingest.ingest(
-        con, args.logs, fmt=args.format, tz=args.tz, progress=sys.stderr.isatty(), json_fields=fields or None
+        con, args.logs, fmt=fmt, tz=args.tz, progress=sys.stderr.isatty(), json_fields=fields or None
     )
     print(result)
     return 0 if result.ok else 1

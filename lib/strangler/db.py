@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS sources (
     fingerprint VARCHAR,             -- hash of the file's first bytes: recognises a rotated file by content
     bytes_read  BIGINT,              -- offset of the end of the last complete line read: growth is read from here
     seconds     DOUBLE,
-    ingested_at TIMESTAMPTZ
+    ingested_at TIMESTAMPTZ,
+    layout      VARCHAR              -- a declared layout (KIND:LAYOUT, see strangler.layouts); NULL for a built-in format
 );
 
 CREATE TABLE IF NOT EXISTS requests (
@@ -198,6 +199,7 @@ ROLLUP_SIDE_TABLES = ("routes", "routes_unresolved")
 
 UPGRADE = """
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS chosen VARCHAR;  -- a file made before sources.chosen existed
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS layout VARCHAR;  -- ... or before sources.layout
 """
 
 

@@ -2,10 +2,10 @@
 sample (`strangler rollup --logs LOG... --db DB`).
 
 Raw rows cost most of an ingest (storing 20 columns per line, then an UPDATE of three per line to attribute
-them); the rollups need none of it. Per file, inside one transaction, the file is read in chunks of a few
-pieces side by side with `strangler.ingest`'s own readers and SQL (pieces fed through pipes and numbered from
-the newlines before them, DuckDB's CSV reader splitting the fields; the robust block reader for files that are
-not clean), and each chunk is:
+them); the rollups need none of it. Each file is read in chunks with `strangler.ingest`'s own readers and SQL
+(a plain file in pieces side by side, fed through pipes and numbered from the newlines before them, DuckDB's CSV
+reader splitting the fields; gzip files and files that are not clean in the robust reader's 16 MB blocks), and
+each chunk is:
 
 1. parsed into a temporary in-memory table (rows whose timestamp does not parse become rejects, as in ingest);
 2. attributed: only the (method, path) pairs not seen before get a shape (`attribute.shape_sql`), and only the
@@ -15,9 +15,11 @@ not clean), and each chunk is:
 4. checked for rejects (the lines that did not become rows, with their reason and raw line) and sampled: the
    first SAMPLE rows of each source are kept in `requests` for drill-down.
 
-At the end the partials are merged into `rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes:
-`rollup.MERGE`), the source is recorded in `sources` (lines = rows + rejects) and in `rollup_state` with origin
-'ingest', so `strangler rollup` leaves it alone. A file read before (same fingerprint) is not read again.
+Everything a run reads waits in temporary tables; at the end, in one transaction, the partials are merged into
+`rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes: `rollup.MERGE`; the busiest second of an
+hour from the per-second counts of every file of the run), the files are recorded in `sources` (lines = rows +
+rejects) and in `rollup_state` with origin 'ingest', so `strangler rollup` leaves them alone, and the rejects and
+samples are stored. A run killed half way leaves nothing. A file read before (same fingerprint) is not read again.
 """
 
 from __future__ import annotations
@@ -32,27 +34,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from strangler import attribute as A
 from strangler import db as dbm
+from strangler import detect, ingest
 from strangler import formats as F
-from strangler import ingest
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler.errors import StranglerError
 
 SAMPLE = 10_000  # raw rows kept per source, for drill-down
 CHUNK_BYTES = 96 << 20  # bytes of a plain file parsed and aggregated at a time (one piece per DuckDB thread)
 COLS = ", ".join(ingest.REQUEST_COLUMNS)
-
-
-def detect(head: bytes, fmt_name: str = "auto") -> str | None:
-    """The format of a file from its first bytes, as `strangler ingest` decides it."""
-    if fmt_name != "auto":
-        return fmt_name
-    sample = head.decode("utf-8", "replace").splitlines()[:200]
-    if len(sample) > 1 and not head.endswith(b"\n"):
-        sample.pop()  # an unfinished last line says nothing about the format
-    return F.detect(sample)
 
 
 def _select(insert_sql: str, table: str) -> str:
@@ -70,13 +64,19 @@ def _on(sql: str, old: str, new: str) -> str:
     return sql.replace(old, new)
 
 
-# the rollup aggregation over this module's tables instead of requests and path_shapes
-_FROM = "FROM requests q LEFT JOIN path_shapes s"
-_OURS = "FROM _fp_req q LEFT JOIN _fp_shapes s"
-_ROLLUPS = _on(_select(R._INSERT_ROLLUPS.format(where="TRUE"), "rollups"), _FROM, _OURS)
-_LATENCY = _on(_select(R._INSERT_LATENCY.format(where="TRUE"), "rollup_latency"), _FROM, _OURS)
+def _ours(sql: str) -> str:
+    """rollup.py's aggregation reading this module's chunk tables instead of `requests` and `path_shapes`."""
+    out, n = re.subn(r"\b(FROM|JOIN)\s+requests\b", r"\1 _fp_req", sql)
+    out = re.sub(r"\b(FROM|JOIN)\s+path_shapes\b", r"\1 _fp_shapes", out)
+    if not n:
+        raise RuntimeError("rollup's aggregation no longer reads requests")
+    return out
+
+
+_ROLLUPS = _ours(_select(R._INSERT_ROLLUPS.format(where="TRUE"), "rollups"))
+_LATENCY = _ours(_select(R._INSERT_LATENCY.format(where="TRUE"), "rollup_latency"))
 # per-second counts: the peaks query without its last max()
-_PEAKS = _on(_select(R._INSERT_PEAKS.format(where="TRUE"), "rollup_peaks"), _FROM, _OURS)
+_PEAKS = _ours(_select(R._INSERT_PEAKS.format(where="TRUE"), "rollup_peaks"))
 _SECONDS = _on(
     _on(_PEAKS, "SELECT hour, route_framework, route, route_method, max(n) FROM (", "SELECT * FROM ("),
     "GROUP BY ALL)\nGROUP BY ALL ORDER BY hour",
@@ -106,11 +106,9 @@ class _State:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, warnings: list[str]):
         self.con = con
-        rows = A.route_rows(con)
-        self.match_one = A.matchers(rows, warnings)
-        guards = A.guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
-        self.shape_select, self.shape_params = A.shape_sql(guards)
-        self.matched: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
+        self.plan = A.plan(con, warnings)
+        self.warnings = warnings
+        self.shape_select, self.shape_params = self.plan.shape_select, self.plan.shape_params
         con.execute("CREATE OR REPLACE TEMP TABLE _fp_pairs (method VARCHAR, path VARCHAR, shape VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE _fp_shapes (path VARCHAR, shape VARCHAR)")
         con.execute(
@@ -143,7 +141,8 @@ class _State:
             "GROUP BY ALL"
         ).fetchall()
         if keys:
-            out = [(m, s, *self.match_one.match(str(m).upper(), p)) for m, s, p in keys]
+            outcomes = self.plan.outcomes([(m, p) for m, _, p in keys], self.warnings)
+            out = [(m, s, *o) for (m, s, _), o in zip(keys, outcomes)]
             frame = pd.DataFrame(out, columns=["method", "shape", "match", "route", "route_framework"])
             con.register("_fp_matched", frame.astype("string"))
             try:
@@ -208,6 +207,21 @@ class _State:
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
+def _grouped(tables, min_bytes: int):
+    """The robust reader's 16 MB tables joined into chunks of at least `min_bytes` of lines: every chunk pays a
+    dozen statements, so fewer, larger chunks."""
+    buf: list[pa.Table] = []
+    size = 0
+    for table in tables:
+        buf.append(table)
+        size += table["line"].nbytes
+        if size >= min_bytes:
+            yield pa.concat_tables(buf)
+            buf, size = [], 0
+    if buf:
+        yield pa.concat_tables(buf)
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     """The one value a query gives."""
     return con.execute(sql).fetchall()[0][0]
@@ -230,8 +244,7 @@ def _finish_chunk(
     """After _fp_rows holds a chunk's rows: bad timestamps out, rejects (the chunk's lines with no row, read from
     `lines_src()`, a context giving the lines as SQL), attribution, aggregation and the sample.
     Returns (rows, rejects, rows sampled so far)."""
-    if fmt.ts_required:
-        con.execute("DELETE FROM _fp_rows WHERE ts IS NULL")
+    con.execute(f"DELETE FROM _fp_rows WHERE {P.bad_row(fmt)}")  # rows failing a field check become rejects
     rows = _scalar(con, "SELECT count(*) FROM _fp_rows")
     rejects = 0
     if rows < lines:
@@ -289,9 +302,15 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             note="unchanged: read before (a file that grew: use `strangler ingest`)", seconds=time.perf_counter() - t0
         )
         return row
-    name = detect(head, fmt_name) if head else "combined"
-    if name is None:
-        raise ingest._Unreadable("format not recognised from the first lines; pass --format NAME", explicit)
+    if fmt_name != "auto":
+        name, chosen = fmt_name, "declared"
+    elif not head:
+        name, chosen = "combined", "empty file"  # nothing to detect, nothing to parse
+    else:
+        try:
+            name, chosen = detect.choose(detect.candidates(con, ingest.sample(content), F.FORMATS, tz), F.FORMATS)
+        except detect.NoFormat as exc:
+            raise ingest._Unreadable(str(exc), explicit) from None
     fmt = F.FORMATS[name]
     sid = int(
         _scalar(
@@ -304,7 +323,10 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
     rows = rejects = sampled = 0
     threads = int(_scalar(con, "SELECT current_setting('threads')"))
     size = path.stat().st_size
-    scan = ingest._prescan(content, max(threads, size // CHUNK_BYTES * threads)) if not fmt.windowed else None
+    # a gzip stream cannot be cut into pieces: its 16 MB blocks go through the robust reader, so that a big .gz
+    # never becomes one chunk in memory
+    plain = not fmt.windowed and not content.gz
+    scan = ingest._prescan(content, max(threads, size // CHUNK_BYTES * threads)) if plain else None
     if scan is not None and scan.clean:
         total = scan.newlines + (0 if scan.ends_with_newline else 1)
         params.update(last=scan.newlines, lo=1, hi=total)
@@ -335,7 +357,7 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
     else:
         reader = ingest._Lines(content, 0, 1)
         src = "SELECT line_no, line, flag FROM _strangler_chunk"
-        for table in reader:
+        for table in _grouped(reader, CHUNK_BYTES // 2):
             con.register("_strangler_chunk", table)
             try:
                 params.update(lo=table["line_no"][0].as_py(), hi=table["line_no"][-1].as_py())
@@ -355,8 +377,9 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
                 con.unregister("_strangler_chunk")
         complete = reader.complete_bytes
     con.execute(
-        "INSERT INTO _fp_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [sid, str(path), fmt.name, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
+        "INSERT INTO _fp_sources BY NAME SELECT ? AS source_id, ? AS path, ? AS format, ? AS chosen, ? AS lines, "
+        "? AS rows, ? AS rejects, ? AS fingerprint, ? AS bytes_read, ? AS seconds, now() AS ingested_at",
+        [sid, str(path), fmt.name, chosen, rows + rejects, rows, rejects, fp, complete, time.perf_counter() - t0],
     )
     secs = time.perf_counter() - t0
     row.update(format=name, lines=rows + rejects, rows=rows, rejects=rejects, seconds=secs, note="new; rolled up")

@@ -45,6 +45,11 @@ class Format:
     # several requests per line (OpenTelemetry): SQL of (line_no, <columns>) over a relation of lines, for the whole
     # file at once; the per-line fields above still classify lines and serve detection
     spans: Callable[[str, list[str]], str] | None = None
+    # declared layouts (strangler.layouts): the KIND:LAYOUT it was compiled from (kept in sources.layout) ...
+    layout: str | None = None
+    csv_read: str | None = None  # ... read_csv options of its columns path (None: ingest's, split on ' ')
+    csv_prep: list[dict[str, str]] | None = None  # ... helper layers over c1.. (None: the request line in c6)
+    csv_partial: bool = False  # ... lines its columns path leaves go through the line reader before becoming rejects
 
 
 # --- shared SQL pieces --------------------------------------------------------------------------------------

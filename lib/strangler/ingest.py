@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from strangler import detect
+from strangler import detect, layouts
 from strangler import formats as F
 from strangler import parse_sql as P
 from strangler.errors import StranglerError
@@ -298,13 +298,17 @@ def _drop_bad(con: duckdb.DuckDBPyConnection, fmt: F.Format, params: dict) -> in
 def _rejects_sql(fmt: F.Format, src: str) -> str:
     """Rejects are the lines of `src` that did not become requests: accounted for by construction; the reason is
     the layout's, else the first field check that fails."""
-    missing = (
-        f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
-        f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)"
-    )
     return (
         f"INSERT INTO rejects SELECT $sid, line_no, coalesce(reason, '{fmt.bad_value}'), left(line, {RAW_MAX}) "
-        f"FROM ({P.verdict(fmt, missing)})"
+        f"FROM ({P.verdict(fmt, _missing(src))})"
+    )
+
+
+def _missing(src: str) -> str:
+    """The lines of `src` that are not requests yet."""
+    return (
+        f"SELECT s.* FROM ({src}) s ANTI JOIN (SELECT line_no FROM requests WHERE source_id = $sid "
+        f"AND line_no BETWEEN $lo AND $hi) r USING (line_no)"
     )
 
 
@@ -345,14 +349,18 @@ def _numbered(pieces: list[tuple[str, int]], options: str) -> str:
 
 def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     """Requests straight from DuckDB's CSV reader splitting each line into fields (the fastest path, for the
-    common/combined family): no regex, no string splitting in SQL. Lines that are not well formed are left out
-    and become rejects through the line reader's anti-join."""
-    rel = f"SELECT * FROM ({_numbered(pieces, _READ_FIELDS)}) WHERE line_no <= $last AND {fmt.csv_valid}"
-    rel = P.layered(F.request_layers("c6"), rel)
+    common/combined family: no regex, no string splitting in SQL; a declared layout brings its own read_csv
+    options, helper layers and checks, `strangler.layouts`). Lines that are not well formed are left out and become
+    rejects through the line reader's anti-join (a declared layout's are read by the line reader first)."""
+    lines = f"SELECT * FROM ({_numbered(pieces, fmt.csv_read or _READ_FIELDS)}) WHERE line_no <= $last"
+    if fmt.csv_prep is None:  # the combined family: checks on the fields, the request line in c6
+        rel, where = P.layered(F.request_layers("c6"), f"{lines} AND {fmt.csv_valid}"), ""
+    else:  # a declared layout (strangler.layouts): its checks use its helper columns
+        rel, where = P.layered(fmt.csv_prep, lines), f" WHERE {fmt.csv_valid}"
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
-        f"SELECT {names}, $sid AS source_id, line_no FROM ({rel})"
+        f"SELECT {names}, $sid AS source_id, line_no FROM ({rel}){where}"
     )
 
 
@@ -609,8 +617,8 @@ def _load(
         if new:
             con.execute(
                 "INSERT INTO sources (source_id, path, format, chosen, lines, rows, rejects, fingerprint, bytes_read, "
-                "seconds, ingested_at) VALUES (?, ?, ?, ?, 0, 0, 0, ?, 0, 0, now())",
-                [sid, str(path), fmt.name, chosen, fp],
+                "seconds, ingested_at, layout) VALUES (?, ?, ?, ?, 0, 0, 0, ?, 0, 0, now(), ?)",
+                [sid, str(path), fmt.name, chosen, fp, fmt.layout],
             )
         first = prev_lines + 1
         if prev_lines:
@@ -655,6 +663,9 @@ def _load(
                     )
                     if list(tops) != ends:
                         raise _Fallback
+                    if fmt.csv_partial and rows < total:  # a declared layout: what the columns left, the lines read
+                        with _Feed(content, scan) as pieces:
+                            rows += _run(con, _rows_sql(fmt, _missing(_csv_source(pieces))), params)
                     rows -= _drop_bad(con, fmt, params)
                 else:
                     with feed as pieces:
@@ -790,7 +801,7 @@ def _ingest_file(
                 if bar is not None:
                     bar.update(size)
                 return row
-    fmt = fmts[name]
+    fmt = fmts[name] if name in fmts else layouts.stored(con, sid)
     # readers from fastest to most general; each gives way to the next when its counts do not add up
     modes: list[str | bool] = ["columns", "lines"] if fmt.csv_columns else [] if fmt.spans else ["lines"]
     modes = [*modes, False] if start == 0 and size > 0 else [False]
@@ -858,26 +869,30 @@ def _progress_bar(con: duckdb.DuckDBPyConnection, on: bool) -> bool:
 def ingest(
     con: duckdb.DuckDBPyConnection,
     paths: list[str],
-    fmt: str = "auto",
+    fmt: str | F.Format = "auto",
     tz: str | None = None,
     progress: bool = False,
     json_fields: dict[str, list[str]] | None = None,
 ) -> IngestResult:
     """Load log files (files, directories, globs; plain or gzip) into `requests` and `rejects`.
 
-    `fmt` names the format or 'auto' (detected per file); `tz` is the zone of timestamps that carry no offset
-    (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
+    `fmt` names the format or 'auto' (detected per file), or declares the server's layout ('nginx:$remote_addr
+    ...', 'apache:...', 'gunicorn:...', or a Format from `strangler.layouts`); `tz` is the zone of timestamps that
+    carry no offset (W3C, JSON without offset; default UTC); `json_fields` puts extra keys first in the JSON field mapping,
     e.g. {"duration_ms": ["took:ms"]}. Re-ingesting a file adds nothing; a grown file adds its new lines.
     """
     if isinstance(paths, (str, Path)):
         paths = [str(paths)]
-    name = F.resolve(fmt)
+    declared = layouts.declared(fmt) if isinstance(fmt, str) and layouts.is_declared(fmt) else fmt
+    name = declared.name if isinstance(declared, F.Format) else F.resolve(str(fmt))
     zone = tz or "UTC"
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise StranglerError(f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris or UTC") from None
     fmts = F.build(json_fields) if json_fields else F.FORMATS
+    if isinstance(declared, F.Format):
+        fmts = {**fmts, name: declared}
     files, errors = expand(paths)
     rows: list[dict] = []
     bar = None
@@ -939,9 +954,9 @@ _FILE = "regexp_replace(s.path, '^.*/', '')"
 
 def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per source file: format and how it was chosen (`declared`, `detected 998/1000`: sample lines
-    parsed), accounting (rows + rejects = lines) and throughput."""
+    parsed), the layout when declared, accounting (rows + rejects = lines) and throughput."""
     return con.execute(f"""
-        SELECT s.source_id, {_FILE} AS file, s.path, s.format, s.chosen, s.lines, s.rows, s.rejects,
+        SELECT s.source_id, {_FILE} AS file, s.path, s.format, s.chosen, s.layout, s.lines, s.rows, s.rejects,
                round(s.seconds, 3) AS seconds,
                CASE WHEN s.seconds > 0 THEN round(s.lines / s.seconds) END AS lines_per_s, s.ingested_at
         FROM sources s ORDER BY s.source_id""").df()

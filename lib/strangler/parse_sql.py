@@ -105,6 +105,6 @@ def verdict(fmt: Format, src: str, detecting: bool = False) -> str:
         bad.append((f"NOT coalesce({fmt.detect_valid}, false)", "not_this_format"))
     check = "CASE " + " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in bad) + " END"
     inner = f"SELECT *, {cols} FROM ({classified(fmt, src)})"
-    judged = f"SELECT * REPLACE (coalesce(reason, {check}) AS reason) FROM ({inner})"
-    out = ", ".join(f"CASE WHEN reason IS NULL THEN v_{c} END AS {c}" for c in COLUMNS)
-    return f"SELECT line_no, line, reason, {out} FROM ({judged})"
+    judged = f"SELECT *, coalesce(reason, {check}) AS why FROM ({inner})"  # (no * REPLACE: Spark runs this too)
+    out = ", ".join(f"CASE WHEN why IS NULL THEN v_{c} END AS {c}" for c in COLUMNS)
+    return f"SELECT line_no, line, why AS reason, {out} FROM ({judged})"

@@ -34,8 +34,9 @@ from sqlglot import exp
 
 from strangler import attribute as A
 from strangler import db as dbm
-from strangler import fastpath, ingest
+from strangler import detect, ingest
 from strangler import formats as F
+from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler import spark_sql as S
 from strangler.errors import StranglerError
@@ -61,22 +62,17 @@ REQUEST_TYPES = {
 
 
 def format_sql(fmt: F.Format, src: str) -> str:
-    """DuckDB SQL: every line of `src` (line_no, line, flag) with the request columns, `reason` (NULL for a
-    request, else the reject reason), the cleaned `line` and `line_no`, exactly as `strangler ingest` classifies
-    and parses it."""
-    if fmt.windowed:
-        raise StranglerError(f"format {fmt.name!r} reads its layout from lines above; the Spark engine cannot")
-    # computed for requests only (CASE is lazy in both engines): a reject may not even have the fields
-    cols = ", ".join(
-        f"CAST(CASE WHEN reason IS NULL THEN {fmt.columns.get(c, 'NULL')} END AS {REQUEST_TYPES[c]}) AS {c}"
-        for c in ingest.REQUEST_COLUMNS
-    )
-    bad_ts = f"WHEN ts IS NULL THEN '{fmt.bad_value}' " if fmt.ts_required else ""
-    names = ", ".join(ingest.REQUEST_COLUMNS)
-    return (
-        f"SELECT {names}, CASE WHEN reason IS NOT NULL THEN reason {bad_ts}END AS reason, line, line_no "
-        f"FROM (SELECT {cols}, reason, line, line_no FROM ({ingest._classified(fmt, src)}))"
-    )
+    """DuckDB SQL: every line of `src` (line_no, line, flag) with `reason` (NULL for a request, else the reject
+    reason), the request columns (typed as db.SCHEMA says), the cleaned `line` and `line_no`: exactly how
+    `strangler ingest` judges and parses it (`parse_sql.verdict`)."""
+    if fmt.windowed or fmt.spans:
+        raise StranglerError(
+            f"format {fmt.name!r} reads "
+            + ("its layout from lines above" if fmt.windowed else "several requests per line")
+            + "; the Spark engine cannot"
+        )
+    cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
+    return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(fmt, src)})"
 
 
 # --- the session and the files --------------------------------------------------------------------------------
@@ -202,13 +198,11 @@ def _attributed(spark, requests, routes_db: str, warnings: list[str]):
 
     con = duckdb.connect(routes_db, read_only=True)
     try:
-        rows = A.route_rows(con)
+        how = A.plan(con, warnings)
         routes = con.execute("SELECT framework, method, rule FROM routes").df()
     finally:
         con.close()
-    match_one = A.matchers(rows, warnings)
-    rule_guards = A.guards(list(rows[["framework", "rule"]].drop_duplicates().itertuples(index=False, name=None)))
-    select, params = A.shape_sql(rule_guards)
+    select, params = how.shape_select, how.shape_params
     requests.createOrReplaceTempView("_requests")
     pairs = spark.sql(
         "SELECT DISTINCT method, path FROM _requests WHERE method IS NOT NULL AND path IS NOT NULL"
@@ -221,7 +215,7 @@ def _attributed(spark, requests, routes_db: str, warnings: list[str]):
         "SELECT q.method, s.shape, min(q.path) AS example FROM _pairs q JOIN path_shapes s USING (path) "
         "GROUP BY q.method, s.shape"
     ).toPandas()
-    outcomes = [match_one.match(str(m).upper(), p) for m, p in zip(keys["method"], keys["example"])]
+    outcomes = how.outcomes(list(zip(keys["method"], keys["example"])), warnings)
     matched = spark.createDataFrame(
         [(m, s, o[0], o[1], o[2]) for m, s, o in zip(keys["method"], keys["shape"], outcomes)],
         "method string, shape string, match string, route string, route_framework string",
@@ -298,10 +292,7 @@ def run(
     files = list_files(spark, uris)
     by_format: dict[str, list[str]] = {}
     for f in files:
-        found = fastpath.detect(_head(spark, f), name)
-        if found is None:
-            raise StranglerError(f"{f}: format not recognised from the first lines; pass --format NAME")
-        by_format.setdefault(found, []).append(f)
+        by_format.setdefault(_detect(_head(spark, f), name, zone, f), []).append(f)
     parts = [_parsed(spark, fs, F.FORMATS[n], zone) for n, fs in by_format.items()]
     lines = parts[0]
     for p in parts[1:]:
@@ -350,6 +341,20 @@ def run(
         for df in cache:
             df.unpersist()
     return SparkResult(sources, written, time.perf_counter() - started, warnings)
+
+
+def _detect(head: bytes, fmt_name: str, tz: str, uri: str) -> str:
+    """The format of a file from its first bytes, by ingest's detector (`strangler.detect`)."""
+    if fmt_name != "auto":
+        return fmt_name
+    lines = head[: head.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines() if b"\n" in head else []
+    con = duckdb.connect()
+    try:
+        return detect.choose(detect.candidates(con, lines, F.FORMATS, tz), F.FORMATS)[0]
+    except detect.NoFormat as exc:
+        raise StranglerError(f"{uri}: {exc}") from None
+    finally:
+        con.close()
 
 
 def _path_key(uri: str) -> str:

@@ -48,6 +48,7 @@ _STRFTIME = {
     "%S": "ss",
     "%z": "Z",
     "%f": "SSSSSS",
+    "%g": "SSS",  # DuckDB: milliseconds, 3 digits
     "%%": "%",
 }
 _INT_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.Type.BIGINT}
@@ -75,12 +76,13 @@ def java_time_format(strftime: str) -> str:
 
 def _json_path(duck_path: str) -> str:
     """DuckDB's `$."a"."b"` as Spark's `$['a']['b']`."""
-    parts = re.findall(r'\."([^"]*)"', duck_path)
-    if not duck_path.startswith("$") or "." + ".".join(f'"{p}"' for p in parts) != duck_path[1:]:
+    parts = re.findall(r'\."([^"]*)"|\[(\d+)\]', duck_path)
+    rebuilt = "".join(f'."{key}"' if not index else f"[{index}]" for key, index in parts)
+    if not duck_path.startswith("$") or rebuilt != duck_path[1:]:
         raise StranglerError(f"JSON path {duck_path!r} cannot be written for Spark")
-    if any("'" in p or "]" in p for p in parts):
+    if any("'" in key or "]" in key for key, _ in parts):
         raise StranglerError(f"JSON key in {duck_path!r} may not contain ' or ] for the Spark engine")
-    return "$" + "".join(f"['{p}']" for p in parts)
+    return "$" + "".join(f"['{key}']" if not index else f"[{index}]" for key, index in parts)
 
 
 def _literal(value: object) -> exp.Expression:
