@@ -62,20 +62,27 @@ bench: $(STAMP) ## run the benchmarks (minutes; results go in bench/README.md by
 LIVE         ?= data/live
 LIVE_SECONDS ?= 60
 LIVE_PORT    ?= 8000
-LIVE_MANIFEST = $(BIN)/python -c 'from strangler import load; load.live_manifest("$(LIVE)/migration.toml", $(LIVE_SECONDS))'
+LIVE_MANIFEST = $(BIN)/python -c 'from strangler import loadgen; loadgen.live_manifest("$(LIVE)/migration.toml", $(LIVE_SECONDS))'
+# demo-live: trips-read and feed ramp 25 % → 50 % → 100 % in PILOT_STEP-second steps; PILOT_FAULT breaks one port
+PILOT_STEP  ?= 5
+PILOT_FAULT ?= feed:errors=0.1
+PILOT_MANIFEST = $(BIN)/python -c 'from strangler import loadgen; loadgen.pilot_manifest("$(LIVE)/migration.toml", $(PILOT_STEP))'
 .PHONY: serve demo-live
 
 serve: $(STAMP) ## serve the demo apps behind the router on 127.0.0.1:8000, batches cut over in the first minute
 	mkdir -p $(LIVE) && $(LIVE_MANIFEST)
 	$(BIN)/strangler serve --manifest $(LIVE)/migration.toml --port $(LIVE_PORT) --access-log $(LIVE)/router.log
 
-demo-live: $(STAMP) ## serve, drive with `strangler load` for 60 s, ingest the router log, write reports/live/
-	rm -rf $(LIVE) reports/live && mkdir -p $(LIVE) && $(LIVE_MANIFEST)
-	$(BIN)/strangler serve --manifest $(LIVE)/migration.toml --port $(LIVE_PORT) \
-	  --access-log $(LIVE)/router.log 2> $(LIVE)/serve.err & echo $$! > $(LIVE)/serve.pid
-	$(BIN)/strangler load --url http://127.0.0.1:$(LIVE_PORT) --duration $(LIVE_SECONDS) --requests 10000000 \
-	  --wait 30; status=$$?; kill -INT $$(cat $(LIVE)/serve.pid); \
-	  while kill -0 $$(cat $(LIVE)/serve.pid) 2>/dev/null; do sleep 0.2; done; exit $$status
+demo-live: $(STAMP) ## the pilot ramps two batches (one with a fault) behind 2 router workers under load; reports/live/
+	rm -rf $(LIVE) reports/live && mkdir -p $(LIVE) && $(PILOT_MANIFEST)
+	$(BIN)/strangler serve --manifest $(LIVE)/migration.toml --port $(LIVE_PORT) --workers 2 \
+	  --demo-fault $(PILOT_FAULT) --access-log $(LIVE)/router.log 2> $(LIVE)/serve.err & echo $$! > $(LIVE)/serve.pid
+	$(BIN)/strangler load --url http://127.0.0.1:$(LIVE_PORT) --duration 900 --requests 10000000 --wait 60 \
+	  > $(LIVE)/load.out 2>&1 & echo $$! > $(LIVE)/load.pid
+	timeout 900 $(BIN)/strangler pilot --manifest $(LIVE)/migration.toml --access-log $(LIVE)/router.log \
+	  --until-settled 2> $(LIVE)/pilot.err; status=$$?; kill -INT $$(cat $(LIVE)/load.pid); sleep 1; \
+	  kill -INT $$(cat $(LIVE)/serve.pid); while kill -0 $$(cat $(LIVE)/serve.pid) 2>/dev/null; do sleep 0.2; done; \
+	  cat $(LIVE)/load.out; exit $$status
 	$(BIN)/strangler ingest $(LIVE)/router.log --db $(LIVE)/live.duckdb
 	$(BIN)/strangler report --db $(LIVE)/live.duckdb --manifest $(LIVE)/migration.toml $(APPS) \
 	  --source lib/strangler/demo --out reports/live

@@ -108,3 +108,21 @@ charts.table(
 
 # %% tags=["summary"]
 print(data(review_views.batch_summary, batch))
+
+# %% [markdown]
+# ## The pilot's steps
+# When `strangler pilot` ramped this batch: at the end of each step, FastAPI against Flask on the batch's routes
+# over that step (whole batch; `flask`, `fastapi`, the 95 % interval of the difference and the p-value from the
+# paired time-slice bootstrap). Judged metrics (5xx rate, p95, p99) `pass` or `fail`; watched ones are `shown`.
+# Empty when the ingested logs hold no pilot decision for the batch.
+
+# %%
+from IPython.display import display
+
+from strangler import pilot_views
+
+pilot_steps = data(pilot_views.step_evidence, batch)
+if pilot_steps.empty:
+    print(f"no pilot steps for batch {batch!r} in the ingested logs")
+else:
+    display(charts.table(pilot_steps.drop(columns=["batch", "route"]).round(4), max_rows=500))

@@ -67,3 +67,22 @@ charts.table(verdicts) if len(verdicts) else print(
 
 # %% tags=["summary"]
 print(data(progress_views.progress_summary))
+
+# %% [markdown]
+# ## The pilot's ramps
+# For batches moved by `strangler pilot` (a `ramp` in the manifest): each batch's share of clients on FastAPI
+# over time, one point per decision (start, advance, hold, rollback, ...). The table lists every decision with its
+# reason and the requests it judged on each backend; the evidence of each step is in the batch's 04 report. Empty
+# when the ingested logs hold no pilot decision (the router log carries them as event records).
+
+# %%
+from IPython.display import display
+
+from strangler import pilot_views
+
+pilot_decisions = data(pilot_views.decisions)
+if pilot_decisions.empty:
+    print("no pilot decisions in the ingested logs")
+else:
+    display(charts.pilot_timeline(pilot_decisions))
+    display(charts.table(pilot_decisions, max_rows=500))

@@ -388,10 +388,10 @@ def test_formats_detected_and_parsed(con, tmp_path):
 
 
 def test_router_log_has_no_rejects_and_keeps_route_and_backend(con, tmp_path):
-    from strangler import router
+    from strangler import accesslog
 
     lines = [
-        router.format_record(
+        accesslog.format_record(
             (
                 1772445600.25 + i,
                 "GET",
@@ -404,13 +404,18 @@ def test_router_log_has_no_rejects_and_keeps_route_and_backend(con, tmp_path):
                 1.5,
                 3,
                 f"id{i}",
+                "trips" if i < 2 else None,
+                "/trips/<int:trip_id>" if i < 2 else None,
             )
         )
         for i in range(4)
     ]
-    write(tmp_path / "router.log", "".join(lines))
+    event = accesslog.event_line({"ts": "2026-03-02T10:00:05.000000Z", "batch": "trips", "action": "advance"})
+    write(tmp_path / "router.log", "".join(lines) + event)
     result = ingest.ingest(con, [str(tmp_path / "router.log")])
-    assert result.table[["format", "lines", "rows", "rejects"]].values.tolist() == [["strangler", 4, 4, 0]]
+    assert result.table[["format", "lines", "rows", "rejects"]].values.tolist() == [["strangler", 5, 4, 1]]
+    # the pilot's event is kept whole as a reject with its own reason, never counted as a request
+    assert con.execute("SELECT line_no, reason, raw FROM rejects").fetchall() == [(5, "router_event", event[:-1])]
     assert req(con, 1, 2) == base(
         ts=dt.datetime(2026, 3, 2, 10, 0, 1, 250000, tzinfo=UTC),
         method="GET",

@@ -160,3 +160,76 @@ def test_batch_toml_round_trips():
         ),
         ('odd "name" \\ tab\t\x7f é', dt.datetime(2026, 3, 16, 9, 30, 15, tzinfo=UTC), (("POST", "/photos"),), 0.1),
     ]
+
+
+# --- ramp: the pilot's keys -------------------------------------------------------------------------------------
+
+RAMPED = """\
+[[batch]]
+name = "trips-read"
+cutover = 2026-03-02T09:00:00Z
+routes = ["GET /trips/<int:trip_id>/steps"]
+ramp = [0.05, 0.5, 1.0]
+{extra}
+[[batch]]
+name = "plain"
+cutover = 2026-03-02T09:00:00Z
+routes = ["GET /feed"]
+"""
+
+
+def test_ramp_keys_parse_with_defaults_and_durations():
+    batches = manifest.parse(RAMPED.format(extra=""))
+    assert batches[0].ramp == manifest.Ramp(
+        fractions=(0.05, 0.5, 1.0),
+        step_seconds=1800.0,
+        min_requests=1000,
+        fail_5xx_points=0.5,
+        fail_p95_pct=10.0,
+        fail_p99_pct=10.0,
+        on_failure="rollback",
+    )
+    assert batches[1].ramp is None
+    extra = 'step = "90s"\nmin_requests = 50\nfail_5xx_points = 2\nfail_p95_pct = 25.5\non_failure = "hold"\n'
+    ramp = manifest.parse(RAMPED.format(extra=extra))[0].ramp
+    assert (ramp.step_seconds, ramp.min_requests, ramp.fail_5xx_points, ramp.fail_p95_pct, ramp.on_failure) == (
+        90.0,
+        50,
+        2.0,
+        25.5,
+        "hold",
+    )
+    assert [manifest.parse_duration(t) for t in ("90s", "30m", "2h", "1.5h", "250ms")] == [90, 1800, 7200, 5400, 0.25]
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ('step = "30 minutes"', 6, 'step of batch \'trips-read\' must be a duration such as "90s", "30m" or "2h"'),
+        ('step = "0s"', 6, "step of batch 'trips-read' must be a duration"),
+        ("min_requests = 0", 6, "min_requests of batch 'trips-read' must be a whole number of at least 1"),
+        ("min_requests = 2.5", 6, "min_requests of batch 'trips-read' must be a whole number"),
+        ("fail_5xx_points = -1", 6, "fail_5xx_points of batch 'trips-read' must be a number above 0 and at most 100"),
+        ('fail_p95_pct = "10%"', 6, "fail_p95_pct of batch 'trips-read' must be a number above 0"),
+        ('on_failure = "retry"', 6, 'on_failure of batch \'trips-read\' must be "rollback" or "hold"'),
+        ("canary = 0.1", 6, "canary of batch 'trips-read' cannot be set with ramp: the pilot sets the fraction"),
+    ],
+)
+def test_bad_ramp_values_are_one_line_errors_naming_the_line(extra, line, message):
+    with pytest.raises(StranglerError) as err:
+        manifest.parse(RAMPED.format(extra=extra + "\n"), "m.toml")
+    assert str(err.value).startswith(f"m.toml:{line}: {message}")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("ramp", ["[0.5, 0.25, 1.0]", "[0, 0.5]", "[0.5, 1.5]", "[]", '"fast"', "[0.5, 0.5]", "[true]"])
+def test_a_ramp_that_does_not_increase_within_0_to_1_is_refused(ramp):
+    text = RAMPED.format(extra="").replace("ramp = [0.05, 0.5, 1.0]", f"ramp = {ramp}")
+    with pytest.raises(StranglerError, match=r"^m.toml:5: ramp of batch 'trips-read' must be increasing fractions"):
+        manifest.parse(text, "m.toml")
+
+
+def test_ramp_keys_without_ramp_name_what_is_missing():
+    text = RAMPED.format(extra="").replace("ramp = [0.05, 0.5, 1.0]", 'step = "5m"')
+    with pytest.raises(StranglerError, match=r"^m.toml:5: step of batch 'trips-read' needs ramp = \[0.01"):
+        manifest.parse(text, "m.toml")

@@ -751,3 +751,32 @@ def fastapi_share_by_batch(
             ],
         )
     )
+
+
+def pilot_timeline(decisions: pd.DataFrame, *, title: str = "The pilot's ramp, batch by batch") -> alt.LayerChart:
+    """Each piloted batch's fraction on FastAPI over time (a step line), with every decision as a point whose
+    tooltip carries its reason and the requests judged (`pilot_views.decisions`)."""
+    data = decisions[
+        ["decided_at", "batch", "action", "step", "fraction_from", "fraction_to", "reason", "n_flask", "n_fastapi"]
+    ].copy()
+    base = alt.Chart(data).encode(
+        x=alt.X("decided_at:T", title=None),
+        y=alt.Y("fraction_to:Q", title="share of clients on FastAPI", axis=alt.Axis(format="%")),
+        color=alt.Color("batch:N"),
+    )
+    line = base.mark_line(interpolate="step-after")
+    points = base.mark_point(filled=True, size=70).encode(
+        shape=alt.Shape("action:N", title="decision"),
+        tooltip=[
+            "batch:N",
+            "action:N",
+            alt.Tooltip("decided_at:T", format="%Y-%m-%d %H:%M:%S"),
+            "step:Q",
+            alt.Tooltip("fraction_from:Q", format=".0%", title="from"),
+            alt.Tooltip("fraction_to:Q", format=".0%", title="to"),
+            alt.Tooltip("n_flask:Q", format=",", title="Flask requests"),
+            alt.Tooltip("n_fastapi:Q", format=",", title="FastAPI requests"),
+            "reason:N",
+        ],
+    )
+    return alt.LayerChart(layer=[line, points]).properties(title=title)

@@ -522,6 +522,23 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--flask-workers", type=int, default=10, metavar="N", help="threads running the Flask app (default 10)"
     )
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="uvicorn worker processes (default 1); they share the log"
+    )
+    p.add_argument(
+        "--pilot-state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the pilot's state file, read for ramped batches (default: beside the manifest, M.pilot.json)",
+    )
+    p.add_argument(
+        "--demo-fault",
+        action="append",
+        default=[],
+        metavar="BATCH:errors=F|slow=X",
+        help="demo only: a fault in BATCH's FastAPI port, e.g. trips-read:errors=0.1 or feed:slow=2 (repeatable)",
+    )
     p.set_defaults(run=run_serve)
 
 
@@ -540,6 +557,9 @@ def run_serve(args: argparse.Namespace) -> int:
         prefix=args.fastapi_prefix,
         client_header=args.client_header,
         flask_workers=args.flask_workers,
+        workers=args.workers,
+        pilot_state=args.pilot_state,
+        faults=args.demo_fault,
     )
     return 0
 
@@ -572,9 +592,9 @@ def add_load(sub: argparse._SubParsersAction) -> None:
 
 
 def run_load(args: argparse.Namespace) -> int:
-    from strangler import load
+    from strangler import loadgen
 
-    result = load.run(
+    result = loadgen.run(
         args.url,
         requests=args.requests,
         duration=args.duration,
@@ -584,6 +604,70 @@ def run_load(args: argparse.Namespace) -> int:
     )
     print(result)
     return 0 if result.failures == 0 else 1
+
+
+# --- pilot --------------------------------------------------------------------------------------------------
+
+
+def add_pilot(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pilot",
+        help="ramp batches step by step beside strangler serve, judging each step; status, pause, resume, rollback",
+        description="Without an action (or with run): ramp every batch that has a ramp in the manifest, from its "
+        "cutover, judging FastAPI against Flask at the end of each step from the router's log; decisions go to "
+        "the pilot state file (read by every router worker) and to the log. status prints each batch's stage, "
+        "fraction and last decision; pause, resume and rollback act on one batch.",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="run",
+        choices=["run", "status", "pause", "resume", "rollback"],
+        help="run (default), status, pause, resume or rollback",
+    )
+    p.add_argument("batch", nargs="?", default=None, metavar="BATCH", help="the batch to pause, resume or roll back")
+    p.add_argument("--manifest", required=True, type=Path, metavar="M", help="migration.toml (never rewritten)")
+    p.add_argument(
+        "--access-log", type=Path, default=None, metavar="FILE", help="the router's access log (strangler serve's)"
+    )
+    p.add_argument(
+        "--state", type=Path, default=None, metavar="FILE", help="pilot state file (default: beside the manifest)"
+    )
+    p.add_argument("--poll", type=float, default=0.5, metavar="S", help="seconds between log reads (default 0.5)")
+    p.add_argument(
+        "--until-settled",
+        action="store_true",
+        help="stop once every ramped batch is complete, rolled back or held (for demos and scripts)",
+    )
+    p.set_defaults(run=run_pilot)
+
+
+def run_pilot(args: argparse.Namespace) -> int:
+    import logging
+
+    from strangler import pilot
+
+    if args.action in ("pause", "resume", "rollback"):
+        if args.batch is None:
+            raise StranglerError(f"strangler pilot {args.action} needs a BATCH")
+        d = pilot.act(args.manifest, args.action, args.batch, args.state, args.access_log)
+        print(f"{d['batch']}: {d['action']} ({d['from']:g} → {d['to']:g}): {d['reason']}")
+        return 0
+    if args.batch is not None:
+        raise StranglerError(f"strangler pilot {args.action} takes no BATCH")
+    if args.action == "status":
+        print(pilot.status(args.manifest, args.state))
+        return 0
+    if args.access_log is None:
+        raise StranglerError("strangler pilot needs --access-log FILE: the log strangler serve writes")
+    if args.poll <= 0:
+        raise StranglerError(f"--poll must be positive, got {args.poll}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    state = pilot.run(args.manifest, args.access_log, args.state, poll=args.poll, until_settled=args.until_settled)
+    if args.until_settled:
+        print(pilot.status(args.manifest, args.state))
+        return 0 if all(b.get("stage") != "held" for b in state["batches"].values()) else 1
+    return 0
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -600,6 +684,7 @@ COMMANDS = [
     add_report,
     add_serve,
     add_load,
+    add_pilot,
 ]
 
 

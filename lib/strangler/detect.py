@@ -29,7 +29,7 @@ class Candidate:
     name: str
     lines: int  # sample lines that say something (not blank, not '#', not cut)
     parsed: int  # ... that became requests
-    noise: int  # ... that the producer writes but are not requests ('not_a_request')
+    noise: int  # ... that the producer writes but are not requests ('not_a_request', the router's 'router_event')
     fields: int  # non-NULL columns over the parsed lines
     first: dict = field(default_factory=dict)  # the columns of the first parsed line
     reasons: dict = field(default_factory=dict)  # reject reason -> count
@@ -61,7 +61,7 @@ def _sample_sql(fmt: Format, src: str) -> str:
     return f"""
         SELECT count(*) FILTER (WHERE reason IS NULL OR reason NOT IN ({not_log})),
                count(*) FILTER (WHERE reason IS NULL),
-               count(*) FILTER (WHERE reason = 'not_a_request'),
+               count(*) FILTER (WHERE reason IN ('not_a_request', 'router_event')),  -- the pilot's events too
                coalesce(sum({nonnull}) FILTER (WHERE reason IS NULL), 0),
                arg_min({first}, line_no) FILTER (WHERE reason IS NULL),
                histogram(reason) FILTER (WHERE reason IS NOT NULL)

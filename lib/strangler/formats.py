@@ -357,7 +357,9 @@ def _json(name: str, description: str, fields: dict[str, list[str]], require: st
         ts_required=False,
         invalid_reason="not_a_request",
         maybe=JSON_MAYBE,
-        extra_invalid=[("j IS NULL", "bad_json")],
+        # the router log's event records (strangler.accesslog.event_line) are not requests: kept as rejects
+        extra_invalid=[("j IS NULL", "bad_json")]
+        + ([("starts_with(line, '{\"type\":\"pilot\",')", "router_event")] if name == "strangler" else []),
         # a timestamp that is there must parse (ts is optional in these logs, so the row check cannot say it)
         late_invalid=[("f_ts IS NOT NULL AND f_ts_v IS NULL", "bad_timestamp")],
         **kw,

@@ -8,11 +8,24 @@ routes = ["GET /trips/<int:trip_id>", "GET /trips"]
 canary = 0.1        # optional: this fraction of the batch's requests goes to FastAPI
 ```
 
+A batch with `ramp` is moved by `strangler pilot` instead of all at once (see `Ramp`; not with `canary`):
+
+```toml
+ramp = [0.01, 0.05, 0.25, 0.5, 1.0]   # fractions of clients on FastAPI, step by step, from the cutover on
+step = "30m"                          # how long each step lasts before it is judged (90s, 30m, 2h)
+min_requests = 1000                   # per backend per step; fewer: the step is extended (hold)
+fail_5xx_points = 0.5                 # FastAPI's 5xx rate worse by this many percentage points fails a step
+fail_p95_pct = 10                     # p95 worse by this many percent fails a step
+fail_p99_pct = 10                     # p99 likewise
+on_failure = "rollback"               # or "hold": stay at the current fraction until a person decides
+```
+
 Every error names the file and line, so a user can fix the manifest without reading code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -28,6 +41,28 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ROUTE = re.compile(r"^(?P<method>[A-Z]+)\s+(?P<rule>/\S*)$")
 
 
+RAMP_KEYS = ("ramp", "step", "min_requests", "fail_5xx_points", "fail_p95_pct", "fail_p99_pct", "on_failure")
+ON_FAILURE = ("rollback", "hold")
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """How the pilot moves a batch: the fractions of clients sent to FastAPI step by step, and the judge's rules.
+
+    A step fails when FastAPI is worse than Flask on the batch's routes over the step by at least `fail_*`, with
+    the 95 % interval of the difference clear of zero and the change significant after Holm's correction."""
+
+    fractions: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 1.0)
+    step_seconds: float = 1800.0
+    min_requests: int = 1000  # per backend per step
+    fail_5xx_points: float = 0.5  # percentage points of 5xx rate
+    fail_p95_pct: float = 10.0
+    fail_p99_pct: float = 10.0
+    on_failure: str = "rollback"
+
+
 @dataclass(frozen=True)
 class Batch:
     name: str
@@ -36,6 +71,64 @@ class Batch:
     canary: float | None = None
     position: int = 1
     line: int = 0  # line of its [[batch]] header in the file
+    ramp: Ramp | None = None  # set: strangler pilot moves the batch (manifest keys in RAMP_KEYS)
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '2h' (or '500ms') as seconds; ValueError for anything else or a zero length."""
+    m = _DURATION.match(text) if isinstance(text, str) else None
+    if not m or float(m["n"]) <= 0:
+        raise ValueError(text)
+    return float(m["n"]) * _UNIT_SECONDS[m["unit"]]
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_ramp(item: dict, text: str, filename: str, line: int, name: str) -> Ramp | None:
+    """The batch's Ramp from its ramp keys, or None without `ramp`; StranglerError naming the line of a bad key."""
+    given = [k for k in RAMP_KEYS if k in item]
+    if not given:
+        return None
+
+    def fail(key: str, must: str) -> StranglerError:
+        return StranglerError(f"{filename}:{_key_line(text, key, line) or line}: {key} of batch {name!r} {must}")
+
+    if "ramp" not in item:
+        raise fail(given[0], "needs ramp = [0.01, 0.05, 0.25, 0.5, 1.0] beside it")
+    if "canary" in item:
+        raise fail("canary", "cannot be set with ramp: the pilot sets the fraction")
+    fr = item["ramp"]
+    if (
+        not isinstance(fr, list)
+        or not fr
+        or not all(_number(f) and 0 < f <= 1 for f in fr)
+        or any(b <= a for a, b in zip(fr, fr[1:]))
+    ):
+        raise fail("ramp", "must be increasing fractions above 0 and at most 1, e.g. [0.01, 0.05, 0.25, 0.5, 1.0]")
+    kw: dict = {"fractions": tuple(float(f) for f in fr)}
+    if "step" in item:
+        try:
+            kw["step_seconds"] = parse_duration(item["step"])
+        except ValueError:
+            raise fail("step", 'must be a duration such as "90s", "30m" or "2h"') from None
+    if "min_requests" in item:
+        v = item["min_requests"]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise fail("min_requests", "must be a whole number of at least 1 (requests per backend per step)")
+        kw["min_requests"] = v
+    for key, top in (("fail_5xx_points", 100.0), ("fail_p95_pct", None), ("fail_p99_pct", None)):
+        if key in item:
+            v = item[key]
+            if not _number(v) or v <= 0 or (top is not None and v > top):
+                raise fail(key, "must be a number above 0" + (f" and at most {top:g}" if top else ""))
+            kw[key] = float(v)
+    if "on_failure" in item:
+        if item["on_failure"] not in ON_FAILURE:
+            raise fail("on_failure", 'must be "rollback" or "hold"')
+        kw["on_failure"] = item["on_failure"]
+    return dataclasses.replace(Ramp(), **kw)
 
 
 def _batch_lines(text: str) -> list[int]:
@@ -51,11 +144,12 @@ def _find_line(text: str, start: int, needle: str) -> int:
     return start
 
 
-def _key_line(text: str, key: str) -> int:
-    """Line of the first `key = ...`, `[key]` or `[[key]]` in the file; 0 if none is found."""
+def _key_line(text: str, key: str, start: int = 1) -> int:
+    """Line of the first `key = ...`, `[key]` or `[[key]]` at or after line `start`; 0 if none is found."""
     k = re.escape(key)
     pattern = re.compile(rf"^\s*(\[\[?\s*{k}\s*\]|{k}\s*=)")
-    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 0)
+    lines = text.splitlines()
+    return next((i for i in range(max(start, 1), len(lines) + 1) if pattern.match(lines[i - 1])), 0)
 
 
 def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
@@ -133,7 +227,10 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
             raise StranglerError(
                 f"{filename}:{_find_line(text, line, 'canary')}: canary of batch {name!r} must be a number from 0 to 1"
             )
-        batches.append(Batch(name, cutover, tuple(parsed), None if canary is None else float(canary), position, line))
+        ramp = _parse_ramp(item, text, filename, line, name)
+        batches.append(
+            Batch(name, cutover, tuple(parsed), None if canary is None else float(canary), position, line, ramp)
+        )
     return batches
 
 
@@ -196,12 +293,13 @@ def batch_toml(
     canary: float | None = None,
     comments: Iterable[str] = (),
     note: str | None = None,
+    ramp: Ramp | None = None,
 ) -> list[str]:
     """The lines of one `[[batch]]` table, ending with a blank line; join them with newlines.
 
     `cutover` is written in UTC (a naive one is taken as UTC); `routes` are "METHOD /rule"
     strings or (method, rule) pairs; `comments` become `# ...` lines before `routes`; `note` is a comment at the
-    end of the cutover line.
+    end of the cutover line; `ramp` writes the pilot's keys.
     """
     lines = [
         "[[batch]]",
@@ -210,6 +308,16 @@ def batch_toml(
     ]
     if canary is not None:
         lines.append(f"canary = {canary:g}")
+    if ramp is not None:
+        lines += [
+            "ramp = [" + ", ".join(f"{f:g}" for f in ramp.fractions) + "]",
+            f'step = "{ramp.step_seconds:g}s"',
+            f"min_requests = {ramp.min_requests}",
+            f"fail_5xx_points = {ramp.fail_5xx_points:g}",
+            f"fail_p95_pct = {ramp.fail_p95_pct:g}",
+            f"fail_p99_pct = {ramp.fail_p99_pct:g}",
+            f"on_failure = {toml_str(ramp.on_failure)}",
+        ]
     lines += [f"# {c}" for c in comments]
     quoted = (toml_str(r if isinstance(r, str) else f"{r[0]} {r[1]}") for r in routes)
     lines += ["routes = [" + ", ".join(quoted) + "]", ""]

@@ -11,14 +11,11 @@ Versioned FastAPI side: with `prefix="/v2"` the FastAPI app serves `/v2/trips/{t
 calling `/trips/7`; the router matches and forwards `/v2` + public path. Only FastAPI routes under the prefix are
 reachable through the router.
 
-Every response carries `x-strangler-backend: flask|fastapi` (and `x-request-id`). Every HTTP request becomes one
-JSON line in the access log (keys in `LOG_KEYS`, the DESIGN.md contract), serialised and written by a writer
-thread so that the event loop only puts a tuple on a queue: `ts` is the arrival (ISO 8601, UTC, `Z`), `path`
-the raw public path without its query string, `route` the rule as the serving app names it (Flask
-`/trips/<int:trip_id>`, FastAPI `/v2/trips/{trip_id}`; null when Flask matched nothing), `duration_ms` runs to
-the last body byte, `bytes` counts body bytes sent, `request_id` is the client's `x-request-id` or a new one
-(also passed on to the app). An app that raises before answering gets a 500 from the router; one that fails
-mid-body has its connection closed (its record keeps the status that was sent).
+Every response carries `x-strangler-backend: flask|fastapi` (and `x-request-id`: the client's, or a new one
+also passed on to the app). Every HTTP request becomes one JSON line in the access log (`strangler.accesslog`);
+the Flask side runs through `strangler.wsgi_bridge`, which reports DB time and the rule Flask matched. An app that
+raises before answering gets a 500 from the router; one that fails mid-body has its connection closed (its
+record keeps the status that was sent).
 
 The manifest is re-read when its file changes (checked at most every `reload_interval` seconds), without a
 restart; an edit that does not parse is logged and the previous plan stays. FastAPI does not answer HEAD for a
@@ -30,22 +27,22 @@ from __future__ import annotations
 import atexit
 import hashlib
 import itertools
-import json
 import logging
 import os
-import queue
 import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strangler import dbtime
 from strangler import manifest as manifest_mod
+from strangler import pilot_state as pilot_state_mod
 from strangler import routes as routes_mod
+from strangler.accesslog import AccessLog
 from strangler.errors import StranglerError
+from strangler.wsgi_bridge import SCOPE_KEY, Exchange, hook_flask, measured_wsgi
 
 log = logging.getLogger("strangler.router")
 
@@ -54,23 +51,8 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOG_KEYS = (
-    "ts",
-    "method",
-    "path",
-    "route",
-    "backend",
-    "status",
-    "duration_ms",
-    "bytes",
-    "db_ms",
-    "db_queries",
-    "request_id",
-)
 BACKEND_HEADER = b"x-strangler-backend"
 REQUEST_ID_HEADER = b"x-request-id"
-SCOPE_KEY = "strangler.exchange"  # scope (and a2wsgi's environ["asgi.scope"]) key of the per-request record
-ROUTE_KEY = "strangler.route"  # environ key where the Flask hook leaves the matched rule
 DEFAULT_FLASK = "strangler.demo.flask_app:app"
 DEFAULT_FASTAPI = "strangler.demo.fastapi_app:app"
 
@@ -105,12 +87,14 @@ def load_app(spec: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RoutePlan:
     """When and how much of one FastAPI route's traffic goes to FastAPI."""
 
     batch: str
+    rule: str  # the batch's Flask rule, as the manifest names it (logged with each request of the batch)
     cutover: float  # POSIX seconds
     canary: float | None  # fraction of clients; None means all of them
+    ramped: bool = False  # the pilot sets the fraction (pilot state file); cutover and canary do not apply
 
 
 @dataclass(frozen=True)
@@ -120,7 +104,7 @@ class Target:
     route: Any  # the effective route (a starlette route, or FastAPI's RouteContext)
     name: str  # the route as FastAPI names it (its full path, prefix included)
     public: str  # the public path template (prefix removed)
-    plans: dict[str, Plan]  # method -> plan
+    plans: dict[str, RoutePlan]  # method -> plan
     regex: Any  # the route's compiled path regex: a cheap pre-filter before `matches`
     matches: Callable  # the route's own `matches(scope)`
 
@@ -143,10 +127,12 @@ def dispatch_table(
 ) -> tuple[list[Target], list[tuple[str, str, str]]]:
     """FastAPI routes under `prefix` with their plans, and the (batch, method, rule) that have no FastAPI twin."""
     routes = fastapi_routes(fastapi_app)
-    wanted: dict[tuple[str, str], Plan] = {}
+    wanted: dict[tuple[str, str], RoutePlan] = {}
     for b in batches:
         for method, rule in b.routes:
-            wanted[(method, template_key(rule))] = Plan(b.name, b.cutover.timestamp(), b.canary)
+            wanted[(method, template_key(rule))] = RoutePlan(
+                b.name, rule, b.cutover.timestamp(), b.canary, b.ramp is not None
+            )
     used: set[tuple[str, str]] = set()
     targets: list[Target] = []
     for route in routes:
@@ -157,7 +143,7 @@ def dispatch_table(
         public = path[len(prefix) :] or "/"
         key = template_key(public)
         methods = getattr(route, "methods", None) or set()
-        plans: dict[str, Plan] = {}
+        plans: dict[str, RoutePlan] = {}
         for method in methods:
             counted = routes_mod.counted_method(method, head_declared=(method, key) in wanted)
             plan = wanted.get((counted, key))
@@ -170,159 +156,7 @@ def dispatch_table(
     return targets, missing
 
 
-# --- access log ---------------------------------------------------------------------------------------------
-
-
-def _iso(ts: float) -> str:
-    whole = int(ts)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1e6):06d}Z"
-
-
-def format_record(values: tuple) -> str:
-    """One log line (with its newline) from the tuple the event loop queued."""
-    ts, method, path, route, backend, status, duration, size, db_ms, db_queries, rid = values
-    record = {
-        "ts": _iso(ts),
-        "method": method,
-        "path": path,
-        "route": route,
-        "backend": backend,
-        "status": status,
-        "duration_ms": round(duration * 1000.0, 3),
-        "bytes": size,
-        "db_ms": round(db_ms, 3),
-        "db_queries": db_queries,
-        "request_id": rid,
-    }
-    return json.dumps(record, separators=(",", ":")) + "\n"
-
-
-class AccessLog:
-    """Appends JSON lines from a writer thread; `put` only enqueues, so the event loop never waits on disk."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="strangler-access-log", daemon=True)
-        self._thread.start()
-
-    def put(self, values: tuple) -> None:
-        if not self._closed:
-            self._queue.put(values)
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
-            try:
-                while len(items) < 4096:
-                    items.append(self._queue.get_nowait())
-            except queue.Empty:
-                pass
-            lines = []
-            for item in items:
-                if item is None:
-                    stop = True
-                else:
-                    lines.append(format_record(item))
-            if lines:
-                self._file.write("".join(lines))
-                self._file.flush()
-
-    def close(self) -> None:
-        """Write what is queued, then close the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-        self._file.close()
-
-
 # --- the router ---------------------------------------------------------------------------------------------
-
-
-class _Exchange:
-    """What the router learns about one request while it is served."""
-
-    __slots__ = ("bytes", "db", "done", "end", "route", "started", "status")
-
-    def __init__(self) -> None:
-        self.db = dbtime.DbTime()
-        self.route: str | None = None
-        self.status = 0
-        self.bytes = 0
-        self.started = False
-        self.done = False
-        self.end = 0.0
-
-
-def _measured_wsgi(app: Callable) -> Callable:
-    """Wrap a WSGI app so the request's DbTime accumulator is current in the worker thread (for the call and
-    for every chunk of its body), whatever the WSGI adapter does with contextvars, and the rule Flask matched
-    reaches the router."""
-
-    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        ex = environ.get("asgi.scope", {}).get(SCOPE_KEY)
-        if ex is None:
-            return app(environ, start_response)
-        environ.setdefault("wsgi.input_terminated", True)  # a2wsgi's body ends at the request's end: chunked works
-        if dbtime.current() is ex.db:  # the adapter copied the router's context into this thread
-            result = app(environ, start_response)
-            ex.route = environ.get(ROUTE_KEY)
-            return result
-        with dbtime.measure(ex.db):
-            result = app(environ, start_response)
-        ex.route = environ.get(ROUTE_KEY)
-        return _measured_iter(result, ex.db)
-
-    return wsgi
-
-
-def _measured_iter(result: Iterable[bytes], acc: dbtime.DbTime) -> Iterator[bytes]:
-    try:
-        it = iter(result)
-        while True:
-            with dbtime.measure(acc):
-                try:
-                    chunk = next(it)
-                except StopIteration:
-                    return
-            yield chunk
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            with dbtime.measure(acc):
-                close()
-
-
-_hooked_apps: dict[int, int] = {}  # id(Flask app) -> routers using it: the hook stays while one does
-
-
-def _hook_flask(app: Any, connect: bool) -> None:
-    import flask
-
-    key = id(app)
-    if connect:
-        if not _hooked_apps.get(key):
-            flask.request_started.connect(_flask_rule_hook, sender=app, weak=False)
-        _hooked_apps[key] = _hooked_apps.get(key, 0) + 1
-    else:
-        _hooked_apps[key] -= 1
-        if not _hooked_apps[key]:
-            del _hooked_apps[key]
-            flask.request_started.disconnect(_flask_rule_hook, sender=app)
-
-
-def _flask_rule_hook(sender: Any, **_: Any) -> None:
-    """Flask `request_started` receiver: leave the matched rule in the WSGI environ for the router."""
-    import flask
-
-    rule = flask.request.url_rule
-    flask.request.environ[ROUTE_KEY] = rule.rule if rule is not None else None
 
 
 class Router:
@@ -339,6 +173,8 @@ class Router:
         client_header: str | None = None,
         flask_workers: int = 10,
         reload_interval: float = 1.0,
+        pilot_state: str | Path | None = None,
+        faults: dict[str, Any] | None = None,
     ) -> None:
         from a2wsgi import WSGIMiddleware
 
@@ -351,12 +187,16 @@ class Router:
         self._prefix_raw = prefix.encode("utf-8")
         self.client_header = client_header.lower().encode("latin-1") if client_header else None
         self.reload_interval = reload_interval
-        self.flask = WSGIMiddleware(_measured_wsgi(flask_app), workers=flask_workers)
+        self.pilot = pilot_state_mod.Watcher(
+            pilot_state_mod.default_path(manifest) if pilot_state is None else pilot_state
+        )
+        self.faults = dict(faults or {})  # batch -> demo fault in its FastAPI port (strangler.demo.fault)
+        self.flask = WSGIMiddleware(measured_wsgi(flask_app), workers=flask_workers)
         self._hooked = False
         import flask
 
         if isinstance(flask_app, flask.Flask):
-            _hook_flask(flask_app, True)
+            hook_flask(flask_app, True)
             self._hooked = True
         self.targets: list[Target] = []
         self.missing: list[tuple[str, str, str]] = []
@@ -408,8 +248,11 @@ class Router:
         client = scope.get("client")
         return client[0] if client else ""
 
-    def choose(self, scope: Scope, now: float | None = None) -> tuple[str, Target | None]:
-        """('fastapi' | 'flask', the FastAPI route that would serve it) for an HTTP scope with the public path."""
+    def choose(self, scope: Scope, now: float | None = None) -> tuple[str, Target | None, RoutePlan | None]:
+        """('fastapi' | 'flask', the FastAPI route that would serve it, the plan of its batch) for an HTTP scope.
+
+        A ramped batch's route goes to FastAPI when the client's bucket is below the pilot's current fraction;
+        any other batch's route from its cutover (and, with a canary, when the bucket is below the canary)."""
         from starlette.routing import Match
 
         root = scope.get("root_path", "")
@@ -428,13 +271,18 @@ class Router:
                 continue
             plan = target.plans.get(method)
             if plan is None:
-                return "flask", None
+                return "flask", None, None
+            if plan.ramped:
+                share = self.pilot.fraction(plan.batch)
+                if share <= 0 or canary_bucket(plan.batch, self._client(scope)) >= share:
+                    return "flask", None, plan
+                return "fastapi", target, plan
             if (time.time() if now is None else now) < plan.cutover:
-                return "flask", None
+                return "flask", None, plan
             if plan.canary is not None and canary_bucket(plan.batch, self._client(scope)) >= plan.canary:
-                return "flask", None
-            return "fastapi", target
-        return "flask", None
+                return "flask", None, plan
+            return "fastapi", target, plan
+        return "flask", None, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -459,7 +307,8 @@ class Router:
         if p0 >= self._next_check:
             self._next_check = p0 + self.reload_interval
             self._reload()
-        backend, target = self.choose(scope, t0)
+        self.pilot.refresh(p0)
+        backend, target, plan = self.choose(scope, t0)
         scope = dict(scope)
         rid = None
         for name, value in scope.get("headers", ()):
@@ -469,7 +318,7 @@ class Router:
         if rid is None:
             rid = f"{_ID_PREFIX}{next(_id_counter):016x}"
             scope["headers"] = [*scope.get("headers", ()), (REQUEST_ID_HEADER, rid.encode())]
-        ex = _Exchange()
+        ex = Exchange()
         extra = [(BACKEND_HEADER, backend.encode())]
         rid_bytes = rid.encode("latin-1", "replace")
 
@@ -490,7 +339,11 @@ class Router:
             await send(message)
 
         if backend == "fastapi":
+            assert target is not None
             app = self.fastapi
+            fault = self.faults.get(plan.batch) if plan is not None and self.faults else None
+            if fault is not None:
+                app = fault.wrap(app)
             ex.route = target.name
             if self.prefix:
                 root = scope.get("root_path", "")
@@ -543,6 +396,8 @@ class Router:
                         ex.db.ms,
                         ex.db.queries,
                         rid,
+                        plan.batch if plan is not None else None,
+                        plan.rule if plan is not None else None,
                     )
                 )
 
@@ -552,7 +407,7 @@ class Router:
             self.access_log.close()
         if self._hooked:
             self._hooked = False
-            _hook_flask(self.flask_app, False)
+            hook_flask(self.flask_app, False)
         self.flask.executor.shutdown(wait=False)
 
 
@@ -566,12 +421,18 @@ def create(
     client_header: str | None = None,
     flask_workers: int = 10,
     reload_interval: float = 1.0,
+    pilot_state: str | Path | None = None,
+    faults: list[str] | None = None,
 ) -> Router:
     """The router as an ASGI app. `flask`/`fastapi` are app objects or `module:attr` strings.
 
     prefix: the FastAPI side's versioned prefix (`/v2`); client_header: request header naming the client for
     canary stickiness (default: the client address, which uvicorn takes from X-Forwarded-For when the peer is
-    a trusted proxy); reload_interval: seconds between checks of the manifest file."""
+    a trusted proxy); reload_interval: seconds between checks of the manifest file; pilot_state: the pilot's
+    state file (default beside the manifest, see `strangler.pilot_state`); faults: demo faults in FastAPI
+    ports, `BATCH:errors=0.1` or `BATCH:slow=2` (see `strangler.demo.fault`)."""
+    from strangler.demo import fault
+
     flask_app = load_app(flask) if isinstance(flask, str) else flask
     fastapi_app = load_app(fastapi) if isinstance(fastapi, str) else fastapi
     return Router(
@@ -583,7 +444,20 @@ def create(
         client_header=client_header,
         flask_workers=flask_workers,
         reload_interval=reload_interval,
+        pilot_state=pilot_state,
+        faults=dict(fault.parse(spec) for spec in faults or ()),
     )
+
+
+_CONFIG_ENV = "STRANGLER_ROUTER_CONFIG"  # JSON keyword arguments of `create`, for uvicorn's worker processes
+
+
+def worker_app() -> Router:
+    """uvicorn factory for `serve --workers N`: each worker process builds its router from the environment."""
+    import json
+
+    kw = json.loads(os.environ[_CONFIG_ENV])
+    return create(kw.pop("manifest"), **kw)
 
 
 def serve(
@@ -597,12 +471,21 @@ def serve(
     prefix: str = "",
     client_header: str | None = None,
     flask_workers: int = 10,
+    workers: int = 1,
+    pilot_state: str | Path | None = None,
+    faults: list[str] | None = None,
 ) -> None:
-    """Run the router with uvicorn until interrupted; the access log is flushed at shutdown."""
+    """Run the router with uvicorn until interrupted; the access log is flushed at shutdown.
+
+    workers > 1 runs that many uvicorn worker processes (apps given as `module:attr` strings); they share the
+    access log (O_APPEND writes) and each reads the pilot's state file."""
+    import json
     import socket
 
     import uvicorn
 
+    if workers < 1:
+        raise StranglerError(f"--workers must be at least 1, got {workers}")
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -610,17 +493,47 @@ def serve(
     except OSError as exc:
         raise StranglerError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create(
-        manifest, flask, fastapi, access_log, prefix=prefix, client_header=client_header, flask_workers=flask_workers
-    )
+    kw: dict[str, Any] = {
+        "prefix": prefix,
+        "client_header": client_header,
+        "flask_workers": flask_workers,
+        "pilot_state": None if pilot_state is None else str(pilot_state),
+        "faults": list(faults or ()),
+    }
+    app = create(manifest, flask, fastapi, access_log, **kw)  # in this process too: bad input fails here, once
     moved = sum(len(t.plans) for t in app.targets)
     print(
         f"strangler router on http://{host}:{port} — manifest {manifest} ({moved} FastAPI route methods "
-        f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}",
+        f"planned{', prefix ' + prefix if prefix else ''}); access log {access_log or 'off'}; "
+        f"pilot state {app.pilot.path}{f'; {workers} workers' if workers > 1 else ''}",
         file=sys.stderr,
         flush=True,
     )
-    try:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
-    finally:
-        app.close()
+    if workers == 1:
+        try:
+            uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
+        finally:
+            app.close()
+        return
+    app.close()
+    if not isinstance(flask, str) or not isinstance(fastapi, str):
+        raise StranglerError("--workers N needs the apps as MODULE:ATTR strings")
+    os.environ[_CONFIG_ENV] = json.dumps(
+        {
+            "manifest": str(manifest),
+            "flask": flask,
+            "fastapi": fastapi,
+            "access_log": None if access_log is None else str(access_log),
+            **kw,
+        }
+    )
+    uvicorn.run(
+        "strangler.router:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )

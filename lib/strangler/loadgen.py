@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from strangler.errors import StranglerError
 
 AUTH_SHARE = 0.9  # requests to login-only routes that carry a valid token
-PLAN_SIZE = 20_000  # requests drawn up front; a longer run cycles through them
+WORKLOAD_SIZE = 20_000  # requests drawn up front; a longer run cycles through them
 
 
 def check_loopback(url: str) -> str:
@@ -47,7 +47,7 @@ def check_loopback(url: str) -> str:
 
 
 @dataclass
-class Plan:
+class Workload:
     """The requests to send, drawn from the demo's traffic model: parallel lists, one entry per request."""
 
     methods: list[str]
@@ -60,7 +60,7 @@ class Plan:
         return len(self.methods)
 
 
-def plan(requests: int, seed: int = 7) -> Plan:
+def workload(requests: int, seed: int = 7) -> Workload:
     """Draw `requests` requests from the demo's traffic model (numpy; no per-row Python work but the lists)."""
     from strangler.demo import logs, store, traffic
 
@@ -75,7 +75,7 @@ def plan(requests: int, seed: int = 7) -> Plan:
     tokens = np.array([f"Bearer {store.token(u)}" for u in range(1, store.N_USERS + 1)], dtype=object)
     token = tokens[rng.integers(0, store.N_USERS, requests)]
     auth = np.where(needs_auth & (rng.random(requests) < AUTH_SHARE), token, None)
-    return Plan(methods.tolist(), targets.to_pylist(), c.ip.to_pylist(), agents.tolist(), auth.tolist())
+    return Workload(methods.tolist(), targets.to_pylist(), c.ip.to_pylist(), agents.tolist(), auth.tolist())
 
 
 @dataclass
@@ -115,7 +115,7 @@ async def _wait_ready(client, deadline: float) -> None:
 
 
 async def _run(
-    url: str, todo: Plan, count: int, duration: float, concurrency: int, timeout: float, wait: float
+    url: str, todo: Workload, count: int, duration: float, concurrency: int, timeout: float, wait: float
 ) -> LoadResult:
     import httpx
 
@@ -172,7 +172,7 @@ def run(
     check_loopback(url)
     if duration <= 0 or concurrency < 1:
         raise StranglerError("--duration must be positive and --concurrency at least 1")
-    todo = plan(min(requests, PLAN_SIZE), seed)
+    todo = workload(min(requests, WORKLOAD_SIZE), seed)
     return asyncio.run(_run(url.rstrip("/"), todo, requests, duration, concurrency, timeout, wait))
 
 
@@ -186,9 +186,37 @@ def live_manifest(out: str | Path, duration: float, start: dt.datetime | None = 
     n = len(traffic.BATCHES)
     cutovers = [start + dt.timedelta(seconds=duration * k / (n + 1)) for k in range(1, n + 1)]
     text = demo.manifest_text(
-        cutovers, "Live demo manifest written by strangler.load.live_manifest: cutovers during the run."
+        cutovers, "Live demo manifest written by strangler.loadgen.live_manifest: cutovers during the run."
     )
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def pilot_manifest(
+    out: str | Path,
+    step: float = 5.0,
+    min_requests: int = 100,
+    fractions: tuple[float, ...] = (0.25, 0.5, 1.0),
+    batches: tuple[str, ...] = ("trips-read", "feed"),
+    start: dt.datetime | None = None,
+) -> Path:
+    """Write a manifest whose `batches` (demo batch names) ramp from `start` (default now) with compressed
+    `step`s of seconds, for the live pilot demo and its tests; the other demo batches are left out."""
+    from strangler import manifest
+    from strangler.demo import traffic
+
+    start = start or dt.datetime.now(dt.UTC)
+    by_name = {b.name: b for b in traffic.BATCHES}
+    unknown = [n for n in batches if n not in by_name]
+    if unknown:
+        raise StranglerError(f"no demo batch {unknown[0]!r}; the demo's batches are: {', '.join(by_name)}")
+    ramp = manifest.Ramp(fractions=fractions, step_seconds=step, min_requests=min_requests)
+    lines = ["# Live pilot demo manifest written by strangler.loadgen.pilot_manifest: compressed steps.", ""]
+    for name in batches:
+        lines += manifest.batch_toml(name, start, by_name[name].routes, ramp=ramp)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -1,0 +1,279 @@
+"""The pilot's judge: at the end of a ramp step, is FastAPI worse than Flask on the batch's routes?
+
+Both backends serve the batch's routes in the same minutes (the pilot sends a fraction of clients to FastAPI),
+so the comparison is the review's Flask-against-FastAPI one (`strangler.review`), over the step:
+
+- **Same time slices.** The step is cut into `SLICES_PER_STEP` slices; each backend's requests are aggregated
+  per slice and the block bootstrap resamples slices, the same draw for both backends (paired), so a slow
+  minute weighs the same on both sides. Intervals are the 2.5–97.5 percentiles of the resampled differences;
+  p-values use the bootstrap's standard error, as in the review.
+- **Judged metrics.** 5xx rate, p95 and p99 (p99 only with the review's 1,000 requests a side) of the whole batch and (when it has several) of every route with
+  `min_requests` on each side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
+  points, `fail_p95_pct` / `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it
+  passes Holm's correction over the step's judged tests at 5 % divided by the ramp's judged steps (the whole
+  ramp is one family, as a batch is in the review).
+- **Watched metrics.** 4xx rate, p50 and response size are computed the same way and shown, never judged.
+- **Too little data.** Fewer than `min_requests` requests on either backend for the whole batch, or traffic in
+  fewer than `MIN_SLICES` slices on either side: the step is held (extended), not decided.
+
+DuckDB aggregates (table `pilot_requests`, filled by `strangler.pilot` from the router log); numpy only sees the
+slice blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from strangler import review, review_views, sketch
+from strangler.manifest import Ramp
+
+SLICES_PER_STEP = 30
+MIN_SLICES = 10  # slices with traffic needed on each side
+JUDGED = ("error_rate_5xx", "p95_ms", "p99_ms")
+# p99 rests on the slowest 1 %: judged only with the review's minimum (1,000 requests a side, 10 in the tail)
+_TAIL_MIN = {"p99_ms": review._BY_NAME["p99_ms"].min_n}
+WATCHED = ("error_rate_4xx", "p50_ms", "bytes")
+WHOLE = "(whole batch)"
+
+REQUESTS_DDL = """
+CREATE TABLE IF NOT EXISTS pilot_requests (
+    us          BIGINT,     -- arrival, epoch microseconds
+    batch       VARCHAR,
+    method      VARCHAR,
+    rule        VARCHAR,    -- the batch's Flask rule
+    backend     VARCHAR,    -- flask / fastapi
+    status      SMALLINT,
+    duration_ms DOUBLE,
+    bytes       BIGINT,
+    db_ms       DOUBLE,
+    db_queries  INTEGER
+)
+"""
+
+
+@dataclass
+class Evidence:
+    """One metric of one route (or the whole batch) over a step: Flask against FastAPI."""
+
+    route: str
+    metric: str
+    flask: float | None
+    fastapi: float | None
+    ci_low: float | None  # 95 % interval of fastapi - flask
+    ci_high: float | None
+    p_value: float | None
+    n_flask: int
+    n_fastapi: int
+    verdict: str  # fail / pass (judged), shown (watched), insufficient
+    threshold: float | None = None  # the smallest worsening that fails (absolute, in the metric's unit)
+
+    def text(self) -> str:
+        """'p95 20 ms → 41 ms (+105 %, 95 % CI +80 % to +130 %)' for reports and reasons."""
+        m = review._BY_NAME[self.metric]
+        head = f"{m.label} {review_views._fmt_value(m, self.flask)} → {review_views._fmt_value(m, self.fastapi)}"
+        if self.flask is None or self.fastapi is None or self.ci_low is None or self.ci_high is None:
+            return head
+        if m.unit == "%":
+            d, lo, hi = (100 * v for v in (self.fastapi - self.flask, self.ci_low, self.ci_high))
+            return head + f" ({d:+.2f} points, 95 % CI {lo:+.2f} to {hi:+.2f})"
+        if self.flask:
+            d, lo, hi = (100 * v / self.flask for v in (self.fastapi - self.flask, self.ci_low, self.ci_high))
+            return head + f" ({d:+.0f} %, 95 % CI {lo:+.0f} % to {hi:+.0f} %)"
+        return head
+
+
+@dataclass
+class Judgement:
+    """The outcome of one step: `advance`, `hold` (too little data) or `fail`, with the reason and evidence."""
+
+    outcome: str
+    reason: str
+    n_flask: int
+    n_fastapi: int
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _threshold(metric: str, ramp: Ramp, flask: float) -> float:
+    if metric == "error_rate_5xx":
+        return ramp.fail_5xx_points / 100.0
+    pct = ramp.fail_p95_pct if metric == "p95_ms" else ramp.fail_p99_pct
+    return pct / 100.0 * flask
+
+
+def judge(
+    con: duckdb.DuckDBPyConnection,
+    batch: str,
+    ramp: Ramp,
+    start: float,
+    end: float,
+    seed: int = 0,
+    n_boot: int = review.N_BOOT,
+) -> Judgement:
+    """Judge FastAPI against Flask on `batch` over [start, end) (POSIX seconds) from table `pilot_requests`.
+
+    Holm's test runs at `step_alpha(ramp)`, so that a healthy ramp is falsely failed at most ALPHA of the time
+    over all its judged steps."""
+    slice_us = max(1, int(ramp.step_seconds * 1e6 / SLICES_PER_STEP))
+    start_us, end_us = int(start * 1e6), int(end * 1e6)
+    n_slices = max(1, -(-(end_us - start_us) // slice_us))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _pj AS
+        SELECT method, rule, (backend = 'fastapi')::INTEGER AS side, ((us - $start) // $slice)::INTEGER AS slot,
+               status, duration_ms, bytes, db_ms, db_queries
+        FROM pilot_requests
+        WHERE batch = $batch AND us >= $start AND us < $end AND backend IN ('flask', 'fastapi')
+        """,
+        {"batch": batch, "start": start_us, "end": end_us, "slice": slice_us},
+    )
+    try:
+        return _judge(con, ramp, n_slices, slice_us, seed, n_boot, batch, step_alpha(ramp))
+    finally:
+        con.execute("DROP TABLE IF EXISTS _pj")
+
+
+_GROUPED = """
+SELECT coalesce(method, '*') AS method, coalesce(rule, '*') AS rule, side, {cols}
+FROM {rel} GROUP BY GROUPING SETS ((method, rule, side{extra}), (side{extra}))
+ORDER BY method, rule, side{extra}
+"""
+
+
+def step_alpha(ramp: Ramp) -> float:
+    """Holm's level for one step: the review's ALPHA shared out over the ramp's judged steps (fractions below
+    1; at 1.0 no Flask is left to compare), so the whole ramp is one family, as a batch is in the review."""
+    return review.ALPHA / max(1, sum(f < 1.0 for f in ramp.fractions))
+
+
+def _judge(
+    con: duckdb.DuckDBPyConnection,
+    ramp: Ramp,
+    n_slices: int,
+    slice_us: int,
+    seed: int,
+    n_boot: int,
+    batch: str,
+    alpha: float,
+) -> Judgement:
+    blocks = con.execute(
+        _GROUPED.format(
+            rel="_pj",
+            extra=", slot",
+            cols="""slot, count(*) AS n, count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS n4,
+                    count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS n5, count(duration_ms) AS dur_n,
+                    count(db_ms) AS db_n, coalesce(sum(db_ms), 0) AS db_sum, count(db_queries) AS dq_n,
+                    coalesce(sum(db_queries), 0)::DOUBLE AS dq_sum, count(bytes) AS by_n,
+                    coalesce(sum(bytes), 0)::DOUBLE AS by_sum""",
+        )
+    ).df()
+    hist = con.execute(
+        _GROUPED.format(
+            rel=f"(SELECT *, {sketch.bucket_sql('duration_ms')} AS bin FROM _pj WHERE duration_ms IS NOT NULL)",
+            extra=", slot, bin",
+            cols="slot, bin, count(*) AS n",
+        )
+    ).df()
+    exact = con.execute(
+        _GROUPED.format(rel="_pj", extra="", cols="quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q")
+    ).fetchall()
+    quantiles = {(m, r, side): q for m, r, side, q in exact}
+    slots = {
+        "side": np.repeat([0, 1], n_slices),
+        "slot": np.tile(np.arange(n_slices), 2),
+        "exposure": np.full(2 * n_slices, slice_us / review.HOUR_US),
+    }
+    results: list[tuple[str, dict, dict]] = []  # (route, totals per side, {metric: (point0, point1, diff array)})
+    for (method, rule), g in blocks.groupby(["method", "rule"], sort=False):
+        blk = {c: g[c].to_numpy() for c in g.columns}
+        h = hist[(hist["method"] == method) & (hist["rule"] == rule)]
+        hst = {c: h[c].to_numpy() for c in ("side", "slot", "bin", "n")}
+        key = f"{batch}\0{method}\0{rule}".encode()
+        res = review._bootstrap_group(blk, hst, slots, True, np.random.default_rng([seed, zlib.crc32(key)]), n_boot)
+        t0, t1 = res["totals"][0], res["totals"][1]
+        point = {
+            side: review._metric_values(
+                np.array([[t[c] for c in review._BLOCK_COLS]]),
+                np.array([t["exposure"]]),
+                np.array([quantiles.get((method, rule, side)) or [np.nan] * 3], dtype=float),
+            )
+            for side, t in ((0, t0), (1, t1))
+        }
+        route = WHOLE if method == "*" else f"{method} {rule}"
+        results.append((route, res, point))
+    whole = next((r for r in results if r[0] == WHOLE), None)
+    if whole is None:
+        return Judgement("hold", "no request of the batch in the step", 0, 0)
+    n0, n1 = (int(whole[1]["totals"][side]["n"]) for side in (0, 1))
+    s0, s1 = whole[1]["nblocks"][0], whole[1]["nblocks"][1]
+    if min(n0, n1) < ramp.min_requests:
+        return Judgement(
+            "hold",
+            f"too little data: {n0:,} Flask and {n1:,} FastAPI requests; needs {ramp.min_requests:,} on each",
+            n0,
+            n1,
+        )
+    if min(s0, s1) < MIN_SLICES:
+        return Judgement(
+            "hold",
+            f"too little data: traffic in {s0} (Flask) and {s1} (FastAPI) of {n_slices} time slices; "
+            f"needs {MIN_SLICES} on each",
+            n0,
+            n1,
+        )
+    if len(results) == 2:  # one route: the whole batch is that route, judged once
+        results = [whole]
+    evidence: list[Evidence] = []
+    tests: list[tuple[int, float]] = []
+    for route, res, point in results:
+        r0, r1 = (int(res["totals"][side]["n"]) for side in (0, 1))
+        enough = min(r0, r1) >= ramp.min_requests and min(res["nblocks"].values()) >= MIN_SLICES
+        for metric in JUDGED + WATCHED:
+            m = review._BY_NAME[metric]
+            a, b = float(point[0][metric][0]), float(point[1][metric][0])
+            c0, c1 = (int(res["totals"][side][m.count]) for side in (0, 1))
+            if metric == "bytes" and not (c0 and c1):
+                continue
+            ev = Evidence(route, metric, _finite(a), _finite(b), None, None, None, c0, c1, "insufficient")
+            tail_ok = min(c0, c1) >= _TAIL_MIN.get(metric, 0)
+            if enough and tail_ok and ev.flask is not None and ev.fastapi is not None:
+                diff = res["boot"][1][metric] - res["boot"][0][metric]
+                diff = diff[np.isfinite(diff)]
+                if len(diff) > 1:
+                    ev.ci_low, ev.ci_high = (float(v) for v in np.percentile(diff, [2.5, 97.5]))
+                    se = float(diff.std(ddof=1))
+                    d = b - a
+                    ev.p_value = (1.0 if d == 0 else 0.0) if se == 0 else math.erfc(abs(d) / se / math.sqrt(2))
+                    ev.verdict = "shown"
+                    if metric in JUDGED:
+                        ev.threshold = _threshold(metric, ramp, a)
+                        ev.verdict = "pass"
+                        tests.append((len(evidence), ev.p_value))
+            evidence.append(ev)
+    passed = review.holm([p for _, p in tests], alpha)
+    failed: list[Evidence] = []
+    for k, (i, _) in enumerate(tests):
+        ev = evidence[i]
+        assert ev.fastapi is not None and ev.flask is not None and ev.threshold is not None
+        if k in passed and ev.fastapi - ev.flask >= ev.threshold and (ev.ci_low or 0.0) > 0:
+            ev.verdict = "fail"
+            failed.append(ev)
+    if failed:
+        reason = "FastAPI worse: " + "; ".join(f"{ev.route} {ev.text()}" for ev in failed[:3])
+        return Judgement("fail", reason, n0, n1, evidence)
+    checks = len(tests)
+    return Judgement(
+        "advance",
+        f"no judged metric worse by its threshold ({checks} tests, Holm at {alpha:.2%})",
+        n0,
+        n1,
+        evidence,
+    )
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
