@@ -750,7 +750,12 @@ def stored(con: duckdb.DuckDBPyConnection) -> Plan | None:
 def why_no_plan(con: duckdb.DuckDBPyConnection) -> str:
     """Why the database holds no plan, in words a report can show: what is missing, and the command that adds it."""
     n_flask = con.execute("SELECT count(*) FROM routes WHERE framework = 'flask'").fetchall()[0][0]
-    n_req, n_attr = con.execute("SELECT count(*), count(route) FROM requests").fetchall()[0]
+    table = "requests" if rollup.has_raw(con) else "rollups"  # a rollup directory has no raw rows
+    n_req, n_attr = con.execute(
+        "SELECT count(*), count(route) FROM requests"
+        if table == "requests"
+        else "SELECT coalesce(sum(requests), 0), coalesce(sum(requests) FILTER (route IS NOT NULL), 0) FROM rollups"
+    ).fetchall()[0]
     if not n_flask:
         return "the database holds no Flask routes (strangler routes --app MODULE:ATTR or --source DIR)"
     if not n_req:
