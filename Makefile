@@ -53,7 +53,7 @@ lint: $(STAMP) ## ruff (lint and format) and mypy on lib/, as CI runs them
 
 lab: $(STAMP) ## open the notebooks in JupyterLab (they read data/demo/demo.duckdb: run `make report` first)
 	@test -f $(DEMO)/demo.duckdb || echo "lab: $(DEMO)/demo.duckdb does not exist yet: run 'make report' to make it"
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --config=jupyter_server_config.json
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --config=notebooks/jupyter_server_config.json
 
 bench: $(STAMP) ## run the benchmarks (minutes; results go in bench/README.md by hand)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -82,7 +82,7 @@ def _jupyter_lab(root_dir: Path, work: Path, home: Path) -> Iterator[dict]:
     argv = [
         str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root_dir}",
-        f"--config={ROOT / 'jupyter_server_config.json'}", "--LabApp.expose_app_in_browser=True",
+        f"--config={ROOT / 'notebooks' / 'jupyter_server_config.json'}", "--LabApp.expose_app_in_browser=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={work / 'settings'}",
     ] + (["--allow-root"] if os.geteuid() == 0 else [])  # fmt: skip
