@@ -777,11 +777,14 @@ def test_notebook_01_runs_and_escapes_rejects(tmp_path, real_logs):
     import papermill
 
     hostile = write(tmp_path / "hostile.log", nginx(3) + "<script>alert(1)</script>\n")
+    con = db.connect(tmp_path / "nb.duckdb", "create")  # the notebook only reads: the logs are ingested first
+    ingest.ingest(con, [str(hostile), str(real_logs / "iis-w3c-timed")])
+    con.close()
     out = tmp_path / "01.ipynb"
     papermill.execute_notebook(
         str(Path(__file__).parent.parent / "notebooks" / "01_ingest.ipynb"),
         str(out),
-        parameters={"db": str(tmp_path / "nb.duckdb"), "logs": [str(hostile), str(real_logs / "iis-w3c-timed")]},
+        parameters={"db": str(tmp_path / "nb.duckdb")},
         progress_bar=False,
         log_output=False,
     )

@@ -16,6 +16,16 @@ SELECT e.source_id, e.line_no, e.raw::JSON AS j
 FROM rejects e JOIN sources s USING (source_id)
 WHERE e.reason = 'router_event' AND s.format = 'strangler' AND json_valid(e.raw)
 """
+# a rollup directory's database (`strangler report --rollups`) has no rejects: it holds no pilot decision
+_NO_EVENTS = "SELECT NULL::INTEGER AS source_id, NULL::BIGINT AS line_no, NULL::JSON AS j WHERE false"
+
+
+def _events(con: duckdb.DuckDBPyConnection) -> str:
+    """The event records' query, or an empty one where the database keeps no raw lines."""
+    has = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rejects' AND database_name = current_database()"
+    ).fetchone()
+    return _EVENTS if has and has[0] else _NO_EVENTS
 
 
 def decisions(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.DataFrame:
@@ -28,7 +38,7 @@ def decisions(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> pd.Da
                (j->>'to')::DOUBLE AS fraction_to, j->>'reason' AS reason,
                (j->>'n_flask')::BIGINT AS n_flask, (j->>'n_fastapi')::BIGINT AS n_fastapi,
                (j->'window'->>0)::TIMESTAMPTZ AS window_start, (j->'window'->>1)::TIMESTAMPTZ AS window_end
-        FROM ({_EVENTS})
+        FROM ({_events(con)})
         WHERE $batch IS NULL OR (j->>'batch') = $batch
         ORDER BY decided_at, source_id, line_no
         """,
@@ -42,7 +52,7 @@ def step_evidence(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> p
     return con.execute(
         f"""
         WITH d AS (
-            SELECT j, (j->>'at')::TIMESTAMPTZ AS decided_at, source_id, line_no FROM ({_EVENTS})
+            SELECT j, (j->>'at')::TIMESTAMPTZ AS decided_at, source_id, line_no FROM ({_events(con)})
             WHERE (j->'evidence') IS NOT NULL AND ($batch IS NULL OR (j->>'batch') = $batch)),
         e AS (SELECT d.*, unnest(from_json((j->'evidence'), '["JSON"]')) AS ev FROM d)
         SELECT decided_at, j->>'batch' AS batch, j->>'action' AS decision, (j->>'step')::INTEGER + 1 AS step,
