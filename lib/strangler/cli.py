@@ -300,10 +300,10 @@ def run_rollup(args: argparse.Namespace) -> int:
             print("\n".join(f"wrote {p}" for p in rollup.export(con, args.out)))
         return 0 if result.ok else 1
     con = db.connect(args.db, "write")
-    result = rollup.build(con, full=args.full)
+    built = rollup.build(con, full=args.full)
     if args.out:
-        result.written = rollup.export(con, args.out)
-    print(result)
+        built.written = rollup.export(con, args.out)
+    print(built)
     return 0
 
 

@@ -70,6 +70,8 @@ from radon.visitors import ComplexityVisitor
 from strangler import sourcetree
 from strangler.errors import StranglerError
 
+_FuncDef = ast.FunctionDef | ast.AsyncFunctionDef
+
 WEIGHTS: dict[str, float] = {
     "g": 1,
     "session": 2,
@@ -157,7 +159,7 @@ class Module:
     tree: ast.Module
     lines: list[str]
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
-    functions: dict[str, ast.AST] = field(default_factory=dict)  # module-level defs
+    functions: dict[str, _FuncDef | ast.ClassDef] = field(default_factory=dict)  # module-level defs
     blueprints: dict[str, str] = field(default_factory=dict)  # variable -> blueprint name
     instances: dict[str, str] = field(default_factory=dict)  # variable -> qualified constructor (module level)
 
@@ -277,14 +279,14 @@ def qualify(node: ast.AST, imports: dict[str, str]) -> str:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def _start(node: ast.AST) -> int:
+def _start(node: ast.stmt) -> int:
     decos = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decos])
 
 
-def find_view(mod: Module, line: int, method: str) -> tuple[ast.AST, ast.ClassDef | None] | None:
+def find_view(mod: Module, line: int, method: str) -> tuple[_FuncDef, ast.ClassDef | None] | None:
     """The function node for a route at `line` (see module docstring), and its class if it is a method."""
-    best: tuple[ast.AST, ast.ClassDef | None] | None = None
+    best: tuple[_FuncDef, ast.ClassDef | None] | None = None
     best_span = math.inf
 
     def visit(node: ast.AST, cls: ast.ClassDef | None) -> None:
@@ -310,9 +312,9 @@ def find_view(mod: Module, line: int, method: str) -> tuple[ast.AST, ast.ClassDe
     return best
 
 
-def find_by_name(mod: Module, name: str) -> ast.AST | None:
+def find_by_name(mod: Module, name: str) -> _FuncDef | None:
     """The one function called `name` outside classes in `mod` (module level or nested), else None."""
-    hits: list[ast.AST] = []
+    hits: list[_FuncDef] = []
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -327,7 +329,7 @@ def find_by_name(mod: Module, name: str) -> ast.AST | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _class_method(cls: ast.ClassDef, method: str) -> ast.AST | None:
+def _class_method(cls: ast.ClassDef, method: str) -> _FuncDef | None:
     by_name = {n.name: n for n in cls.body if isinstance(n, _DEFS)}
     return by_name.get(method.lower()) or by_name.get("dispatch_request")
 
@@ -335,7 +337,7 @@ def _class_method(cls: ast.ClassDef, method: str) -> ast.AST | None:
 # --- metrics ------------------------------------------------------------------------------------------------
 
 
-def _snippet(mod: Module, node: ast.AST) -> str:
+def _snippet(mod: Module, node: ast.stmt) -> str:
     code = textwrap.dedent("\n".join(mod.lines[_start(node) - 1 : node.end_lineno]))
     try:
         ast.parse(code)
@@ -344,7 +346,7 @@ def _snippet(mod: Module, node: ast.AST) -> str:
         return ast.unparse(node)
 
 
-def function_metrics(mod: Module, node: ast.AST) -> dict[str, float]:
+def function_metrics(mod: Module, node: ast.stmt) -> dict[str, float]:
     """radon's cyclomatic complexity, SLOC, Halstead volume and maintainability index of one function."""
     visitor = ComplexityVisitor.from_ast(ast.Module(body=[node], type_ignores=[]))
     cc = visitor.functions[0].complexity if visitor.functions else visitor.complexity
@@ -361,27 +363,27 @@ def function_metrics(mod: Module, node: ast.AST) -> dict[str, float]:
     }
 
 
-def helpers(src: Source, mod: Module, view: ast.AST, cls: ast.ClassDef | None) -> list[tuple[Module, ast.AST, str]]:
+def helpers(src: Source, mod: Module, view: ast.AST, cls: ast.ClassDef | None) -> list[tuple[Module, _FuncDef, str]]:
     """The project functions the view calls directly (one level; see module docstring): (module, def, label)."""
-    found: dict[tuple[Path, int], tuple[Module, ast.AST, str]] = {}
+    found: dict[tuple[Path, int], tuple[Module, _FuncDef, str]] = {}
     own = {n.name: n for n in cls.body if isinstance(n, _DEFS)} if cls is not None else {}
     for node in ast.walk(view):
         if not isinstance(node, ast.Call):
             continue
         f = node.func
-        target: tuple[Module, ast.AST, str] | None = None
+        target: tuple[Module, _FuncDef, str] | None = None
         if isinstance(f, ast.Name):
             hit = src.resolve(mod, f.id)
-            if hit and isinstance(hit[0].functions.get(hit[1]), _DEFS):
-                target = (hit[0], hit[0].functions[hit[1]], f"{hit[0].name}.{hit[1]}")
+            if hit and isinstance(fn := hit[0].functions.get(hit[1]), _DEFS):
+                target = (hit[0], fn, f"{hit[0].name}.{hit[1]}")
         elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
             if f.value.id in {"self", "cls"} and f.attr in own and cls is not None:
                 target = (mod, own[f.attr], f"{cls.name}.{f.attr}")
             else:
                 q = mod.imports.get(f.value.id)
                 other = src.find_module(q) if q else None
-                if other is not None and isinstance(other.functions.get(f.attr), _DEFS):
-                    target = (other, other.functions[f.attr], f"{other.name}.{f.attr}")
+                if other is not None and isinstance(fn := other.functions.get(f.attr), _DEFS):
+                    target = (other, fn, f"{other.name}.{f.attr}")
         if target is not None and target[1] is not view:
             found.setdefault((target[0].path, target[1].lineno), target)
     return sorted(found.values(), key=lambda t: (str(t[0].path), t[1].lineno))
@@ -592,7 +594,7 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
     coupling_rows: list[dict] = []
     per_function: dict[tuple[Path, int], tuple[dict, list]] = {}
 
-    def measure(mod: Module, node: ast.AST) -> tuple[dict, list]:
+    def measure(mod: Module, node: _FuncDef) -> tuple[dict, list]:
         key = (mod.path, node.lineno)
         if key not in per_function:
             per_function[key] = (function_metrics(mod, node), coupling_in(src, mod, node))
@@ -618,6 +620,7 @@ def analyze_routes(routes: pd.DataFrame, source: str | Path | None = None) -> tu
             metrics_rows.append({**row, **counts, "effort": None})
             continue
         view, cls = found
+        assert mod is not None  # a view is only found in a parsed module
         own, own_coupling = measure(mod, view)
         found_helpers = helpers(src, mod, view, cls)
         h_metrics = [(hm, hn, *measure(hm, hn)) for hm, hn, _ in found_helpers]

@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +104,7 @@ _ROTATED = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+))?(?:\.gz)?$")
 def _rotation_key(p: Path) -> tuple:
     """Sort rotated sets oldest first: access.log.2.gz, access.log.1, access.log."""
     m = _ROTATED.match(p.name)  # matches every name
+    assert m is not None
     return (str(p.parent), m["base"], -int(m["n"] or 0), p.name)
 
 
@@ -318,6 +319,13 @@ def _fetch1(cur: duckdb.DuckDBPyConnection) -> tuple | None:
     return rows[0] if rows else None
 
 
+def _fetch_row(cur: duckdb.DuckDBPyConnection) -> tuple:
+    """`_fetch1` of a query that always returns a row (an aggregate, a setting)."""
+    row = _fetch1(cur)
+    assert row is not None
+    return row
+
+
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
     """Execute with only the named parameters the statement uses; returns the affected row count."""
     used = {k: v for k, v in params.items() if f"${k}" in sql}
@@ -357,6 +365,7 @@ def _columns_rows_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
         rel, where = P.layered(F.request_layers("c6"), f"{lines} AND {fmt.csv_valid}"), ""
     else:  # a declared layout (strangler.layouts): its checks use its helper columns
         rel, where = P.layered(fmt.csv_prep, lines), f" WHERE {fmt.csv_valid}"
+    assert fmt.csv_columns is not None  # only formats with columns take this path
     names = ", ".join(f"{fmt.csv_columns.get(c, 'NULL')} AS {c}" for c in REQUEST_COLUMNS)
     return (
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}, source_id, line_no) "
@@ -630,7 +639,7 @@ def _load(
                 first = prev_lines
         params = {"sid": sid, "tz": tz, "w3c_fields": _w3c_fields(con, sid) if fmt.windowed and not new else None}
         if fast:
-            threads = int(_fetch1(con.execute("SELECT current_setting('threads')"))[0])
+            threads = int(_fetch_row(con.execute("SELECT current_setting('threads')"))[0])
             scan = _prescan(content, PIECES or 2 * threads)
             if not scan.clean:
                 raise _Fallback
@@ -651,7 +660,7 @@ def _load(
                         if lo < hi
                     ]  # (a last piece may hold only an unterminated line)
                     ends = [hi for _, hi in ranges]
-                    tops = _fetch1(
+                    tops = _fetch_row(
                         con.execute(
                             "SELECT "
                             + ", ".join(
@@ -737,7 +746,7 @@ def _load(
                 bar.update(path.stat().st_size)
         # lines with requests: one per request, except where a line holds several (fmt.spans)
         with_rows = "count(DISTINCT line_no)" if fmt.spans else "count(*)"
-        counts = _fetch1(
+        counts = _fetch_row(
             con.execute(
                 "SELECT (SELECT count(*) FROM requests WHERE source_id = $sid), "
                 "(SELECT count(*) FROM rejects WHERE source_id = $sid), "
@@ -776,6 +785,7 @@ def _ingest_file(
     known = _find_source(con, head, path)
     if known is not None and not content.gz and size < known[3]:
         known = None  # same first bytes but shorter: a different file
+    before: Sequence[int]
     if known is None:
         if fmt_name != "auto":
             name, chosen = fmt_name, "declared"
@@ -786,7 +796,7 @@ def _ingest_file(
                 name, chosen = detect.choose(detect.candidates(con, sample(content), fmts, tz), fmts)
             except detect.NoFormat as exc:
                 raise _Unreadable(str(exc), explicit) from None
-        sid = int(_fetch1(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
+        sid = int(_fetch_row(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
         new, start, prev_lines, note, before = True, 0, 0, "new", (0, 0)
     else:
         sid, name, prev_lines, start, *before = known
@@ -855,7 +865,7 @@ class _Unreadable(Exception):
 def _progress_bar(con: duckdb.DuckDBPyConnection, on: bool) -> bool:
     """Switch DuckDB's own progress bar; returns whether it was on (False where it cannot be switched)."""
     try:
-        was = bool(_fetch1(con.execute("SELECT current_setting('enable_progress_bar')"))[0])
+        was = bool(_fetch_row(con.execute("SELECT current_setting('enable_progress_bar')"))[0])
         if was != on:
             con.execute(f"SET enable_progress_bar = {'true' if on else 'false'}")
         return was
@@ -897,9 +907,9 @@ def ingest(
     rows: list[dict] = []
     bar = None
     shown = _progress_bar(con, False)  # ours (tqdm) or none: never DuckDB's on stdout
-    limit = _fetch1(con.execute("SELECT current_setting('memory_limit')"))[0]
+    limit = _fetch_row(con.execute("SELECT current_setting('memory_limit')"))[0]
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a 10 GB log must not take the machine's memory
-    ordered = _fetch1(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
+    ordered = _fetch_row(con.execute("SELECT current_setting('preserve_insertion_order')"))[0]
     con.execute("SET preserve_insertion_order = false")  # rows carry their line_no: a quarter faster inserts
     if progress:
         from tqdm import tqdm

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -38,7 +39,8 @@ def check_loopback(url: str) -> str:
     except socket.gaierror as exc:
         raise StranglerError(f"--url {url!r}: cannot resolve {parts.hostname!r} ({exc})") from None
     addresses = {info[4][0] for info in infos}
-    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+    # TCP over IPv4/IPv6: the host of each sockaddr is a str (typeshed also allows int for other families)
+    if not all(ipaddress.ip_address(cast(str, a).split("%")[0]).is_loopback for a in addresses):
         raise StranglerError(
             f"--url {url!r} is not a loopback address; strangler load only targets this "
             "machine (127.0.0.1, ::1, localhost)"
@@ -74,7 +76,8 @@ def workload(requests: int, seed: int = 7) -> Workload:
     needs_auth = np.array([r.auth for r in traffic.ROUTES] + [False])[c.route]
     tokens = np.array([f"Bearer {store.token(u)}" for u in range(1, store.N_USERS + 1)], dtype=object)
     token = tokens[rng.integers(0, store.N_USERS, requests)]
-    auth = np.where(needs_auth & (rng.random(requests) < AUTH_SHARE), token, None)
+    # numpy's stubs reject None as a value, yet it is an object scalar here
+    auth = np.where(needs_auth & (rng.random(requests) < AUTH_SHARE), token, None)  # type: ignore[call-overload]
     return Workload(methods.tolist(), targets.to_pylist(), c.ip.to_pylist(), agents.tolist(), auth.tolist())
 
 
@@ -135,10 +138,10 @@ async def _run(
                 i = next_index % len(todo)
                 next_index += 1
                 headers = {"x-forwarded-for": todo.clients[i], "user-agent": todo.agents[i]}
-                if todo.auth[i] is not None:
-                    headers["authorization"] = todo.auth[i]
+                if (auth := todo.auth[i]) is not None:
+                    headers["authorization"] = auth
                 method = todo.methods[i]
-                body = {} if method in ("POST", "PUT", "PATCH") else None
+                body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
                 t0 = time.perf_counter()
                 try:
                     r = await client.request(method, todo.targets[i], headers=headers, json=body)

@@ -215,11 +215,11 @@ def parse(text: str, filename: str = "migration.toml") -> list[Batch]:
                     f"{filename}:{rline}: route {r!r} in batch {name!r} must read "
                     f"\"METHOD /rule\" with METHOD one of {', '.join(METHODS)}"
                 )
-            key = (m["method"], m["rule"])
-            if key in seen_routes:
-                raise StranglerError(f"{filename}:{rline}: route {r!r} is in batch {seen_routes[key]!r} already")
-            seen_routes[key] = name
-            parsed.append(key)
+            route_key = (m["method"], m["rule"])
+            if route_key in seen_routes:
+                raise StranglerError(f"{filename}:{rline}: route {r!r} is in batch {seen_routes[route_key]!r} already")
+            seen_routes[route_key] = name
+            parsed.append(route_key)
         canary = item.get("canary")
         if canary is not None and (
             isinstance(canary, bool) or not isinstance(canary, (int, float)) or not 0 <= canary <= 1

@@ -42,6 +42,7 @@ import datetime as dt
 import math
 import zlib
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import duckdb
 import numpy as np
@@ -622,6 +623,8 @@ def _review_rows(con: duckdb.DuckDBPyConnection, same_hours: bool, seed: int) ->
             if m.name == "requests" and g.comparison == "flask_vs_fastapi":
                 continue  # the split between backends is the canary's choice, not an effect
             n0, n1 = int(t0[m.count]), int(t1[m.count])
+            before: float | None
+            after: float | None
             before = float(point[0][m.name][0])
             after = float(point[1][m.name][0])
             before = None if not np.isfinite(before) else before
@@ -686,10 +689,20 @@ def batch_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 def cutover(con: duckdb.DuckDBPyConnection, batch: str) -> dt.datetime:
     """The cutover time of `batch` (UTC); StranglerError if the manifest has no such batch."""
     _check_batch(con, batch)
-    return con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()[0]
+    row = con.execute("SELECT min(cutover_at) FROM batches WHERE batch = ?", [batch]).fetchone()
+    assert row is not None  # an aggregate returns one row
+    return row[0]
 
 
-def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: float) -> list[str]:
+class _Windows(TypedDict, total=False):
+    """The window arguments of `review` that `ensure_reviewed` passes on."""
+
+    before_days: float
+    after_days: float
+    settle_hours: float
+
+
+def ensure_reviewed(con: duckdb.DuckDBPyConnection, **windows: Unpack[_Windows]) -> list[str]:
     """Review (with default or given windows) the batches that have no rows in `reviews` yet; returns them."""
     _ensure_table(con)
     reviewed = {r[0] for r in con.execute("SELECT DISTINCT batch FROM reviews").fetchall()}

@@ -46,8 +46,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -151,7 +153,7 @@ def parse_weights(weights: str | dict | None) -> dict[str, float]:
     if weights is None or weights == "":
         return out
     if isinstance(weights, str):
-        items: dict[str, object] = {}
+        items: dict[str, Any] = {}  # values checked by float() below
         for part in weights.split(","):
             if not part.strip():
                 continue
@@ -167,7 +169,7 @@ def parse_weights(weights: str | dict | None) -> dict[str, float]:
         if key not in DEFAULT_WEIGHTS:
             raise StranglerError(f"weights: unknown key {key!r}; use {', '.join(DEFAULT_WEIGHTS)}")
         try:
-            number = float(val)  # type: ignore[arg-type]
+            number = float(val)
         except (TypeError, ValueError):
             raise StranglerError(f"weights: {key}={val!r} is not a number") from None
         if not number >= 0 or number == float("inf"):
@@ -564,8 +566,15 @@ def batch_table(scored: pd.DataFrame) -> pd.DataFrame:
 # --- sensitivity --------------------------------------------------------------------------------------------
 
 
+def _one(cur: duckdb.DuckDBPyConnection) -> tuple:
+    """The one row of an aggregate query without GROUP BY."""
+    row = cur.fetchone()
+    assert row is not None  # an aggregate always returns a row
+    return row
+
+
 def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone()[0]:
+    if not _one(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'"))[0]:
         raise StranglerError("no scores table yet: run `strangler plan` (or score.plan) first")
 
 
@@ -592,7 +601,7 @@ DEFAULT_VARIANTS: dict[str, str] = {
 }
 
 
-def rank_changes(con: duckdb.DuckDBPyConnection, variants: dict[str, str | dict] | None = None) -> pd.DataFrame:
+def rank_changes(con: duckdb.DuckDBPyConnection, variants: Mapping[str, str | dict] | None = None) -> pd.DataFrame:
     """How each live route's rank moves from the `scores` table's weights to each variant.
 
     One row per (route, variant): method, rule, route, variant, weights, base_rank, rank, move (positive = up).
@@ -697,8 +706,8 @@ def manifest_draft(result: Plan, con: duckdb.DuckDBPyConnection) -> str:
     for name, _, cutover, canary, routes in existing:
         lines += manifest.batch_toml(name, cutover, routes, canary)
     rollup.ensure(con)
-    last = con.execute("SELECT max(last_ts) FROM rollups").fetchone()[0]
-    last_cut = con.execute("SELECT max(cutover_at) FROM batches").fetchone()[0]
+    last = _one(con.execute("SELECT max(last_ts) FROM rollups"))[0]
+    last_cut = _one(con.execute("SELECT max(cutover_at) FROM batches"))[0]
     anchor = max(
         [pd.Timestamp(x).tz_convert("UTC") for x in (last, last_cut) if x is not None] or [pd.Timestamp.now(tz="UTC")]
     )
