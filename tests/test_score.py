@@ -544,6 +544,7 @@ def test_notebook_03_priorities(db_path, tmp_path):
 
     con = db.connect(db_path)
     _load(con)
+    score.plan(con, weights="errors=20", budget=100.0, source=APP_DIR)  # the notebook shows the stored plan
     con.close()
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "03.ipynb"
@@ -551,7 +552,7 @@ def test_notebook_03_priorities(db_path, tmp_path):
         str(root / "notebooks" / "03_priorities.ipynb"),
         str(out),
         cwd=str(root / "notebooks"),
-        parameters={"db": str(db_path), "source": str(APP_DIR), "weights": "errors=20", "budget": 100.0},
+        parameters={"db": str(db_path)},
         progress_bar=False,
         kernel_name="python3",
     )
