@@ -119,3 +119,13 @@ def test_writers_create_a_missing_database(tmp_path):
     con = db.connect(dbf, "read")
     assert con.execute("SELECT method, path, status FROM requests").fetchall() == [("GET", "/x", 200)]
     con.close()
+
+
+def test_report_passes_python_to_the_route_inventory(tmp_path, capsys):
+    """`report --app` imports the app in the interpreter `--python` names, as `routes` does."""
+    code = cli.main(
+        ["report", "--db", str(tmp_path / "r.duckdb"), "--app", "strangler.demo.flask_app:app"]
+        + ["--python", str(tmp_path / "no-python"), "--out", str(tmp_path / "out")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (code, err[-1:]) == (2, [f"strangler: error: --python {tmp_path / 'no-python'}: no such interpreter"])

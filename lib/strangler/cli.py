@@ -460,6 +460,9 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         "--app", action="append", default=[], metavar="MODULE:ATTR", help="apps for the route inventory (repeatable)"
     )
     p.add_argument(
+        "--python", default=None, metavar="PY", help="the apps' own interpreter for --app (default: this one)"
+    )
+    p.add_argument(
         "--source", type=Path, default=None, metavar="DIR", help="source tree for complexity and static inventory"
     )
     p.add_argument(
@@ -484,6 +487,7 @@ def run_report(args: argparse.Namespace) -> int:
         source=args.source,
         progress=True,
         rollups=args.rollups,
+        python=args.python,
     )  # one line per notebook on stderr
     print(f"wrote {index}")
     return 0

@@ -128,6 +128,7 @@ def prepare(
     source: str | Path | None = None,
     say: Callable[[str], None] | None = None,
     con: Any = None,
+    python: str | None = None,
 ) -> Prepared:
     """Compute and store what the notebooks show, before they run: ingest `logs`, inventory `apps` and `source`,
     attribute the requests, store `manifest`, score the plan, review every batch (default windows).
@@ -159,7 +160,7 @@ def prepare(
             if not result.ok:
                 done.facts.append(("ingest", f"{len(result.errors)} of the given logs could not be read"))
         if apps:
-            step(str(routes.inventory_apps(con, list(apps))))
+            step(str(routes.inventory_apps(con, list(apps), python=python)))
         if source:
             step(str(routes.inventory_source(con, source)))
         n_routes = con.execute("SELECT count(*) FROM routes").fetchall()[0][0]
@@ -447,6 +448,7 @@ def build(
     progress: bool = False,
     notebooks_dir: str | Path | None = None,
     rollups: str | Path | None = None,
+    python: str | None = None,
 ) -> Path:
     """Compute what the notebooks show (`prepare`), run every notebook headless (04 once per batch) and export
     offline HTML; returns out/index.html.
@@ -470,7 +472,7 @@ def build(
         finally:
             con.close()
     else:
-        prepared = prepare(db, manifest, logs=logs, apps=apps, source=source, say=say)
+        prepared = prepare(db, manifest, logs=logs, apps=apps, source=source, say=say, python=python)
     job_list = jobs(db, prepared.batches, notebooks_dir=notebooks_dir, rollups=rollups is not None)
     meta = [("rollups", str(rollups))] if rollups is not None else [("database", str(db))]
     meta += [("manifest", str(manifest))] if manifest is not None else []
