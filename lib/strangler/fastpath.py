@@ -38,8 +38,8 @@ import pyarrow as pa
 
 from strangler import attribute as A
 from strangler import db as dbm
-from strangler import detect, ingest
 from strangler import formats as F
+from strangler import ingest
 from strangler import parse_sql as P
 from strangler import rollup as R
 from strangler.errors import StranglerError
@@ -302,15 +302,7 @@ def _file(con: duckdb.DuckDBPyConnection, state: _State, path: Path, explicit: b
             note="unchanged: read before (a file that grew: use `strangler ingest`)", seconds=time.perf_counter() - t0
         )
         return row
-    if fmt_name != "auto":
-        name, chosen = fmt_name, "declared"
-    elif not head:
-        name, chosen = "combined", "empty file"  # nothing to detect, nothing to parse
-    else:
-        try:
-            name, chosen = detect.choose(detect.candidates(con, ingest.sample(content), F.FORMATS, tz), F.FORMATS)
-        except detect.NoFormat as exc:
-            raise ingest._Unreadable(str(exc), explicit) from None
+    name, chosen = ingest._choose_format(con, content, head, fmt_name, F.FORMATS, tz, explicit)
     fmt = F.FORMATS[name]
     sid = int(
         _scalar(

@@ -772,6 +772,26 @@ def _load(
         raise
 
 
+def _choose_format(
+    con: duckdb.DuckDBPyConnection,
+    content: _Content,
+    head: bytes,
+    fmt_name: str,
+    fmts: dict[str, F.Format],
+    tz: str,
+    explicit: bool,
+) -> tuple[str, str]:
+    """A new file's format and how it was chosen: declared, the empty file's default, or detected from a sample."""
+    if fmt_name != "auto":
+        return fmt_name, "declared"
+    if not head:
+        return "combined", "empty file"  # nothing to detect, nothing to parse
+    try:
+        return detect.choose(detect.candidates(con, sample(content), fmts, tz), fmts)
+    except detect.NoFormat as exc:
+        raise _Unreadable(str(exc), explicit) from None
+
+
 def _ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, explicit: bool, fmt_name: str, fmts: dict[str, F.Format], tz: str, bar
 ) -> dict:
@@ -787,15 +807,7 @@ def _ingest_file(
         known = None  # same first bytes but shorter: a different file
     before: Sequence[int]
     if known is None:
-        if fmt_name != "auto":
-            name, chosen = fmt_name, "declared"
-        elif not head:
-            name, chosen = "combined", "empty file"  # nothing to detect, nothing to parse
-        else:
-            try:
-                name, chosen = detect.choose(detect.candidates(con, sample(content), fmts, tz), fmts)
-            except detect.NoFormat as exc:
-                raise _Unreadable(str(exc), explicit) from None
+        name, chosen = _choose_format(con, content, head, fmt_name, fmts, tz, explicit)
         sid = int(_fetch_row(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))[0])
         new, start, prev_lines, note, before = True, 0, 0, "new", (0, 0)
     else:
