@@ -356,6 +356,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_plan)
 
 
+# deliberate: run_plan and run_serve (and the other run_/add_ functions here) hand parsed options on keyword by
+# keyword or declare argparse options; they look alike but name different options, helps and defaults (issue 12)
 def run_plan(args: argparse.Namespace) -> int:
     from strangler import db, manifest, score
 
@@ -546,6 +548,7 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_serve)
 
 
+# deliberate: keyword-by-keyword hand-off like run_plan's, different options; see the note above run_plan
 def run_serve(args: argparse.Namespace) -> int:
     from strangler import router
 

@@ -28,6 +28,7 @@ _ISO_Z = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"
 _T = r"(-1|\d+(?:\.\d+)?)"
 
 
+# deliberate: elb and nginx_kv (and the other formats here) declare different columns in the same shape
 def elb() -> Format:
     # timestamp elb client:port backend:port request_processing_time backend_processing_time
     # response_processing_time elb_status_code backend_status_code received_bytes sent_bytes "request" "user_agent"
@@ -265,6 +266,7 @@ def ltsv() -> Format:
     )
 
 
+# deliberate: same declaration shape as elb, other columns; see the note above elb
 def nginx_kv() -> Format:
     # nginx combined followed by key=value pairs, as in nginx's APM blog post:
     # ... "$http_referer" "$http_user_agent" rt=$request_time uct="$upstream_connect_time"

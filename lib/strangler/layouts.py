@@ -231,6 +231,7 @@ _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn
 _APACHE_ITEM = re.compile(r"%([!<>,\d]*)(?:\{([^}]*)\})?([!<>,\d]*)([A-Za-z%])")
 
 
+# deliberate: _apache and _gunicorn scan different directive grammars with the same loop shape; their errors differ
 def _apache(layout: str) -> list[Token]:
     tokens: list[Token] = []
     at = 0
@@ -376,6 +377,7 @@ _GUNICORN_PLAIN = {
 _GUNICORN_ITEM = re.compile(r"%(?:\((?P<atom>[^)]*)\)(?P<conv>.)|(?P<pct>%))")
 
 
+# deliberate: same loop shape as _apache over gunicorn's grammar, with its own error message
 def _gunicorn(layout: str) -> list[Token]:
     tokens: list[Token] = []
     at = 0

@@ -144,6 +144,8 @@ class Watcher:
                     log.warning("pilot state %s is missing; keeping the last good fractions", self.path)
                 self._signature = "missing"  # type: ignore[assignment]
             return
+        # deliberate twin of router.Router._reload's change check: each file keeps its own signature and its own
+        # failure policy (missing state file: keep the last fractions; missing manifest: error at start)
         signature = (st.st_mtime_ns, st.st_size, st.st_ino)
         if signature == self._signature:
             return

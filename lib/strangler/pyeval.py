@@ -42,6 +42,8 @@ class Unresolved:
 # --- values -----------------------------------------------------------------------------------------------------
 
 
+# deliberate: the small frozen dataclasses below (and static_inventory's ViewRef/Wrapped) are distinct value
+# types of the evaluator; they share only the dataclass shape
 @dataclass(frozen=True)
 class Unknown:
     why: str = ""

@@ -48,6 +48,7 @@ def review_windows(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, floa
     }
 
 
+# deliberate: latency_histogram and timeseries are public views with the same window parameters as `review`
 def latency_histogram(
     con: duckdb.DuckDBPyConnection,
     batch: str,
@@ -86,6 +87,7 @@ def latency_histogram(
     return df
 
 
+# deliberate: same window parameters as latency_histogram; see the note above it
 def timeseries(
     con: duckdb.DuckDBPyConnection,
     batch: str,

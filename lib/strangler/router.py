@@ -217,6 +217,7 @@ class Router:
                 raise StranglerError(f"manifest {self.manifest} does not exist") from None
             log.warning("manifest %s unreadable (%s); keeping the previous plan", self.manifest, exc)
             return
+        # deliberate twin of pilot_state.Watcher.refresh's change check; see the note there
         signature = (st.st_mtime_ns, st.st_size, st.st_ino)
         if signature == self._signature:
             return
@@ -411,6 +412,7 @@ class Router:
         self.flask.executor.shutdown(wait=False)
 
 
+# deliberate twin of serve's parameters: both are public entry points taking the same router options
 def create(
     manifest: str | Path,
     flask: Any = DEFAULT_FLASK,
@@ -460,6 +462,7 @@ def worker_app() -> Router:
     return create(kw.pop("manifest"), **kw)
 
 
+# deliberate twin of create's parameters: serve passes them on to create (or to the workers' environment)
 def serve(
     manifest: str | Path,
     flask: Any = DEFAULT_FLASK,

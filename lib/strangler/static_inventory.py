@@ -116,6 +116,7 @@ class Edge:
     where: UnknownPart | None = None  # the include call, for routes added to the child after it
 
 
+# deliberate: ViewRef and Wrapped share only the dataclass shape with pyeval's ModuleRef/Lazy value types
 @dataclass(frozen=True)
 class ViewRef:
     cls: ClassRef

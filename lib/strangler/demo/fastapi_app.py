@@ -235,6 +235,7 @@ def get_user(user_id: int) -> Any:
 search = APIRouter(prefix="/search", tags=["search"])
 
 
+# deliberate twin of demo/flask_app.py:search_all: the port must answer alike
 @search.get("", response_model=SearchResult)
 def search_all(q: str = "", type: str = "all") -> Any:
     q = q.strip()

@@ -53,6 +53,7 @@ def login_required(view: Callable) -> Callable:
     return wrapped
 
 
+# deliberate: trip_summary and step_json are written out key by key like the legacy code this demo imitates
 def trip_summary(row: dict) -> dict:
     """The JSON of a trip in lists (same keys in the FastAPI app's TripSummary)."""
     return {
@@ -414,6 +415,7 @@ def steps_need_trip():
         g.trip = visible_trip(trip_id)
 
 
+# deliberate: written out key by key like trip_summary, as legacy code would be
 def step_json(row: dict) -> dict:
     return {
         "id": row["id"],
@@ -654,6 +656,7 @@ def stream():
 search = Blueprint("search", __name__, url_prefix="/search")
 
 
+# deliberate twin of demo/fastapi_app.py:search_all: the port must answer alike
 @search.get("")
 def search_all():
     q = (request.args.get("q") or "").strip()
