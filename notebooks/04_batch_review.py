@@ -106,9 +106,6 @@ charts.table(
     max_rows=200,
 )
 
-# %% tags=["summary"]
-print(data(review_views.batch_summary, batch))
-
 # %% [markdown]
 # ## The pilot's steps
 # When `strangler pilot` ramped this batch: at the end of each step, FastAPI against Flask on the batch's routes
@@ -126,3 +123,6 @@ if pilot_steps.empty:
     print(f"no pilot steps for batch {batch!r} in the ingested logs")
 else:
     display(charts.table(pilot_steps.drop(columns=["batch", "route"]).round(4), max_rows=500))
+
+# %% tags=["summary"]
+print(data(review_views.batch_summary, batch))

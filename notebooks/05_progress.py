@@ -65,9 +65,6 @@ charts.table(verdicts) if len(verdicts) else print(
     "no batches in the database: strangler review --manifest M stores them"
 )
 
-# %% tags=["summary"]
-print(data(progress_views.progress_summary))
-
 # %% [markdown]
 # ## The pilot's ramps
 # For batches moved by `strangler pilot` (a `ramp` in the manifest): each batch's share of clients on FastAPI
@@ -86,3 +83,6 @@ if pilot_decisions.empty:
 else:
     display(charts.pilot_timeline(pilot_decisions))
     display(charts.table(pilot_decisions, max_rows=500))
+
+# %% tags=["summary"]
+print(data(progress_views.progress_summary))

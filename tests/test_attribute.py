@@ -418,15 +418,20 @@ def test_notebook_02_endpoints(demo_db, tmp_path):
     import nbformat
     import papermill as pm
 
-    from strangler import report
+    from strangler import db, report, rollup
 
+    con = db.connect(demo_db, "write")  # the notebook only reads: the other app's static inventory goes in first
+    routes.inventory_source(con, FLASK_DIR)
+    attribute.attribute(con)
+    rollup.build(con)  # as `strangler attribute` does: a read-only notebook cannot refresh the rollups
+    con.close()
     root = Path(__file__).resolve().parent.parent / "notebooks"
     out = tmp_path / "02.ipynb"
     pm.execute_notebook(
         str(root / "02_endpoints.ipynb"),
         str(out),
         kernel_name=report.kernel_name(),
-        parameters={"db": str(demo_db), "apps": [], "source": str(FLASK_DIR)},
+        parameters={"db": str(demo_db)},
         progress_bar=False,
         cwd=str(root),
     )

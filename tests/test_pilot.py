@@ -544,8 +544,12 @@ def test_reports_04_and_05_show_the_pilots_steps_and_ramp_offline(tmp_path):
     ingest.ingest(con, [str(tmp_path / "router.log")])
     con.execute("UPDATE requests SET route = '/trips/<int:item_id>', route_framework = 'flask', match = 'matched'")
     con.close()
-    params = {"db": str(tmp_path / "r.duckdb"), "manifest": str(tmp_path / "m.toml")}
-    jobs = [j for j in report.jobs(**params) if j.name in ("04_batch_review-trips", "05_progress")]
+    prepared = report.prepare(tmp_path / "r.duckdb", tmp_path / "m.toml")  # the notebooks only read
+    jobs = [
+        j
+        for j in report.jobs(tmp_path / "r.duckdb", prepared.batches)
+        if j.name in ("04_batch_review-trips", "05_progress")
+    ]
     assert [j.name for j in jobs] == ["04_batch_review-trips", "05_progress"]
     report.run(jobs, tmp_path / "out")
     nb05 = nbformat_read(tmp_path / "out" / report.EXECUTED / "05_progress.ipynb")
