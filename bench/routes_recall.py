@@ -32,6 +32,8 @@ class App:
     source: str  # the folder inside site-packages that the static inventory reads
     shim: str = ""  # a module written to a temporary folder: builds the app the way its own main() does
     blind: bool = False  # chosen before the static inventory was worked on for it (issue 13)
+    entry: tuple[str, ...] = ()  # static inventory from these modules only (`routes --source DIR --entry M`)
+    app_object: str = ""  # the tree's app the exact inventory imports (static column app_object), "" for any
 
 
 CALIBRE_SHIM = """
@@ -101,17 +103,55 @@ os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
 from zou.app import app
 """
 
+PUPPETBOARD_SHIM = """
+import os, sys
+sys.argv = ["pytest"]  # its module checks the PuppetDB version at import unless it runs under pytest
+os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
+from puppetboard.app import app
+"""
+
+OTTERWIKI_SHIM = """
+import os, subprocess, tempfile
+repo = tempfile.mkdtemp()
+subprocess.run(["git", "init", "-q", repo], check=True)
+os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
+os.environ.setdefault("REPOSITORY", repo)
+from otterwiki.server import app
+import otterwiki.views
+"""
+
+GUARDRAILS_SHIM = """
+import pathlib
+pathlib.Path("config.py").write_text("# no guards: the server's own routes only\\n")  # the guards file it imports
+from guardrails_api.app import create_app
+app = create_app()
+"""
+
 APPS = [
     App("calibreweb", "shim:app", "calibreweb/cps", CALIBRE_SHIM),
     App("changedetection.io", "shim:app", "changedetectionio", CHANGEDETECTION_SHIM),
     App("chainlit", "chainlit.server:app", "chainlit"),
     # chosen blind for issue 13, before the inventory changed
     App("rq-dashboard", "rq_dashboard.app:create_app()", "rq_dashboard", blind=True),
-    App("flask-monitoringdashboard", "shim:app", "flask_monitoringdashboard", MONITORINGDASHBOARD_SHIM, blind=True),
+    App(
+        "flask-monitoringdashboard",
+        "shim:app",
+        "flask_monitoringdashboard",
+        MONITORINGDASHBOARD_SHIM,
+        blind=True,
+        entry=("flask_monitoringdashboard",),  # what the shim imports; the whole tree also holds a demo app
+        app_object="flask_monitoringdashboard:bind(app)",
+    ),
     App("ihatemoney", "ihatemoney.run:create_app()", "ihatemoney", blind=True),
     App("prefect", "prefect.server.api.server:create_app()", "prefect/server", blind=True),
     App("zou", "shim:app", "zou", ZOU_SHIM, blind=True),
     App("fava", "shim:app", "fava", FAVA_SHIM, blind=True),
+    # chosen blind for issue 13's second round (config and environment), before the inventory changed again
+    App("puppetboard", "shim:app", "puppetboard", PUPPETBOARD_SHIM, blind=True),
+    App("otterwiki", "shim:app", "otterwiki", OTTERWIKI_SHIM, blind=True),
+    App("privacyidea", "privacyidea.app:create_app(silent=True)", "privacyidea", blind=True),
+    App("asreview", "asreview.webapp.app:create_app()", "asreview", blind=True),
+    App("guardrails-api", "shim:app", "guardrails_api", GUARDRAILS_SHIM, blind=True),
 ]
 
 
@@ -130,11 +170,15 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
         exact = routes.run_inventory_script(app.spec, python=str(python), cwd=tmp)
         t_exact = time.perf_counter() - t0
         t0 = time.perf_counter()
-        found = static_inventory.scan(source)
+        found = static_inventory.scan(source, list(app.entry) or None)
         t_static = time.perf_counter() - t0
     inside = {(r["method"], r["rule"]) for r in exact["routes"] if r["file"] and r["file"].startswith(str(source))}
     every = {(r["method"], r["rule"]) for r in exact["routes"]}
     static = {(r["method"], r["rule"]) for r in found.routes}
+    objects = sorted({str(r.get("app_object")) for r in found.routes})
+    if app.app_object:  # precision and recall against the app of the tree that the exact inventory imports
+        static = {(r["method"], r["rule"]) for r in found.routes if r.get("app_object") == app.app_object}
+    assumed = sorted({r["assumes"] for r in found.routes if r.get("assumes")})
     return {
         "blind": app.blind,
         "app": app.name,
@@ -148,6 +192,9 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
         "extra": len(static - every),
         "precision": len(static & every) / max(len(static), 1),
         "unresolved": len(found.unresolved),
+        "app_objects": objects,
+        "assumes": assumed,
+        "environment": found.environment,
         "missed": sorted(inside - static)[:15],
         "extra_examples": sorted(static - every)[:10],
         "unresolved_examples": [f"{Path(u.file).name}:{u.line} {u.reason}" for u in found.unresolved[:8]],
@@ -171,6 +218,9 @@ def main(names: list[str]) -> None:
             f"{m['unresolved']} unresolved; "
             f"static scan {m['seconds_static']:.2f} s, import {m['seconds_exact']:.1f} s"
         )
+        print(f"  app objects: {m['app_objects']}" + (f" (compared: {app.app_object})" if app.app_object else ""))
+        if m["assumes"]:
+            print(f"  rules computed with: {m['assumes']}")
         for label in ("missed", "extra_examples", "unresolved_examples"):
             if m[label]:
                 print(f"  {label}: {m[label]}")

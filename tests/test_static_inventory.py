@@ -49,40 +49,46 @@ def assert_no_wrong_rule(found: list[tuple], unresolved: list[tuple], spec: str)
     return {(m, r) for _, m, r in app - listed}
 
 
-def test_prefix_from_config_class_pyfile_and_defaults(con):
+def test_prefix_from_config_class_pyfile_and_defaults(con, monkeypatch):
+    monkeypatch.delenv("ENV_PREFIX", raising=False)
     found, unresolved = stored(con, APPS / "config_prefix")
     assert found == [
         ("flask", "GET", "/api/users/<int:user_id>", "users.get_user", "config_prefix/views.py", 10, 12, "users"),
         ("flask", "GET", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
         ("flask", "POST", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
         ("flask", "GET", "/reports/daily", "reports.daily", "config_prefix/views.py", 20, 22, "reports"),
+        # os.environ.get("ENV_PREFIX", "/env"): the default, as the app starts where ENV_PREFIX is not set
+        ("flask", "GET", "/env/info", "env.info", "config_prefix/views.py", 30, 32, "env"),
     ]
-    reason = "register_blueprint: the url_prefix is not known statically"
+    assert con.execute("SELECT DISTINCT app_object FROM routes").fetchall() == [("config_prefix.app:create_app()",)]
+    assert con.execute("SELECT rule, assumes FROM routes WHERE assumes IS NOT NULL").fetchall() == [
+        ("/env/info", "ENV_PREFIX unset: default '/env'")
+    ]
     assert unresolved == [
         (
             "config_prefix/app.py",
             16,
-            reason,
+            "register_blueprint: the url_prefix is not known statically",
             'app.register_blueprint(external, url_prefix=app.config.get("EXTERNAL_PREFIX"))',
             "POST",
             "{?}/hook",
             'app.config.get("EXTERNAL_PREFIX")',
         ),
-        (
-            "config_prefix/app.py",
-            17,
-            reason,
-            'app.register_blueprint(env, url_prefix=os.environ.get("ENV_PREFIX", "/env"))',
-            "GET",
-            "{?}/info",
-            'os.environ.get("ENV_PREFIX", "/env")',
-        ),
     ]
-    # the two unresolved routes are exactly what the static inventory left out of the imported app
-    assert assert_no_wrong_rule(found, unresolved, "config_prefix.app:create_app()") == {
-        ("POST", "/hook"),
-        ("GET", "/env/info"),
-    }
+    # the unresolved route is exactly what the static inventory left out of the imported app
+    assert assert_no_wrong_rule(found, unresolved, "config_prefix.app:create_app()") == {("POST", "/hook")}
+
+
+def test_a_prefix_from_the_environment_is_the_value_set_there(con, monkeypatch):
+    """Set in strangler's environment, the variable's value is what the app reads at start-up, and the rule says
+    so; the imported app (same environment) has exactly that rule."""
+    monkeypatch.setenv("ENV_PREFIX", "/ops")
+    found, _ = stored(con, APPS / "config_prefix")
+    assert [r[2] for r in found if r[3] == "env.info"] == ["/ops/info"]
+    assert con.execute("SELECT assumes FROM routes WHERE rule = '/ops/info'").fetchall() == [
+        ("ENV_PREFIX='/ops' (set in strangler's environment)",)
+    ]
+    assert assert_no_wrong_rule(found, [], "config_prefix.app:create_app()") == {("POST", "/hook")}
 
 
 def test_subclasses_of_flask_blueprint_api_resource_fastapi_and_apirouter(con):
@@ -262,41 +268,44 @@ def test_one_module_resolution_for_static_inventory_and_effort(dotted, expected)
     assert (module.name if module else None) == expected
 
 
-def test_unresolved_count_is_in_the_summary_line(con):
+def test_unresolved_count_and_environment_are_in_the_summary(con, monkeypatch):
+    monkeypatch.delenv("ENV_PREFIX", raising=False)
     result = routes.inventory_source(con, APPS / "config_prefix")
     assert str(result).splitlines() == [
-        f"    4 flask    routes from {(APPS / 'config_prefix').resolve()}",
-        "    2 unresolved route definitions (see table routes_unresolved)",
+        f"    5 flask    routes from {(APPS / 'config_prefix').resolve()}",
+        "    1 unresolved route definitions (see table routes_unresolved)",
+        "environment: ENV_PREFIX unset: default '/env': 1 rules computed with it (column assumes)",
     ]
 
 
 def test_a_return_under_an_unknown_condition_and_a_registration_in_an_unknown_loop_are_not_guessed(con):
-    """normalize(None) returns "" only on one branch, and a loop over the environment may register a blueprint
-    any number of times: neither gives a rule (the old inventory listed GET /jobs and GET /extra/info)."""
+    """normalize(x) of a value not known returns "" only on one branch, and a loop over values not known may
+    register a blueprint any number of times: neither gives a rule (the old inventory listed GET /jobs and GET
+    /extra/info)."""
     found, unresolved = stored(con, APPS / "conditions")
     assert found == [
-        ("flask", "GET", "/ok", "ok", "conditions/app.py", 32, 34, None),
+        ("flask", "GET", "/ok", "ok", "conditions/app.py", 33, 35, None),
         # create_api() returns a cached app on a branch not known to run: the app it makes is the one mounted
-        ("fastapi", "GET", "/api/items", "items", "conditions/app.py", 45, 47, None),
+        ("fastapi", "GET", "/api/items", "items", "conditions/app.py", 46, 48, None),
     ]
     assert unresolved == [
         (
             "conditions/app.py",
-            27,
+            28,
             "register_blueprint: the url_prefix is not known statically",
-            'app.register_blueprint(jobs, url_prefix=normalize(os.environ.get("JOBS_PREFIX")))',
+            'app.register_blueprint(jobs, url_prefix=normalize(json.loads(os.environ.get("JOBS_JSON") or "null")))',
             "GET",
             "{?}/jobs",
-            'normalize(os.environ.get("JOBS_PREFIX"))',
+            'normalize(json.loads(os.environ.get("JOBS_JSON") or "null"))',
         ),
         (
             "conditions/app.py",
-            28,
+            29,
             "registered in a loop over values not known statically",
-            'for plugin in os.environ.get("PLUGINS", "").split(","):',
+            'for plugin in json.loads(os.environ.get("PLUGINS_JSON") or "[\\"\\"]"):',
             "GET",
             "{?}/info",
-            'os.environ.get("PLUGINS", "").split(",")',
+            'json.loads(os.environ.get("PLUGINS_JSON") or "[\\"\\"]")',
         ),
     ]
     flask = [r for r in found if r[0] == "flask"]

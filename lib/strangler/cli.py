@@ -199,6 +199,13 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--source", type=Path, metavar="DIR", help="source tree to read without running anything")
     p.add_argument("--python", default=None, metavar="PY", help="the app's own interpreter (default: this one)")
+    p.add_argument(
+        "--entry",
+        action="append",
+        metavar="MODULE",
+        help="with --source: read only what a program importing MODULE runs (a tree holding a demo app beside the "
+        "real one); repeatable",
+    )
     _db_arg(p, note="created if missing")
     p.set_defaults(run=run_routes)
 
@@ -206,11 +213,13 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
 def run_routes(args: argparse.Namespace) -> int:
     from strangler import db, routes
 
+    if args.entry and not args.source:
+        raise StranglerError("--entry goes with --source (it names the modules a static reading starts from)")
     con = db.connect(args.db, "create")
     if args.app:
         print(routes.inventory_apps(con, args.app, python=args.python))
     else:
-        print(routes.inventory_source(con, args.source))
+        print(routes.inventory_source(con, args.source, entry=args.entry))
     return 0
 
 

@@ -88,8 +88,12 @@ CREATE TABLE IF NOT EXISTS routes (
     blueprint VARCHAR,             -- Flask blueprint or FastAPI router tag; NULL for the app itself
     inventory VARCHAR,             -- 'app' (imported) or 'source' (static)
     app       VARCHAR,             -- the MODULE:ATTR or source directory it came from
-    position  INTEGER              -- the framework's matching order within its app (Starlette tries in this order)
+    position  INTEGER,             -- the framework's matching order within its app (Starlette tries in this order)
+    app_object VARCHAR,            -- static inventory: which app of the tree (module:app, module:factory(), module:bind(app))
+    assumes   VARCHAR              -- static inventory: environment variables the rule was computed with, and the values taken
 );
+ALTER TABLE routes ADD COLUMN IF NOT EXISTS app_object VARCHAR;
+ALTER TABLE routes ADD COLUMN IF NOT EXISTS assumes VARCHAR;
 
 CREATE TABLE IF NOT EXISTS path_shapes (
     path  VARCHAR,                 -- a distinct requests.path

@@ -19,6 +19,7 @@ answers the hooks `construct` (a call of an outside class), `method_call`/`attri
 from __future__ import annotations
 
 import ast
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,50 @@ class Super:
     self: object
 
 
+class EnvStr(str):
+    """A string read from the environment as the app reads it at start-up: the variable's value in strangler's own
+    environment when set there, else the code's default. `assumes` names each variable and the value taken; it
+    goes along when the string is joined, formatted or returned, so a route whose path used it says so."""
+
+    assumes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvUnset(Unknown):
+    """`os.environ.get(NAME)` without a default, NAME not set: None for the app, false in a condition, and the
+    other side of an `or`; anywhere else it is not known (None says nothing about the path it would give)."""
+
+
+def assumptions(*values: object) -> tuple[str, ...]:
+    """The environment assumptions carried by these values (strings, or lists of them)."""
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, EnvStr):
+            out.extend(v.assumes)
+        elif isinstance(v, EnvUnset):
+            out.append(f"{v.why} unset")
+        elif isinstance(v, (list, tuple)):
+            out.extend(assumptions(*v))
+    return tuple(dict.fromkeys(out))
+
+
+def tagged(value: str, tag: str) -> EnvStr:
+    """`value` carrying one environment assumption."""
+    out = EnvStr(value)
+    out.assumes = (tag,)
+    return out
+
+
+def carry(result: object, *sources: object) -> object:
+    """`result` (a string computed from `sources`) with the sources' environment assumptions."""
+    tags = assumptions(*sources)
+    if not tags or not isinstance(result, str):
+        return result
+    out = EnvStr(result)
+    out.assumes = tuple(dict.fromkeys((*assumptions(result), *tags)))
+    return out
+
+
 class KnownDict(dict):
     """A dict whose keys may not all be known (`complete=False`): a missing key is then Unknown, not absent."""
 
@@ -128,6 +173,19 @@ class KnownDict(dict):
 
 class _Return(Exception):
     pass
+
+
+MODEL_BASES = ("BaseModel", "BaseSettings")  # pydantic classes whose fields the generated __init__ sets
+
+
+def _decorator_name(node: ast.expr) -> str:
+    """`dataclass` for `@dataclass`, `@dataclasses.dataclass` and `@dataclass(frozen=True)`."""
+    target = node.func if isinstance(node, ast.Call) else node
+    return target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+
+
+def _assigns(stmt: ast.Assign, name: str) -> bool:
+    return any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
 
 
 BUILTINS = frozenset(
@@ -139,6 +197,8 @@ def truth(value: object) -> bool | None:
     """The truth value of a known value, None when it is not known."""
     if isinstance(value, KnownDict) and not value.complete and not value:
         return None
+    if isinstance(value, EnvUnset):
+        return False
     if isinstance(value, (str, int, float, bool, type(None), list, dict)):
         return bool(value)
     if isinstance(value, (FuncRef, ClassRef, ModuleRef, Instance)):
@@ -155,7 +215,8 @@ def _memo_key(ref: object, args: list, kwargs: dict) -> tuple | None:
     if not all(isinstance(v, immutable) for v in values):
         return None
     try:
-        return (id(ref.node), tuple(args), tuple(sorted(kwargs.items())))  # type: ignore[attr-defined]
+        tags = assumptions(*values)  # "x" read from the environment is not the literal "x"
+        return (id(ref.node), tuple(args), tuple(sorted(kwargs.items())), tags)  # type: ignore[attr-defined]
     except TypeError:
         return None
 
@@ -163,7 +224,9 @@ def _memo_key(ref: object, args: list, kwargs: dict) -> tuple | None:
 def _same(a: object, b: object) -> bool:
     if a is b:
         return True
-    simple = (str, int, float, bool, type(None))
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b and assumptions(a) == assumptions(b)
+    simple = (int, float, bool, type(None))
     return isinstance(a, simple) and type(a) is type(b) and a == b
 
 
@@ -185,6 +248,9 @@ class Evaluator:
         self.maybe_returns: list[list] = []  # per running function: values returned on a branch not known to run
         self.memo: dict[tuple, object] = {}  # (function, arguments) -> result, for calls with immutable arguments
         self.class_cache: dict[int, dict] = {}
+        self.environment: dict[str, str] = {}  # variable -> what was taken for it (see `env_value`)
+        self.frames: list[str] = []  # what is running at the top: a module, or `module:function()` run alone
+        self.running: list[FuncRef] = []  # the functions being run, innermost last
         for path in sourcetree.python_files(root):
             name = sourcetree.module_name(root, path)
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -204,12 +270,112 @@ class Evaluator:
         Instance, its `__init__` run with the arguments; anything else is Unknown."""
         if not isinstance(cls, ClassRef):
             return Unknown(name)
+        args, kw = self.call_args(node, mod, scopes)
+        return self.instantiate(cls, args, kw)
+
+    def instantiate(self, cls: ClassRef, args: list, kw: dict) -> Instance:
+        """An instance of a tree class: its `__init__` run (`self.x = ...` sets attributes), or for a dataclass or
+        pydantic model without one, its fields: the arguments, else each field's default."""
         instance = Instance(cls)
         init = self.class_attributes(cls).get("__init__")
         if isinstance(init, FuncRef):
-            args, kw = self.call_args(node, mod, scopes)
             self.call_function(init, [instance, *args], kw)
+        elif self.is_model(cls):
+            instance.attrs.update(self.model_fields(cls, args, kw))
         return instance
+
+    def is_model(self, cls: ClassRef, seen: frozenset = frozenset()) -> bool:
+        """A pydantic model (BaseModel, BaseSettings) or a dataclass, through the tree's base classes."""
+        if self.framework_base(cls, MODEL_BASES) is not None:
+            return True
+        if id(cls.node) in seen:
+            return False
+        if any(_decorator_name(d) == "dataclass" for d in cls.node.decorator_list):
+            return True
+        return any(isinstance(b, ClassRef) and self.is_model(b, seen | {id(cls.node)}) for b in self.class_bases(cls))
+
+    def model_fields(self, cls: ClassRef, args: list, kw: dict) -> dict:
+        """A model's field values as its generated `__init__` sets them: keyword (or, for a dataclass, positional)
+        arguments, else the default (`= value`, `Field(default=...)`, `field(default_factory=...)` called). A
+        pydantic `BaseSettings` field is read from the environment first (named after the field, any case, with
+        the class's literal `env_prefix`): set there, it is not known; unset, the default, noted as read."""
+        declared: dict[str, tuple[Module, ast.expr | None]] = {}
+        for klass in reversed(self.class_chain(cls)):
+            for stmt in klass.node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    declared[stmt.target.id] = (klass.module, stmt.value)
+        settings = self.framework_base(cls, ("BaseSettings",)) is not None
+        prefix = self.env_prefix(cls) if settings else ""
+        environ = {k.lower(): k for k in os.environ}
+        positional = not self.framework_base(cls, MODEL_BASES)
+        values: dict = {}
+        for i, (name, (module, default)) in enumerate(declared.items()):
+            if name in kw:
+                values[name] = kw[name]
+            elif positional and i < len(args):
+                values[name] = args[i]
+            elif settings and isinstance(prefix, str) and (prefix + name).lower() in environ:
+                variable = environ[(prefix + name).lower()]
+                self.environment[variable] = f"set in strangler's environment (pydantic {cls.node.name}.{name})"
+                values[name] = Unknown(variable)
+            else:
+                if settings:
+                    self.environment.setdefault(f"{prefix}{name}".upper(), f"unset (pydantic {cls.node.name})")
+                values[name] = self.field_default(default, module) if default is not None else Unknown(name)
+        return values
+
+    def class_chain(self, cls: ClassRef, seen: frozenset = frozenset()) -> list[ClassRef]:
+        """The class and its tree base classes, nearest first."""
+        if id(cls.node) in seen:
+            return []
+        chain = [cls]
+        for base in self.class_bases(cls):
+            if isinstance(base, ClassRef):
+                chain += [c for c in self.class_chain(base, seen | {id(cls.node)}) if c not in chain]
+        return chain
+
+    def env_prefix(self, cls: ClassRef) -> object:
+        """A BaseSettings class's `env_prefix` when it is written literally (`model_config = SettingsConfigDict(
+        env_prefix=...)` or `class Config: env_prefix = ...`), else ""; Unknown when it is not literal."""
+        for klass in self.class_chain(cls):
+            for stmt in klass.node.body:
+                found: ast.expr | None = None
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and _assigns(stmt, "model_config"):
+                    found = next((k.value for k in stmt.value.keywords if k.arg == "env_prefix"), None)
+                elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                    found = next(
+                        (i.value for i in stmt.body if isinstance(i, ast.Assign) and _assigns(i, "env_prefix")), None
+                    )
+                if found is not None:
+                    value = self.eval(found, klass.module, [klass.module.globals])
+                    return value if isinstance(value, str) else Unknown("env_prefix")
+        return ""
+
+    def field_default(self, node: ast.expr, mod: Module) -> object:
+        """A field's default: the value, or what `Field(...)`/`field(...)` says (`default`, a first positional
+        argument, or `default_factory` called)."""
+        scope = [mod.globals]
+        if isinstance(node, ast.Call):
+            func = self.eval(node.func, mod, scope)
+            if isinstance(func, External) and func.qualname.split(".")[-1] in ("Field", "field"):
+                for k in node.keywords:
+                    if k.arg == "default":
+                        return self.eval(k.value, mod, scope)
+                    if k.arg == "default_factory":
+                        return self.call_factory(self.eval(k.value, mod, scope))
+                if node.args and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is Ellipsis):
+                    return self.eval(node.args[0], mod, scope)
+                return Unknown("field without default")
+        return self.eval(node, mod, scope)
+
+    def call_factory(self, factory: object) -> object:
+        if isinstance(factory, ClassRef):
+            return self.instantiate(factory, [], {})
+        if isinstance(factory, FuncRef):
+            return self.call_function(factory, [], {})
+        if isinstance(factory, External) and factory.qualname in ("builtins.list", "builtins.dict"):
+            return [] if factory.qualname.endswith("list") else KnownDict()
+        return Unknown("default_factory")
 
     def method_call(self, receiver: object, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
         """`receiver.name(...)` where the receiver is a framework object."""
@@ -249,9 +415,24 @@ class Evaluator:
     def run_module(self, mod: Module) -> Module:
         if mod.state == "new":
             mod.state = "running"
-            self.exec_body(mod.tree.body, mod, [mod.globals])
+            mod.globals.setdefault("__name__", mod.name)  # imported, not run as a script: `__main__` blocks skip
+            self.frames.append(self.import_name(mod))
+            try:
+                self.exec_body(mod.tree.body, mod, [mod.globals])
+            finally:
+                self.frames.pop()
             mod.state = "done"
+            self.module_done(mod)
         return mod
+
+    def import_name(self, mod: Module) -> str:
+        """The name a module is imported by: inside a package root, with the package's name in front."""
+        if (self.root / "__init__.py").is_file() and mod.name != self.root.name:
+            return f"{self.root.name}.{mod.name}"
+        return mod.name
+
+    def module_done(self, mod: Module) -> None:
+        """A module has run to its end (hook)."""
 
     def import_from(self, mod: Module, node: ast.ImportFrom) -> str:
         """The absolute name a `from ... import` reads; `from . import x` in a module at the root names the root's
@@ -526,7 +707,7 @@ class Evaluator:
                 ):
                     return Unknown("f-string")
                 parts.append(val)
-            return "".join(parts)
+            return carry("".join(parts), parts)
         if isinstance(node, ast.BinOp):
             return self.binop(node.op, self.eval(node.left, mod, scopes), self.eval(node.right, mod, scopes))
         if isinstance(node, ast.BoolOp):
@@ -613,6 +794,10 @@ class Evaluator:
 
     @staticmethod
     def binop(op: ast.operator, left: object, right: object) -> object:
+        return carry(Evaluator._binop(op, left, right), left, right)
+
+    @staticmethod
+    def _binop(op: ast.operator, left: object, right: object) -> object:
         if isinstance(op, ast.Add):
             if isinstance(left, str) and isinstance(right, str):
                 return left + right
@@ -635,16 +820,18 @@ class Evaluator:
 
     def boolop(self, node: ast.BoolOp, mod: Module, scopes: list[dict]) -> object:
         value: object = None
+        seen: list = []  # variables found unset on the way: `os.getenv("P") or "/api"` assumes P unset
         for v in node.values:
             value = self.eval(v, mod, scopes)
             t = truth(value)
             if t is None:
                 return Unknown("boolean expression")
             if isinstance(node.op, ast.Or) and t:
-                return value
+                return carry(value, seen)
             if isinstance(node.op, ast.And) and not t:
                 return value
-        return value
+            seen.append(value)
+        return carry(value, seen) if isinstance(node.op, ast.Or) else value
 
     @staticmethod
     def compare(op: ast.cmpop, left: object, right: object) -> object:
@@ -659,6 +846,11 @@ class Evaluator:
                 return left == right
             if isinstance(op, ast.NotEq):
                 return left != right
+        if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, External) and right.qualname == "os.environ":
+            if not isinstance(left, str):
+                return Unknown("comparison")
+            found = left in os.environ
+            return found if isinstance(op, ast.In) else not found
         if isinstance(op, (ast.In, ast.NotIn)) and isinstance(left, simple):
             if isinstance(right, (list, str)) and (not isinstance(right, str) or isinstance(left, str)):
                 if isinstance(right, list) and not all(isinstance(x, simple) for x in right):
@@ -678,6 +870,8 @@ class Evaluator:
                     return value[slice(lower, upper, step)]  # type: ignore[arg-type]
             return Unknown("slice")
         index = self.eval(index_node, mod, scopes)
+        if isinstance(value, External) and value.qualname == "os.environ" and isinstance(index, str):
+            return self.env_value(index, None, True) if index in os.environ else Unknown(f"os.environ[{index!r}]")
         if isinstance(value, dict) and isinstance(index, KEYS):
             if index in value:
                 return value[index]
@@ -839,9 +1033,33 @@ class Evaluator:
         if q in ("os.path.join", "posixpath.join"):
             args, kw = self.call_args(node, mod, scopes)
             if args and all(isinstance(a, str) for a in args) and not kw:
-                return posixpath.join(*args)
+                return carry(posixpath.join(*args), *args)
             return Unknown(q)
+        if q in ("os.environ.get", "os.getenv", "os.environ.setdefault"):
+            args, kw = self.call_args(node, mod, scopes)
+            name = args[0] if args else kw.get("key")
+            given = len(args) > 1 or "default" in kw
+            return self.env_value(name, args[1] if len(args) > 1 else kw.get("default"), given)
         return self.construct(q.split(".")[-1], target, node, mod, scopes)
+
+    def env_value(self, name: object, default: object, has_default: bool) -> object:
+        """An environment variable as the app reads it at start-up: its value in strangler's environment if set
+        there, else the code's default (a variable unset and without default is `EnvUnset`). A string value
+        carries the assumption (`EnvStr`); every variable read is kept in `self.environment`."""
+        if not isinstance(name, str):
+            return Unknown("environment variable")
+        if name in os.environ:
+            value = os.environ[name]
+            self.environment[name] = f"{value!r} (set in strangler's environment)"
+            return tagged(value, f"{name}={value!r} (set in strangler's environment)")
+        if not has_default or default is None:
+            self.environment.setdefault(name, "unset")
+            return EnvUnset(name)
+        if isinstance(default, str):
+            self.environment.setdefault(name, f"unset: default {default!r}")
+            return carry(tagged(default, f"{name} unset: default {default!r}"), default)
+        self.environment.setdefault(name, "unset")
+        return default
 
     def builtin(self, name: str, node: ast.Call, mod: Module, scopes: list[dict]) -> object:
         """list(), dict(), sorted(), getattr() … on known values."""
@@ -858,7 +1076,7 @@ class Evaluator:
         if name == "dict" and isinstance(args[0] if args else None, dict):
             return KnownDict({**args[0], **kw})
         if name == "str" and len(args) == 1 and isinstance(args[0], (str, int)):
-            return str(args[0])
+            return carry(str(args[0]), args[0])
         if name == "len" and len(args) == 1 and isinstance(args[0], (str, list)):
             return len(args[0])
         if name == "zip" and args:
@@ -883,20 +1101,20 @@ class Evaluator:
         args, kw = self.call_args(node, mod, scopes)
         try:
             if name == "format" and all(isinstance(v, (str, int)) for v in [*args, *kw.values()]):
-                return text.format(*args, **kw)
+                return carry(text.format(*args, **kw), text, *args, *kw.values())
             if (
                 name == "join"
                 and len(args) == 1
                 and isinstance(args[0], list)
                 and all(isinstance(a, str) for a in args[0])
             ):
-                return text.join(args[0])
+                return carry(text.join(args[0]), text, args[0])
             if (
                 name in ("strip", "lstrip", "rstrip", "lower", "upper", "replace", "removeprefix", "removesuffix")
                 and not kw
                 and all(isinstance(a, str) for a in args)
             ):
-                return getattr(text, name)(*args)
+                return carry(getattr(text, name)(*args), text, *args)
             if name in ("partition", "rpartition") and len(args) == 1 and isinstance(args[0], str):
                 return list(getattr(text, name)(args[0]))
             if name in ("split", "rsplit") and all(isinstance(a, (str, int)) for a in args) and not kw:
@@ -969,6 +1187,7 @@ class Evaluator:
         self.called.add(id(ref.node))
         local = self.bind_args(ref, args, kwargs)
         self.depth += 1
+        self.running.append(ref)
         self.maybe_returns.append([])
         result: object = None
         try:
@@ -977,6 +1196,7 @@ class Evaluator:
             result = ret.args[0]
         finally:
             self.depth -= 1
+            self.running.pop()
             maybe = self.maybe_returns.pop()
         for value in maybe:
             result = self.merge(value, result, "the return value")
@@ -1009,16 +1229,18 @@ class Evaluator:
             local[spec.kwarg.arg] = extra
         return local
 
-    def run_uncalled(self) -> None:
-        """Run every module, then the bodies of module-level functions nobody in the tree calls (factories called by
-        a server, a CLI or tests), with their defaults. A function whose name the tree calls somewhere waits for
+    def run_uncalled(self, only_loaded: bool = False) -> None:
+        """Run every module (`only_loaded`: none, those that ran already), then the bodies of module-level functions
+        nobody in the tree calls (factories called by a server, a CLI or tests), with their defaults. A function whose name the tree calls somewhere waits for
         that call (run on its own too, an app it makes would be listed without the prefix its caller mounts it
         under): such functions run callers first, each only if no run reached it."""
-        for mod in list(self.modules.values()):
-            self.run_module(mod)
+        if not only_loaded:
+            for mod in list(self.modules.values()):
+                self.run_module(mod)
         defs = [
             (mod, node)
             for mod in self.modules.values()
+            if mod.state == "done"
             for node in mod.tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         ]
@@ -1047,10 +1269,14 @@ class Evaluator:
             return
         self.called.add(id(node))
         self.depth += 1
+        ref = FuncRef(mod, node)
+        self.running.append(ref)
+        self.frames.append(f"{self.import_name(mod)}:{node.name}()")
         try:
-            ref = FuncRef(mod, node)
             self.exec_body(node.body, mod, [self.bind_args(ref, [], {}), mod.globals])
         except _Return:
             pass
         finally:
             self.depth -= 1
+            self.running.pop()
+            self.frames.pop()

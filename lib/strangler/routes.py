@@ -41,6 +41,8 @@ COLUMNS = [
     "inventory",
     "app",
     "position",
+    "app_object",
+    "assumes",
 ]
 IMPORT_HINT = (
     "hint: the app is imported as `flask run` would, from the current directory; set the environment "
@@ -57,6 +59,9 @@ class InventoryResult:
     warnings: list[str] = field(default_factory=list)
     converters: dict[str, int] = field(default_factory=dict)  # app -> rule variables with the app's own converter
     api_versions: dict[str, int] = field(default_factory=dict)  # app -> Cadwyn API versions
+    app_objects: dict[str, int] = field(default_factory=dict)  # static: rules per app object of the tree
+    environment: dict[str, str] = field(default_factory=dict)  # static: variables read -> what was taken
+    assumed: dict[str, int] = field(default_factory=dict)  # static: variable -> rules computed with it
 
     @property
     def routes(self) -> int:
@@ -71,8 +76,18 @@ class InventoryResult:
             f"{n:>5} rule variables with {app}'s own converters (see table route_converters)"
             for app, n in self.converters.items()
         ]
+        if len(self.app_objects) > 1:
+            lines += [f"{n:>5} of them belong to app {obj}" for obj, n in sorted(self.app_objects.items())]
+            lines.append("      (column app_object; --entry MODULE reads only what one program imports)")
         if self.unresolved:
             lines.append(f"{self.unresolved:>5} unresolved route definitions (see table routes_unresolved)")
+        shown = sorted(self.environment.items(), key=lambda kv: (-self.assumed.get(kv[0], 0), kv[0]))
+        for name, taken in shown[:8]:
+            used = self.assumed.get(name, 0)
+            where = f"{used} rules computed with it (column assumes)" if used else "no rule's path uses it"
+            lines.append(f"environment: {name} {taken}: {where}")
+        if len(shown) > 8:
+            lines.append(f"environment: {len(shown) - 8} more variables read, none in a rule's path")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -197,13 +212,17 @@ def _werkzeug_version() -> str | None:
         return None
 
 
-def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> InventoryResult:
+def inventory_source(
+    con: duckdb.DuckDBPyConnection, directory: str | Path, entry: list[str] | None = None
+) -> InventoryResult:
     """Static inventory: read the Python files under `directory` (running nothing) and store their routes.
 
     Definitions it cannot resolve (a prefix from the environment, a blueprint never registered, routes made in a
     loop over unknown values) go to `routes_unresolved` with file and line, and for a route its method, the rule
     with each unknown part written {?} and the unknown expression; they replace earlier rows for files under the
-    same directory.
+    same directory. An environment variable is read as the app reads it at start-up (its value in this process's
+    environment, else the code's default): the rules computed with one name it in column `assumes`, and the
+    summary lists every variable read. With `entry`, only what a program importing those modules runs is read.
     """
     from strangler import static_inventory
 
@@ -211,9 +230,18 @@ def inventory_source(con: duckdb.DuckDBPyConnection, directory: str | Path) -> I
     if not root.is_dir():
         raise StranglerError(f"--source {directory}: not a directory")
     root = root.resolve()
-    found = static_inventory.scan(root)
-    result = InventoryResult()
+    try:
+        found = static_inventory.scan(root, entry)
+    except ValueError as exc:
+        raise StranglerError(str(exc)) from None
+    result = InventoryResult(environment=found.environment)
     result.counts.update(store(con, str(root), "source", found.routes))
+    for row in found.routes:
+        obj = row.get("app_object") or "?"
+        result.app_objects[obj] = result.app_objects.get(obj, 0) + 1
+        for name in found.environment:
+            if row.get("assumes") and any(a.startswith((f"{name} ", f"{name}=")) for a in row["assumes"].split("; ")):
+                result.assumed[name] = result.assumed.get(name, 0) + 1
     con.execute("DELETE FROM routes_unresolved WHERE starts_with(file, ?)", [str(root) + os.sep])
     if found.unresolved:
         con.executemany(

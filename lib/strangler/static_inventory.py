@@ -21,6 +21,7 @@ import ast
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from strangler.pyeval import (
     ClassRef,
@@ -33,6 +34,8 @@ from strangler.pyeval import (
     ModuleRef,
     Unknown,
     Unresolved,
+    assumptions,
+    carry,
 )
 
 HTTP = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
@@ -62,6 +65,7 @@ __all__ = ["Found", "Unresolved", "scan"]
 class Found:
     routes: list[dict]
     unresolved: list[Unresolved]
+    environment: dict[str, str] = field(default_factory=dict)  # variables read -> what was taken (pyeval)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Container:
     config: KnownDict = field(default_factory=KnownDict)  # a Flask app's config as loaded by default
     root_path: str = ""  # the folder of the module that made it (Flask's root_path)
     static: str | None = None  # a blueprint's static folder, for its static route
+    origin: str = ""  # which app object of the tree: module:variable, module:factory(), module:function(app)
 
 
 @dataclass
@@ -144,9 +149,11 @@ def _arg(args: list, kw: dict, position: int, name: str, default: object = None)
 
 
 class Scanner(Evaluator):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, entry: list[str] | None = None) -> None:
         super().__init__(root)
         self.containers: list[Container] = []
+        self.param_apps: dict[tuple[str, str], Container] = {}
+        self.entry = entry or []
 
     # --- what is a framework object ---------------------------------------------------------------------------
 
@@ -191,6 +198,7 @@ class Scanner(Evaluator):
         if kind in ("WSGIMiddleware", "StaticFiles"):
             return Wrapped(_arg(args, kw, 0, "app") if kind == "WSGIMiddleware" else "static")
         c = self.new(Container(KINDS[kind], None, None, str(mod.path), node.lineno, root_path=str(mod.path.parent)))
+        c.origin = self.frames[-1] if self.frames else self.import_name(mod)
         init = self.class_attributes(cls).get("__init__") if isinstance(cls, ClassRef) else None
         if isinstance(cls, ClassRef):
             c.cls = cls
@@ -267,6 +275,13 @@ class Scanner(Evaluator):
         return UnknownPart(
             mod.source(expr), str(mod.path), node.lineno, f"{what} is not known statically", mod.source(node)
         )
+
+    def module_done(self, mod: Module) -> None:
+        """An app made at a module's top level is named by its variable: `module:app`, as `--app` names it."""
+        module = self.import_name(mod)
+        for name, value in mod.globals.items():
+            if isinstance(value, Container) and value.origin == module and value.kind in ("flask_app", "fastapi_app"):
+                value.origin = f"{module}:{name}"
 
     def new(self, container: Container) -> Container:
         self.containers.append(container)
@@ -398,11 +413,14 @@ class Scanner(Evaluator):
         return Unknown(name)
 
     def guess_receiver(self, value: object, expr: ast.expr, name: str, scopes: list[dict]) -> object:
-        """A parameter named like an app (`app`) of a function nobody in the tree calls (run with unknown
-        arguments), registering routes: the tree's only app of that framework, if it has exactly one."""
+        """A parameter named like an app (`def init_app(app)`, `def bind(app)`) of a function run with nothing known
+        for it (nobody in the tree calls it with an app: the user's app, a server or tests do): routes registered
+        on it belong to whichever app is passed. They go to one app per function and parameter, labelled
+        `module:function(app)`, with no prefix of its own (a Flask app has none; a FastAPI app may be mounted,
+        which the label says is not known here)."""
         if not (isinstance(value, Unknown) and isinstance(expr, ast.Name) and expr.id in APP_PARAMETERS):
             return value
-        if len(scopes) < 2 or value.why != expr.id or expr.id not in scopes[0]:
+        if len(scopes) < 2 or value.why != expr.id or expr.id not in scopes[0] or not self.running:
             return value
         kinds = {
             "register_blueprint": "flask_app",
@@ -412,8 +430,19 @@ class Scanner(Evaluator):
             "add_api_route": "fastapi_app",
             "api_route": "fastapi_app",
         }
-        apps = [c for c in self.containers if c.kind == kinds.get(name)]
-        return apps[0] if len(apps) == 1 else value
+        kind = kinds.get(name)
+        if kind is None:
+            return value
+        func = self.running[-1]
+        label = f"{self.import_name(func.module)}:{func.node.name}({expr.id})"
+        app = self.param_apps.get((label, kind))
+        if app is None:
+            app = self.new(Container(kind, None, "" if kind == "fastapi_app" else None, str(func.module.path), 0))
+            app.line, app.origin = func.node.lineno, label
+            app.root_path = str(func.module.path.parent)
+            self.param_apps[(label, kind)] = app
+        scopes[0][expr.id] = app
+        return app
 
     # --- a Flask app's config ---------------------------------------------------------------------------------
 
@@ -648,7 +677,14 @@ class Scanner(Evaluator):
                         )
 
     def run(self) -> None:
-        self.run_uncalled()
+        """Every module (as if each were imported), or with `entry` only those modules (and what they import), as
+        a program that starts there would; then the functions nobody calls, of the modules that ran."""
+        for name in self.entry:
+            mod = self.find_module(name)
+            if mod is None:
+                raise ValueError(f"--entry {name}: no such module under {self.root}")
+            self.run_module(mod)
+        self.run_uncalled(only_loaded=bool(self.entry))
 
 
 # --- from containers to rows ------------------------------------------------------------------------------------
@@ -657,7 +693,12 @@ class Scanner(Evaluator):
 def _flask_join(prefix: str | None, rule: str) -> str:
     if prefix is None:
         return rule
-    return "/".join((prefix.rstrip("/"), rule.lstrip("/"))) if rule else prefix
+    return carry("/".join((prefix.rstrip("/"), rule.lstrip("/"))) if rule else prefix, prefix, rule)  # type: ignore[return-value]
+
+
+def _cat(*parts: object) -> str:
+    """Strings joined as they are, keeping the environment assumptions of each (pyeval.EnvStr)."""
+    return cast(str, carry("".join(p if isinstance(p, str) else "" for p in parts), *parts))
 
 
 def _methods(route: Route) -> list[str]:
@@ -675,10 +716,12 @@ class _Rows:
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.unresolved: list[Unresolved] = []
+        self.app_object = ""  # the app whose routes are being walked (Container.origin)
 
     def emit(
         self, framework: str, rule: str, route: Route, endpoint: str, blueprint: str | None, unknown: list
     ) -> None:
+        assumes = "; ".join(assumptions(rule, route.rule)) or None
         for method in _methods(route):
             if unknown:
                 part = unknown[0]
@@ -698,6 +741,8 @@ class _Rows:
                     "line": route.line or None,
                     "end_line": route.end_line or None,
                     "blueprint": blueprint,
+                    "app_object": self.app_object or None,
+                    "assumes": assumes,
                 }
             )
 
@@ -709,7 +754,7 @@ class _Rows:
         seen = seen + (id(c),)
         for item in c.items:
             if isinstance(item, Route):
-                rule = api_prefix + item.rule if item.raw else item.rule
+                rule = _cat(api_prefix, item.rule) if item.raw else item.rule
                 endpoint = f"{name_prefix}.{item.endpoint}".lstrip(".") if name_prefix else item.endpoint
                 self.emit("flask", _flask_join(url_prefix, rule), item, endpoint, name_prefix or None, unknown)
                 continue
@@ -720,7 +765,9 @@ class _Rows:
                     more.append(own)
                     own = PLACEHOLDER
                 if url_prefix is not None and own is not None:
-                    joined = url_prefix.rstrip("/") + "/" + own.lstrip("/")
+                    joined: str | None = carry(  # type: ignore[assignment]
+                        url_prefix.rstrip("/") + "/" + own.lstrip("/"), url_prefix, own
+                    )
                 else:
                     joined = own if own is not None else url_prefix
                 name = item.name or child.name or "?"
@@ -747,7 +794,14 @@ class _Rows:
                     more.append(ns)
                     ns = PLACEHOLDER
                 if isinstance(ns, str):
-                    self.flask(child, url_prefix, name_prefix, api_prefix + ns.rstrip("/"), more, seen)
+                    self.flask(
+                        child,
+                        url_prefix,
+                        name_prefix,
+                        cast(str, carry(api_prefix + ns.rstrip("/"), api_prefix, ns)),
+                        more,
+                        seen,
+                    )
 
     def fastapi(
         self, c: Container, prefix: str, tags: list[str], unknown: list, seen: tuple, edge: Edge | None = None
@@ -761,7 +815,7 @@ class _Rows:
             if isinstance(item, Route):
                 all_tags = tags + item.tags
                 self.emit(
-                    "fastapi", prefix + item.rule, item, item.endpoint, all_tags[0] if all_tags else None, unknown
+                    "fastapi", _cat(prefix, item.rule), item, item.endpoint, all_tags[0] if all_tags else None, unknown
                 )
                 continue
             child, more = item.child, list(unknown)
@@ -772,19 +826,20 @@ class _Rows:
                     p = PLACEHOLDER
                 parts.append(p or "")
             if child.kind == "router":
-                self.fastapi(child, prefix + "".join(parts), tags + item.tags + child.tags, more, seen, item)
+                self.fastapi(child, _cat(prefix, *parts), tags + item.tags + child.tags, more, seen, item)
             elif child.kind == "fastapi_app":  # a mounted FastAPI app: its routes under the mount path
-                self.fastapi(child, prefix + parts[0], [], more, seen)
+                self.fastapi(child, _cat(prefix, parts[0]), [], more, seen)
             # a mounted Flask app is listed on its own, see _rows
 
 
-def scan(root: str | Path) -> Found:
-    """Every route the tree under `root` defines, and what could not be resolved."""
-    scanner = Scanner(Path(root))
+def scan(root: str | Path, entry: list[str] | None = None) -> Found:
+    """Every route the tree under `root` defines, and what could not be resolved. With `entry` (module names),
+    only what a program starting with those imports is evaluated (a tree that holds a demo app beside a library)."""
+    scanner = Scanner(Path(root), entry)
     scanner.run()
     rows, unresolved = _rows(scanner)
     once = list(dict.fromkeys((u.file, u.line, u.reason, u.code, u.method, u.rule, u.unknown) for u in unresolved))
-    return Found(rows, scanner.unresolved + [Unresolved(*u) for u in once])
+    return Found(rows, scanner.unresolved + [Unresolved(*u) for u in once], dict(sorted(scanner.environment.items())))
 
 
 def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
@@ -799,10 +854,12 @@ def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
     out = _Rows()
     kinds = {"blueprint": "blueprint", "router": "router", "api": "restful Api", "namespace": "namespace"}
     for c in scanner.containers:
+        out.app_object = c.origin
         if c.kind == "flask_app" and id(c) not in mounted:
             out.flask(c, None, "", "", [], ())
         elif c.kind == "fastapi_app" and not c.registered:
             out.fastapi(c, "", [], [], ())
+    out.app_object = ""
     for c in scanner.containers:
         if c.kind in kinds and not c.registered:
             label = f"{kinds[c.kind]} {c.name}" if c.name else kinds[c.kind]
@@ -824,12 +881,14 @@ def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
     for c in scanner.containers:
         if id(c) in mounted:
             inner, path = _Rows(), mounted[id(c)]
+            inner.app_object = c.origin
             if isinstance(path, UnknownPart):
                 inner.flask(c, PLACEHOLDER, "", "", [path], ())
             else:
                 inner.flask(c, None, "", "", [], ())
                 for row in inner.rows:
-                    row["rule"] = str(path).rstrip("/") + row["rule"]
+                    row["rule"] = carry(str(path).rstrip("/") + row["rule"], path, row["rule"])
+                    row["assumes"] = "; ".join(assumptions(row["rule"])) or None
             out.rows += inner.rows
             out.unresolved += inner.unresolved
     for position, row in enumerate(out.rows, 1):

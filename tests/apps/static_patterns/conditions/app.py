@@ -1,3 +1,4 @@
+import json
 import os
 
 from fastapi import FastAPI
@@ -24,8 +25,8 @@ def info():
     return ""
 
 
-app.register_blueprint(jobs, url_prefix=normalize(os.environ.get("JOBS_PREFIX")))
-for plugin in os.environ.get("PLUGINS", "").split(","):
+app.register_blueprint(jobs, url_prefix=normalize(json.loads(os.environ.get("JOBS_JSON") or "null")))
+for plugin in json.loads(os.environ.get("PLUGINS_JSON") or "[\"\"]"):
     app.register_blueprint(extra, name=f"extra_{plugin}" if plugin else "extra")
 
 
