@@ -152,6 +152,7 @@ APPS = [
     App("privacyidea", "privacyidea.app:create_app(silent=True)", "privacyidea", blind=True),
     App("asreview", "asreview.webapp.app:create_app()", "asreview", blind=True),
     App("guardrails-api", "shim:app", "guardrails_api", GUARDRAILS_SHIM, blind=True),
+    App("opal-server", "opal_server.main:app", "opal_server", blind=True),  # also needs aiofiles (undeclared)
 ]
 
 

@@ -232,10 +232,10 @@ def test_static_inventory_reports_what_it_cannot_resolve(con):
             file,
             16,
             "the rule is not known statically",
-            'app.route(os.environ.get("HEALTH_PATH", "/health"))',
+            'app.route(settings.get("HEALTH_PATH", "/health"))',
             None,
             None,
-            'os.environ.get("HEALTH_PATH", "/health")',
+            'settings.get("HEALTH_PATH", "/health")',
         ),
         (
             file,

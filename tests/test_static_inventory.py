@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from strangler import routes, sourcetree, static_inventory
+from strangler.errors import StranglerError
 
 APPS = Path(__file__).parent / "apps" / "static_patterns"
 
@@ -353,3 +354,130 @@ def test_unresolved_reads_a_file_from_before_the_route_columns(tmp_path):
         assert routes.unresolved(con).astype(object).where(lambda f: f.notna(), None).values.tolist() == [
             ["/a.py", 3, "the rule is not known statically", "x", None, None, None]
         ]
+
+
+def labelled(con) -> list[tuple]:
+    """(method, rule, app_object, assumes) of the stored static rows, in order."""
+    return con.execute("SELECT method, rule, app_object, assumes FROM routes ORDER BY position").fetchall()
+
+
+ENV_VARIABLES = ("SHOP_PREFIX", "ADMIN_PREFIX", "HOOKS_PREFIX", "API_ROOT")
+
+
+def test_environment_variables_unset_take_the_code_defaults_and_say_so(con, monkeypatch):
+    """`os.environ.get(NAME, default)`, `getenv(NAME) or default`, `NAME in os.environ`, `os.environ[NAME]` and an
+    f-string over `os.getenv`: with nothing set, each rule is the one the app has at start-up, naming the variable
+    it assumed unset; the blueprint registered only when a variable is set is not registered."""
+    for name in ENV_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    found, unresolved = stored(con, APPS / "environment")
+    assert labelled(con) == [
+        ("GET", "/shop/cart", "environment.app:app", "SHOP_PREFIX unset: default '/shop'"),
+        ("GET", "/admin/users", "environment.app:app", "ADMIN_PREFIX unset"),
+        ("GET", "/v1/items", "environment.app:api", "API_ROOT unset: default ''"),
+    ]
+    assert unresolved == [
+        (
+            "environment/app.py",
+            10,
+            "blueprint hooks is never registered in the tree",
+            'hooks = Blueprint("hooks", __name__)',
+            "POST",
+            "{?}/hook",
+            "where blueprint hooks is registered",
+        )
+    ]
+    assert assert_no_wrong_rule([r for r in found if r[0] == "flask"], [], "environment.app:app") == set()
+    assert assert_no_wrong_rule([r for r in found if r[0] == "fastapi"], [], "environment.app:api") == set()
+    result = routes.inventory_source(con, APPS / "environment")
+    assert [line for line in str(result).splitlines() if line.startswith("environment:")] == [
+        "environment: ADMIN_PREFIX unset: 1 rules computed with it (column assumes)",
+        "environment: API_ROOT unset: default '': 1 rules computed with it (column assumes)",
+        "environment: SHOP_PREFIX unset: default '/shop': 1 rules computed with it (column assumes)",
+        "environment: HOOKS_PREFIX unset: no rule's path uses it",
+    ]
+
+
+def test_environment_variables_set_in_strangler_s_environment_are_read_as_the_app_reads_them(con, monkeypatch):
+    monkeypatch.setenv("SHOP_PREFIX", "/store")
+    monkeypatch.setenv("ADMIN_PREFIX", "/staff")
+    monkeypatch.setenv("HOOKS_PREFIX", "/in")
+    monkeypatch.setenv("API_ROOT", "/root")
+    found, unresolved = stored(con, APPS / "environment")
+    assert labelled(con) == [
+        ("GET", "/store/cart", "environment.app:app", "SHOP_PREFIX='/store' (set in strangler's environment)"),
+        ("GET", "/staff/users", "environment.app:app", "ADMIN_PREFIX='/staff' (set in strangler's environment)"),
+        ("POST", "/in/hook", "environment.app:app", "HOOKS_PREFIX='/in' (set in strangler's environment)"),
+        ("GET", "/root/v1/items", "environment.app:api", "API_ROOT='/root' (set in strangler's environment)"),
+    ]
+    assert unresolved == []
+    # the imported app, started in the same environment, has exactly these rules
+    assert assert_no_wrong_rule([r for r in found if r[0] == "flask"], [], "environment.app:app") == set()
+    assert assert_no_wrong_rule([r for r in found if r[0] == "fastapi"], [], "environment.app:api") == set()
+
+
+def test_config_instance_pydantic_fields_and_dataclass_defaults_give_the_prefix(con):
+    """`config.run.root_path` where `run = Field(default_factory=RunSettings)` and the model is built from a dict
+    whose values are not known; a dataclass's `field(default=...)` and a keyword argument."""
+    found, unresolved = stored(con, APPS / "settings_model")
+    assert found == [
+        ("fastapi", "GET", "/health", "health", "settings_model/app.py", 11, 13, None),
+        ("fastapi", "GET", "/api/v2/items", "items", "settings_model/app.py", 16, 18, None),
+        ("fastapi", "POST", "/admin/reload", "reload", "settings_model/app.py", 21, 23, None),
+    ]
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, [], "settings_model.app:app") == set()
+
+
+def test_a_tree_with_an_extension_and_its_demo_app(con):
+    """The whole tree: the demo app's own rule; the extension's routes, registered by `bind(app)` on whatever app
+    is passed, are unresolved, since the demo changes the shared config instance from a file outside the tree
+    (`init_from`). `dashext.main`'s `if __name__ == "__main__":` block does not run on import."""
+    root = APPS / "extension" / "dashext"
+    found, unresolved = stored(con, root)
+    assert labelled(con) == [("GET", "/demo", "dashext.main:app", None)]
+    reason = "register_blueprint: the url_prefix is not known statically"
+    code = 'app.register_blueprint(blueprint, url_prefix="/" + config.link)'
+    assert unresolved == [
+        ("extension/dashext/__init__.py", 12, reason, code, "GET", "{?}/", '"/" + config.link'),
+        ("extension/dashext/__init__.py", 12, reason, code, "GET", "{?}/api/stats", '"/" + config.link'),
+    ]
+    assert assert_no_wrong_rule(found, unresolved, "extension.demo_app:app") == set()
+
+
+def test_entry_reads_one_program_of_the_tree_the_extension_as_a_user_app_imports_it(con):
+    """--entry dashext: what `import dashext; dashext.bind(app)` runs. The config keeps its `__init__` defaults,
+    and the routes belong to the app passed to bind (app_object `dashext:bind(app)`), as in a user's app."""
+    root = APPS / "extension" / "dashext"
+    result = routes.inventory_source(con, root, entry=["dashext"])
+    assert labelled(con) == [
+        ("GET", "/dash/", "dashext:bind(app)", None),
+        ("GET", "/dash/api/stats", "dashext:bind(app)", None),
+    ]
+    assert routes.unresolved(con).empty and result.unresolved == 0
+    found = [("flask", m, r) for m, r, *_ in labelled(con)]
+    assert assert_no_wrong_rule(found, [], "extension.user_app:app") == set()
+    with pytest.raises(StranglerError, match="--entry nowhere: no such module under"):
+        routes.inventory_source(con, root, entry=["nowhere"])
+
+
+def test_a_tree_with_two_apps_says_which_app_each_rule_belongs_to(con, monkeypatch):
+    """rq-dashboard's shape: one factory used by an app factory that reads its prefix from the environment and by
+    a CLI whose prefix is an option (not known): each rule names its app; the summary counts them."""
+    monkeypatch.delenv("JOBS_URL_PREFIX", raising=False)
+    result = routes.inventory_source(con, APPS / "two_apps")
+    assert labelled(con) == [
+        ("GET", "/jobs-ui/jobs", "two_apps.app:create_app()", "JOBS_URL_PREFIX unset: default '/jobs-ui'"),
+        ("GET", "/version", "two_apps.app:create_app()", None),
+        ("GET", "/version", "two_apps.cli:main()", None),
+    ]
+    assert routes.unresolved(con)[["method", "rule", "unknown"]].values.tolist() == [["GET", "{?}/jobs", "url_prefix"]]
+    assert str(result).splitlines()[1:] == [
+        "    2 of them belong to app two_apps.app:create_app()",
+        "    1 of them belong to app two_apps.cli:main()",
+        "      (column app_object; --entry MODULE reads only what one program imports)",
+        "    1 unresolved route definitions (see table routes_unresolved)",
+        "environment: JOBS_URL_PREFIX unset: default '/jobs-ui': 1 rules computed with it (column assumes)",
+    ]
+    flask = [("flask", m, r) for m, r, obj, _ in labelled(con) if obj == "two_apps.app:create_app()"]
+    assert assert_no_wrong_rule(flask, [], "two_apps.app:create_app()") == set()

@@ -716,9 +716,10 @@ class Evaluator:
             t = truth(self.eval(node.operand, mod, scopes))
             return Unknown("not") if t is None else not t
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            return self.compare(
-                node.ops[0], self.eval(node.left, mod, scopes), self.eval(node.comparators[0], mod, scopes)
-            )
+            left, right = self.eval(node.left, mod, scopes), self.eval(node.comparators[0], mod, scopes)
+            if isinstance(right, External) and right.qualname == "os.environ" and isinstance(left, str):
+                self.environment.setdefault(left, "set" if left in os.environ else "unset")
+            return self.compare(node.ops[0], left, right)
         if isinstance(node, ast.IfExp):
             t = truth(self.eval(node.test, mod, scopes))
             if t is None:

@@ -440,6 +440,7 @@ class Scanner(Evaluator):
             app = self.new(Container(kind, None, "" if kind == "fastapi_app" else None, str(func.module.path), 0))
             app.line, app.origin = func.node.lineno, label
             app.root_path = str(func.module.path.parent)
+            app.config.complete = False  # the passed app's config is whatever its owner loaded
             self.param_apps[(label, kind)] = app
         scopes[0][expr.id] = app
         return app

@@ -1,19 +1,19 @@
-import os
-
+from deployment import settings  # outside the tree: its values are not known
 from fastapi import APIRouter, FastAPI
 from flask import Blueprint, Flask
 
+
 app = Flask(__name__, static_folder=None)
-config = {"PREFIX": os.environ.get("PREFIX", "/x")}
+config = {"PREFIX": settings.get("PREFIX", "/x")}
 admin = Blueprint("admin", __name__)
 orphan = Blueprint("orphan", __name__, url_prefix="/orphan")
 app.register_blueprint(admin, url_prefix=config["PREFIX"])
 
-for name in os.environ.get("EXTRA_PAGES", "").split(","):
+for name in settings.get("EXTRA_PAGES", "").split(","):
     app.add_url_rule("/pages/" + name, endpoint=name, view_func=lambda: "")
 
 
-@app.route(os.environ.get("HEALTH_PATH", "/health"))
+@app.route(settings.get("HEALTH_PATH", "/health"))
 def health():
     return "ok"
 
