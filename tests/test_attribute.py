@@ -479,7 +479,7 @@ def test_without_routes_every_request_is_unmatched_and_the_views_are_empty(con):
 def test_dead_route_takes_endpoint_file_and_line_from_one_app(con):
     """A rule that two apps hold: its endpoint, file and line all come from the same row (the first app)."""
     con.execute(
-        "INSERT INTO routes VALUES ('flask', 'GET', '/x', 'z_x', '/z.py', 1, 2, NULL, 'app', 'z:app', 1), "
+        "INSERT INTO routes (framework, method, rule, endpoint, file, line, end_line, blueprint, inventory, app, position) VALUES ('flask', 'GET', '/x', 'z_x', '/z.py', 1, 2, NULL, 'app', 'z:app', 1), "
         "('flask', 'GET', '/x', 'a_x', '/a.py', 7, 8, NULL, 'app', 'a:app', 1)"
     )
     assert attribute.dead_routes(con).values.tolist() == [["flask", "GET", "/x", "a_x", "/a.py", 7]]

@@ -34,7 +34,7 @@ def test_priorities_and_endpoints_name_the_same_file_for_a_rule_two_apps_hold(co
     """`GET /health` in two apps: the priorities report takes file and line from the same row as the endpoints
     and dead-routes reports (exact inventory, then app name, then position), not the alphabetically first file."""
     con.execute(
-        "INSERT INTO routes VALUES ('flask', 'GET', '/health', 'health_z', ?, 96, 97, NULL, 'app', 'z:app', 1), "
+        "INSERT INTO routes (framework, method, rule, endpoint, file, line, end_line, blueprint, inventory, app, position) VALUES ('flask', 'GET', '/health', 'health_z', ?, 96, 97, NULL, 'app', 'z:app', 1), "
         "('flask', 'GET', '/health', 'health', ?, 9, 12, NULL, 'app', 'a:app', 1), "
         "('flask', 'GET', '/other', 'other', ?, 96, 97, NULL, 'app', 'a:app', 2)",
         [str(SCORE_APP), str(SCORE_SERVICES), str(SCORE_APP)],
@@ -144,7 +144,7 @@ def test_app_specs_are_parsed_once(monkeypatch):
 def test_head_counts_for_get_the_same_in_endpoints_and_priorities(con):
     """A HEAD request counts for the GET rule unless the rule declares HEAD: endpoints and scores agree."""
     con.execute(
-        "INSERT INTO routes VALUES ('flask', 'GET', '/health', 'health', ?, 96, 97, NULL, 'app', 'a:app', 1), "
+        "INSERT INTO routes (framework, method, rule, endpoint, file, line, end_line, blueprint, inventory, app, position) VALUES ('flask', 'GET', '/health', 'health', ?, 96, 97, NULL, 'app', 'a:app', 1), "
         "('flask', 'GET', '/h2', 'health', ?, 96, 97, NULL, 'app', 'a:app', 2), "
         "('flask', 'HEAD', '/h2', 'health', ?, 96, 97, NULL, 'app', 'a:app', 3)",
         [str(SCORE_APP)] * 3,

@@ -52,12 +52,15 @@ def assert_no_wrong_rule(found: list[tuple], unresolved: list[tuple], spec: str)
 
 def test_prefix_from_config_class_pyfile_and_defaults(con, monkeypatch):
     monkeypatch.delenv("ENV_PREFIX", raising=False)
+    monkeypatch.delenv("APP_SETTINGS", raising=False)  # from_envvar(..., silent=True) then loads nothing
     found, unresolved = stored(con, APPS / "config_prefix")
     assert found == [
         ("flask", "GET", "/api/users/<int:user_id>", "users.get_user", "config_prefix/views.py", 10, 12, "users"),
         ("flask", "GET", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
         ("flask", "POST", "/admin/", "admin.dashboard", "config_prefix/views.py", 15, 17, "admin"),
         ("flask", "GET", "/reports/daily", "reports.daily", "config_prefix/views.py", 20, 22, "reports"),
+        # app.config.get("EXTERNAL_PREFIX"): no key loaded by default, so None (no prefix)
+        ("flask", "POST", "/hook", "external.hook", "config_prefix/views.py", 25, 27, "external"),
         # os.environ.get("ENV_PREFIX", "/env"): the default, as the app starts where ENV_PREFIX is not set
         ("flask", "GET", "/env/info", "env.info", "config_prefix/views.py", 30, 32, "env"),
     ]
@@ -65,31 +68,21 @@ def test_prefix_from_config_class_pyfile_and_defaults(con, monkeypatch):
     assert con.execute("SELECT rule, assumes FROM routes WHERE assumes IS NOT NULL").fetchall() == [
         ("/env/info", "ENV_PREFIX unset: default '/env'")
     ]
-    assert unresolved == [
-        (
-            "config_prefix/app.py",
-            16,
-            "register_blueprint: the url_prefix is not known statically",
-            'app.register_blueprint(external, url_prefix=app.config.get("EXTERNAL_PREFIX"))',
-            "POST",
-            "{?}/hook",
-            'app.config.get("EXTERNAL_PREFIX")',
-        ),
-    ]
-    # the unresolved route is exactly what the static inventory left out of the imported app
-    assert assert_no_wrong_rule(found, unresolved, "config_prefix.app:create_app()") == {("POST", "/hook")}
+    assert unresolved == []
+    assert assert_no_wrong_rule(found, unresolved, "config_prefix.app:create_app()") == set()
 
 
 def test_a_prefix_from_the_environment_is_the_value_set_there(con, monkeypatch):
     """Set in strangler's environment, the variable's value is what the app reads at start-up, and the rule says
     so; the imported app (same environment) has exactly that rule."""
     monkeypatch.setenv("ENV_PREFIX", "/ops")
+    monkeypatch.setenv("APP_SETTINGS", "settings_prod.py")  # from_envvar: a file of the tree, read
     found, _ = stored(con, APPS / "config_prefix")
-    assert [r[2] for r in found if r[3] == "env.info"] == ["/ops/info"]
+    assert [r[2] for r in found if r[3] in ("env.info", "external.hook")] == ["/partners/hook", "/ops/info"]
     assert con.execute("SELECT assumes FROM routes WHERE rule = '/ops/info'").fetchall() == [
         ("ENV_PREFIX='/ops' (set in strangler's environment)",)
     ]
-    assert assert_no_wrong_rule(found, [], "config_prefix.app:create_app()") == {("POST", "/hook")}
+    assert assert_no_wrong_rule(found, [], "config_prefix.app:create_app()") == set()
 
 
 def test_subclasses_of_flask_blueprint_api_resource_fastapi_and_apirouter(con):
@@ -271,11 +264,13 @@ def test_one_module_resolution_for_static_inventory_and_effort(dotted, expected)
 
 def test_unresolved_count_and_environment_are_in_the_summary(con, monkeypatch):
     monkeypatch.delenv("ENV_PREFIX", raising=False)
-    result = routes.inventory_source(con, APPS / "config_prefix")
+    monkeypatch.delenv("APP_SETTINGS", raising=False)
+    result = routes.inventory_source(con, APPS / "routes_unresolved_and_env")
     assert str(result).splitlines() == [
-        f"    5 flask    routes from {(APPS / 'config_prefix').resolve()}",
+        f"    1 flask    routes from {(APPS / 'routes_unresolved_and_env').resolve()}",
         "    1 unresolved route definitions (see table routes_unresolved)",
         "environment: ENV_PREFIX unset: default '/env': 1 rules computed with it (column assumes)",
+        "environment: APP_SETTINGS unset: no rule's path contains its value",
     ]
 
 
@@ -394,7 +389,7 @@ def test_environment_variables_unset_take_the_code_defaults_and_say_so(con, monk
         "environment: ADMIN_PREFIX unset: 1 rules computed with it (column assumes)",
         "environment: API_ROOT unset: default '': 1 rules computed with it (column assumes)",
         "environment: SHOP_PREFIX unset: default '/shop': 1 rules computed with it (column assumes)",
-        "environment: HOOKS_PREFIX unset: no rule's path uses it",
+        "environment: HOOKS_PREFIX unset: no rule's path contains its value",
     ]
 
 

@@ -84,7 +84,7 @@ class InventoryResult:
         shown = sorted(self.environment.items(), key=lambda kv: (-self.assumed.get(kv[0], 0), kv[0]))
         for name, taken in shown[:8]:
             used = self.assumed.get(name, 0)
-            where = f"{used} rules computed with it (column assumes)" if used else "no rule's path uses it"
+            where = f"{used} rules computed with it (column assumes)" if used else "no rule's path contains its value"
             lines.append(f"environment: {name} {taken}: {where}")
         if len(shown) > 8:
             lines.append(f"environment: {len(shown) - 8} more variables read, none in a rule's path")

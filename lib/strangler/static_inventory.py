@@ -18,6 +18,7 @@ at that moment, as FastAPI does; Flask defers to registration.
 from __future__ import annotations
 
 import ast
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -474,7 +475,28 @@ class Scanner(Evaluator):
             if isinstance(mapping, dict) and (not isinstance(mapping, KnownDict) or mapping.complete):
                 config.update({k: v for k, v in {**mapping, **kw}.items() if str(k).isupper()})
                 return None
-        config.complete = False  # from_envvar, from_prefixed_env, from_file, an unknown object: keys may change
+        if name == "from_envvar" and args and isinstance(args[0], str):
+            # as the app starts here: the variable unset (and `silent=True`) loads nothing; set, it names a file
+            # that is read if it is in the tree
+            variable = args[0]
+            if variable not in os.environ:
+                self.environment.setdefault(variable, "unset")
+                if kw.get("silent") is True or (len(args) > 1 and args[1] is True):
+                    return None
+            else:
+                self.environment[variable] = f"{os.environ[variable]!r} (set in strangler's environment)"
+                loaded = self.pyfile(Path(c.root_path) / os.environ[variable])
+                if loaded is not None:
+                    config.update({k: v for k, v in loaded.items() if k.isupper()})
+                    return None
+        if name == "from_prefixed_env":
+            prefix = _arg(args, kw, 0, "prefix", "FLASK")
+            if isinstance(prefix, str):
+                names = sorted(k for k in os.environ if k.startswith(f"{prefix}_"))
+                self.environment.setdefault(f"{prefix}_*", ", ".join(names) if names else "none set")
+                if not names:
+                    return None  # nothing in the environment: nothing loaded
+        config.complete = False  # from_file, an unknown object, a file outside the tree: keys may change
         return None
 
     def pyfile(self, path: Path) -> dict | None:

@@ -1,0 +1,1 @@
+EXTERNAL_PREFIX = "/partners"
