@@ -425,6 +425,9 @@ class Evaluator:
             self.module_done(mod)
         return mod
 
+    def function_done(self) -> None:
+        """The function running at `self.depth` is about to return (hook)."""
+
     def import_name(self, mod: Module) -> str:
         """The name a module is imported by: inside a package root, with the package's name in front."""
         if (self.root / "__init__.py").is_file() and mod.name != self.root.name:
@@ -519,9 +522,9 @@ class Evaluator:
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             self.exec_for(stmt, mod, scopes)
         elif isinstance(stmt, ast.If):
-            self.exec_branches(self.eval(stmt.test, mod, scopes), stmt.body, stmt.orelse, mod, scopes)
+            self.exec_branches(self.eval(stmt.test, mod, scopes), stmt.body, stmt.orelse, mod, scopes, stmt)
         elif isinstance(stmt, ast.While):
-            self.exec_branches(None, stmt.body, stmt.orelse, mod, scopes)
+            self.exec_branches(None, stmt.body, stmt.orelse, mod, scopes, stmt)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             self.exec_body(stmt.body, mod, scopes)
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
@@ -557,7 +560,13 @@ class Evaluator:
                 local[name] = External(f"{source}.{alias.name}")
 
     def exec_branches(
-        self, test: object, body: list[ast.stmt], orelse: list[ast.stmt], mod: Module, scopes: list[dict]
+        self,
+        test: object,
+        body: list[ast.stmt],
+        orelse: list[ast.stmt],
+        mod: Module,
+        scopes: list[dict],
+        node: ast.If | ast.While | None = None,
     ) -> None:
         known = truth(test)
         if known is True:
@@ -1196,6 +1205,7 @@ class Evaluator:
         except _Return as ret:
             result = ret.args[0]
         finally:
+            self.function_done()
             self.depth -= 1
             self.running.pop()
             maybe = self.maybe_returns.pop()
@@ -1278,6 +1288,7 @@ class Evaluator:
         except _Return:
             pass
         finally:
+            self.function_done()
             self.depth -= 1
             self.running.pop()
             self.frames.pop()

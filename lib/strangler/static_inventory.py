@@ -37,6 +37,7 @@ from strangler.pyeval import (
     Unresolved,
     assumptions,
     carry,
+    truth,
 )
 
 HTTP = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
@@ -110,6 +111,7 @@ class Route:
     tags: list[str] = field(default_factory=list)
     raw: bool = False  # restful resources: rule joined to the api prefix by plain concatenation
     head_declared: bool = False  # a class view with a head method keeps HEAD, as in the exact inventory
+    condition: UnknownPart | None = None  # made under a condition not known statically: it may not exist
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Edge:
     tags: list[str] = field(default_factory=list)
     count: int | None = None  # FastAPI: how many items the child had when it was included (None: Flask)
     where: UnknownPart | None = None  # the include call, for routes added to the child after it
+    condition: UnknownPart | None = None  # made under a condition not known statically: it may not exist
 
 
 # deliberate: ViewRef and Wrapped share only the dataclass shape with pyeval's ModuleRef/Lazy value types
@@ -154,6 +157,7 @@ class Scanner(Evaluator):
         super().__init__(root)
         self.containers: list[Container] = []
         self.param_apps: dict[tuple[str, str], Container] = {}
+        self.guards: list[tuple[int, UnknownPart, dict[int, int]]] = []  # (depth, condition, item counts then)
         self.entry = entry or []
 
     # --- what is a framework object ---------------------------------------------------------------------------
@@ -699,6 +703,58 @@ class Scanner(Evaluator):
                             unknown=mod.source(stmt.iter),
                         )
 
+    def exec_branches(
+        self,
+        test: object,
+        body: list[ast.stmt],
+        orelse: list[ast.stmt],
+        mod: Module,
+        scopes: list[dict],
+        node: ast.If | ast.While | None = None,
+    ) -> None:
+        """Routes made or registered under a condition not known statically (`if settings.SCOPES:`, a `while`) may
+        not exist: each keeps its path, and goes to unresolved with the condition as the unknown part, unless both
+        branches make it alike. A branch that may `return` nothing (`if not enabled: return`) makes the rest of
+        the function conditional the same way."""
+        if truth(test) is not None or node is None:
+            super().exec_branches(test, body, orelse, mod, scopes, node)
+            return
+        expr = mod.source(node.test) if isinstance(node, ast.If) else "while " + mod.source(node.test)
+        part = UnknownPart(
+            expr, str(mod.path), node.lineno, "made under a condition not known statically", mod.source(node)
+        )
+        start = self.counts()
+        local = scopes[0]
+        before = dict(local)
+        self.exec_maybe(body, mod, scopes)
+        middle = self.counts()
+        kept = dict(local)
+        local.clear()
+        local.update(before)
+        self.exec_maybe(orelse, mod, scopes)
+        self.keep_known(local, kept)
+        for c in self.containers:
+            first = c.items[start.get(id(c), 0) : middle.get(id(c), 0)]
+            second = c.items[middle.get(id(c), start.get(id(c), 0)) :]
+            both = {_shape(i) for i in first} & {_shape(i) for i in second}
+            for item in first + second:
+                if item.condition is None and _shape(item) not in both:
+                    item.condition = part
+        if self.depth and any(_skips(b) for b in (body, orelse)):
+            self.guards.append((self.depth, part, self.counts()))
+
+    def counts(self) -> dict[int, int]:
+        return {id(c): len(c.items) for c in self.containers}
+
+    def function_done(self) -> None:
+        """Items made after a guard (`if not enabled: return`) of the function now returning are conditional."""
+        while self.guards and self.guards[-1][0] >= self.depth:
+            _, part, since = self.guards.pop()
+            for c in self.containers:
+                for item in c.items[since.get(id(c), 0) :]:
+                    if item.condition is None:
+                        item.condition = part
+
     def run(self) -> None:
         """Every module (as if each were imported), or with `entry` only those modules (and what they import), as
         a program that starts there would; then the functions nobody calls, of the modules that ran."""
@@ -708,6 +764,29 @@ class Scanner(Evaluator):
                 raise ValueError(f"--entry {name}: no such module under {self.root}")
             self.run_module(mod)
         self.run_uncalled(only_loaded=bool(self.entry))
+
+
+def _shape(item: object) -> tuple:
+    """What makes two routes or registrations alike, whichever branch made them."""
+    if isinstance(item, Route):
+        return ("route", item.rule, tuple(sorted(item.methods)), item.endpoint)
+    assert isinstance(item, Edge)
+    return ("edge", id(item.child), repr(item.prefix), item.name)
+
+
+def _skips(body: list[ast.stmt]) -> bool:
+    """Whether a block may `return` nothing (`return`, `return None`), outside functions defined in it."""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Return) and (
+            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 # --- from containers to rows ------------------------------------------------------------------------------------
@@ -779,9 +858,12 @@ class _Rows:
             if isinstance(item, Route):
                 rule = _cat(api_prefix, item.rule) if item.raw else item.rule
                 endpoint = f"{name_prefix}.{item.endpoint}".lstrip(".") if name_prefix else item.endpoint
-                self.emit("flask", _flask_join(url_prefix, rule), item, endpoint, name_prefix or None, unknown)
+                cond = [item.condition] if item.condition and item.condition not in unknown else []
+                self.emit("flask", _flask_join(url_prefix, rule), item, endpoint, name_prefix or None, unknown + cond)
                 continue
             child, more = item.child, list(unknown)
+            if item.condition is not None and item.condition not in more:
+                more.append(item.condition)
             if child.kind == "blueprint":
                 own = item.prefix if item.prefix is not None else child.prefix
                 if isinstance(own, UnknownPart):
@@ -837,11 +919,13 @@ class _Rows:
                 unknown = [*unknown, edge.where] if edge.where not in unknown else unknown
             if isinstance(item, Route):
                 all_tags = tags + item.tags
-                self.emit(
-                    "fastapi", _cat(prefix, item.rule), item, item.endpoint, all_tags[0] if all_tags else None, unknown
-                )
+                cond = [item.condition] if item.condition and item.condition not in unknown else []
+                tag = all_tags[0] if all_tags else None
+                self.emit("fastapi", _cat(prefix, item.rule), item, item.endpoint, tag, unknown + cond)
                 continue
             child, more = item.child, list(unknown)
+            if item.condition is not None and item.condition not in more:
+                more.append(item.condition)
             parts = []
             for p in (item.prefix, child.prefix if child.kind == "router" else ""):
                 if isinstance(p, UnknownPart):
