@@ -476,3 +476,21 @@ def test_a_tree_with_two_apps_says_which_app_each_rule_belongs_to(con, monkeypat
     ]
     flask = [("flask", m, r) for m, r, obj, _ in labelled(con) if obj == "two_apps.app:create_app()"]
     assert assert_no_wrong_rule(flask, [], "two_apps.app:create_app()") == set()
+
+
+def test_routes_under_a_condition_not_known_are_unresolved_unless_both_branches_make_them(con):
+    """opal-server's shapes: a router included only `if settings.SCOPES:`, a route registered after `if not
+    enabled: return`, both read from settings outside the tree, are unresolved with the condition; a route made
+    alike on both sides of an unknown `if` exists either way and is listed once."""
+    found, unresolved = stored(con, APPS / "guarded")
+    assert found == [
+        ("fastapi", "GET", "/loadlimit", "loadlimit", "guarded/app.py", 17, 19, None),
+        ("fastapi", "GET", "/health", "health", "guarded/app.py", 45, 47, None),
+    ]
+    reason = "made under a condition not known statically"
+    assert unresolved == [
+        ("guarded/app.py", 31, reason, "if not enabled:", "GET", "/internal/stats", "not enabled"),
+        ("guarded/app.py", 40, reason, "if settings.SCOPES:", "GET", "/scopes/list", "settings.SCOPES"),
+    ]
+    # the imported app (deployment.settings: SCOPES and STATS off) has exactly the listed rules
+    assert assert_no_wrong_rule(found, unresolved, "guarded.app:app") == set()

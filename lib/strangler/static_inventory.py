@@ -737,6 +737,10 @@ class Scanner(Evaluator):
             first = c.items[start.get(id(c), 0) : middle.get(id(c), 0)]
             second = c.items[middle.get(id(c), start.get(id(c), 0)) :]
             both = {_shape(i) for i in first} & {_shape(i) for i in second}
+            if both:  # made alike on both sides: it exists either way, once (the first side's lines)
+                twins = [i for i in second if _shape(i) in both]
+                c.items[:] = [i for i in c.items if not any(i is t for t in twins)]
+                second = [i for i in second if not any(i is t for t in twins)]
             for item in first + second:
                 if item.condition is None and _shape(item) not in both:
                     item.condition = part
