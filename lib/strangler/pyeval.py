@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,13 +66,24 @@ class Module:
     text: str
     globals: dict = field(default_factory=dict)
     state: str = "new"
+    lines: list[bytes] | None = None  # the text's lines as UTF-8 (column offsets count bytes), split when first needed
 
     def __hash__(self) -> int:
         return id(self)
 
     def source(self, node: ast.AST) -> str:
-        """The first line of a node's source, cut at 200 characters."""
-        code = ast.get_source_segment(self.text, node) or ""
+        """The first line of a node's source, cut at 200 characters (the file's lines are split once: asking
+        `ast.get_source_segment` splits the whole file on every call)."""
+        lineno, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if lineno is None or end is None or col is None or end_col is None:
+            return ""
+        if self.lines is None:
+            self.lines = [line.encode() for line in re.split(r"\r\n|\r|\n", self.text)]  # as the parser counts
+        if lineno > len(self.lines):
+            return ""
+        line = self.lines[lineno - 1]
+        code = (line[col:end_col] if end == lineno else line[col:]).decode(errors="replace")
         return code.splitlines()[0][:200] if code else ""
 
 
@@ -157,8 +169,10 @@ def tagged(value: str, tag: str) -> EnvStr:
 
 def carry(result: object, *sources: object) -> object:
     """`result` (a string computed from `sources`) with the sources' environment assumptions."""
+    if not isinstance(result, str):
+        return result
     tags = assumptions(*sources)
-    if not tags or not isinstance(result, str):
+    if not tags:
         return result
     out = EnvStr(result)
     out.assumes = tuple(dict.fromkeys((*assumptions(result), *tags)))
