@@ -754,6 +754,10 @@ class Evaluator:
             return self.get_attribute(self.eval(node.value, mod, scopes), node.attr)
         if isinstance(node, ast.Call):
             return self.call(node, mod, scopes)
+        if isinstance(node, ast.NamedExpr):  # `if x := value:` binds x and is value
+            value = self.eval(node.value, mod, scopes)
+            self.bind(node.target, value, mod, scopes)
+            return value
         return Unknown(type(node).__name__)
 
     def eval_dict(self, node: ast.Dict, mod: Module, scopes: list[dict]) -> object:
@@ -1287,6 +1291,29 @@ class Evaluator:
             )
             mod, node = pending.pop(pick)
             self.run_alone(mod, node)
+        for mod, node in defs:
+            if node.name in callers and self.is_factory(node):
+                self.run_with_defaults(mod, node)
+
+    def is_factory(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether a function makes an app itself (hook)."""
+        return False
+
+    def run_with_defaults(self, mod: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """An app factory the tree calls only with arguments (tests, a CLI) is also called as a server calls it,
+        `create_app()`, when every parameter has a default: the app it then makes is the one loaded by default."""
+        spec = node.args
+        required = len(spec.posonlyargs + spec.args) - len(spec.defaults)
+        if required > 0 or any(d is None for d in spec.kw_defaults):
+            return
+        ref = FuncRef(mod, node)
+        if _memo_key(ref, [], {}) in self.memo:
+            return  # the tree calls it that way already
+        self.frames.append(f"{self.import_name(mod)}:{node.name}()")
+        try:
+            self.call_function(ref, [], {})
+        finally:
+            self.frames.pop()
 
     def run_alone(self, mod: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """A module-level function run on its own with its defaults, unless a run reached it already."""

@@ -158,6 +158,7 @@ class Scanner(Evaluator):
         self.containers: list[Container] = []
         self.param_apps: dict[tuple[str, str], Container] = {}
         self.guards: list[tuple[int, UnknownPart, dict[int, int]]] = []  # (depth, condition, item counts then)
+        self.exempt: set[int] = set()  # items a module made as it ran: not conditional on where it was imported
         self.entry = entry or []
 
     # --- what is a framework object ---------------------------------------------------------------------------
@@ -280,6 +281,17 @@ class Scanner(Evaluator):
         return UnknownPart(
             mod.source(expr), str(mod.path), node.lineno, f"{what} is not known statically", mod.source(node)
         )
+
+    def run_module(self, mod: Module) -> Module:
+        """A module runs once, wherever it is first imported: what it registers does not depend on a condition
+        around that import (a deferred `from .validate import x` inside an `if`)."""
+        if mod.state != "new":
+            return mod
+        before = self.counts()
+        super().run_module(mod)
+        for c in self.containers:
+            self.exempt.update(id(i) for i in c.items[before.get(id(c), 0) :])
+        return mod
 
     def module_done(self, mod: Module) -> None:
         """An app made at a module's top level is named by its variable: `module:app`, as `--app` names it."""
@@ -734,8 +746,10 @@ class Scanner(Evaluator):
         self.exec_maybe(orelse, mod, scopes)
         self.keep_known(local, kept)
         for c in self.containers:
-            first = c.items[start.get(id(c), 0) : middle.get(id(c), 0)]
-            second = c.items[middle.get(id(c), start.get(id(c), 0)) :]
+            if id(c) not in start:  # made in the branch: its own routes exist wherever it does
+                continue
+            first = [i for i in c.items[start[id(c)] : middle.get(id(c), 0)] if id(i) not in self.exempt]
+            second = [i for i in c.items[middle.get(id(c), start[id(c)]) :] if id(i) not in self.exempt]
             both = {_shape(i) for i in first} & {_shape(i) for i in second}
             if both:  # made alike on both sides: it exists either way, once (the first side's lines)
                 twins = [i for i in second if _shape(i) in both]
@@ -747,6 +761,16 @@ class Scanner(Evaluator):
         if self.depth and any(_skips(b) for b in (body, orelse)):
             self.guards.append((self.depth, part, self.counts()))
 
+    def is_factory(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """A function whose own body constructs a Flask or FastAPI app (`app = Flask(__name__)`)."""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                func = sub.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name in ("Flask", "FastAPI"):
+                    return True
+        return False
+
     def counts(self) -> dict[int, int]:
         return {id(c): len(c.items) for c in self.containers}
 
@@ -755,8 +779,8 @@ class Scanner(Evaluator):
         while self.guards and self.guards[-1][0] >= self.depth:
             _, part, since = self.guards.pop()
             for c in self.containers:
-                for item in c.items[since.get(id(c), 0) :]:
-                    if item.condition is None:
+                for item in c.items[since.get(id(c), len(c.items)) :]:
+                    if item.condition is None and id(item) not in self.exempt:
                         item.condition = part
 
     def run(self) -> None:
