@@ -494,3 +494,30 @@ def test_routes_under_a_condition_not_known_are_unresolved_unless_both_branches_
     ]
     # the imported app (deployment.settings: SCOPES and STATS off) has exactly the listed rules
     assert assert_no_wrong_rule(found, unresolved, "guarded.app:app") == set()
+
+
+def test_a_factory_called_only_with_arguments_is_also_run_as_a_server_calls_it(con):
+    """asreview's shape: the tree calls `create_app(...)` only from a test, with a config file (keys not known);
+    `create_app()` as `gunicorn 'pkg.app:create_app()'` calls it reads its defaults (AUTHENTICATION true), so its
+    app has the auth blueprint. In the test's app that registration depends on the unknown config: unresolved. The
+    auth module, first imported inside that `if`, still defines its routes unconditionally (`if x := ...` too)."""
+    found, unresolved = stored(con, APPS / "factory_defaults")
+    assert labelled(con) == [
+        ("GET", "/api/items", "factory_defaults.test_app:test_without_authentication()", None),
+        ("GET", "/api/items", "factory_defaults.app:create_app()", None),
+        ("POST", "/auth/login", "factory_defaults.app:create_app()", None),
+    ]
+    condition = 'if app.config.get("AUTHENTICATION", True):'
+    assert unresolved == [
+        (
+            "factory_defaults/app.py",
+            17,
+            "made under a condition not known statically",
+            condition,
+            "POST",
+            "/auth/login",
+            'app.config.get("AUTHENTICATION", True)',
+        )
+    ]
+    default = [("flask", m, r) for m, r, obj, _ in labelled(con) if obj == "factory_defaults.app:create_app()"]
+    assert assert_no_wrong_rule(default, [], "factory_defaults.app:create_app()") == set()

@@ -512,7 +512,8 @@ class Scanner(Evaluator):
                 self.environment.setdefault(f"{prefix}_*", ", ".join(names) if names else "none set")
                 if not names:
                     return None  # nothing in the environment: nothing loaded
-        config.complete = False  # from_file, an unknown object, a file outside the tree: keys may change
+        config.clear()  # from_file, an unknown object, a file outside the tree: any key may change
+        config.complete = False
         return None
 
     def pyfile(self, path: Path) -> dict | None:
