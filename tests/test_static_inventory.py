@@ -501,7 +501,7 @@ def test_a_factory_called_only_with_arguments_is_also_run_as_a_server_calls_it(c
     `create_app()` as `gunicorn 'pkg.app:create_app()'` calls it reads its defaults (AUTHENTICATION true), so its
     app has the auth blueprint. In the test's app that registration depends on the unknown config: unresolved. The
     auth module, first imported inside that `if`, still defines its routes unconditionally (`if x := ...` too)."""
-    found, unresolved = stored(con, APPS / "factory_defaults")
+    _, unresolved = stored(con, APPS / "factory_defaults")
     assert labelled(con) == [
         ("GET", "/api/items", "factory_defaults.test_app:test_without_authentication()", None),
         ("GET", "/api/items", "factory_defaults.app:create_app()", None),
