@@ -129,3 +129,25 @@ def test_report_passes_python_to_the_route_inventory(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert (code, err[-1:]) == (2, [f"strangler: error: --python {tmp_path / 'no-python'}: no such interpreter"])
+
+
+def test_routes_entry_goes_with_source_and_names_a_module_of_the_tree(tmp_path, capsys):
+    """`routes --source DIR --entry MODULE`: an unknown module, or --entry with --app, is a one-line error."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "app.py").write_text(
+        'from flask import Flask\napp = Flask(__name__)\n\n@app.get("/x")\ndef x():\n    return ""\n'
+    )
+    dbfile = str(tmp_path / "r.duckdb")
+    code = cli.main(["routes", "--db", dbfile, "--app", "m:app", "--entry", "m"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (code, err) == (
+        2,
+        ["strangler: error: --entry goes with --source (it names the modules a static reading starts from)"],
+    )
+    code = cli.main(["routes", "--db", dbfile, "--source", str(tree), "--entry", "nothere"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (code, err) == (2, [f"strangler: error: --entry nothere: no such module under {tree.resolve()}"])
+    assert cli.main(["routes", "--db", dbfile, "--source", str(tree), "--entry", "app"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"    2 flask    routes from {tree.resolve()}"]
