@@ -489,7 +489,7 @@ def test_routes_under_a_condition_not_known_are_unresolved_unless_both_branches_
     ]
     reason = "made under a condition not known statically"
     assert unresolved == [
-        ("guarded/app.py", 31, reason, "if not enabled:", "GET", "/internal/stats", "not enabled"),
+        ("guarded/app.py", 31, reason, "if not enabled:", "GET", "/internal/stats", "enabled"),
         ("guarded/app.py", 40, reason, "if settings.SCOPES:", "GET", "/scopes/list", "settings.SCOPES"),
     ]
     # the imported app (deployment.settings: SCOPES and STATS off) has exactly the listed rules
@@ -521,3 +521,16 @@ def test_a_factory_called_only_with_arguments_is_also_run_as_a_server_calls_it(c
     ]
     default = [("flask", m, r) for m, r, obj, _ in labelled(con) if obj == "factory_defaults.app:create_app()"]
     assert assert_no_wrong_rule(default, [], "factory_defaults.app:create_app()") == set()
+
+
+def test_conditional_lists_routes_under_an_unknown_condition_naming_it(con):
+    """`routes --source --conditional`: for a deployment where the feature is on, the routes made under an unknown
+    condition are listed, each naming the condition it takes as true; nothing is left unresolved here."""
+    routes.inventory_source(con, APPS / "guarded", conditional=True)
+    assert labelled(con) == [
+        ("GET", "/loadlimit", "guarded.app:app", None),
+        ("GET", "/scopes/list", "guarded.app:app", "condition true: settings.SCOPES (app.py:40)"),
+        ("GET", "/internal/stats", "guarded.app:app", "condition true: enabled (app.py:31)"),
+        ("GET", "/health", "guarded.app:app", None),
+    ]
+    assert routes.unresolved(con).empty

@@ -206,6 +206,12 @@ def add_routes(sub: argparse._SubParsersAction) -> None:
         help="with --source: read only what a program importing MODULE runs (a tree holding a demo app beside the "
         "real one); repeatable",
     )
+    p.add_argument(
+        "--conditional",
+        action="store_true",
+        help="with --source: list routes made under a condition not known statically (a feature flag), naming the "
+        "condition taken as true in column assumes, instead of leaving them unresolved",
+    )
     _db_arg(p, note="created if missing")
     p.set_defaults(run=run_routes)
 
@@ -215,11 +221,13 @@ def run_routes(args: argparse.Namespace) -> int:
 
     if args.entry and not args.source:
         raise StranglerError("--entry goes with --source (it names the modules a static reading starts from)")
+    if args.conditional and not args.source:
+        raise StranglerError("--conditional goes with --source (the imported app knows its conditions)")
     con = db.connect(args.db, "create")
     if args.app:
         print(routes.inventory_apps(con, args.app, python=args.python))
     else:
-        print(routes.inventory_source(con, args.source, entry=args.entry))
+        print(routes.inventory_source(con, args.source, entry=args.entry, conditional=args.conditional))
     return 0
 
 

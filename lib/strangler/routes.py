@@ -213,7 +213,7 @@ def _werkzeug_version() -> str | None:
 
 
 def inventory_source(
-    con: duckdb.DuckDBPyConnection, directory: str | Path, entry: list[str] | None = None
+    con: duckdb.DuckDBPyConnection, directory: str | Path, entry: list[str] | None = None, conditional: bool = False
 ) -> InventoryResult:
     """Static inventory: read the Python files under `directory` (running nothing) and store their routes.
 
@@ -223,6 +223,7 @@ def inventory_source(
     same directory. An environment variable is read as the app reads it at start-up (its value in this process's
     environment, else the code's default): the rules computed with one name it in column `assumes`, and the
     summary lists every variable read. With `entry`, only what a program importing those modules runs is read.
+    With `conditional`, routes made under a condition not known statically are listed too, `assumes` naming it.
     """
     from strangler import static_inventory
 
@@ -231,7 +232,7 @@ def inventory_source(
         raise StranglerError(f"--source {directory}: not a directory")
     root = root.resolve()
     try:
-        found = static_inventory.scan(root, entry)
+        found = static_inventory.scan(root, entry, conditional)
     except ValueError as exc:
         raise StranglerError(str(exc)) from None
     result = InventoryResult(environment=found.environment)

@@ -59,6 +59,7 @@ KINDS = {
 }
 APP_PARAMETERS = ("app", "application", "flask_app", "fastapi_app")
 PLACEHOLDER = "{?}"
+CONDITION = "made under a condition not known statically"
 
 __all__ = ["Found", "Unresolved", "scan"]
 
@@ -733,9 +734,8 @@ class Scanner(Evaluator):
             super().exec_branches(test, body, orelse, mod, scopes, node)
             return
         expr = mod.source(node.test) if isinstance(node, ast.If) else "while " + mod.source(node.test)
-        part = UnknownPart(
-            expr, str(mod.path), node.lineno, "made under a condition not known statically", mod.source(node)
-        )
+        part = UnknownPart(expr, str(mod.path), node.lineno, CONDITION, mod.source(node))
+        negated = UnknownPart(_negate(expr), str(mod.path), node.lineno, CONDITION, mod.source(node))
         start = self.counts()
         local = scopes[0]
         before = dict(local)
@@ -756,11 +756,12 @@ class Scanner(Evaluator):
                 twins = [i for i in second if _shape(i) in both]
                 c.items[:] = [i for i in c.items if not any(i is t for t in twins)]
                 second = [i for i in second if not any(i is t for t in twins)]
-            for item in first + second:
-                if item.condition is None and _shape(item) not in both:
-                    item.condition = part
-        if self.depth and any(_skips(b) for b in (body, orelse)):
-            self.guards.append((self.depth, part, self.counts()))
+            for items, holds in ((first, part), (second, negated)):
+                for item in items:
+                    if item.condition is None and _shape(item) not in both:
+                        item.condition = holds  # what must hold for it to exist
+        if self.depth and _skips(body) != _skips(orelse):  # the rest runs when the returning side did not
+            self.guards.append((self.depth, negated if _skips(body) else part, self.counts()))
 
     def is_factory(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """A function whose own body constructs a Flask or FastAPI app (`app = Flask(__name__)`)."""
@@ -801,6 +802,10 @@ def _shape(item: object) -> tuple:
         return ("route", item.rule, tuple(sorted(item.methods)), item.endpoint)
     assert isinstance(item, Edge)
     return ("edge", id(item.child), repr(item.prefix), item.name)
+
+
+def _negate(expr: str) -> str:
+    return expr[4:] if expr.startswith("not ") else f"not ({expr})"
 
 
 def _skips(body: list[ast.stmt]) -> bool:
@@ -844,15 +849,20 @@ class _Rows:
     (Flask's blueprint join and nesting, flask-restful's plain concatenation, FastAPI's); a route under an unknown
     part goes to `unresolved` with that part written {?}."""
 
-    def __init__(self) -> None:
+    def __init__(self, conditional: bool = False) -> None:
         self.rows: list[dict] = []
         self.unresolved: list[Unresolved] = []
         self.app_object = ""  # the app whose routes are being walked (Container.origin)
+        self.conditional = conditional  # list routes whose only unknown is a condition, naming it in `assumes`
 
     def emit(
         self, framework: str, rule: str, route: Route, endpoint: str, blueprint: str | None, unknown: list
     ) -> None:
-        assumes = "; ".join(assumptions(rule, route.rule)) or None
+        tags = list(assumptions(rule, route.rule))
+        if self.conditional and unknown and all(u.reason == CONDITION for u in unknown):
+            tags += [f"condition true: {u.expr} ({Path(u.file).name}:{u.line})" for u in unknown]
+            unknown = []
+        assumes = "; ".join(tags) or None
         for method in _methods(route):
             if unknown:
                 part = unknown[0]
@@ -968,17 +978,19 @@ class _Rows:
             # a mounted Flask app is listed on its own, see _rows
 
 
-def scan(root: str | Path, entry: list[str] | None = None) -> Found:
+def scan(root: str | Path, entry: list[str] | None = None, conditional: bool = False) -> Found:
     """Every route the tree under `root` defines, and what could not be resolved. With `entry` (module names),
-    only what a program starting with those imports is evaluated (a tree that holds a demo app beside a library)."""
+    only what a program starting with those imports is evaluated (a tree that holds a demo app beside a library).
+    With `conditional`, a route whose only unknown is a condition it was made under is listed, its `assumes`
+    naming the condition taken as true (for a deployment where the feature is on)."""
     scanner = Scanner(Path(root), entry)
     scanner.run()
-    rows, unresolved = _rows(scanner)
+    rows, unresolved = _rows(scanner, conditional)
     once = list(dict.fromkeys((u.file, u.line, u.reason, u.code, u.method, u.rule, u.unknown) for u in unresolved))
     return Found(rows, scanner.unresolved + [Unresolved(*u) for u in once], dict(sorted(scanner.environment.items())))
 
 
-def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
+def _rows(scanner: Scanner, conditional: bool = False) -> tuple[list[dict], list[Unresolved]]:
     """Rows for the apps, then for Flask apps mounted in a FastAPI app (under the mount path). The routes of
     blueprints and routers never registered in the tree are unresolved: the prefix they get is not known."""
     mounted: dict[int, object] = {}
@@ -987,7 +999,7 @@ def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
             for item in c.items:
                 if isinstance(item, Edge) and item.child.kind == "flask_app":
                     mounted[id(item.child)] = item.prefix
-    out = _Rows()
+    out = _Rows(conditional)
     kinds = {"blueprint": "blueprint", "router": "router", "api": "restful Api", "namespace": "namespace"}
     for c in scanner.containers:
         out.app_object = c.origin
@@ -1016,7 +1028,7 @@ def _rows(scanner: Scanner) -> tuple[list[dict], list[Unresolved]]:
                 out.flask(wrapper, PLACEHOLDER, "", "", [part], ())
     for c in scanner.containers:
         if id(c) in mounted:
-            inner, path = _Rows(), mounted[id(c)]
+            inner, path = _Rows(conditional), mounted[id(c)]
             inner.app_object = c.origin
             if isinstance(path, UnknownPart):
                 inner.flask(c, PLACEHOLDER, "", "", [path], ())
