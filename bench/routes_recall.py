@@ -9,7 +9,9 @@ and the static inventory of the package's source folder, and compares the (metho
 the exact pairs whose view is defined inside the source folder (routes that extensions such as Flask-Admin add
 from their own packages cannot be in the tree); `all` counts every exact pair. Precision counts the static pairs
 that the imported app has: a static pair it lacks is a wrong rule. `blind` apps were chosen, and first measured,
-before the inventory was worked on for them (bench/README.md keeps both runs). Usage:
+before the inventory was worked on for them (bench/README.md keeps both runs). An app may name the modules the
+static reading starts from (`entry`, as `routes --source --entry`) and the app object of the tree its exact import
+corresponds to (`app_object`; by default every static row counts). Usage:
 
     .venv/bin/python bench/routes_recall.py [NAME ...]       # default: every app below whose venv exists
 """
