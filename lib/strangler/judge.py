@@ -1,20 +1,28 @@
 """The pilot's judge: at the end of a ramp step, is FastAPI worse than Flask on the batch's routes?
 
 Both backends serve the batch's routes in the same minutes (the pilot sends a fraction of clients to FastAPI),
-so the comparison is the review's Flask-against-FastAPI one (`strangler.review`), over the step:
+so the comparison is over the step, in the same time slices:
 
-- **Same time slices.** The step is cut into `SLICES_PER_STEP` slices; each backend's requests are aggregated
-  per slice and the block bootstrap resamples slices, the same draw for both backends (paired), so a slow
-  minute weighs the same on both sides. Intervals are the 2.5–97.5 percentiles of the resampled differences;
-  p-values use the bootstrap's standard error, as in the review.
-- **Judged metrics.** 5xx rate, p95 and p99 (p99 only with the review's 1,000 requests a side) of the whole batch and (when it has several) of every route with
-  `min_requests` on each side. A step *fails* when a metric is worse on FastAPI by at least the batch's threshold (`fail_5xx_points`
-  points, `fail_p95_pct` / `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it
-  passes Holm's correction over the step's judged tests at 5 % divided by the ramp's judged steps (the whole
-  ramp is one family, as a batch is in the review).
-- **Watched metrics.** 4xx rate, p50 and response size are computed the same way and shown, never judged.
+- **Intervals.** The step is cut into `SLICES_PER_STEP` slices; each backend's requests are aggregated per slice
+  and the review's block bootstrap (`strangler.review`) resamples slices, the same draw for both backends
+  (paired), so a slow minute weighs the same on both sides. A difference's 95 % interval is the 2.5–97.5
+  percentiles of the resampled differences.
+- **Tests.** A bootstrap's standard error is fine on average but noisy for a small side's tail quantile, and far
+  off for a rate with a handful of events (bench/README.md, "pilot"), so each judged metric gets an exact
+  one-sided test instead (`exchange_p`): FastAPI's count of events (5xx responses; durations above the p95 or
+  p99 of both backends together) against its law if the backend labels were exchanged within strata of
+  consecutive slices (`strata`).
+- **Judged metrics.** 5xx rate, p95 and p99 (p99 only with the review's 1,000 requests a side) of the whole
+  batch and (when it has several) of every route with `min_requests` on each side. A step *fails* when a metric
+  is worse on FastAPI by at least the batch's threshold (`fail_5xx_points` points, `fail_p95_pct` /
+  `fail_p99_pct` percent of Flask's value), its 95 % interval is clear of zero, and it passes Holm's correction
+  over the step's judged tests at the ramp's `alpha` divided by its judged steps (`step_alpha`): a healthy
+  batch is rolled back at most `alpha` of the time over its whole ramp.
+- **Watched metrics.** 4xx rate, p50 and response size are computed the same way and shown (two-sided p-value
+  from the bootstrap's standard error, as in the review), never judged.
 - **Too little data.** Fewer than `min_requests` requests on either backend for the whole batch, or traffic in
-  fewer than `MIN_SLICES` slices on either side: the step is held (extended), not decided.
+  fewer than `MIN_SLICES` slices on either side: the step is held (extended), not decided, before anything is
+  resampled.
 
 DuckDB aggregates (table `pilot_requests`, filled by `strangler.pilot` from the router log); numpy only sees the
 slice blocks.
@@ -118,8 +126,8 @@ def judge(
 ) -> Judgement:
     """Judge FastAPI against Flask on `batch` over [start, end) (POSIX seconds) from table `pilot_requests`.
 
-    Holm's test runs at `step_alpha(ramp)`, so that a healthy ramp is falsely failed at most ALPHA of the time
-    over all its judged steps."""
+    Holm's test runs at `step_alpha(ramp)`, so that a healthy ramp is falsely failed at most `ramp.alpha` of the
+    time over all its judged steps."""
     slice_us = max(1, int(ramp.step_seconds * 1e6 / SLICES_PER_STEP))
     start_us, end_us = int(start * 1e6), int(end * 1e6)
     n_slices = max(1, -(-(end_us - start_us) // slice_us))
