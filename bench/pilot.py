@@ -146,10 +146,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--min-requests", type=int, default=None, help="instead of the default (1000)")
-    ap.add_argument("--alpha", type=float, default=None, help="instead of the default (0.01)")
+    ap.add_argument("--alpha", type=float, default=None, help="instead of the default (0.005)")
     ap.add_argument("--only", choices=["healthy", "power"], default=None, help="run one half")
     args = ap.parse_args()
-    ramp = Ramp()  # the defaults: ramp 0.01 → 1.0, step 30 min, min_requests 1000, 0.5 points, 10 %, 10 %, 1 %
+    ramp = Ramp()  # the defaults: ramp 0.01 → 1.0, step 30 min, min_requests 1000, 0.5 points, 10 %, 10 %, 0.5 %
     if args.min_requests is not None:
         ramp = dataclasses.replace(ramp, min_requests=args.min_requests)
     if args.alpha is not None:

@@ -187,7 +187,7 @@ def test_ramp_keys_parse_with_defaults_and_durations():
         fail_5xx_points=0.5,
         fail_p95_pct=10.0,
         fail_p99_pct=10.0,
-        alpha=0.01,
+        alpha=0.005,
         on_failure="rollback",
     )
     assert batches[1].ramp is None

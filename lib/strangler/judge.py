@@ -346,7 +346,7 @@ def _judge(
     checks = len(tests)
     return Judgement(
         "advance",
-        f"no judged metric worse by its threshold ({checks} tests, Holm at {alpha:.2%})",
+        f"no judged metric worse by its threshold ({checks} tests, Holm at {100 * alpha:g}%)",
         n0,
         n1,
         evidence,

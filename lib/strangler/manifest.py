@@ -17,7 +17,7 @@ min_requests = 1000                   # per backend per step; fewer: the step is
 fail_5xx_points = 0.5                 # FastAPI's 5xx rate worse by this many percentage points fails a step
 fail_p95_pct = 10                     # p95 worse by this many percent fails a step
 fail_p99_pct = 10                     # p99 likewise
-alpha = 0.01                          # at most this share of healthy batches is rolled back (over the whole ramp)
+alpha = 0.005                         # at most this share of healthy batches is rolled back (over the whole ramp)
 on_failure = "rollback"               # or "hold": stay at the current fraction until a person decides
 ```
 
@@ -64,7 +64,7 @@ class Ramp:
     fail_5xx_points: float = 0.5  # percentage points of 5xx rate
     fail_p95_pct: float = 10.0
     fail_p99_pct: float = 10.0
-    alpha: float = 0.01  # false rollbacks of healthy batches, at most, over the whole ramp
+    alpha: float = 0.005  # false rollbacks of healthy batches, at most, over the whole ramp
     on_failure: str = "rollback"
 
 
