@@ -364,10 +364,10 @@ def _log_factorials(n: int) -> np.ndarray:
 
 def exchange_p(total: np.ndarray, fastapi: np.ndarray, events: np.ndarray, observed: int) -> float:
     """One-sided p-value of `observed` events (5xx, or durations above the pooled p95/p99) on FastAPI, if the
-    backend labels were exchangeable within each time slice (FastAPI no worse than Flask).
+    backend labels were exchangeable within each stratum of time (FastAPI no worse than Flask).
 
-    Per slice: `total` requests of both backends, `fastapi` of them on FastAPI, `events` among them. With every
-    slice's counts fixed, FastAPI's events in a slice are hypergeometric; their sum's upper tail is exact
+    Per stratum (`strata`): `total` requests of both backends, `fastapi` of them on FastAPI, `events` among them.
+    With every stratum's counts fixed, FastAPI's events in it are hypergeometric; their sum's upper tail is exact
     (convolution), or normal with a continuity correction once its variance exceeds `_NORMAL_VAR`. A conditional
     test: its level holds however few requests a side has or how rare the event is, unlike a bootstrap's
     standard error of a small side's tail quantile."""
