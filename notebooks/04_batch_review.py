@@ -109,8 +109,9 @@ charts.table(
 # %% [markdown]
 # ## The pilot's steps
 # When `strangler pilot` ramped this batch: at the end of each step, FastAPI against Flask on the batch's routes
-# over that step (whole batch; `flask`, `fastapi`, the 95 % interval of the difference and the p-value from the
-# paired time-slice bootstrap). Judged metrics (5xx rate, p95, p99) `pass` or `fail`; watched ones are `shown`.
+# over that step (whole batch; `flask`, `fastapi`, the 95 % interval of the difference from the paired
+# time-slice bootstrap, and the p-value: for judged metrics (5xx rate, p95, p99) the exact one-sided test that
+# FastAPI is worse, for watched ones the bootstrap's). Judged metrics `pass` or `fail`; watched ones are `shown`.
 # Empty when the ingested logs hold no pilot decision for the batch.
 
 # %%

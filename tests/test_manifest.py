@@ -187,18 +187,14 @@ def test_ramp_keys_parse_with_defaults_and_durations():
         fail_5xx_points=0.5,
         fail_p95_pct=10.0,
         fail_p99_pct=10.0,
+        alpha=0.005,
         on_failure="rollback",
     )
     assert batches[1].ramp is None
-    extra = 'step = "90s"\nmin_requests = 50\nfail_5xx_points = 2\nfail_p95_pct = 25.5\non_failure = "hold"\n'
+    extra = 'step = "90s"\nmin_requests = 50\nfail_5xx_points = 2\nfail_p95_pct = 25.5\nalpha = 0.002\non_failure = "hold"\n'
     ramp = manifest.parse(RAMPED.format(extra=extra))[0].ramp
-    assert (ramp.step_seconds, ramp.min_requests, ramp.fail_5xx_points, ramp.fail_p95_pct, ramp.on_failure) == (
-        90.0,
-        50,
-        2.0,
-        25.5,
-        "hold",
-    )
+    got = (ramp.step_seconds, ramp.min_requests, ramp.fail_5xx_points, ramp.fail_p95_pct, ramp.alpha, ramp.on_failure)
+    assert got == (90.0, 50, 2.0, 25.5, 0.002, "hold")
     assert [manifest.parse_duration(t) for t in ("90s", "30m", "2h", "1.5h", "250ms")] == [90, 1800, 7200, 5400, 0.25]
 
 
@@ -211,6 +207,8 @@ def test_ramp_keys_parse_with_defaults_and_durations():
         ("min_requests = 2.5", 6, "min_requests of batch 'trips-read' must be a whole number"),
         ("fail_5xx_points = -1", 6, "fail_5xx_points of batch 'trips-read' must be a number above 0 and at most 100"),
         ('fail_p95_pct = "10%"', 6, "fail_p95_pct of batch 'trips-read' must be a number above 0"),
+        ("alpha = 0.5", 6, "alpha of batch 'trips-read' must be a number above 0 and at most 0.2"),
+        ("alpha = 0", 6, "alpha of batch 'trips-read' must be a number above 0 and at most 0.2"),
         ('on_failure = "retry"', 6, 'on_failure of batch \'trips-read\' must be "rollback" or "hold"'),
         ("canary = 0.1", 6, "canary of batch 'trips-read' cannot be set with ramp: the pilot sets the fraction"),
     ],

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import signal
 import socket
@@ -167,7 +168,11 @@ def fraction_at(decisions: list[dict], t: float) -> float:
 def ramp_run(tmp_path_factory):
     """One live run of four batches through two router workers, until the pilot has settled the first three."""
     tmp = tmp_path_factory.mktemp("pilot")
-    text = ramped("orders", "orders") + ramped("carts", "carts") + ramped("slow", "slow", "[0.5, 1.0]", min_requests=80)
+    # carts: 100 requests a side, so that 10 % errors clear the judge's default level (0.5 % over the ramp) at the
+    # first or second step (with 60 a side, 6 errors against none is p = 0.4^6 = 0.004, not enough); slow: 120, so
+    # that ~12 durations above both sides' p95, all FastAPI's, give p ~ 0.5^12 (it must pass Holm at 0.25 %)
+    text = ramped("orders", "orders") + ramped("carts", "carts", min_requests=100)
+    text += ramped("slow", "slow", "[0.5, 1.0]", min_requests=120)
     text += ramped("rare", "rare", step="3s")
     (tmp / "m.toml").write_text(text)
     port = free_port()
@@ -429,7 +434,7 @@ def test_judge_advances_a_healthy_step_fails_a_regression_and_holds_without_data
     simulated_step(con, 6000, 0.25, seed=1)
     j = judge.judge(con, "b", ramp, 0, 60)
     assert (j.outcome, j.n_flask + j.n_fastapi) == ("advance", 6000) and j.n_fastapi > 1000  # p99 judged too
-    assert j.reason == "no judged metric worse by its threshold (3 tests, Holm at 1.25%)"
+    assert j.reason == "no judged metric worse by its threshold (3 tests, Holm at 0.125%)"  # 0.5 % over 4 steps
     simulated_step(con, 4000, 0.25, seed=2, slow=2.0)
     j = judge.judge(con, "b", ramp, 0, 60)
     fails = [(e.metric, e.verdict) for e in j.evidence if e.verdict == "fail"]
@@ -441,6 +446,29 @@ def test_judge_advances_a_healthy_step_fails_a_regression_and_holds_without_data
     j = judge.judge(con, "b", ramp, 0, 60)
     assert (j.outcome, j.evidence) == ("hold", [])
     assert j.reason == f"too little data: {j.n_flask:,} Flask and {j.n_fastapi:,} FastAPI requests; needs 300 on each"
+
+
+def test_exchange_p_is_the_exact_tail_of_fastapis_events_with_labels_exchanged_within_slices():
+    # one slice: Fisher's exact test (7 errors, all 7 on FastAPI's 60 of 150 requests)
+    assert judge.exchange_p(np.array([150]), np.array([60]), np.array([7]), 7) == pytest.approx(
+        math.comb(60, 7) / math.comb(150, 7), rel=1e-9
+    )
+    # two slices: the convolution of their hypergeometric laws, summed over FastAPI's counts from 3 up
+    pmf = np.convolve(
+        [math.comb(4, x) * math.comb(6, 2 - x) / math.comb(10, 2) for x in range(3)],
+        [math.comb(3, x) * math.comb(17, 5 - x) / math.comb(20, 5) for x in range(4)],
+    )
+    assert judge.exchange_p(np.array([10, 20]), np.array([2, 5]), np.array([4, 3]), 3) == pytest.approx(pmf[3:].sum())
+    # slices where nothing can vary: no event, no FastAPI request, every request an event or on FastAPI
+    total, fastapi, events = np.array([10, 10, 10, 10]), np.array([0, 4, 4, 10]), np.array([3, 0, 10, 2])
+    assert judge.exchange_p(total, fastapi, events, 6) == 1.0 and judge.exchange_p(total, fastapi, events, 7) == 0.0
+    # many events: the normal approximation (continuity corrected) is within 2 % of the exact tail
+    big = np.full(40, 1000)
+    exact = judge.exchange_p(big, np.full(40, 500), np.full(40, 30), 660)  # variance 40 × 7.3: exact
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(judge, "_NORMAL_VAR", 100.0)
+        assert judge.exchange_p(big, np.full(40, 500), np.full(40, 30), 660) == pytest.approx(exact, rel=0.02)
+    assert 1e-4 < exact < 1e-2
 
 
 def test_log_reader_takes_complete_request_lines_of_ramped_batches_only(tmp_path):

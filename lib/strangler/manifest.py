@@ -17,6 +17,7 @@ min_requests = 1000                   # per backend per step; fewer: the step is
 fail_5xx_points = 0.5                 # FastAPI's 5xx rate worse by this many percentage points fails a step
 fail_p95_pct = 10                     # p95 worse by this many percent fails a step
 fail_p99_pct = 10                     # p99 likewise
+alpha = 0.005                         # at most this share of healthy batches is rolled back (over the whole ramp)
 on_failure = "rollback"               # or "hold": stay at the current fraction until a person decides
 ```
 
@@ -41,7 +42,9 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ROUTE = re.compile(r"^(?P<method>[A-Z]+)\s+(?P<rule>/\S*)$")
 
 
-RAMP_KEYS = ("ramp", "step", "min_requests", "fail_5xx_points", "fail_p95_pct", "fail_p99_pct", "on_failure")
+RAMP_KEYS = (
+    "ramp", "step", "min_requests", "fail_5xx_points", "fail_p95_pct", "fail_p99_pct", "alpha", "on_failure"
+)  # fmt: skip
 ON_FAILURE = ("rollback", "hold")
 _DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -52,7 +55,8 @@ class Ramp:
     """How the pilot moves a batch: the fractions of clients sent to FastAPI step by step, and the judge's rules.
 
     A step fails when FastAPI is worse than Flask on the batch's routes over the step by at least `fail_*`, with
-    the 95 % interval of the difference clear of zero and the change significant after Holm's correction."""
+    the 95 % interval of the difference clear of zero and the change significant after Holm's correction at
+    `alpha` over the whole ramp (the judge's family-wise level: the chance that a healthy batch is rolled back)."""
 
     fractions: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 1.0)
     step_seconds: float = 1800.0
@@ -60,6 +64,7 @@ class Ramp:
     fail_5xx_points: float = 0.5  # percentage points of 5xx rate
     fail_p95_pct: float = 10.0
     fail_p99_pct: float = 10.0
+    alpha: float = 0.005  # false rollbacks of healthy batches, at most, over the whole ramp
     on_failure: str = "rollback"
 
 
@@ -124,6 +129,11 @@ def _parse_ramp(item: dict, text: str, filename: str, line: int, name: str) -> R
             if not _number(v) or v <= 0 or (top is not None and v > top):
                 raise fail(key, "must be a number above 0" + (f" and at most {top:g}" if top else ""))
             kw[key] = float(v)
+    if "alpha" in item:
+        v = item["alpha"]
+        if not _number(v) or not 0 < v <= 0.2:
+            raise fail("alpha", "must be a number above 0 and at most 0.2 (the chance of rolling back a healthy batch)")
+        kw["alpha"] = float(v)
     if "on_failure" in item:
         if item["on_failure"] not in ON_FAILURE:
             raise fail("on_failure", 'must be "rollback" or "hold"')
@@ -316,6 +326,7 @@ def batch_toml(
             f"fail_5xx_points = {ramp.fail_5xx_points:g}",
             f"fail_p95_pct = {ramp.fail_p95_pct:g}",
             f"fail_p99_pct = {ramp.fail_p99_pct:g}",
+            f"alpha = {ramp.alpha:g}",
             f"on_failure = {toml_str(ramp.on_failure)}",
         ]
     lines += [f"# {c}" for c in comments]
