@@ -12,11 +12,13 @@ The same pipeline as DuckDB's, from the same definitions (`strangler.spark_sql` 
 4. aggregate: the rollup aggregation (`strangler.rollup`) compiled, written as hive-partitioned Parquet in the
    layout of `db.ROLLUP_TABLES`, plus `sources.parquet` (lines = rows + rejects per file) and `rejects/`.
 
-Differences from `strangler ingest` (both documented in the README): Spark reads a file as lines split on '\\n'
-with no line numbers, so rejects carry the file but no line number, and a last line without a newline is read as
-a line (DuckDB keeps it back as `unterminated` until it is finished); gzip is recognised by the `.gz` name
-(Hadoop's codecs), not by content; the W3C format (its layout comes from a `#Fields:` line above, an order that
-Spark's splits do not keep) is refused.
+Differences from `strangler ingest` (documented in the README): Spark reads a file as lines split on '\\n' with
+no line numbers, so rejects carry the file but no line number, and a last line without a newline is read as a line
+(DuckDB keeps it back as `unterminated` until it is finished); gzip is recognised by the `.gz` name (Hadoop's
+codecs), not by content. The W3C format (its layout comes from the `#Fields:` line above, an order that Spark's
+splits do not keep) is read a whole file per task. OpenTelemetry (`otel`: several requests per line, joined to
+database spans anywhere in the file) is refused (`SPANS_REFUSED`). Declared layouts (`--format KIND:LAYOUT`) run
+like built-in formats.
 """
 
 from __future__ import annotations
@@ -204,9 +206,9 @@ def _parsed(spark, files: list[str], fmt: F.Format, tz: str, view: str):
     """The files of one format as (file, reason, raw, request columns): every line, a request when reason is NULL.
 
     The lines are the temporary view `view`. The file name rides through ingest's classification in `line_no`
-    (passed along untouched). A format whose
-    lines depend on the lines above (W3C's `#Fields:`) reads each file whole, in one task, so its lines keep
-    their order: `line_no` is then (file, line number) and its windows run per file."""
+    (passed along untouched). A format whose lines depend on the lines above (W3C's `#Fields:`) reads each file
+    whole, in one task, so its lines keep their order: `line_no` is then (file, line number) and its windows run
+    per file."""
     from pyspark.sql import functions as SF
 
     if fmt.windowed:

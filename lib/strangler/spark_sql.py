@@ -22,6 +22,13 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
+* `regexp_replace`: DuckDB's backreferences `\\1` are Java's `$1`; without the 'g' option DuckDB replaces the first
+  match only, Spark every one: the pattern becomes `^(.*?)(p)` with the text before it put back;
+* `list_position` is `array_position` with 0 (not found) as NULL; a computed list index `l[i]` is `element_at`
+  (1-based, index 0 NULL); `try(url_decode(x))` is `try_url_decode` with '+' kept and a result holding U+FFFD (bytes
+  that are not UTF-8, where DuckDB fails) as NULL; any other `try(x)` is x (ANSI mode off gives NULL); text cast to
+  JSON is read as text; a `%z` offset written +HH:MM or +HH is rewritten +HHMM for Java's `Z`;
+* a window without PARTITION BY is partitioned by the file when the lines of many files are read at once (W3C);
 * parameters (`$name`, `?`) become literals: they are the user's options and the routes' regexes, written as
   SQL string literals by sqlglot (never log content, which only ever flows through columns).
 """
