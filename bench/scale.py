@@ -1,11 +1,13 @@
 """Scale: raw rows against rollups as the traffic grows (targets: plan + review from the rollups of 100 M requests
 in under 10 s; rollups under 2 % of the raw table's bytes).
 
-    .venv/bin/python bench/scale.py [--from sql|logs] [--days 14] [REQUESTS ...]   (default 10000000 100000000)
+    .venv/bin/python bench/scale.py [--from sql|logs] [--days 14] [--lean] [--keep DIR] [REQUESTS ...]
+    (default 10000000 100000000)
 
 --from sql (the default): the attributed `requests` table is generated straight in DuckDB (`generate_requests`:
 the demo's routes and traffic model over a 14-day before/after window, one source per day, no logs written), so
-100 M requests take minutes, not hours. Then, timed:
+100 M requests take minutes, not hours (`--lean`: without the columns only the raw table holds, which no rollup
+reads; `--keep DIR`: the generated database of each size kept in DIR/<n>/ and reused). Then, timed:
   * raw rows: the `requests` table's rows, its bytes as Parquet (DuckDB's defaults) and as a DuckDB file;
   * `rollup.build` from those rows (every hour), and again with nothing new (what every reader pays first);
   * the rollups: rows of the three tables, bytes as Parquet (`rollup.export`), share of the raw table's bytes;
