@@ -66,12 +66,14 @@ FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
 
 # A HEAD request counts for the GET route it matched unless the rule declares HEAD (`routes.counted_method`).
 # Requests are counted per second and (route, method) straight from `requests` (every request with a route and a
-# timestamp), then the methods a route counts under are added up, then the busiest second of each hour kept.
+# timestamp), then the methods a route counts under are added up, then the busiest second of each hour kept. (The
+# outer SELECT and the inner columns hour, route_framework, route, route_method, second, n are what
+# `strangler.fastpath` cuts this statement at: keep them.)
 _INSERT_PEAKS = f"""
 INSERT INTO rollup_peaks
-SELECT to_timestamp(second // 3600 * 3600) AS hour, route_framework, route, route_method, max(n) FROM (
-    SELECT s.second, s.route_framework, s.route,
-           {routes.counted_method_sql("s.method", "h.rule IS NOT NULL")} AS route_method, sum(s.n) AS n
+SELECT hour, route_framework, route, route_method, max(n) FROM (
+    SELECT to_timestamp(s.second // 3600 * 3600) AS hour, s.route_framework, s.route,
+           {routes.counted_method_sql("s.method", "h.rule IS NOT NULL")} AS route_method, s.second, sum(s.n) AS n
     FROM (SELECT epoch_us(q.ts) // 1000000 AS second, q.route_framework, q.route, q.method, count(*) AS n
           FROM requests q WHERE q.route IS NOT NULL AND q.ts IS NOT NULL AND {{where}}
           GROUP BY ALL) s
