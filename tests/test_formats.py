@@ -166,7 +166,8 @@ def test_caddy_read_as_generic_json_keeps_nothing_wrong(con, tmp_path):
     assert [(n, r) for n, r, _ in rejects(con)] == [(1, "bad_method")]
 
 
-def test_gcp_cloud_run_and_load_balancer(con, tmp_path):
+def gcp_text() -> str:
+    """A Cloud Run request log line and an HTTP(S) load balancer's."""
     run = {
         "httpRequest": {
             "requestMethod": "GET",
@@ -209,6 +210,11 @@ def test_gcp_cloud_run_and_load_balancer(con, tmp_path):
         "timestamp": "2026-03-02T10:00:01Z",
     }
     text = json.dumps(run) + "\n" + json.dumps(lb) + "\n"
+    return text
+
+
+def test_gcp_cloud_run_and_load_balancer(con, tmp_path):
+    text = gcp_text()
     assert one(con, tmp_path, "requests.json", text) == ["gcp", 2, 2, 0]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC),
@@ -234,17 +240,20 @@ def test_gcp_cloud_run_and_load_balancer(con, tmp_path):
     )
 
 
+ENVOY = (
+    '[2026-03-02T10:00:00.310Z] "POST /api/v1/trips?draft=1 HTTP/2" 201 - 154 52 226 100 "10.0.35.28" '
+    '"okhttp/4.12" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "trips.internal" "10.0.2.1:8080"\n'
+    '[2026-03-02T10:00:01.000Z] "GET /slow HTTP/1.1" 0 DC 0 0 30001 - "-" "curl/8.1" '
+    '"0d6ef2e4-2b43-4c5e-9f0a-6a1d2c3b4e5f" "trips.internal" "10.0.2.1:8080"\n'
+    '[2026-03-02T10:00:02.000Z] "GET /none HTTP/1.1" 404 NR 0 0 0 - "-" "curl/8.1" "-" "trips.internal" "-"\n'
+)
+
+
 def test_envoy_default_format(con, tmp_path):
     # [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS%
     # %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%"
     # "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
-    text = (
-        '[2026-03-02T10:00:00.310Z] "POST /api/v1/trips?draft=1 HTTP/2" 201 - 154 52 226 100 "10.0.35.28" '
-        '"okhttp/4.12" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "trips.internal" "10.0.2.1:8080"\n'
-        '[2026-03-02T10:00:01.000Z] "GET /slow HTTP/1.1" 0 DC 0 0 30001 - "-" "curl/8.1" '
-        '"0d6ef2e4-2b43-4c5e-9f0a-6a1d2c3b4e5f" "trips.internal" "10.0.2.1:8080"\n'
-        '[2026-03-02T10:00:02.000Z] "GET /none HTTP/1.1" 404 NR 0 0 0 - "-" "curl/8.1" "-" "trips.internal" "-"\n'
-    )
+    text = ENVOY
     assert one(con, tmp_path, "envoy.log", text) == ["envoy", 3, 3, 0]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 10, 0, 0, 310000, tzinfo=UTC),
@@ -261,17 +270,20 @@ def test_envoy_default_format(con, tmp_path):
     assert req(con, 1, 3)["request_id"] is None
 
 
+HAPROXY = (
+    "Mar  2 10:00:00 lb1 haproxy[14389]: 10.0.1.2:33317 [02/Mar/2026:10:00:00.655] http-in static/srv1 "
+    '10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {api.example.com} {} "GET /trips/7?page=2 HTTP/1.1"\n'
+    "2026-03-02T10:00:01+00:00 lb1 haproxy[14389]: 10.0.1.3:33318 [02/Mar/2026:10:00:01.001] http-in "
+    'api/srv2 0/0/1/-1/5001 504 194 - - sH-- 2/2/1/1/0 0/0 "POST /trips HTTP/1.1"\n'
+    '10.0.1.4:33319 [02/Mar/2026:10:00:02.000] http-in http-in/<NOSRV> -1/-1/-1/-1/0 400 187 - - CR-- '
+    '1/1/0/0/0 0/0 "<BADREQ>"\n'
+)
+
+
 def test_haproxy_http_log_with_and_without_syslog_prefix(con, tmp_path):
     # process[pid]: client:port [accept_date] frontend backend/server Tq/Tw/Tc/Tr/Ta status bytes cookies
     # termination actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue {captured headers} "request"
-    text = (
-        "Mar  2 10:00:00 lb1 haproxy[14389]: 10.0.1.2:33317 [02/Mar/2026:10:00:00.655] http-in static/srv1 "
-        '10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {api.example.com} {} "GET /trips/7?page=2 HTTP/1.1"\n'
-        "2026-03-02T10:00:01+00:00 lb1 haproxy[14389]: 10.0.1.3:33318 [02/Mar/2026:10:00:01.001] http-in "
-        'api/srv2 0/0/1/-1/5001 504 194 - - sH-- 2/2/1/1/0 0/0 "POST /trips HTTP/1.1"\n'
-        '10.0.1.4:33319 [02/Mar/2026:10:00:02.000] http-in http-in/<NOSRV> -1/-1/-1/-1/0 400 187 - - CR-- '
-        '1/1/0/0/0 0/0 "<BADREQ>"\n'
-    )
+    text = HAPROXY
     assert one(con, tmp_path, "haproxy.log", text, tz="Europe/Paris") == ["haproxy", 3, 2, 1]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 9, 0, 0, 655000, tzinfo=UTC),  # local time of the HAProxy host (--tz)
@@ -296,7 +308,8 @@ CLOUDFRONT_FIELDS = (
 )
 
 
-def test_cloudfront_standard_log(con, tmp_path):
+def cloudfront_text() -> str:
+    """A CloudFront standard log: its headers and two requests (one that got no response)."""
     rows = [
         "2026-03-02 10:00:00 FRA56-C1 2039 203.0.113.7 GET d111111abcdef8.cloudfront.net /trips/7 200 - "
         "Mozilla/5.0%20(X11;%20Linux%20x86_64) page=2 - Miss RrA0bv3pZQ== api.example.com https 123 0.338 - TLSv1.3 "
@@ -306,6 +319,11 @@ def test_cloudfront_standard_log(con, tmp_path):
         "TLS_AES_128_GCM_SHA256 Error HTTP/1.1 - - 61053 - Error - - - -",
     ]
     text = "#Version: 1.0\n" + CLOUDFRONT_FIELDS + "".join(r.replace(" ", TAB) + "\n" for r in rows)
+    return text
+
+
+def test_cloudfront_standard_log(con, tmp_path):
+    text = cloudfront_text()
     assert one(con, tmp_path, "E2ABCDEF.2026-03-02-10.log", text) == ["cloudfront", 4, 2, 2]
     assert req(con, 1, 3) == base(
         ts=dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
@@ -325,7 +343,8 @@ def test_cloudfront_standard_log(con, tmp_path):
 # --- nginx layouts ------------------------------------------------------------------------------------------------
 
 
-def test_ltsv_as_nginx_users_and_alp_write_it(con, tmp_path):
+def ltsv_text() -> str:
+    """Two LTSV lines as nginx users and alp write them."""
     keys = "time host forwardedfor req status method uri size referer ua reqtime cache runtime apptime vhost"
     values = [
         ["02/Mar/2026:10:00:00 +0900", "203.0.113.7", "-", "GET /trips/7?page=2 HTTP/1.1", "200", "GET",
@@ -334,6 +353,11 @@ def test_ltsv_as_nginx_users_and_alp_write_it(con, tmp_path):
          "https://app.example.com/", "Mozilla/5.0 (X11)", "0.012", "-", "-", "0.010", "api.example.com"],
     ]  # fmt: skip
     text = "".join(TAB.join(f"{k}:{v}" for k, v in zip(keys.split(), row)) + "\n" for row in values)
+    return text
+
+
+def test_ltsv_as_nginx_users_and_alp_write_it(con, tmp_path):
+    text = ltsv_text()
     assert one(con, tmp_path, "access.ltsv", text) == ["ltsv", 2, 2, 0]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
@@ -350,16 +374,19 @@ def test_ltsv_as_nginx_users_and_alp_write_it(con, tmp_path):
     assert req(con, 1, 2)["referer"] == "https://app.example.com/"
 
 
+NGINX_KV = (
+    '203.0.113.7 - - [02/Mar/2026:10:00:00 +0100] "GET /trips/7 HTTP/1.1" 200 512 "-" "curl/8.1"rt=0.250 '
+    'uct="0.001" uht="0.200" urt="0.201"\n'
+    '203.0.113.8 - - [02/Mar/2026:10:00:01 +0100] "GET /static/a.css HTTP/1.1" 304 0 "-" "Mozilla/5.0 (X11)" '
+    'rt=0.000 uct="-" uht="-" urt="-"\n'
+)
+
+
 def test_nginx_combined_with_key_value_timings(con, tmp_path):
     # log_format upstream_time '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
     #   "$http_referer" "$http_user_agent"' 'rt=$request_time uct="$upstream_connect_time"
     #   uht="$upstream_header_time" urt="$upstream_response_time"';   (no space: as the blog post writes it)
-    text = (
-        '203.0.113.7 - - [02/Mar/2026:10:00:00 +0100] "GET /trips/7 HTTP/1.1" 200 512 "-" "curl/8.1"rt=0.250 '
-        'uct="0.001" uht="0.200" urt="0.201"\n'
-        '203.0.113.8 - - [02/Mar/2026:10:00:01 +0100] "GET /static/a.css HTTP/1.1" 304 0 "-" "Mozilla/5.0 (X11)" '
-        'rt=0.000 uct="-" uht="-" urt="-"\n'
-    )
+    text = NGINX_KV
     assert one(con, tmp_path, "access.log", text) == ["nginx_kv", 2, 2, 0]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
@@ -377,7 +404,8 @@ def test_nginx_combined_with_key_value_timings(con, tmp_path):
 # --- Werkzeug -----------------------------------------------------------------------------------------------------
 
 
-def test_werkzeug_dev_server_plain_prefixed_and_coloured(con, tmp_path):
+def werkzeug_text() -> str:
+    """Werkzeug's development server: banner, plain, prefixed and coloured lines, a traceback."""
     esc = "\x1b"
     text = (
         f" * Serving Flask app 'trips'\n * Debug mode: on\n{esc}[31m{esc}[1mWARNING: This is a development server. "
@@ -388,6 +416,11 @@ def test_werkzeug_dev_server_plain_prefixed_and_coloured(con, tmp_path):
         f'HTTP/1.1{esc}[0m" 500 1234\n'
         "Traceback (most recent call last):\n"
     )
+    return text
+
+
+def test_werkzeug_dev_server_plain_prefixed_and_coloured(con, tmp_path):
+    text = werkzeug_text()
     assert one(con, tmp_path, "flask.log", text, tz="Europe/Paris") == ["werkzeug", 7, 3, 4]
     assert req(con, 1, 4) == base(
         ts=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), method="GET", path="/trips/7", query="page=2", status=200,
@@ -590,8 +623,16 @@ def _export(*spans, scope="opentelemetry.instrumentation.flask") -> str:
     )
 
 
-def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
-    a, b, c = "5b8efff798038103d269b633813fc60c", "0af7651916cd43dd8448eb211c80319c", "4bf92f3577b34da6a3ce929d0e0e4736"
+OTEL_TRACES = (
+    "5b8efff798038103d269b633813fc60c",
+    "0af7651916cd43dd8448eb211c80319c",
+    "4bf92f3577b34da6a3ce929d0e0e4736",
+)
+
+
+def otel_text() -> str:
+    """Three OTLP export lines (a request's database spans on a later line) and a line that is not JSON."""
+    a, b, c = OTEL_TRACES
     old = {"http.method": "GET", "http.target": "/trips/7?page=2", "http.status_code": 200}
     route = {"http.route": "/trips/<int:trip_id>"}
     pg, pg_stable = {"db.system": "postgresql"}, {"db.system.name": "postgresql"}
@@ -614,6 +655,12 @@ def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
         scope="opentelemetry.instrumentation.sqlalchemy",
     )
     text = "\n".join([line1, line2, line3, "not json"]) + "\n"
+    return text
+
+
+def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
+    a, b, c = OTEL_TRACES
+    text = otel_text()
     assert one(con, tmp_path, "traces.jsonl", text) == ["otel", 4, 3, 2]
     got = con.execute(
         "SELECT line_no, ts, method, path, query, status, duration_ms, logged_route, request_id, db_ms, db_queries, "
@@ -630,16 +677,19 @@ def test_opentelemetry_server_spans_with_their_database_spans(con, tmp_path):
     assert con.execute("SELECT lines, rows, rejects, chosen FROM sources").fetchall() == [(4, 3, 2, "detected 2/4")]
 
 
+ELB = (
+    '2026-03-02T10:00:00.123456Z my-elb 192.0.2.7:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 '
+    '"GET http://www.example.com:80/trips/7?page=2 HTTP/1.1" "curl/8.1" - -\n'
+    '2026-03-02T10:00:01.000000Z my-elb 192.0.2.8:2818 - -1 -1 -1 504 - 0 0 '
+    '"POST https://www.example.com:443/trips HTTP/1.1" "okhttp/4.12" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2\n'
+)
+
+
 def test_classic_elb_without_a_backend_answer(con, tmp_path):
     # timestamp elb client:port backend:port request_processing_time backend_processing_time
     # response_processing_time elb_status_code backend_status_code received_bytes sent_bytes "request" "user_agent"
     # ssl_cipher ssl_protocol   (-1 times and a '-' backend when no backend answered)
-    text = (
-        '2026-03-02T10:00:00.123456Z my-elb 192.0.2.7:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 '
-        '"GET http://www.example.com:80/trips/7?page=2 HTTP/1.1" "curl/8.1" - -\n'
-        '2026-03-02T10:00:01.000000Z my-elb 192.0.2.8:2818 - -1 -1 -1 504 - 0 0 '
-        '"POST https://www.example.com:443/trips HTTP/1.1" "okhttp/4.12" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2\n'
-    )
+    text = ELB
     assert one(con, tmp_path, "elb.log", text) == ["elb", 2, 2, 0]
     assert req(con, 1, 1) == base(
         ts=dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC),

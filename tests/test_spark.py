@@ -7,6 +7,7 @@ alone takes 10-60 s on the shared machine, so every test that uses it is marked 
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -19,8 +20,21 @@ import pytest
 from strangler import attribute as A
 from strangler import db as dbm
 from strangler import formats as F
-from strangler import ingest, rollup
+from strangler import ingest, layouts, rollup
 from strangler.errors import StranglerError
+from test_formats import (
+    CADDY,
+    ELB,
+    ENVOY,
+    HAPROXY,
+    NGINX_KV,
+    TRAEFIK,
+    cloudfront_text,
+    gcp_text,
+    ltsv_text,
+    werkzeug_text,
+)
+from test_layouts import APACHE_COMMA, NGINX_PIPE, NGINX_PIPE_LINES
 
 pyspark = pytest.importorskip("pyspark", reason="the [spark] extra is not installed: pip install -e '.[spark]'")
 
@@ -91,6 +105,118 @@ SAMPLES: dict[str, list[str]] = {
 SRC = "SELECT line_no, line, CAST(NULL AS VARCHAR) AS flag FROM _lines"
 
 
+def _lines(text: str) -> list[str]:
+    return text.rstrip("\n").split("\n")
+
+
+# the producers' own lines, as test_formats writes and checks them, each with a line that is no request
+SAMPLES.update(
+    {
+        "traefik": [*_lines(TRAEFIK), "garbage"],
+        "traefik_json": [
+            json.dumps(
+                {
+                    "StartUTC": "2026-03-02T10:00:00.123456789Z",
+                    "RequestMethod": "GET",
+                    "RequestPath": "/t/7?p=2",
+                    "DownstreamStatus": 200,
+                    "DownstreamContentSize": 512,
+                    "Duration": 1408123456,
+                    "ClientHost": "192.0.2.10",
+                    "request_User-Agent": "curl/8.1",
+                    "RouterName": "trips@docker",
+                }
+            ),
+            json.dumps(
+                {
+                    "StartUTC": "2026-03-02T10:00:01Z",
+                    "RequestMethod": "GET",
+                    "RequestPath": "/live",
+                    "DownstreamStatus": 0,
+                    "Duration": 5000,
+                    "RouterName": "ws@docker",
+                }
+            ),
+            '{"level": "info", "msg": "Configuration loaded"}',
+        ],
+        "caddy": [
+            json.dumps(CADDY),
+            json.dumps({**CADDY, "msg": "NOP", "status": 0, "size": 0, "ts": "2026-03-02T10:00:01.250Z"}),
+            json.dumps({"level": "info", "ts": 1772445602.0, "logger": "tls.obtain", "msg": "certificate obtained"}),
+        ],
+        "gcp": [*_lines(gcp_text()), '{"severity": "INFO", "textPayload": "started"}'],
+        "envoy": [*_lines(ENVOY), "garbage"],
+        "haproxy": _lines(HAPROXY),
+        "cloudfront": _lines(cloudfront_text()),
+        "ltsv": [*_lines(ltsv_text()), "time:x\thost:y"],
+        "nginx_kv": [*_lines(NGINX_KV), "garbage"],
+        "werkzeug": _lines(werkzeug_text()),
+        "elb": [*_lines(ELB), "garbage"],
+        # the layout comes from the latest #Fields: line above (a window over the lines in file order)
+        "w3c": [
+            "#Software: Microsoft IIS",
+            "2026-03-02 10:00:00 GET /before-any-fields 200 5",
+            "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status sc-bytes time-taken cs(User-Agent)",
+            "2026-03-08 06:59:59 10.0.0.1 GET /d a=b 302 10 7 Mozilla/5.0+(X11)",
+            "2026-03-08 07:00:00 10.0.0.1 get /e - 200 - 8 -\r",
+            "#Fields: date time cs-method cs-uri-stem sc-status",
+            "2026-03-09 10:00:02 POST /c 404",
+            "2026-03-09 10:00:02 POST /c 404 12",
+        ],
+    }
+)
+# declared layouts (`--format KIND:LAYOUT`, strangler.layouts): one of each kind and escape
+DECLARED: dict[str, tuple[str, list[str]]] = {
+    "nginx_pipes": (
+        NGINX_PIPE,
+        [
+            *NGINX_PIPE_LINES,  # + a '+' and a byte that is not UTF-8 among nginx's \xHH escapes
+            '10.0.0.10|2024-03-01T10:00:07+01:00|"GET /f+g HTTP/1.1"|200|1|0.001|-|"a+b \\xFF \\x41"|-',
+            '10.0.0.11|2024-03-01T10:00:08+01:00|"GET /h HTTP/1.1"|200|1|0.001|-|"a+b \\x41"|-',
+        ],
+    ),
+    "nginx_json": (
+        'nginx,escape=json:{"time":"$time_iso8601","request":"$request","status":$status,"rt":$request_time,'
+        '"ua":"$http_user_agent"}',
+        [
+            '{"time":"2024-03-01T10:00:00+00:00","request":"GET /x?y=1 HTTP/1.1","status":200,"rt":0.004,'
+            '"ua":"Mozilla \\"X\\" \\u00e9\\\\"}',
+            '{"time":"2024-03-01T10:00:01+00:00","request":"DELETE /t/1 HTTP/1.1","status":404,"rt":0.25,"ua":""}',
+            '10.0.0.9 - - [01/Mar/2024:10:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"',
+        ],
+    ),
+    "apache_commas": (
+        APACHE_COMMA,
+        [
+            '10.2.0.1,2024-03-01 10:00:00.123,"GET /trips/1 HTTP/1.1",200,100,1500,"Mozilla \\"Q\\" 5.0",abc-1',
+            '10.2.0.2,2024-03-01 10:00:01.000,"GET /p?q=\\\\x HTTP/1.1",404,0,20,"-",-',
+            '10.2.0.3,2024-03-01 10:00:02.5,"GET / HTTP/1.1",200,0,1,"x",-',
+            '10.2.0.4,2024-07-01 10:00:03.000,"GET / HTTP/1.1",200,0,1,"x",-',
+        ],
+    ),
+    "gunicorn_pipes": (
+        'gunicorn:%(h)s|%(t)s|"%(r)s"|%(s)s|%(B)s|%(M)s|"%(a)s"',
+        [
+            '127.0.0.1|[01/Mar/2024:10:00:00 +0000]|"GET /api/trips?limit=5 HTTP/1.1"|200|42|7|"python-requests/2.31"',
+            '127.0.0.1|[01/Mar/2024:10:00:01 +0000]|"GET / HTTP/1.1"|200|42|7|"Mozilla "X""',
+            '127.0.0.1|[01/Mar/2024:10:00:03 +0000]|"GET / HTTP/1.1"|200|42|7.5|"x"',
+        ],
+    ),
+}
+# formats whose timestamps carry no offset: read in a zone with daylight saving time
+ZONES = {
+    "haproxy": "Europe/Paris",
+    "werkzeug": "Europe/Paris",
+    "w3c": "America/New_York",
+    "apache_commas": "Europe/Paris",
+}
+# every format strangler reads, built in or declared, with its sample lines
+CASES: dict[str, tuple[F.Format, list[str]]] = {
+    **{name: (F.FORMATS[name], lines) for name, lines in SAMPLES.items()},
+    **{name: (layouts.declared(spec), lines) for name, (spec, lines) in DECLARED.items()},
+}
+
+
 def _norm(v: object) -> object:
     """One value as comparable text: timestamps as UTC ISO, numbers as floats, every missing value as None."""
     if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
@@ -113,25 +239,32 @@ def spark():
     session.stop()
 
 
-def _duck(fmt: F.Format, lines: list[str]) -> pd.DataFrame:
+def _duck(fmt: F.Format, lines: list[str], tz: str = "UTC") -> pd.DataFrame:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE _lines (line_no BIGINT, line VARCHAR)")
     con.executemany("INSERT INTO _lines VALUES (?, ?)", list(enumerate(lines, 1)))
     sql = spark_job.format_sql(fmt, SRC)
-    return con.execute(sql, {"tz": "UTC"} if "$tz" in sql else {}).df().sort_values("line_no")
+    params = {k: v for k, v in {"tz": tz, "w3c_fields": None}.items() if f"${k}" in sql}
+    return con.execute(sql, params).df().sort_values("line_no")
+
+
+def test_every_format_but_otel_has_spark_samples() -> None:
+    assert set(F.FORMATS) - set(CASES) == {"otel"}
+    assert {f.layout.split(":")[0].split(",")[0] for f, _ in CASES.values() if f.layout} == set(layouts.KINDS)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(n for n in SAMPLES if n in F.FORMATS))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_format_compiled_to_spark_agrees_with_duckdb(spark, name: str) -> None:
-    fmt = F.FORMATS[name]
-    lines = SAMPLES[name]
-    duck = _duck(fmt, lines)
+    fmt, lines = CASES[name]
+    tz = ZONES.get(name, "UTC")
+    duck = _duck(fmt, lines, tz)
     spark.createDataFrame(list(enumerate(lines, 1)), "line_no bigint, line string").createOrReplaceTempView("_lines")
     sql = spark_job.format_sql(fmt, SRC)
     lists = spark_job.list_helpers(fmt)
-    ours = spark.sql(spark_sql.to_spark(sql, {"tz": "UTC"}, lists=lists)).toPandas().sort_values("line_no")
+    ours = spark.sql(spark_sql.to_spark(sql, {"tz": tz, "w3c_fields": None}, lists=lists)).toPandas()
+    ours = ours.sort_values("line_no")
     assert list(ours.columns) == list(duck.columns)
     assert _rows(ours) == _rows(duck)
     # and the DuckDB query is what `strangler ingest` does: the same requests and the same reject reasons
@@ -155,9 +288,48 @@ def test_format_sql_is_what_ingest_stores(tmp_path: Path) -> None:
         assert _rows(duck[duck["reason"].notna()][["line_no", "reason"]]) == _rows(rejects), name
 
 
-def test_windowed_format_is_refused() -> None:
-    with pytest.raises(StranglerError, match="Spark engine cannot"):
-        spark_job.format_sql(F.FORMATS["w3c"], SRC)
+def test_otel_is_refused_in_one_line() -> None:
+    """OpenTelemetry's requests join database spans from any line of the file: the one format Spark does not read."""
+    with pytest.raises(StranglerError, match=r"^format 'otel' is not read by the Spark engine: .*DuckDB") as err:
+        spark_job.format_sql(F.FORMATS["otel"], SRC)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_w3c_files_are_read_whole_with_their_own_fields(spark, tmp_path: Path) -> None:
+    """A W3C line is read by the #Fields: line above it: Spark reads such a file whole (its lines in order) and the
+    window runs per file, so the lines of one file never take another file's fields; same requests and rejects as
+    `strangler ingest`."""
+    texts = {
+        "u_ex1.log": "#Software: Microsoft IIS\n#Fields: date time cs-method cs-uri-stem sc-status time-taken\n"
+        "2026-03-02 10:00:00 GET /a 200 5\n2026-03-02 10:00:01 POST /b 201 6\n"
+        "#Fields: date time cs-method cs-uri-stem sc-status\n2026-03-02 10:00:02 GET /c 404\r\ngarbage\n",
+        "u_ex2.log": "2026-03-02 10:00:00 GET /no-fields-yet 200 5\n"
+        "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status sc-bytes time-taken\n"
+        "2026-03-08 06:30:00 10.0.0.1 GET /d a=b 302 10 7\n\n2026-03-08 07:30:00 10.0.0.1 GET /e - 200 - 8\n",
+    }
+    paths = [str(tmp_path / name) for name in texts]
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    ours = spark_job._parsed(spark, paths, F.FORMATS["w3c"], "America/New_York", "_lines_w3c").toPandas()
+    ours["file"] = ours["file"].str.replace(r"^.*/", "", regex=True)
+    con = dbm.connect(tmp_path / "w3c.duckdb")
+    ingest.ingest(con, paths, fmt="w3c", tz="America/New_York")
+    cols = "ts, method, path, status, bytes, duration_ms"
+    theirs = con.execute(
+        f"SELECT regexp_replace(s.path, '^.*/', '') AS file, q.{cols.replace(', ', ', q.')} "
+        "FROM requests q JOIN sources s USING (source_id)"
+    ).df()
+    assert sorted(_rows(ours[ours["reason"].isna()][["file", *cols.split(", ")]]), key=str) == sorted(
+        _rows(theirs), key=str
+    )
+    assert len(theirs) == 5
+    rejects = con.execute(
+        "SELECT regexp_replace(s.path, '^.*/', ''), reason FROM rejects JOIN sources s USING (source_id)"
+    ).fetchall()
+    assert sorted(ours[ours["reason"].notna()][["file", "reason"]].itertuples(index=False, name=None)) == sorted(
+        rejects
+    )
 
 
 def test_to_spark_rewrites() -> None:
@@ -165,8 +337,21 @@ def test_to_spark_rewrites() -> None:
     assert spark_sql.to_spark("SELECT regexp_full_match(a, 'x|y')") == "SELECT a RLIKE '(?d)^(?:x|y)$'"
     assert spark_sql.to_spark("SELECT left(a, -1)") == "SELECT SUBSTRING(a, 1, LENGTH(a) - 1)"
     assert spark_sql.to_spark("SELECT strlen(a), suffix(a, 'b')") == "SELECT OCTET_LENGTH(a), ENDSWITH(a, 'b')"
-    assert spark_sql.to_spark("SELECT try_strptime(a, '%d/%b/%Y:%H:%M:%S %z')") == (
-        "SELECT TO_TIMESTAMP(a, 'dd/MMM/yyyy:HH:mm:ss Z')"
+    assert spark_sql.to_spark("SELECT try_strptime(a, '%d/%b/%Y:%H:%M:%S')") == (
+        "SELECT TO_TIMESTAMP(a, 'dd/MMM/yyyy:HH:mm:ss')"
+    )
+    # %z reads +01:00, +0100 and +01 in DuckDB: the offset is written +HHMM for Java's Z
+    assert spark_sql.to_spark("SELECT try_strptime(a, '%Y-%m-%dT%H:%M:%S%z')") == (
+        "SELECT TO_TIMESTAMP(REGEXP_REPLACE(REGEXP_REPLACE(a, '([+-][0-9][0-9]):([0-9][0-9])$', '$1$2'), "
+        r"'([+-][0-9][0-9])$', '$100'), 'yyyy-MM-dd\'T\'HH:mm:ssZ')"
+    )
+    # backreferences, and DuckDB without 'g' replaces the first match only
+    assert spark_sql.to_spark(
+        r"SELECT regexp_replace(a, 'x(y)', '<\1\0$>', 'g'), regexp_replace(a, 'x(y)', '<\1>')"
+    ) == (r"SELECT REGEXP_REPLACE(a, 'x(y)', '<$1$0\\$>'), REGEXP_REPLACE(a, '(?s)^(.*?)(x(y))', '$1<$3>')")
+    # a computed list index counts from 1 in both (0 is NULL); list_position's 'not found' is NULL
+    assert spark_sql.to_spark("SELECT l[list_position(m, 'k')]") == (
+        "SELECT ELEMENT_AT(l, CAST(NULLIF(NULLIF(ARRAY_POSITION(m, 'k'), 0), 0) AS INT))"
     )
     assert spark_sql.to_spark("SELECT $tz, ?", {"tz": "Europe/Paris"}, ["it's"]) == "SELECT 'Europe/Paris', 'it\\'s'"
     assert spark_sql.to_spark("SELECT list_transform(l, lambda s, i: i)") == "SELECT TRANSFORM(l, (s, i) -> (i + 1))"

@@ -35,10 +35,11 @@ HOUR_US = 3_600_000_000
 HOUR_SQL = "to_timestamp(epoch_us({ts}) // 3600000000 * 3600)"
 
 # one row per request with its rollup key (the shape looked up only for requests no route took); `{where}` selects
-# the rows to roll up
+# the rows to roll up. `path` is read only where it can become an example (match <> 'matched'): the widest column
+# is not read for the matched rows.
 _ROWS = f"""
 SELECT {HOUR_SQL.format(ts="q.ts")} AS hour, q.method, q.route, q.route_framework, q.match, NULL::VARCHAR AS shape,
-       q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, q.path
+       q.backend, q.status, q.bytes, q.duration_ms, q.db_ms, q.db_queries, q.ts, NULL::VARCHAR AS path
 FROM requests q
 WHERE q.match = 'matched' AND {{where}}
 UNION ALL
@@ -64,19 +65,43 @@ FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
 """
 
 # A HEAD request counts for the GET route it matched unless the rule declares HEAD (`routes.counted_method`).
+# Requests are counted per second and (route, method) straight from `requests` (every request with a route and a
+# timestamp), then the methods a route counts under are added up, then the busiest second of each hour kept. (The
+# outer SELECT and the inner columns hour, route_framework, route, route_method, second, n are what
+# `strangler.fastpath` cuts this statement at: keep them.)
 _INSERT_PEAKS = f"""
 INSERT INTO rollup_peaks
 SELECT hour, route_framework, route, route_method, max(n) FROM (
-    SELECT r.hour, r.route_framework, r.route,
-           {routes.counted_method_sql("r.method", "h.rule IS NOT NULL")} AS route_method,
-           epoch_us(r.ts) // 1000000 AS second, count(*) AS n
-    FROM ({_ROWS}) r
+    SELECT to_timestamp(s.second // 3600 * 3600) AS hour, s.route_framework, s.route,
+           {routes.counted_method_sql("s.method", "h.rule IS NOT NULL")} AS route_method, s.second, sum(s.n) AS n
+    FROM (SELECT epoch_us(q.ts) // 1000000 AS second, q.route_framework, q.route, q.method, count(*) AS n
+          FROM requests q WHERE q.route IS NOT NULL AND q.ts IS NOT NULL AND {{where}}
+          GROUP BY ALL) s
     LEFT JOIN (SELECT DISTINCT framework, rule FROM routes WHERE method = 'HEAD') h
-           ON h.framework = r.route_framework AND h.rule = r.route
-    WHERE r.route IS NOT NULL AND r.ts IS NOT NULL
+           ON h.framework = s.route_framework AND h.rule = s.route
     GROUP BY ALL)
 GROUP BY ALL ORDER BY hour
 """
+
+# Every row at once (a first build, or --full): one pass over the requests groups them by key and latency bucket
+# with every sum the rollups need; `rollups` and `rollup_latency` are then read from that (far smaller) table.
+_FINE = f"""
+CREATE OR REPLACE TEMP TABLE _ru_fine AS
+SELECT {_KEY}, {sketch.bucket_sql("duration_ms")} AS bucket, count(*) AS requests, count(bytes) AS bytes_n,
+       sum(bytes) AS bytes_sum, count(db_ms) AS db_ms_n, sum(db_ms) AS db_ms_sum, count(db_queries) AS db_queries_n,
+       sum(db_queries) AS db_queries_sum, min(ts) AS first_ts, max(ts) AS last_ts, min(path) AS example_path
+FROM ({_ROWS}) GROUP BY ALL
+"""
+_FINE_ROLLUPS = f"""
+INSERT INTO rollups
+SELECT {_KEY}, sum(requests), sum(bytes_n), sum(bytes_sum), coalesce(sum(requests) FILTER (WHERE bucket IS NOT NULL), 0),
+       sum(db_ms_n), sum(db_ms_sum), sum(db_queries_n), sum(db_queries_sum), min(first_ts), max(last_ts),
+       CASE WHEN match <> 'matched' THEN min(example_path) END
+FROM _ru_fine GROUP BY {_KEY} ORDER BY hour
+"""
+_FINE_LATENCY = (
+    f"INSERT INTO rollup_latency SELECT {_KEY}, bucket, requests FROM _ru_fine WHERE bucket IS NOT NULL ORDER BY hour"
+)
 
 # what each raw source holds now, and (for one already rolled up) the same figures over its old lines only
 _FIGURES = """
@@ -213,11 +238,20 @@ def build(con: duckdb.DuckDBPyConnection, full: bool = False) -> RollupResult:
 
 def _roll(con: duckdb.DuckDBPyConnection, mode: str) -> int:
     """Roll up the new rows (every raw row for `full`) and merge them into their hours; returns how many hours."""
-    if mode == "full":
+    first = (
+        not one_row(con, "SELECT count(*) FROM rollup_state")[0]
+        and not one_row(con, "SELECT bool_or(known) FROM _ru_fig")[0]
+    )
+    if mode == "full" or first:  # every row is new (a first build rolls up every row too): one pass
         for table in dbm.ROLLUP_TABLES:
             con.execute(f"DELETE FROM {table}")
-        for sql in (_INSERT_ROLLUPS, _INSERT_LATENCY, _INSERT_PEAKS):
-            con.execute(sql.format(where="TRUE"))
+        try:
+            con.execute(_FINE.format(where="TRUE"))
+            con.execute(_FINE_ROLLUPS)
+            con.execute(_FINE_LATENCY)
+        finally:
+            con.execute("DROP TABLE IF EXISTS _ru_fine")
+        con.execute(_INSERT_PEAKS.format(where="TRUE"))
         return one_row(con, "SELECT count(DISTINCT hour) + bool_or(hour IS NULL)::INTEGER FROM rollups")[0] or 0
     # the new rows: every row of a new source, the lines after the last one rolled up of a grown one
     con.execute("""CREATE OR REPLACE TEMP TABLE _ru_new AS

@@ -12,11 +12,13 @@ The same pipeline as DuckDB's, from the same definitions (`strangler.spark_sql` 
 4. aggregate: the rollup aggregation (`strangler.rollup`) compiled, written as hive-partitioned Parquet in the
    layout of `db.ROLLUP_TABLES`, plus `sources.parquet` (lines = rows + rejects per file) and `rejects/`.
 
-Differences from `strangler ingest` (both documented in the README): Spark reads a file as lines split on '\\n'
-with no line numbers, so rejects carry the file but no line number, and a last line without a newline is read as
-a line (DuckDB keeps it back as `unterminated` until it is finished); gzip is recognised by the `.gz` name
-(Hadoop's codecs), not by content; the W3C format (its layout comes from a `#Fields:` line above, an order that
-Spark's splits do not keep) is refused.
+Differences from `strangler ingest` (documented in the README): Spark reads a file as lines split on '\\n' with
+no line numbers, so rejects carry the file but no line number, and a last line without a newline is read as a line
+(DuckDB keeps it back as `unterminated` until it is finished); gzip is recognised by the `.gz` name (Hadoop's
+codecs), not by content. The W3C format (its layout comes from the `#Fields:` line above, an order that Spark's
+splits do not keep) is read a whole file per task. OpenTelemetry (`otel`: several requests per line, joined to
+database spans anywhere in the file) is refused (`SPANS_REFUSED`). Declared layouts (`--format KIND:LAYOUT`) run
+like built-in formats.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlglot import exp
 
 from strangler import attribute as A
 from strangler import db as dbm
-from strangler import detect, ingest
+from strangler import detect, ingest, layouts
 from strangler import formats as F
 from strangler import parse_sql as P
 from strangler import rollup as R
@@ -62,16 +64,19 @@ REQUEST_TYPES = {
 }
 
 
+# why a format is not read by the Spark engine (the README lists these)
+SPANS_REFUSED = (
+    "format {name!r} is not read by the Spark engine: a line holds several requests whose database spans may be "
+    "on any line of the file (a recursive walk up each trace); roll it up with DuckDB (`strangler rollup --logs`)"
+)
+
+
 def format_sql(fmt: F.Format, src: str) -> str:
     """DuckDB SQL: every line of `src` (line_no, line, flag) with `reason` (NULL for a request, else the reject
     reason), the request columns (typed as db.SCHEMA says), the cleaned `line` and `line_no`: exactly how
     `strangler ingest` judges and parses it (`parse_sql.verdict`)."""
-    if fmt.windowed or fmt.spans:
-        raise StranglerError(
-            f"format {fmt.name!r} reads "
-            + ("its layout from lines above" if fmt.windowed else "several requests per line")
-            + "; the Spark engine cannot"
-        )
+    if fmt.spans:
+        raise StranglerError(SPANS_REFUSED.format(name=fmt.name))
     cols = ", ".join(f"CAST({c} AS {REQUEST_TYPES[c]}) AS {c}" for c in ingest.REQUEST_COLUMNS)
     return f"SELECT {cols}, reason, line, line_no FROM ({P.verdict(_unshadowed(fmt), src)})"
 
@@ -82,7 +87,8 @@ def list_helpers(fmt: F.Format) -> frozenset[str]:
     try:
         con.execute("CREATE TABLE _lines (line_no BIGINT, line VARCHAR, flag VARCHAR)")
         rel = P.layered(_unshadowed(fmt).prep, P.cleaned("SELECT * FROM _lines"))
-        described = con.execute(f"DESCRIBE {rel}", {"tz": "UTC"} if "$tz" in rel else {}).fetchall()
+        params = {k: v for k, v in {"tz": "UTC", "w3c_fields": None}.items() if f"${k}" in rel}
+        described = con.execute(f"DESCRIBE {rel}", params).fetchall()
         return frozenset(name for name, kind, *_ in described if kind.endswith("]"))
     finally:
         con.close()
@@ -196,24 +202,45 @@ class SparkResult:
 _KEEP = ["ts", "method", "path", "status", "bytes", "duration_ms", "backend", "db_ms", "db_queries"]
 
 
-def _parsed(spark, files: list[str], fmt: F.Format, tz: str):
+def _parsed(spark, files: list[str], fmt: F.Format, tz: str, view: str):
     """The files of one format as (file, reason, raw, request columns): every line, a request when reason is NULL.
-    The file name rides through ingest's classification in `line_no` (it is passed along untouched)."""
+
+    The lines are the temporary view `view`. The file name rides through ingest's classification in `line_no`
+    (passed along untouched). A format whose lines depend on the lines above (W3C's `#Fields:`) reads each file
+    whole, in one task, so its lines keep their order: `line_no` is then (file, line number) and its windows run
+    per file."""
     from pyspark.sql import functions as SF
 
-    view = f"_lines_{fmt.name}"
-    (
-        spark.read.option("lineSep", "\n")
-        .text(files)
-        .select(SF.col("_metadata.file_path").alias("line_no"), SF.col("value").alias("line"))
-        .createOrReplaceTempView(view)
-    )
+    if fmt.windowed:
+        lines = "split(value, '\\n', -1)"  # a final newline ends the last line; it does not start another
+        (
+            spark.read.text(files, wholetext=True)
+            .select(SF.col("_metadata.file_path").alias("file"), SF.col("value"))
+            .selectExpr(
+                "file",
+                f"posexplode(slice({lines}, 1, size({lines}) - "
+                "CASE WHEN value = '' OR endswith(value, '\\n') THEN 1 ELSE 0 END)) AS (pos, line)",
+            )
+            .selectExpr("named_struct('file', file, 'n', pos + 1) AS line_no", "line")
+            .createOrReplaceTempView(view)
+        )
+        file_of, partition = "line_no.file", "line_no.file"
+    else:
+        (
+            spark.read.option("lineSep", "\n")
+            .text(files)
+            .select(SF.col("_metadata.file_path").alias("line_no"), SF.col("value").alias("line"))
+            .createOrReplaceTempView(view)
+        )
+        file_of, partition = "line_no", None
     src = f"SELECT line_no, line, CAST(NULL AS VARCHAR) AS flag FROM {view}"
-    parse = S.to_spark(format_sql(fmt, src), {"tz": tz, "w3c_fields": None}, lists=list_helpers(fmt))
+    parse = S.to_spark(
+        format_sql(fmt, src), {"tz": tz, "w3c_fields": None}, lists=list_helpers(fmt), partition=partition
+    )
     keep = ", ".join(_KEEP)
     return spark.sql(
-        f"SELECT line_no AS file, reason, CASE WHEN reason IS NOT NULL THEN left(line, {ingest.RAW_MAX}) END AS raw, "
-        f"{keep} FROM ({parse})"
+        f"SELECT {file_of} AS file, reason, CASE WHEN reason IS NOT NULL THEN left(line, {ingest.RAW_MAX}) END "
+        f"AS raw, {keep} FROM ({parse})"
     )
 
 
@@ -308,7 +335,8 @@ def run(
 ) -> SparkResult:
     """Parse, attribute and roll up the logs at `uris` on Spark; write the rollups under `out`."""
     started = time.perf_counter()
-    name = F.resolve(fmt)
+    declared = layouts.declared(fmt) if layouts.is_declared(fmt) else None
+    name = "declared" if declared else F.resolve(fmt)
     zone = tz or "UTC"
     if not Path(routes_db).is_file():
         raise StranglerError(f"{routes_db}: no such database (run `strangler routes --db {routes_db}` first)")
@@ -319,8 +347,10 @@ def run(
     files = list_files(spark, uris)
     by_format: dict[str, list[str]] = {}
     for f in files:
-        by_format.setdefault(_detect(_head(spark, f), name, zone, f), []).append(f)
-    parts = [_parsed(spark, fs, F.FORMATS[n], zone) for n, fs in by_format.items()]
+        by_format.setdefault(declared.name if declared else _detect(_head(spark, f), name, zone, f), []).append(f)
+    parts = [
+        _parsed(spark, fs, declared or F.FORMATS[n], zone, f"_lines_{k}") for k, (n, fs) in enumerate(by_format.items())
+    ]
     lines = parts[0]
     for p in parts[1:]:
         lines = lines.unionByName(p)

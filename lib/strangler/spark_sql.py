@@ -22,6 +22,13 @@ What differs and how it is bridged (the Spark session runs with ANSI mode off an
 * `json_extract_string(line, [paths])` gives a list: one `get_json_object` per path (`$."a"."b"` becomes
   `$['a']['b']`); `json_valid(x) AND json_type(x) = 'OBJECT'` holds for a JSON object in both;
 * `regexp_extract(s, p, [names])` gives a struct: one `regexp_extract` per group in a `named_struct`;
+* `regexp_replace`: DuckDB's backreferences `\\1` are Java's `$1`; without the 'g' option DuckDB replaces the first
+  match only, Spark every one: the pattern becomes `^(.*?)(p)` with the text before it put back;
+* `list_position` is `array_position` with 0 (not found) as NULL; a computed list index `l[i]` is `element_at`
+  (1-based, index 0 NULL); `try(url_decode(x))` is `try_url_decode` with '+' kept and a result holding U+FFFD (bytes
+  that are not UTF-8, where DuckDB fails) as NULL; any other `try(x)` is x (ANSI mode off gives NULL); text cast to
+  JSON is read as text; a `%z` offset written +HH:MM or +HH is rewritten +HHMM for Java's `Z`;
+* a window without PARTITION BY is partitioned by the file when the lines of many files are read at once (W3C);
 * parameters (`$name`, `?`) become literals: they are the user's options and the routes' regexes, written as
   SQL string literals by sqlglot (never log content, which only ever flows through columns).
 """
@@ -69,7 +76,7 @@ def java_time_format(strftime: str) -> str:
             while j < len(strftime) and strftime[j] != "%":
                 j += 1
             text = strftime[i:j]
-            out.append("".join(ch if ch in " :/-.,T" else f"'{ch}'" for ch in text).replace("''", ""))
+            out.append("".join(ch if ch in " :/-.," else f"'{ch}'" for ch in text).replace("''", ""))
             i = j
     return "".join(out)
 
@@ -100,10 +107,18 @@ def _fn(name: str, *args: exp.Expression) -> exp.Expression:
 
 
 def _rewrite(
-    node: exp.Expression, params: dict[str, object], positional: list[object], lists: frozenset[str] = frozenset()
+    node: exp.Expression,
+    params: dict[str, object],
+    positional: list[object],
+    lists: frozenset[str] = frozenset(),
+    partition: str | None = None,
 ) -> exp.Expression:
     """One node of the DuckDB tree in Spark's terms (called children first); `lists` names the columns that
-    hold lists (DuckDB's `len` counts their items: Spark's `size`)."""
+    hold lists (DuckDB's `len` counts their items: Spark's `size`); `partition`, an expression every window
+    without a PARTITION BY is partitioned by (the file, when the lines of many files are read at once)."""
+    if isinstance(node, exp.Window) and partition and not node.args.get("partition_by"):
+        node.set("partition_by", [sqlglot.parse_one(partition, read="spark")])
+        return node
     if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and node.this.name in lists:
         return exp.ArraySize(this=node.this)
     if isinstance(node, exp.Placeholder):
@@ -125,6 +140,22 @@ def _rewrite(
         if not isinstance(pattern, exp.Literal):
             raise StranglerError("regexp_full_match needs a literal pattern for Spark")
         return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"(?d)^(?:{pattern.this})$"))
+    if isinstance(node, exp.RegexpReplace):
+        return _regexp_replace(node)
+    if isinstance(node, exp.Try):
+        inner = node.this
+        if isinstance(inner, exp.Anonymous) and inner.name.lower() == "url_decode":
+            # DuckDB keeps '+' and fails on bytes that are not UTF-8; Java decodes '+' as a space and puts U+FFFD
+            decoded = _fn("try_url_decode", _fn("replace", inner.expressions[0], _literal("+"), _literal("%2B")))
+            bad = _fn("contains", decoded.copy(), _literal("\ufffd"))
+            return exp.Case(ifs=[exp.If(this=bad, true=exp.Null())], default=decoded)
+        return inner  # with ANSI mode off, Spark gives NULL where DuckDB's try catches an error
+    if (
+        isinstance(node, exp.JSONExtractScalar)
+        and isinstance(node.this, exp.Cast)
+        and node.this.to.this == exp.DataType.Type.JSON
+    ):
+        node.set("this", node.this.this)  # text cast to JSON: Spark's JSON functions read the text itself
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         args = node.expressions
@@ -132,13 +163,23 @@ def _rewrite(
             fmt = args[1]
             if not isinstance(fmt, exp.Literal):
                 raise StranglerError("try_strptime needs a literal format for Spark")
-            return _fn("to_timestamp", args[0], exp.Literal.string(java_time_format(fmt.this)))
+            value = args[0]
+            if fmt.this.endswith("%z"):  # DuckDB's %z reads +HH:MM, +HHMM and +HH; Java's Z only +HHMM
+                value = _fn(
+                    "regexp_replace",
+                    _fn("regexp_replace", value, _literal("([+-][0-9][0-9]):([0-9][0-9])$"), _literal("$1$2")),
+                    _literal("([+-][0-9][0-9])$"),
+                    _literal("$100"),
+                )
+            return _fn("to_timestamp", value, exp.Literal.string(java_time_format(fmt.this)))
         if name == "isfinite":  # not NaN and not ±infinity (NULL stays NULL)
             x = args[0]
             inf = exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
             return exp.Paren(
                 this=exp.and_(exp.Not(this=_fn("isnan", x)), exp.NEQ(this=_fn("abs", x.copy()), expression=inf))
             )
+        if name == "list_position":  # 1-based in both; not found: NULL in DuckDB, 0 in Spark
+            return _fn("nullif", _fn("array_position", *args), exp.Literal.number(0))
         if name == "epoch_us":
             return _fn("unix_micros", *args)
         if name == "strlen":
@@ -169,6 +210,15 @@ def _rewrite(
             ),
         )
         return _fn("slice", node.this, start, length)
+    if (
+        isinstance(node, exp.Bracket)
+        and len(node.expressions) == 1
+        and not isinstance(node.expressions[0], (exp.Literal, exp.Slice, exp.Neg))
+    ):
+        # a computed list index (sqlglot shifts only literal ones): element_at counts from 1 as DuckDB does, and
+        # index 0 (NULL in DuckDB, an error in element_at) becomes NULL
+        index = exp.Cast(this=_fn("nullif", node.expressions[0], exp.Literal.number(0)), to=exp.DataType.build("INT"))
+        return _fn("element_at", node.this, index)
     if isinstance(node, exp.JSONType):
         # only compared with 'OBJECT' in strangler's SQL: objects are told apart exactly
         keys = _fn("json_object_keys", node.this)
@@ -238,6 +288,41 @@ def _rewrite(
     return node
 
 
+def _java_replacement(text: str, shift: int) -> str:
+    """A DuckDB (RE2) replacement string in Java's terms: \\N (group N, \\0 the match) is $(N + shift), \\\\ stays
+    a backslash, a literal $ is escaped."""
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1].isdigit():
+            out.append(f"${int(text[i + 1]) + shift}")
+            i += 2
+        elif ch == "\\" and i + 1 < len(text):
+            out.append("\\" + text[i + 1])
+            i += 2
+        else:
+            out.append("\\$" if ch == "$" else ch)
+            i += 1
+    return "".join(out)
+
+
+def _regexp_replace(node: exp.RegexpReplace) -> exp.Expression:
+    """DuckDB's regexp_replace in Spark's: backreferences \\N become $N, and without the 'g' flag only the first
+    match is replaced (Spark replaces every one): the pattern is anchored as ^(.*?)(p) and the text before it put
+    back, unless it is anchored at the start already (it can then match only once)."""
+    pattern, repl, mods = node.expression, node.args.get("replacement"), node.args.get("modifiers")
+    if not isinstance(pattern, exp.Literal) or not isinstance(repl, exp.Literal):
+        raise StranglerError("regexp_replace needs a literal pattern and replacement for Spark")
+    flags = mods.this if isinstance(mods, exp.Literal) else ""
+    if (mods is not None and not isinstance(mods, exp.Literal)) or set(flags) - {"g"}:
+        raise StranglerError(f"regexp_replace options {flags!r}: only 'g' has a Spark equivalent here")
+    if "g" in flags or pattern.this.startswith("^"):
+        regex, replacement = pattern.this, _java_replacement(repl.this, 0)
+    else:
+        regex, replacement = f"(?s)^(.*?)({pattern.this})", "$1" + _java_replacement(repl.this, 2)
+    return _fn("regexp_replace", node.this, exp.Literal.string(regex), exp.Literal.string(replacement))
+
+
 def _post_order(node: exp.Expression, fn) -> exp.Expression:
     """`fn` applied to every node, children first (a rewritten node's arguments are already rewritten)."""
     for key, value in list(node.args.items()):
@@ -253,16 +338,18 @@ def to_spark(
     params: dict[str, object] | None = None,
     positional: Sequence[object] = (),
     lists: frozenset[str] = frozenset(),
+    partition: str | None = None,
 ) -> str:
     """Spark SQL for a DuckDB query or expression, with `$name` parameters from `params` and `?` ones from
-    `positional` written in as literals; `lists` names the columns that hold lists."""
+    `positional` written in as literals; `lists` names the columns that hold lists; every window without a
+    PARTITION BY is partitioned by the expression `partition` (Spark SQL), when given."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise StranglerError(f"cannot read this DuckDB SQL for Spark: {exc}") from None
     rest = list(positional)
     assert isinstance(tree, exp.Expression)
-    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest, lists))
+    tree = _post_order(tree, lambda n: _rewrite(n, params or {}, rest, lists, partition))
     if rest:
         raise StranglerError(f"{len(rest)} ? parameters left without a place")
     return tree.sql(dialect="spark")
