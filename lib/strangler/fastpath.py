@@ -144,6 +144,73 @@ def _columns_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     return f"SELECT {names}, $sid AS source_id, line_no, ok FROM ({rel})"
 
 
+def _grouped_sql(rows_sql: str, opt: list[str], piece: str) -> str:
+    """The one statement that aggregates a chunk (see `_Run.group`): its rows joined to the map once, then four
+    aggregations of them side by side, each with only the rows and aggregates it needs (a CTE DuckDB streams to
+    its four readers). The optional columns the format does not have are constants, not aggregates."""
+    has = {c: c in opt for c in OPTIONAL}
+    agg = [
+        "count(*) AS n",
+        "count(bytes) AS bytes_n",
+        "sum(bytes) AS bytes_sum",
+        "count(db_ms) AS db_ms_n" if has["db_ms"] else "0 AS db_ms_n",
+        "sum(db_ms) AS db_ms_sum" if has["db_ms"] else "NULL::DOUBLE AS db_ms_sum",
+        "count(db_queries) AS db_queries_n" if has["db_queries"] else "0 AS db_queries_n",
+        "sum(db_queries) AS db_queries_sum" if has["db_queries"] else "NULL::HUGEINT AS db_queries_sum",
+        "min(ts) AS first_ts",
+        "max(ts) AS last_ts",
+        "min(ex) AS example_path",
+    ]
+    none = [
+        "NULL::BIGINT AS bytes_n",
+        "NULL::HUGEINT AS bytes_sum",
+        "NULL::BIGINT AS db_ms_n",
+        "NULL::DOUBLE AS db_ms_sum",
+        "NULL::BIGINT AS db_queries_n",
+        "NULL::HUGEINT AS db_queries_sum",
+        "NULL::TIMESTAMPTZ AS first_ts",
+        "NULL::TIMESTAMPTZ AS last_ts",
+        "NULL::VARCHAR AS example_path",
+    ]
+    backend = "backend" if has["backend"] else "NULL::VARCHAR"
+    keys = ["hr", "kid", "hu", "status", "bucket", "sec", "mu", "pu", "rl", "pi"]
+    casts = {
+        "hr": "BIGINT",
+        "kid": "INTEGER",
+        "hu": "UBIGINT",
+        "status": "SMALLINT",
+        "bucket": "SMALLINT",
+        "sec": "BIGINT",
+        "mu": "VARCHAR",
+        "pu": "VARCHAR",
+        "rl": "BIGINT",
+        "pi": "INTEGER",
+    }
+
+    def branch(name: str, used: list[str], aggs: list[str], where: str, top: str = "NULL::BIGINT") -> str:
+        cols = [k if k in used else f"NULL::{casts[k]} AS {k}" for k in keys]
+        flags = [f"{g == name} AS g_{g}" for g in ("hour", "second", "new", "piece")]
+        bk = f"{backend} AS backend" if name == "hour" else "NULL::VARCHAR AS backend"
+        group = ", ".join(used + (["backend"] if name == "hour" and has["backend"] else []))
+        return (
+            f"SELECT {', '.join(flags)}, false AS bad, {', '.join(cols)}, {bk}, {', '.join(aggs)}, {top} AS top "
+            f"FROM x WHERE {where} GROUP BY {group}"
+        )
+
+    rows = f"""SELECT r.bad, r.line_no, r.ts, epoch_us(r.ts) // {3_600_000_000} AS hr,
+                      CASE WHEN m.kid IS NULL OR m.routed THEN epoch_us(r.ts) // 1000000 END AS sec, m.kid,
+                      CASE WHEN m.kid IS NULL OR m.unmatched THEN r.path END AS ex,
+                      CASE WHEN m.kid IS NULL THEN r.h END AS hu, r.method AS mu, r.path AS pu,
+                      CASE WHEN r.bad THEN r.line_no END AS rl, {piece} AS pi, r.status, r.bucket, r.bytes
+                      {"".join(f", r.{c}" for c in opt)}
+               FROM ({rows_sql}) r LEFT JOIN _fp_map m ON m.h = r.h"""
+    return f"""WITH x AS ({rows})
+        {branch("hour", ["hr", "kid", "hu", "status", "bucket"], agg, "NOT bad")}
+        UNION ALL {branch("second", ["sec", "kid", "hu"], ["count(*) AS n", *none], "NOT bad AND sec IS NOT NULL")}
+        UNION ALL {branch("new", ["hu", "mu", "pu"], ["count(*) AS n", *none], "NOT bad AND hu IS NOT NULL")}
+        UNION ALL {branch("piece", ["pi", "rl"], ["count(*) AS n", *none], "true", "max(line_no)")}"""
+
+
 class _Run:
     """The attribution and the partial aggregates of one run, in temporary tables."""
 
@@ -219,36 +286,13 @@ class _Run:
         by the line reader, into a table."""
         con = self.con
         self.chunk += 1
-        col = {c: (c if c in opt else "NULL") for c in OPTIONAL}
         piece = "NULL"
         if pieces:
             piece = "CASE " + " ".join(f"WHEN line_no <= {hi} THEN {i}" for i, (_, hi) in enumerate(pieces)) + " END"
         with self.timed("aggregate"):
             # the map is the join's build side: DuckDB cannot estimate a pipe's rows and would build on them
             con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-            _run(
-                con,
-                f"""CREATE OR REPLACE TEMP TABLE _fp_g AS
-                SELECT GROUPING(hr) = 0 AS g_hour, GROUPING(sec) = 0 AS g_second, GROUPING(mu) = 0 AS g_new,
-                       GROUPING(pi) = 0 AS g_piece,
-                       bad, hr, kid, hu, backend, status, bucket, sec, mu, pu, rl, pi, count(*) AS n,
-                       count(bytes) AS bytes_n, sum(bytes) AS bytes_sum, count(db_ms) AS db_ms_n,
-                       sum(db_ms) AS db_ms_sum, count(db_queries) AS db_queries_n, sum(db_queries) AS db_queries_sum,
-                       min(ts) AS first_ts, max(ts) AS last_ts, min(ex) AS example_path, max(line_no) AS top
-                FROM (SELECT r.bad, r.line_no, r.ts, epoch_us(r.ts) // {3_600_000_000} AS hr,
-                             CASE WHEN m.kid IS NULL OR m.routed THEN epoch_us(r.ts) // 1000000 END AS sec, m.kid,
-                             CASE WHEN m.kid IS NULL OR m.unmatched THEN r.path END AS ex,
-                             CASE WHEN m.kid IS NULL THEN r.h END AS hu,
-                             CASE WHEN m.kid IS NULL THEN r.method END AS mu,
-                             CASE WHEN m.kid IS NULL THEN r.path END AS pu,
-                             CASE WHEN r.bad THEN r.line_no END AS rl, {piece} AS pi,
-                             {col["backend"]} AS backend, r.status, r.bucket, r.bytes, {col["db_ms"]} AS db_ms,
-                             {col["db_queries"]} AS db_queries
-                      FROM ({rows_sql}) r LEFT JOIN _fp_map m ON m.h = r.h)
-                GROUP BY GROUPING SETS ((bad, hr, kid, hu, backend, status, bucket), (bad, sec, kid, hu),
-                                        (bad, hu, mu, pu), (pi, rl))""",
-                params,
-            )
+            _run(con, f"CREATE OR REPLACE TEMP TABLE _fp_g AS {_grouped_sql(rows_sql, opt, piece)}", params)
             con.execute("RESET disabled_optimizers")
         return True
 
