@@ -55,7 +55,8 @@ from strangler import routes as routes_mod
 from strangler.errors import StranglerError
 
 SAMPLE = 10_000  # raw rows kept per source, for drill-down
-CHUNK_BYTES = 512 << 20  # bytes of log parsed and aggregated by one set of statements (memory: see bench/README)
+CHUNK_BYTES = 256 << 20  # bytes of log aggregated by one set of statements (more: fewer statements, more memory)
+COMPACT_ROWS = 2_000_000  # partial rows past which the run's partials are added up (chunks of one hour overlap)
 FIRST_BYTES = 64 << 20  # the first chunk of a plain file: every pair in it is new, so it is kept small
 HEAD_BYTES = 4 << 20  # bytes of a plain file's head read again for the sample (doubled while too few rows)
 COLS = ", ".join(ingest.REQUEST_COLUMNS)
@@ -106,7 +107,13 @@ class FastResult:
 
     def __str__(self) -> str:
         text = str(ingest.IngestResult(self.table, self.errors))
-        return text + f"\nrolled up in one pass ({SAMPLE:,} sample rows per source kept); {self.seconds:.1f} s"
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items() if v >= 0.05)
+        chunks = ", ".join(f"{v} {k}" for k, v in self.chunks.items() if v)
+        return (
+            text
+            + f"\nrolled up in one pass ({SAMPLE:,} sample rows per source kept); {self.seconds:.1f} s"
+            + (f"\nchunks: {chunks}; steps: {steps}" if chunks else "")
+        )
 
 
 def _narrow(fmt: F.Format, rows_sql: str, present: set[str], ok: str = "true") -> tuple[str, list[str]]:
@@ -142,6 +149,21 @@ def _columns_sql(fmt: F.Format, pieces: list[tuple[str, int]]) -> str:
     rel = f"SELECT *, coalesce({fmt.csv_valid}, false) AS ok FROM ({rel})"
     names = ", ".join(f"CASE WHEN ok THEN {fmt.csv_columns.get(c, 'NULL')} END AS {c}" for c in ingest.REQUEST_COLUMNS)
     return f"SELECT {names}, $sid AS source_id, line_no, ok FROM ({rel})"
+
+
+# the partial columns of _fp_agg added up: sums, mins and maxes (types kept)
+_SUMS = [
+    "sum(n)::BIGINT AS n",
+    "sum(bytes_n)::BIGINT AS bytes_n",
+    "sum(bytes_sum)::HUGEINT AS bytes_sum",
+    "sum(db_ms_n)::BIGINT AS db_ms_n",
+    "sum(db_ms_sum) AS db_ms_sum",
+    "sum(db_queries_n)::BIGINT AS db_queries_n",
+    "sum(db_queries_sum)::HUGEINT AS db_queries_sum",
+    "min(first_ts) AS first_ts",
+    "max(last_ts) AS last_ts",
+    "min(example_path) AS example_path",
+]
 
 
 def _grouped_sql(rows_sql: str, opt: list[str], piece: str) -> str:
@@ -330,6 +352,10 @@ class _Run:
                 "CREATE OR REPLACE TEMP TABLE _fp_bad AS SELECT rl AS line_no FROM _fp_g WHERE g_piece AND rl IS NOT NULL"
             )
             con.execute("DROP TABLE _fp_g")
+            if _scalar(con, "SELECT count(*) FROM _fp_agg") > COMPACT_ROWS:
+                con.execute(f"""CREATE OR REPLACE TEMP TABLE _fp_agg AS
+                    SELECT hr, kid, backend, status, bucket, {", ".join(_SUMS)}
+                    FROM _fp_agg GROUP BY hr, kid, backend, status, bucket""")
         return True
 
     def attribute(self) -> None:
