@@ -49,7 +49,7 @@ import pyarrow as pa
 from strangler import attribute as A
 from strangler import db as dbm
 from strangler import formats as F
-from strangler import ingest, sketch
+from strangler import ingest, layouts, sketch
 from strangler import parse_sql as P
 from strangler import routes as routes_mod
 from strangler.errors import StranglerError
@@ -238,6 +238,7 @@ class _Run:
 
     TABLES = (
         "_fp_t",
+        "_fp_refused",
         "_fp_g",
         "_fp_new",
         "_fp_shapes",
@@ -519,6 +520,8 @@ class _File:
         self.con.execute(
             f"INSERT INTO _fp_bad SELECT {ranges[-1][1]} WHERE {ranges[-1][1]} > {last} AND {ranges[-1][1]} >= {ranges[-1][0]}"
         )
+        if fmt.csv_partial and _scalar(self.con, "SELECT count(*) FROM _fp_bad"):
+            self._partial(content, sub, ranges)
         bad = _scalar(self.con, "SELECT count(*) FROM _fp_bad")
         rejects = 0
         if bad:
@@ -545,6 +548,28 @@ class _File:
         self.lines += lines
         run.chunks["streamed"] += 1
         return True
+
+    def _partial(self, content: ingest._Content, sub: ingest._Scan, ranges: list[tuple[int, int]]) -> None:
+        """A declared layout: the lines its columns refused, read by the line reader; those that are requests
+        there are aggregated (through a table), the others stay in _fp_bad as rejects."""
+        con, run, fmt = self.con, self.run, self.fmt
+        con.execute("CREATE OR REPLACE TEMP TABLE _fp_refused AS SELECT line_no FROM _fp_bad")
+        which = [
+            i
+            for i, (lo, hi) in enumerate(ranges)
+            if _scalar(con, f"SELECT count(*) FROM _fp_refused WHERE line_no BETWEEN {lo} AND {hi}")
+        ]
+        with ingest._Feed(content, ingest._Scan(sub.newlines, True, sub.tail, [sub.pieces[i] for i in which])) as pc:
+            src = f"SELECT s.* FROM ({ingest._csv_source(pc)}) s SEMI JOIN _fp_refused USING (line_no)"
+            sql, opt = _narrow(fmt, _select(ingest._rows_sql(fmt, src), "requests"), _present(fmt.columns, fmt))
+            _run(con, f"CREATE OR REPLACE TEMP TABLE _fp_t AS {sql}", self.params)
+        run.group("SELECT * FROM _fp_t", opt, self.params, None)
+        if not run.settle(None):
+            raise RuntimeError("two (method, path) pairs of one chunk share a hash")  # (never seen; see README)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _fp_bad AS SELECT line_no FROM _fp_refused
+                       ANTI JOIN (SELECT line_no FROM _fp_t WHERE NOT bad) USING (line_no)""")
+        con.execute("DROP TABLE _fp_t")
+        con.execute("DROP TABLE _fp_refused")
 
     def tabled(self, rows_sql: str, present: set[str], ranges: list[tuple[int, int]], lines_src, more=None) -> None:
         """A chunk through a table of its rows (the line reader's, or the robust reader's): the rejects are the
@@ -689,7 +714,8 @@ def _scan(content: ingest._Content, threads: int) -> ingest._Scan:
 
 def _plain(run: _Run, fp: _File, content: ingest._Content, scan: ingest._Scan, threads: int) -> None:
     """A clean plain file, chunk by chunk (`_scan`): streamed where the format has columns for the CSV reader,
-    else (or when the CSV reader's line numbers cannot be trusted) through a table of the line reader's rows."""
+    else (or when the CSV reader's line numbers cannot be trusted: it skips blank lines, and joins lines around
+    an unbalanced quote) through a table of the line reader's rows."""
     fmt, params = fp.fmt, fp.params
     first = min(content.size, FIRST_BYTES)
     groups: list[list[tuple[int, int, int]]] = []
@@ -710,27 +736,8 @@ def _plain(run: _Run, fp: _File, content: ingest._Content, scan: ingest._Scan, t
             with ingest._Feed(content, ingest._Scan(scan.newlines, True, scan.tail, [group[i] for i in which])) as pc:
                 yield ingest._csv_source(pc)
 
-        if fmt.csv_columns and not fmt.csv_partial and fp.streamed(content, sub, ranges, scan.newlines):
+        if fmt.csv_columns and fp.streamed(content, sub, ranges, scan.newlines):
             continue
-        if fmt.csv_columns and fmt.csv_partial:  # a declared layout: the lines its columns left, by the line reader
-
-            def more(opt: list[str], group=group) -> None:
-                with lines_src(list(range(len(group)))) as src:
-                    missing = _on(
-                        ingest._missing(src),
-                        "SELECT line_no FROM requests WHERE source_id = $sid ",
-                        "SELECT line_no FROM _fp_t WHERE $sid = $sid ",
-                    )
-                    sql, _ = _narrow(fmt, _select(ingest._rows_sql(fmt, missing), "requests"), set(opt))
-                    _run(fp.con, f"INSERT INTO _fp_t {sql}", params)
-
-            with ingest._Feed(content, sub) as pieces:
-                try:
-                    rows = _select(ingest._columns_rows_sql(fmt, pieces), "requests")
-                    fp.tabled(rows, _present(fmt.csv_columns, fmt), ranges, lines_src, more)
-                    continue
-                except duckdb.Error:
-                    run.chunk = run.chunk  # the line reader below reads it
         with ingest._Feed(content, sub) as pieces:
             fp.tabled(ingest._rows_sql(fmt, ingest._csv_source(pieces)), _present(fmt.columns, fmt), ranges, lines_src)
 
@@ -763,7 +770,7 @@ def _robust(run: _Run, fp: _File, content: ingest._Content) -> int:
     return reader.complete_bytes
 
 
-def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, tz: str) -> dict:
+def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, fmts: dict[str, F.Format], tz: str) -> dict:
     """Read one file into the run's temporary tables; returns its summary row."""
     con = run.con
     t0 = time.perf_counter()
@@ -777,8 +784,8 @@ def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, tz: str) -> dict
         )
         return row
     with run.timed("detect"):
-        name, chosen = ingest._choose_format(con, content, head, fmt_name, F.FORMATS, tz, explicit)
-    fmt = F.FORMATS[name]
+        name, chosen = ingest._choose_format(con, content, head, fmt_name, fmts, tz, explicit)
+    fmt = fmts[name]
     sid = int(
         _scalar(
             con,
@@ -805,7 +812,7 @@ def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, tz: str) -> dict
         complete = _robust(run, fp, content)
     con.execute(
         "INSERT INTO _fp_sources BY NAME SELECT ? AS source_id, ? AS path, ? AS format, ? AS chosen, ? AS lines, "
-        "? AS rows, ? AS rejects, ? AS fingerprint, ? AS bytes_read, ? AS seconds, now() AS ingested_at",
+        "? AS rows, ? AS rejects, ? AS fingerprint, ? AS bytes_read, ? AS seconds, now() AS ingested_at, ? AS layout",
         [
             sid,
             str(path),
@@ -817,6 +824,7 @@ def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, tz: str) -> dict
             fingerprint,
             complete,
             time.perf_counter() - t0,
+            fmt.layout,
         ],
     )
     secs = time.perf_counter() - t0
@@ -825,10 +833,15 @@ def _file(run: _Run, path: Path, explicit: bool, fmt_name: str, tz: str) -> dict
     return row
 
 
-def run(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", tz: str | None = None) -> FastResult:
-    """Read the logs at `paths` straight into the rollups (see the module docstring)."""
+def run(
+    con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str | F.Format = "auto", tz: str | None = None
+) -> FastResult:
+    """Read the logs at `paths` straight into the rollups (see the module docstring). `fmt` as for `ingest`: a
+    format's name, a declared layout ('nginx:...') or a `formats.Format`."""
     started = time.perf_counter()
-    name = F.resolve(fmt)
+    declared = layouts.declared(fmt) if isinstance(fmt, str) and layouts.is_declared(fmt) else fmt
+    name = declared.name if isinstance(declared, F.Format) else F.resolve(str(fmt))
+    fmts = {**F.FORMATS, name: declared} if isinstance(declared, F.Format) else F.FORMATS
     zone = tz or "UTC"
     try:
         ZoneInfo(zone)
@@ -846,7 +859,7 @@ def run(con: duckdb.DuckDBPyConnection, paths: list[str], fmt: str = "auto", tz:
     try:
         for path, explicit in files:
             try:
-                rows.append(_file(state, path, explicit, name, zone))
+                rows.append(_file(state, path, explicit, name, fmts, zone))
             except ingest._Unreadable as exc:
                 if exc.explicit:
                     errors.append(f"{path}: {exc}")
