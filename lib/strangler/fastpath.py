@@ -56,7 +56,7 @@ from strangler.errors import StranglerError
 
 SAMPLE = 10_000  # raw rows kept per source, for drill-down
 CHUNK_BYTES = 256 << 20  # bytes of log aggregated by one set of statements (more: fewer statements, more memory)
-COMPACT_ROWS = 2_000_000  # partial rows past which the run's partials are added up (chunks of one hour overlap)
+COMPACT_ROWS = 2_000_000  # partial rows past which the run's partials are first added up (chunks of one hour overlap)
 FIRST_BYTES = 64 << 20  # the first chunk of a plain file: every pair in it is new, so it is kept small
 HEAD_BYTES = 4 << 20  # bytes of a plain file's head read again for the sample (doubled while too few rows)
 COLS = ", ".join(ingest.REQUEST_COLUMNS)
@@ -264,6 +264,7 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.chunk = 0  # chunks read so far (the pairs of _fp_map remember the chunk that brought them)
         self.chunks = {"streamed": 0, "tabled": 0}
+        self.compact_at = COMPACT_ROWS  # rows of _fp_agg past which its partials are added up
         # every (method, path) pair seen: its hash, the id of its rollup key, whether that key is not 'matched'
         # (its rows keep their smallest path), whether it has a route (its rows count for the busiest second)
         # and the chunk it came in
@@ -353,10 +354,12 @@ class _Run:
                 "CREATE OR REPLACE TEMP TABLE _fp_bad AS SELECT rl AS line_no FROM _fp_g WHERE g_piece AND rl IS NOT NULL"
             )
             con.execute("DROP TABLE _fp_g")
-            if _scalar(con, "SELECT count(*) FROM _fp_agg") > COMPACT_ROWS:
+            # added up when they have doubled since the last time: each row is rewritten a bounded number of times
+            if _scalar(con, "SELECT count(*) FROM _fp_agg") > self.compact_at:
                 con.execute(f"""CREATE OR REPLACE TEMP TABLE _fp_agg AS
                     SELECT hr, kid, backend, status, bucket, {", ".join(_SUMS)}
                     FROM _fp_agg GROUP BY hr, kid, backend, status, bucket""")
+                self.compact_at = max(COMPACT_ROWS, 2 * _scalar(con, "SELECT count(*) FROM _fp_agg"))
         return True
 
     def attribute(self) -> None:
