@@ -2,29 +2,33 @@
 sample (`strangler rollup --logs LOG... --db DB`).
 
 Raw rows cost most of an ingest (storing 20 columns per line, then an UPDATE of three per line to attribute
-them); the rollups need none of it. A plain file is read in a few large chunks (CHUNK_BYTES, 2 pieces per DuckDB
-thread, fed through pipes and numbered from the newlines before them, as `strangler.ingest` reads it, with its
-own SQL: DuckDB's CSV reader splitting the fields where the format allows, else the line reader); a gzip file or
-one that is not clean goes through the robust reader's 16 MB blocks, gathered into chunks as large. Each chunk
-costs a handful of statements, whatever its size:
+them); the rollups need none of it. A plain file is read in a few large chunks (FIRST_BYTES, then CHUNK_BYTES;
+2 pieces per DuckDB thread, fed through pipes and numbered from the newlines before them, as `strangler.ingest`
+reads it). Where the format has columns for DuckDB's CSV reader, a chunk is **one statement** over the reader
+(`_Run.group`, `_grouped_sql`): ingest's SQL parses what the rollups read (timestamp, method, path, status, bytes,
+latency bucket, backend, db time) with its layout and field checks as a flag; each row is joined by
+`hash(method, path)` to the integer id of its rollup key (method, route, route_framework, match, shape) in the
+run's map of pairs; and four aggregations run side by side on those rows:
 
-1. parse: one statement writes the chunk's rows, narrowed to what the rollups read, into a temporary table
-   (timestamp, method, path, status, bytes, latency bucket, ... and `hash(method, path)`), with a flag for the
-   rows a field check refuses (they become rejects, as in ingest);
-2. attribute: the chunk's distinct (method, path) pairs that were not seen before get a shape
-   (`attribute.shape_sql`), the (method, shape) pairs not seen before are matched by Werkzeug/Starlette
-   (`attribute.Plan`), and each pair gets the integer id of its rollup key (method, route, route_framework,
-   match, shape);
-3. aggregate: one GROUP BY with two grouping sets over the rows joined to their key id by the integer hash
-   (pairs that share a hash, if ever, are told apart by their text): per (hour, key, backend, status, latency
-   bucket) the counts, sums, first and last timestamps and the smallest path; per (second, key) the requests, for
-   the busiest second of each route and hour;
-4. rejects: only when a piece holds fewer rows than lines, the line reader reads that piece again for the lines
-   that did not become rows, with their reason and raw line (file, line number, reason, as ingest keeps them).
+1. per (hour, key, backend, status, latency bucket): counts, sums, first and last timestamps, smallest path;
+2. per (second, key), routed keys only: the requests, for the busiest second of each route and hour (seconds stay
+   whole across chunks and files until the end of the run);
+3. the (method, path) pairs not in the map (their rows are grouped by pair hash in 1 and 2 until attributed);
+4. per piece: the records (to check the CSV reader's line numbers) and the line numbers of the refused rows.
+
+Then (`_Run.settle`) the new pairs are attributed as `strangler attribute` does (a shape for each new path by
+`attribute.shape_sql`, Werkzeug/Starlette for each new (method, shape) pair, `attribute.Plan`), their rows get
+their key id, and the refused lines are read again by the line reader for their reason and raw line (file, line
+number, reason, as ingest keeps them; a declared layout's refused lines may still be requests there). A chunk
+whose numbers the CSV reader cannot keep (it skips blank lines, joins lines around an unbalanced quote), a format
+without columns, a gzip file or a file that is not clean goes through a table of its rows (the line reader, or
+the robust reader's 16 MB blocks) and the same aggregation. Two new pairs of one chunk with the same 64-bit hash
+stop the run with an error; a new pair with the hash of a pair seen in an earlier chunk would be counted under
+that pair's key (odds about n²/2⁶⁵ for n distinct pairs: 3·10⁻⁸ for a million).
 
 At the end of a file its first SAMPLE requests are read again from its head, with every column, and kept in
 `requests` for drill-down. At the end of the run, in one transaction, the partials are folded into the rollup
-key and merged into `rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes: `rollup.MERGE`; the
+key (they are also added up during the run whenever they have doubled) and merged into `rollups`, `rollup_latency` and `rollup_peaks` (sums, mins and maxes: `rollup.MERGE`; the
 busiest second of an hour from the per-second counts of every file of the run), the files are recorded in
 `sources` (lines = rows + rejects) and in `rollup_state` with origin 'ingest', so `strangler rollup` leaves them
 alone, and the rejects and samples are stored. A run killed half way leaves nothing. A file read before (same
@@ -60,6 +64,7 @@ COMPACT_ROWS = 2_000_000  # partial rows past which the run's partials are first
 FIRST_BYTES = 64 << 20  # the first chunk of a plain file: every pair in it is new, so it is kept small
 HEAD_BYTES = 4 << 20  # bytes of a plain file's head read again for the sample (doubled while too few rows)
 COLS = ", ".join(ingest.REQUEST_COLUMNS)
+_COLLISION = "two (method, path) pairs of one chunk have the same hash: read these logs with `strangler ingest`"
 OPTIONAL = ("backend", "db_ms", "db_queries")  # rollup columns most formats do not have (left out of the chunk)
 
 # the rollup key without hour, backend and status: what the attribution of one (method, path) decides
@@ -299,15 +304,14 @@ class _Run:
         finally:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - t
 
-    def group(self, rows_sql: str, opt: list[str], params: dict, pieces: list[tuple[int, int]] | None) -> bool:
-        """One GROUP BY over the rows of `rows_sql` (`_narrow`'s columns), joined to the key ids of the pairs seen
-        before, with five grouping sets: per (hour, key, backend, status, latency bucket) the counts, sums, first
-        and last timestamps and the smallest path rank; per (second, key) the requests; the pairs not seen
-        before (their rows are grouped by the pair's hash instead of a key id, and given one once attributed);
-        the line numbers of the refused rows; and, with `pieces` (the line ranges of the pieces the CSV reader
-        read), the records of each piece, to check its line numbers. Returns False (nothing added) when a
-        piece's numbers cannot be trusted or two new pairs share a hash: then the caller reads the chunk again
-        by the line reader, into a table."""
+    def group(self, rows_sql: str, opt: list[str], params: dict, pieces: list[tuple[int, int]] | None) -> None:
+        """One statement over the rows of `rows_sql` (`_narrow`'s columns), joined to the key ids of the pairs
+        seen before, with four aggregations of them side by side (`_grouped_sql`): per (hour, key, backend,
+        status, latency bucket) the counts, sums, first and last timestamps and the smallest path; per (second,
+        key) the requests; the pairs not seen before (their rows are grouped by the pair's hash instead of a key
+        id, and given one once attributed); and per piece (`pieces`: the line ranges of the pieces the CSV
+        reader read) the records, to check its line numbers, and the line numbers of the refused rows. The result
+        waits in _fp_g for `settle`."""
         con = self.con
         self.chunk += 1
         piece = "NULL"
@@ -316,12 +320,15 @@ class _Run:
         with self.timed("aggregate"):
             # the map is the join's build side: DuckDB cannot estimate a pipe's rows and would build on them
             con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-            _run(con, f"CREATE OR REPLACE TEMP TABLE _fp_g AS {_grouped_sql(rows_sql, opt, piece)}", params)
-            con.execute("RESET disabled_optimizers")
-        return True
+            try:
+                _run(con, f"CREATE OR REPLACE TEMP TABLE _fp_g AS {_grouped_sql(rows_sql, opt, piece)}", params)
+            finally:
+                con.execute("RESET disabled_optimizers")
 
     def settle(self, pieces: list[tuple[int, int]] | None) -> bool:
-        """After `group`: the checks, the attribution of the new pairs and the partials of the chunk added."""
+        """After `group`: the checks, the attribution of the new pairs and the partials of the chunk added.
+        Returns False (nothing added) when a piece's numbers cannot be trusted or two new pairs share a hash:
+        then the caller reads the chunk again by the line reader, through a table."""
         con = self.con
         if pieces:
             got = dict(con.execute("SELECT pi, [sum(n), max(top)] FROM _fp_g WHERE g_piece GROUP BY pi").fetchall())
@@ -568,7 +575,7 @@ class _File:
             _run(con, f"CREATE OR REPLACE TEMP TABLE _fp_t AS {sql}", self.params)
         run.group("SELECT * FROM _fp_t", opt, self.params, None)
         if not run.settle(None):
-            raise RuntimeError("two (method, path) pairs of one chunk share a hash")  # (never seen; see README)
+            raise StranglerError(_COLLISION)
         con.execute("""CREATE OR REPLACE TEMP TABLE _fp_bad AS SELECT line_no FROM _fp_refused
                        ANTI JOIN (SELECT line_no FROM _fp_t WHERE NOT bad) USING (line_no)""")
         con.execute("DROP TABLE _fp_t")
@@ -607,10 +614,9 @@ class _File:
             raise RuntimeError(
                 f"line accounting broke in a chunk ({sum(per_range)} lines with rows + {rejects} rejects != {lines})"
             )
-        # a table's pairs never share a hash unnoticed: its rows are joined to the map by their text as well
         run.group("SELECT * FROM _fp_t", opt, self.params, None)
         if not run.settle(None):
-            raise RuntimeError("two (method, path) pairs of one chunk share a hash")  # (never seen; see README)
+            raise StranglerError(_COLLISION)
         con.execute("DROP TABLE _fp_t")
         run.chunks["tabled"] += 1
         self.rows += rows
