@@ -1,14 +1,19 @@
 """Benchmark: straight to rollups (`strangler rollup --logs`) against the raw-row path on an API-like log.
 
-    .venv/bin/python bench/onepass.py [--lines 5000000] [--rate 2000] [--raw] [--keep DIR]
+    .venv/bin/python bench/onepass.py [--lines 5000000] [--rate 2000] [--raw] [--floor] [--gb 10] [--keep DIR]
 
 Writes an nginx combined + $request_time log with DuckDB: a new client address on most lines, ~90,000 distinct
 paths over bench/attribute.py's 500 Flask rules, `--rate` requests per second. Then times whole processes, start
 to exit (imports and the final checkpoint included), each on a fresh DuckDB file that already holds the routes:
   * one pass: `strangler rollup --logs LOG --db DB`;
   * with `--raw`: `strangler ingest`, `strangler attribute` and `strangler rollup`, one after the other.
-Prints lines/s and each process's peak RSS; checks that the one pass accounted for every line and that both give
-the same rollups. Record the figures in bench/README.md by hand.
+  * with `--floor`: what bounds the one pass on this machine, each as its own process on the same file: DuckDB's
+    CSV reader alone (`count(*)` over ingest's read_csv options, every core), and that reader with the parse the
+    one pass runs (ingest's SQL for the columns the rollups read, and its field checks), aggregated to one row;
+  * with `--gb N`: a second log of about N GB (written, read in one pass, deleted) for throughput and peak RSS.
+Prints wall and CPU seconds, lines/s and each process's peak RSS, with the load average before and after; checks
+that the one pass accounted for every line and that both paths give the same rollups. Record the figures in
+bench/README.md by hand.
 """
 
 from __future__ import annotations
@@ -75,14 +80,59 @@ def fresh_db(path: Path) -> None:
     con.close()
 
 
-def timed(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one `strangler` process, start to exit."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+CPU = 0.0  # CPU seconds (user + system) of the last process `timed` ran
+OUT = ""  # its standard output
+
+
+def timed(args: list[str], python: bool = False) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `strangler` process (or, with `python`, of `python ARGS`), start to
+    exit; its CPU seconds in CPU and its output in OUT."""
+    global CPU, OUT
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "strangler", *args], check=True, capture_output=True)
+    cmd = [sys.executable, *args] if python else [sys.executable, "-m", "strangler", *args]
+    OUT = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     secs = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU = after.ru_utime + after.ru_stime - ru.ru_utime - ru.ru_stime
     # ru_maxrss of the children is the largest of any child so far: each step runs alone, largest first wins
-    return secs, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return secs, max(after.ru_maxrss, ru.ru_maxrss) / 1024
+
+
+FLOOR = """
+import sys, duckdb
+from strangler import formats, ingest, parse_sql
+path, what = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+if what == "read":
+    print(con.execute(f"SELECT count(*) FROM read_csv('{path}', {ingest._READ_FIELDS})").fetchall())
+else:  # the one pass's parse (ingest's SQL for the rollup columns) and its field checks, every core, no numbering
+    fmt = formats.FORMATS["combined_s"]
+    sql = ingest._columns_rows_sql(fmt, [(repr(path), 0)]).replace("row_number() OVER () + 0", "0")
+    rows = sql[sql.index("SELECT") :]
+    bad = parse_sql.bad_row(fmt)
+    q = "SELECT count(*), min(ts), sum(bytes), count(*) FILTER (WHERE NOT " + bad + "), sum(hash(method, path))"
+    print(con.execute(q + " FROM (" + rows + ")", {"last": 1 << 62, "sid": 1}).fetchall())
+"""
+
+
+def one_pass(log: Path, db_path: Path, lines: int) -> None:
+    """Time `strangler rollup --logs LOG --db DB` on a fresh database; print and check what it did."""
+    fresh_db(db_path)
+    load = os.getloadavg()[0]
+    secs, rss = timed(["rollup", "--logs", str(log), "--db", str(db_path)])
+    con = duckdb.connect(str(db_path), read_only=True)
+    n, rows, rejects = con.execute("SELECT sum(lines), sum(rows), sum(rejects) FROM sources").fetchone()
+    sample = con.execute("SELECT count(*) FROM requests").fetchone()[0]
+    size = db_path.stat().st_size
+    con.close()
+    assert n == lines and rows + rejects == lines, (n, lines, rows, rejects)
+    print(
+        f"one pass: {secs:.2f} s ({CPU:.1f} CPU-s), {lines / secs:,.0f} lines/s, peak RSS {rss:,.0f} MB; "
+        f"{rows:,} rows + {rejects:,} rejects = {lines:,} lines; {sample:,} sample rows; file {size / 1e6:.1f} MB; "
+        f"load {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    print("  " + OUT.strip().splitlines()[-1])  # the steps line
 
 
 def rollups(path: Path) -> list[tuple]:
@@ -99,6 +149,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=5_000_000)
     ap.add_argument("--rate", type=int, default=2000, help="requests per second in the generated log")
     ap.add_argument("--raw", action="store_true", help="also time ingest + attribute + rollup")
+    ap.add_argument("--floor", action="store_true", help="also time the bare CSV read and the parse alone")
+    ap.add_argument("--gb", type=float, default=0, help="also read a log of about this many GB (peak RSS)")
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="strangler-onepass-"))
@@ -116,18 +168,11 @@ def main() -> int:
             f"log: {args.lines:,} lines, {log.stat().st_size / 1e9:.2f} GB, written in {time.perf_counter() - t:.1f} s"
         )
         one = work / "onepass.duckdb"
-        fresh_db(one)
-        secs, rss = timed(["rollup", "--logs", str(log), "--db", str(one)])
-        con = duckdb.connect(str(one), read_only=True)
-        lines, rows, rejects = con.execute("SELECT sum(lines), sum(rows), sum(rejects) FROM sources").fetchone()
-        sample = con.execute("SELECT count(*) FROM requests").fetchone()[0]
-        size = one.stat().st_size
-        con.close()
-        assert lines == args.lines and rows + rejects == lines, (lines, rows, rejects)
-        print(
-            f"one pass: {secs:.2f} s, {args.lines / secs:,.0f} lines/s, peak RSS {rss:,.0f} MB; "
-            f"{rows:,} rows + {rejects:,} rejects = {lines:,} lines; {sample:,} sample rows; file {size / 1e6:.1f} MB"
-        )
+        one_pass(log, one, args.lines)
+        if args.floor:
+            for what in ("read", "parse"):
+                secs, _ = timed(["-c", FLOOR, str(log), what], python=True)
+                print(f"floor, {what}: {secs:.2f} s ({CPU:.1f} CPU-s), {args.lines / secs:,.0f} lines/s")
         if args.raw:
             raw = work / "raw.duckdb"
             fresh_db(raw)
@@ -140,6 +185,18 @@ def main() -> int:
             same = rollups(one) == rollups(raw)
             print(f"same rollups from both: {same}")
             assert same
+        if args.gb:
+            big = work / "big.log"
+            n = int(args.gb * 1e9 / (log.stat().st_size / args.lines))
+            t = time.perf_counter()
+            generate(big, n, args.rate)
+            print(
+                f"big log: {n:,} lines, {big.stat().st_size / 1e9:.2f} GB, written in {time.perf_counter() - t:.1f} s"
+            )
+            try:
+                one_pass(big, work / "big.duckdb", n)
+            finally:
+                big.unlink()
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
