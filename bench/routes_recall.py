@@ -13,14 +13,22 @@ before the inventory was worked on for them (bench/README.md keeps both runs). A
 static reading starts from (`entry`, as `routes --source --entry`) and the app object of the tree its exact import
 corresponds to (`app_object`; by default every static row counts). Usage:
 
-    .venv/bin/python bench/routes_recall.py [NAME ...]       # default: every app below whose venv exists
+    .venv/bin/python bench/routes_recall.py [--conditional] [--any-object] [NAME ...]   # default: every venv's app
+
+`--any-object` counts every static row, whatever app object it belongs to (as before `app_object` existed).
+`--conditional` scans as `routes --source --conditional` does: routes whose only unknown is a condition are listed.
+Each missed pair is reported with the reason of the unresolved route that matches it (same method, its rule
+with each {?} read as any text), or "no unresolved route matches" (an unresolved item whose whole rule is
+unknown may still hold it).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +139,13 @@ app = create_app()
 
 APPS = [
     App("calibreweb", "shim:app", "calibreweb/cps", CALIBRE_SHIM),
-    App("changedetection.io", "shim:app", "changedetectionio", CHANGEDETECTION_SHIM),
+    App(
+        "changedetection.io",
+        "shim:app",
+        "changedetectionio",
+        CHANGEDETECTION_SHIM,
+        app_object="changedetectionio.flask_app:app",  # its tests folder holds two more apps
+    ),
     App("chainlit", "chainlit.server:app", "chainlit"),
     # chosen blind for issue 13, before the inventory changed
     App("rq-dashboard", "rq_dashboard.app:create_app()", "rq_dashboard", blind=True),
@@ -145,7 +159,13 @@ APPS = [
         app_object="flask_monitoringdashboard:bind(app)",
     ),
     App("ihatemoney", "ihatemoney.run:create_app()", "ihatemoney", blind=True),
-    App("prefect", "prefect.server.api.server:create_app()", "prefect/server", blind=True),
+    App(
+        "prefect",
+        "prefect.server.api.server:create_app()",
+        "prefect/server",
+        blind=True,
+        app_object="server.api.server:create_app()",  # not create_api_app(), which create_app() mounts under /api
+    ),
     App("zou", "shim:app", "zou", ZOU_SHIM, blind=True),
     App("fava", "shim:app", "fava", FAVA_SHIM, blind=True),
     # chosen blind for issue 13's second round (config and environment), before the inventory changed again
@@ -162,7 +182,23 @@ def site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python3*/site-packages"))
 
 
-def measure(app: App, root: Path = Path("/tmp")) -> dict:
+def missed_reasons(missed: set[tuple[str, str]], unresolved: list) -> dict[str, int]:
+    """How many missed pairs each unresolved reason explains: why a route the app has is not in the static list."""
+    patterns = [
+        (u.method, re.compile("^" + ".*".join(re.escape(p) for p in u.rule.split("{?}")) + "$"), u.reason)
+        for u in unresolved
+        if u.rule is not None
+    ]
+    reasons: Counter[str] = Counter()
+    for method, rule in missed:
+        reason = next(
+            (r for m, pat, r in patterns if m in (method, None) and pat.match(rule)), "no unresolved route matches"
+        )
+        reasons[reason] += 1
+    return dict(reasons.most_common())
+
+
+def measure(app: App, root: Path = Path("/tmp"), conditional: bool = False, any_object: bool = False) -> dict:
     venv = root / f"rv_{app.name}"
     python = venv / "bin" / "python"
     source = site_packages(venv) / app.source
@@ -173,13 +209,13 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
         exact = routes.run_inventory_script(app.spec, python=str(python), cwd=tmp)
         t_exact = time.perf_counter() - t0
         t0 = time.perf_counter()
-        found = static_inventory.scan(source, list(app.entry) or None)
+        found = static_inventory.scan(source, list(app.entry) or None, conditional)
         t_static = time.perf_counter() - t0
     inside = {(r["method"], r["rule"]) for r in exact["routes"] if r["file"] and r["file"].startswith(str(source))}
     every = {(r["method"], r["rule"]) for r in exact["routes"]}
     static = {(r["method"], r["rule"]) for r in found.routes}
     objects = sorted({str(r.get("app_object")) for r in found.routes})
-    if app.app_object:  # precision and recall against the app of the tree that the exact inventory imports
+    if app.app_object and not any_object:  # against the tree's app that the exact inventory imports
         static = {(r["method"], r["rule"]) for r in found.routes if r.get("app_object") == app.app_object}
     assumed = sorted({r["assumes"] for r in found.routes if r.get("assumes")})
     return {
@@ -199,6 +235,7 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
         "assumes": assumed,
         "environment": found.environment,
         "missed": sorted(inside - static)[:15],
+        "missed_reasons": missed_reasons(inside - static, found.unresolved),
         "extra_examples": sorted(static - every)[:10],
         "unresolved_examples": [f"{Path(u.file).name}:{u.line} {u.reason}" for u in found.unresolved[:8]],
         "seconds_exact": t_exact,
@@ -206,25 +243,31 @@ def measure(app: App, root: Path = Path("/tmp")) -> dict:
     }
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    conditional, any_object = "--conditional" in args, "--any-object" in args
+    names = [a for a in args if a not in ("--conditional", "--any-object")]
     chosen = [a for a in APPS if (not names or a.name in names) and (Path("/tmp") / f"rv_{a.name}").exists()]
     for app in chosen:
         try:
-            m = measure(app)
+            m = measure(app, conditional=conditional, any_object=any_object)
         except Exception as exc:  # an app that does not import here is reported, not fatal
             print(f"{app.name}: failed: {str(exc)[-600:]}")
             continue
+        flags = (" --conditional" if conditional else "") + (" --any-object" if any_object else "")
         print(
-            f"{m['app']} (Python {m['python']}): exact {m['exact']} (method, rule) pairs, {m['in_tree']} with "
+            f"{m['app']}{flags} (Python {m['python']}): exact {m['exact']} (method, rule) pairs, {m['in_tree']} with "
             f"their view in the tree; static found {m['static']}; recall {m['recall']:.1%} in tree "
             f"({m['recall_all']:.1%} of all); precision {m['precision']:.1%} ({m['extra']} static-only); "
             f"{m['unresolved']} unresolved; "
             f"static scan {m['seconds_static']:.2f} s, import {m['seconds_exact']:.1f} s"
         )
-        print(f"  app objects: {m['app_objects']}" + (f" (compared: {app.app_object})" if app.app_object else ""))
+        print(
+            f"  app objects: {m['app_objects']}"
+            + (f" (compared: {app.app_object})" if app.app_object and not any_object else "")
+        )
         if m["assumes"]:
             print(f"  rules computed with: {m['assumes']}")
-        for label in ("missed", "extra_examples", "unresolved_examples"):
+        for label in ("missed", "missed_reasons", "extra_examples", "unresolved_examples"):
             if m[label]:
                 print(f"  {label}: {m[label]}")
 
