@@ -386,8 +386,11 @@ class _Feed:
     are read (and numbered) in parallel. `os.splice` moves the bytes inside the kernel; they never enter Python.
     A gzip file is one piece read by DuckDB itself (a gzip stream cannot be cut)."""
 
-    def __init__(self, content: _Content, scan: _Scan, bar=None):
+    def __init__(self, content: _Content, scan: _Scan, bar=None, complete: bool = False):
         self.content, self.scan, self.bar = content, scan, bar
+        # complete: only the lines that end with a newline. A reader that skips blank lines (the CSV reader) must
+        # not see an unfinished last line: it would take the number of the last complete line and hide the skip
+        self.end = content.size - scan.tail if complete else content.size
         self.fed = 0  # bytes handed over (the progress bar moved by as much)
         self._read_fds: list[int] = []
         self._threads: list[threading.Thread] = []
@@ -398,6 +401,7 @@ class _Feed:
             return [("$path, compression = 'gzip'", 0)]
         pieces = []
         for lo, hi, before in self.scan.pieces:
+            hi = min(hi, self.end)
             r, w = os.pipe()
             self._read_fds.append(r)
             t = threading.Thread(target=self._write, args=(w, lo, hi), daemon=True)
@@ -646,7 +650,9 @@ def _load(
             nl = scan.newlines
             total = nl + (0 if scan.ends_with_newline else 1)
             params.update(path=str(path), last=nl, lo=1, hi=total)
-            feed = _Feed(content, scan, bar)
+            if fast == "columns" and content.gz and scan.tail:  # a gzip cannot be fed without its last line
+                raise _Fallback
+            feed = _Feed(content, scan, bar, complete=fast == "columns")
             try:
                 if fast == "columns":
                     with feed as pieces:
