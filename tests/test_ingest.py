@@ -643,10 +643,13 @@ def test_a_blank_line_beside_an_unfinished_last_line_keeps_every_line_number(con
     lines[30] = ""
     text = "\n".join(lines)  # no newline after the last line
     log = write(tmp_path / ("live.log.gz" if gz else "live.log"), gzip.compress(text.encode()) if gz else text)
-    for fmt in ("combined_s", (
-        'nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
-        '"$http_user_agent" $request_time'
-    )):
+    for fmt in (
+        "combined_s",
+        (
+            'nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+            '"$http_user_agent" $request_time'
+        ),
+    ):
         con.execute("DELETE FROM requests; DELETE FROM rejects; DELETE FROM sources")
         ingest.ingest(con, [str(log)], fmt=fmt)
         numbered = con.execute("SELECT line_no, path FROM requests ORDER BY line_no").fetchall()
