@@ -11,6 +11,10 @@ import pytest
 from strangler import db
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# tests/apps holds the sample applications the inventories read (one of them ships its own test_*.py, as real
+# apps do): they are data, not tests
+collect_ignore_glob = ["apps/*"]
 REAL_LOGS = ROOT.parent / "shared" / "real-logs"
 
 
