@@ -41,7 +41,7 @@ java: ## install Debian's Java 17 runtime for the Spark tests when java is missi
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; }
 
 test: $(STAMP) chromium java ## run the test suite
-	$(BIN)/python -m pytest -n 2 --dist loadfile   # two workers: most tests wait on kernels, browsers and servers
+	$(BIN)/python -m pytest -n 3 --dist loadfile   # three workers on two cores: most tests wait on kernels, browsers and servers
 
 test-fast: $(STAMP) ## the tests not marked slow (no notebooks, browsers, servers or Spark): the inner loop
 	$(BIN)/python -m pytest -m "not slow" -q
