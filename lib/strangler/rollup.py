@@ -66,9 +66,8 @@ FROM ({_ROWS}) WHERE duration_ms IS NOT NULL GROUP BY ALL ORDER BY hour
 
 # A HEAD request counts for the GET route it matched unless the rule declares HEAD (`routes.counted_method`).
 # Requests are counted per second and (route, method) straight from `requests` (every request with a route and a
-# timestamp), then the methods a route counts under are added up, then the busiest second of each hour kept. (The
-# outer SELECT and the inner columns hour, route_framework, route, route_method, second, n are what
-# `strangler.fastpath` cuts this statement at: keep them.)
+# timestamp), then the methods a route counts under are added up, then the busiest second of each hour kept.
+# (`strangler.spark_job` runs this statement too, after its `INSERT INTO rollup_peaks`.)
 _INSERT_PEAKS = f"""
 INSERT INTO rollup_peaks
 SELECT hour, route_framework, route, route_method, max(n) FROM (
